@@ -1,0 +1,56 @@
+import { defineConfig } from 'vitest/config';
+
+// One project per test tier, named by file suffix so a file's tier is visible in its name:
+//   *.test.ts         unit (pure logic, no servers)
+//   *.int.test.ts     integration against the real servers from scripts/services.sh
+//   *.kernel.test.ts  real BPF programs on the real kernel (root)
+//   *.e2e.test.ts     the whole pipeline, Docker included
+// Tiers run in that order (groupOrder) so heavy tiers never compete with each other for the 2 cores.
+const ignored = ['**/node_modules/**', '**/.cache/**', '**/.run/**'];
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['**/*.test.ts'],
+          exclude: [...ignored, '**/*.int.test.ts', '**/*.kernel.test.ts', '**/*.e2e.test.ts'],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['**/*.int.test.ts'],
+          exclude: ignored,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          name: 'kernel',
+          include: ['**/*.kernel.test.ts'],
+          exclude: ignored,
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['**/*.e2e.test.ts'],
+          exclude: ignored,
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 900_000,
+          sequence: { groupOrder: 3 },
+        },
+      },
+    ],
+  },
+});
