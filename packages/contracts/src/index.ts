@@ -1,0 +1,5 @@
+export * from './token.ts';
+export * from './verdict.ts';
+export * from './subjects.ts';
+export * from './streams.ts';
+export * from './events.ts';

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { parseEventSubject, subjects } from './subjects.ts';
+
+describe('subjects', () => {
+  it('encode label values into single tokens and parse back', () => {
+    const s = subjects.events('my.project', 'agent *1*', 'DENIED');
+    expect(s.split('.')).toHaveLength(5);
+    expect(parseEventSubject(s)).toEqual({ project: 'my.project', agent: 'agent *1*', verdict: 'DENIED' });
+  });
+
+  it('build filters with wildcards only where asked', () => {
+    expect(subjects.eventsFilter({ project: 'p' })).toBe('sluice.events.p.*.*');
+    expect(subjects.eventsFilter({ agent: 'a.b', verdict: 'ALLOWED' })).toBe('sluice.events.*.a%2Eb.ALLOWED');
+  });
+
+  it('refuse an invalid literal token', () => {
+    expect(() => subjects.audit('policy.apply')).toThrow(/not a valid NATS subject token/);
+    expect(subjects.audit('policy_apply')).toBe('sluice.audit.policy_apply');
+  });
+});

@@ -1,0 +1,50 @@
+// Every subject Sluice publishes or serves, built in one place so producers and consumers agree.
+// Label values pass through the token encoding; node names and enum words are validated tokens.
+import { decodeToken, encodeToken, isValidToken } from './token.ts';
+import type { Verdict } from './verdict.ts';
+
+export const SUBJECT_ROOT = 'sluice';
+
+function literal(kind: string, value: string): string {
+  if (!isValidToken(value)) throw new Error(`${kind} ${JSON.stringify(value)} is not a valid NATS subject token`);
+  return value;
+}
+
+export const subjects = {
+  raw: (node: string) => `sluice.raw.${encodeToken(node)}`,
+  rawAll: 'sluice.raw.>',
+  events: (project: string, agent: string, verdict: Verdict) =>
+    `sluice.events.${encodeToken(project)}.${encodeToken(agent)}.${verdict}`,
+  eventsAll: 'sluice.events.>',
+  /** Filter for one project (and optionally one agent); verdict optional. */
+  eventsFilter: (f: { project?: string; agent?: string; verdict?: Verdict }) =>
+    `sluice.events.${f.project === undefined ? '*' : encodeToken(f.project)}.${
+      f.agent === undefined ? '*' : encodeToken(f.agent)
+    }.${f.verdict ?? '*'}`,
+  dns: (project: string, agent: string) => `sluice.dns.${encodeToken(project)}.${encodeToken(agent)}`,
+  dnsAll: 'sluice.dns.>',
+  containers: (event: string) => `sluice.containers.${literal('container event', event)}`,
+  containersAll: 'sluice.containers.>',
+  audit: (kind: string) => `sluice.audit.${literal('audit kind', kind)}`,
+  auditAll: 'sluice.audit.>',
+  drops: (node: string) => `sluice.drops.${encodeToken(node)}`,
+  dropsAll: 'sluice.drops.>',
+  health: (service: string) => `sluice.health.${literal('service', service)}`,
+  api: (area: string, verb: string) => `sluice.api.${literal('api area', area)}.${literal('api verb', verb)}`,
+  dlq: (stage: string) => `sluice.dlq.${literal('stage', stage)}`,
+} as const;
+
+export interface ParsedEventSubject {
+  project: string;
+  agent: string;
+  verdict: string;
+}
+
+/** Inverse of subjects.events, for consumers that route on the subject alone. */
+export function parseEventSubject(subject: string): ParsedEventSubject {
+  const parts = subject.split('.');
+  if (parts.length !== 5 || parts[0] !== SUBJECT_ROOT || parts[1] !== 'events') {
+    throw new Error(`not an event subject: ${subject}`);
+  }
+  return { project: decodeToken(parts[2]!), agent: decodeToken(parts[3]!), verdict: parts[4]! };
+}

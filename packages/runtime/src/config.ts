@@ -1,0 +1,55 @@
+// Configuration comes from the environment, validated once at start-up. Every bad or missing
+// variable is reported together (not one per restart), and the process exits non-zero.
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly service: string,
+    readonly problems: string[],
+  ) {
+    super(`${service}: invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Variables every service shares. */
+export const commonEnv = {
+  NATS_URL: z
+    .string()
+    .refine(
+      (v) => v.split(',').every((u) => /^(nats|tls|ws|wss):\/\/[^\s,]+$/.test(u.trim())),
+      'must be a nats:// URL, or several separated by commas',
+    ),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535),
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  NODE_NAME: z.string().min(1).default(process.env.HOSTNAME ?? 'local'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(4000),
+};
+
+/**
+ * Parse `env` against `shape`. Empty strings count as unset so `FOO=` in a compose file falls back
+ * to the default instead of failing a regex.
+ */
+export function parseEnv<S extends z.ZodRawShape>(
+  service: string,
+  shape: S,
+  env: NodeJS.ProcessEnv = process.env,
+): z.infer<z.ZodObject<S>> {
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') cleaned[key] = v;
+  }
+  const result = z.object(shape).safeParse(cleaned);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? '?');
+    const given = cleaned[name];
+    const what = given === undefined ? 'missing' : `got ${JSON.stringify(given)}`;
+    return `${name}: ${issue.message} (${what})`;
+  });
+  throw new ConfigError(service, problems);
+}

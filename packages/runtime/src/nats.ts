@@ -1,0 +1,27 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from './logger.ts';
+
+export type { NatsConnection };
+
+/**
+ * Connect with unlimited reconnects: a service outlives a NATS restart and buffers meanwhile.
+ * The first connect also retries (waitOnFirstConnect) so start order in compose does not matter.
+ */
+export async function connectNats(url: string, name: string, log: Logger): Promise<NatsConnection> {
+  const nc = await connect({
+    servers: url.split(',').map((s) => s.trim()),
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    waitOnFirstConnect: true,
+    timeout: 5000,
+  });
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') {
+        log.warn({ nats: s.type, server: 'server' in s ? s.server : undefined }, 'nats connection status');
+      }
+    }
+  })().catch((err: unknown) => log.error({ err }, 'nats status loop failed'));
+  return nc;
+}
