@@ -47,5 +47,7 @@ export const HEADERS = {
   bootId: 'Sluice-Boot-Id',
   firstSeq: 'Sluice-First-Seq',
   count: 'Sluice-Count',
+  /** Wall-clock ns minus kernel boot-clock ns when the raw batch was cut: record wall time = ts + this. */
+  wallOffsetNs: 'Sluice-Wall-Offset-Ns',
   contentType: 'Content-Type',
 } as const;
