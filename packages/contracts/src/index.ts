@@ -3,3 +3,4 @@ export * from './verdict.ts';
 export * from './subjects.ts';
 export * from './streams.ts';
 export * from './events.ts';
+export * from './raw-batch.ts';
