@@ -1,4 +1,7 @@
 // The command table. Each command lives in its own file; add one line here per command.
 import type { Command } from '../command.ts';
+import { down } from './down.ts';
+import { status } from './status.ts';
+import { up } from './up.ts';
 
-export const commands: Command[] = [];
+export const commands: Command[] = [up, down, status];

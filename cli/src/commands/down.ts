@@ -1,0 +1,18 @@
+import { parseArgs } from 'node:util';
+import { say, type Command } from '../command.ts';
+import { LOCAL_SERVICES, stopLocal } from '../local/pipeline.ts';
+import { servers } from '../local/servers.ts';
+
+export const down: Command = {
+  name: 'down',
+  summary: 'stop the local services (and, with --all, the servers sluice up started)',
+  usage: 'down [--all]',
+  async run(argv) {
+    const { values } = parseArgs({ args: argv, options: { all: { type: 'boolean', default: false } } });
+    for (const s of [...LOCAL_SERVICES].reverse()) {
+      if (await stopLocal(s)) say(`stopped ${s.name}`);
+    }
+    if (values.all) return servers('down', ['all']).ok ? 0 : 1;
+    return 0;
+  },
+};

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone on a fresh machine: system packages, node modules,
+# the BPF objects, the real servers, then every test tier (typecheck first). This is the README's
+# test command and exactly what .ci/run runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+echo "==> pnpm install" >&2
+pnpm install --frozen-lockfile --reporter=silent
+echo "==> build (bpf)" >&2
+pnpm -s build
+echo "==> servers" >&2
+bash scripts/services.sh up all >&2
+
+# In CI leave the machine as we found it; on a workstation keep the servers for the next run.
+if [ "${CI:-}" = "true" ]; then trap 'bash scripts/services.sh down all >&2 || true' EXIT; fi
+
+report=".run/test-report.json"
+mkdir -p .run
+rc=0
+pnpm -s typecheck || rc=$?
+if [ "$rc" -eq 0 ]; then
+  pnpm -s exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || rc=$?
+fi
+
+# One plain closing line any CI reader understands: "tests: N passed, N failed, N skipped".
+if [ -f "$report" ] && [ "$rc" -ne 2 ]; then
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+  ' "$report"
+else
+  echo "tests: 0 passed, 1 failed (typecheck failed before any test ran)"
+fi
+exit "$rc"
