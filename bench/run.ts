@@ -1,0 +1,53 @@
+// `pnpm bench`: runs every bench/<area>.ts that exports `run()`, merges their flat figures into
+// bench/results/latest.json and writes a markdown table beside it. An area that fails is
+// reported with its error and the others still run (a broken benchmark must not hide the rest).
+import { readdirSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const only = process.argv.slice(2);
+const areas = readdirSync(here)
+  .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && f !== 'run.ts')
+  .map((f) => f.replace(/\.ts$/, ''))
+  .filter((a) => only.length === 0 || only.includes(a))
+  .sort();
+
+const figures: Record<string, number> = {};
+const failures: Record<string, string> = {};
+for (const area of areas) {
+  process.stderr.write(`bench: ${area} …\n`);
+  const started = Date.now();
+  try {
+    const mod = (await import(pathToFileURL(join(here, `${area}.ts`)).href)) as {
+      run?: () => Promise<Record<string, number>>;
+    };
+    if (typeof mod.run !== 'function') continue;
+    const result = await mod.run();
+    for (const [k, v] of Object.entries(result)) figures[k] = v;
+    process.stderr.write(`bench: ${area} done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  } catch (err) {
+    failures[area] = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`bench: ${area} FAILED: ${failures[area]}\n`);
+  }
+}
+
+const results = join(here, 'results');
+mkdirSync(results, { recursive: true });
+writeFileSync(join(results, 'latest.json'), `${JSON.stringify(figures, null, 2)}\n`);
+const rows = Object.entries(figures)
+  .sort(([a], [b]) => a.localeCompare(b))
+  .map(([k, v]) => `| ${k} | ${Number.isInteger(v) ? v : v.toFixed(3)} |`);
+const md = [
+  `# Benchmarks (${new Date().toISOString()})`,
+  '',
+  '| figure | value |',
+  '|---|---|',
+  ...rows,
+  '',
+  ...Object.entries(failures).map(([a, e]) => `- **${a} failed**: ${e}`),
+  '',
+].join('\n');
+writeFileSync(join(results, 'latest.md'), md);
+process.stdout.write(md);
+process.exitCode = Object.keys(failures).length > 0 ? 1 : 0;
