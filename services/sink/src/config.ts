@@ -1,5 +1,56 @@
 // Variables specific to the sink; the shared ones (NATS_URL, LOG_LEVEL, METRICS_PORT, NODE_NAME, …)
 // come from @sluice/runtime's commonEnv.
+import { z } from 'zod';
+
 export const DEFAULT_METRICS_PORT = 9468;
 
-export const env = {};
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration like 500ms, 30s, 5m, 12h or 7d');
+const size = z.string().regex(/^\d+(b|kb|mb|gb|tb)$/, 'must be a size like 512mb or 50gb');
+
+export const env = {
+  /** Unset: the embedded default, rotating NDJSON files in SINK_DATA_DIR (what `sluice run` uses). */
+  OPENSEARCH_URL: z
+    .string()
+    .refine((v) => v.split(',').every((u) => /^https?:\/\/\S+$/.test(u.trim())), 'must be http(s):// URL(s), comma-separated')
+    .optional(),
+  OPENSEARCH_USERNAME: z.string().optional(),
+  OPENSEARCH_PASSWORD: z.string().optional(),
+  /** Data streams are `<prefix>egress`, `<prefix>dns`, `<prefix>overseer`. */
+  SINK_INDEX_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'must be lower-case letters, digits, "_", "-" or "." (an OpenSearch index name prefix)')
+    .default('clawker-'),
+  SINK_DATA_DIR: z.string().min(1).default('.run/sink'),
+  /** Durable consumer names are `<prefix>-egress`, `<prefix>-dns`, `<prefix>-overseer`, shared by replicas. */
+  SINK_CONSUMER_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a NATS durable name').default('sink'),
+  /** Subject filters, overridable so tests and partial deployments read a slice of the streams. */
+  SINK_EGRESS_FILTER: z.string().default('sluice.events.>'),
+  SINK_DNS_FILTER: z.string().default('sluice.dns.>'),
+  SINK_AUDIT_FILTER: z.string().default('sluice.audit.>'),
+  SINK_ACK_WAIT_MS: z.coerce.number().int().positive().default(30_000),
+  /** Unacknowledged NATS messages per consumer: the bound on in-flight work when OpenSearch is away. */
+  SINK_MAX_ACK_PENDING: z.coerce.number().int().positive().default(1_000),
+  SINK_MAX_BUFFERED_DOCS: z.coerce.number().int().positive().default(50_000),
+  SINK_BULK_MIN_DOCS: z.coerce.number().int().positive().default(100),
+  SINK_BULK_MAX_DOCS: z.coerce.number().int().positive().default(5_000),
+  SINK_BULK_TARGET_MS: z.coerce.number().int().positive().default(500),
+  SINK_BULK_CONCURRENCY: z.coerce.number().int().positive().default(2),
+  SINK_LINGER_MS: z.coerce.number().int().nonnegative().default(200),
+  SINK_ROLLOVER_MAX_AGE: duration.default('1d'),
+  SINK_ROLLOVER_MAX_SIZE: size.default('30gb'),
+  SINK_RETENTION: duration.default('30d'),
+  /** How often the sink drives rollover/retention itself when the ISM plugin is absent. */
+  SINK_LIFECYCLE_INTERVAL: duration.default('5m'),
+  SINK_FILE_MAX_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+};
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `30s` → 30000. Accepts exactly what the `duration` schema accepts. */
+export function durationMs(value: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(value);
+  if (!m) throw new Error(`not a duration: ${JSON.stringify(value)}`);
+  return Number(m[1]) * UNIT_MS[m[2]!]!;
+}

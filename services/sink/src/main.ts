@@ -1,13 +1,114 @@
 // sink: writes events to OpenSearch data streams (or NDJSON files).
-import { runService } from '@sluice/runtime';
-import { DEFAULT_METRICS_PORT, env } from './config.ts';
+import { Client } from '@opensearch-project/opensearch';
+import { jetstream } from '@nats-io/jetstream';
+import { STREAMS } from '@sluice/contracts';
+import { ensureStream, jetstreamManager, runService } from '@sluice/runtime';
+import { Backoff, BulkSizer } from './bulk-size.ts';
+import { DEFAULT_METRICS_PORT, durationMs, env } from './config.ts';
+import { bindings, ensureConsumers, startConsuming } from './consume.ts';
+import { dlqPublisher } from './dlq.ts';
+import { FileStoreWriter } from './file-store.ts';
+import { startSelfLifecycle } from './lifecycle.ts';
+import { ensureIsmPolicy, ensureTemplates, hasIsmPlugin } from './opensearch-setup.ts';
+import { OpenSearchWriter } from './opensearch-writer.ts';
+import { Pipeline } from './pipeline.ts';
+import { sinkCounters } from './sink-metrics.ts';
+import type { DocumentWriter } from './writer.ts';
 
 await runService({
   name: 'sink',
   env,
   defaultMetricsPort: DEFAULT_METRICS_PORT,
-  start: async ({ readiness }) => {
-    readiness.set('sink', true, 'skeleton');
-    return { stop: [] };
+  start: async ({ config: c, log, metrics, readiness, nc }) => {
+    const jsm = await jetstreamManager(nc);
+    await ensureStream(jsm, STREAMS.events, log);
+    await ensureStream(jsm, STREAMS.control, log);
+
+    const stops: Array<() => void> = [];
+    let writer: DocumentWriter;
+    if (c.OPENSEARCH_URL) {
+      const client = new Client({
+        nodes: c.OPENSEARCH_URL.split(',').map((u) => u.trim()),
+        ...(c.OPENSEARCH_USERNAME ? { auth: { username: c.OPENSEARCH_USERNAME, password: c.OPENSEARCH_PASSWORD ?? '' } } : {}),
+      });
+      readiness.set('opensearch', false, 'installing templates');
+      // Setup retries until OpenSearch answers: the sink may start before it.
+      const backoff = new Backoff(500, 10_000);
+      for (;;) {
+        try {
+          await ensureTemplates(client, c.SINK_INDEX_PREFIX, log);
+          const settings = { rolloverMaxAge: c.SINK_ROLLOVER_MAX_AGE, rolloverMaxSize: c.SINK_ROLLOVER_MAX_SIZE, retention: c.SINK_RETENTION };
+          if (await hasIsmPlugin(client)) {
+            await ensureIsmPolicy(client, c.SINK_INDEX_PREFIX, settings, log);
+          } else {
+            log.info('no index-management plugin: the sink drives rollover and retention itself');
+            stops.push(
+              startSelfLifecycle(
+                client,
+                {
+                  prefix: c.SINK_INDEX_PREFIX,
+                  rolloverMaxAge: c.SINK_ROLLOVER_MAX_AGE,
+                  rolloverMaxSize: c.SINK_ROLLOVER_MAX_SIZE,
+                  retentionMs: durationMs(c.SINK_RETENTION),
+                },
+                durationMs(c.SINK_LIFECYCLE_INTERVAL),
+                log,
+              ),
+            );
+          }
+          break;
+        } catch (err) {
+          const wait = backoff.next();
+          readiness.set('opensearch', false, (err as Error).message);
+          log.warn({ err, retryInMs: wait }, 'opensearch setup failed; retrying');
+          await new Promise((r) => setTimeout(r, wait));
+        }
+      }
+      readiness.set('opensearch', true, c.OPENSEARCH_URL);
+      writer = new OpenSearchWriter(client, c.SINK_INDEX_PREFIX);
+    } else {
+      log.info({ dir: c.SINK_DATA_DIR }, 'no OPENSEARCH_URL: writing the embedded NDJSON store');
+      writer = new FileStoreWriter({
+        dir: c.SINK_DATA_DIR,
+        maxFileBytes: c.SINK_FILE_MAX_BYTES,
+        retentionMs: durationMs(c.SINK_RETENTION),
+      });
+      readiness.set('store', true, c.SINK_DATA_DIR);
+    }
+
+    const js = jetstream(nc);
+    const list = bindings(c.SINK_CONSUMER_PREFIX, {
+      egress: c.SINK_EGRESS_FILTER,
+      dns: c.SINK_DNS_FILTER,
+      overseer: c.SINK_AUDIT_FILTER,
+    });
+    const consumeOpts = { ackWaitMs: c.SINK_ACK_WAIT_MS, maxAckPending: c.SINK_MAX_ACK_PENDING };
+    await ensureConsumers(nc, list, consumeOpts, log);
+    const pipeline = new Pipeline({
+      writer,
+      dlq: dlqPublisher(js, c.SINK_CONSUMER_PREFIX),
+      sizer: new BulkSizer({ min: c.SINK_BULK_MIN_DOCS, max: c.SINK_BULK_MAX_DOCS, targetMs: c.SINK_BULK_TARGET_MS }),
+      backoff: new Backoff(200, 10_000),
+      concurrency: c.SINK_BULK_CONCURRENCY,
+      maxBufferedDocs: c.SINK_MAX_BUFFERED_DOCS,
+      lingerMs: c.SINK_LINGER_MS,
+      keepAliveMs: Math.max(1000, Math.floor(c.SINK_ACK_WAIT_MS / 3)),
+      counters: sinkCounters(metrics.meter),
+      log,
+      onAvailability: (ok, detail) => readiness.set(writer.kind === 'opensearch' ? 'opensearch' : 'store', ok, detail),
+    });
+    const stopConsuming = await startConsuming(js, list, pipeline, consumeOpts, log);
+    readiness.set('sink', true, `${writer.kind} writer`);
+
+    return {
+      stop: [
+        { name: 'stop consuming', run: stopConsuming },
+        { name: 'lifecycle', run: () => stops.forEach((s) => s()) },
+        // Bounded by the service's shutdown timeout; anything still unacked is redelivered.
+        { name: 'flush documents', run: () => pipeline.drain() },
+        { name: 'close pipeline', run: () => pipeline.close() },
+        { name: 'close writer', run: () => writer.close() },
+      ],
+    };
   },
 });

@@ -1,0 +1,68 @@
+// One durable pull consumer per source, shared by every sink replica (JetStream hands each
+// message to one of them). Messages are parsed here and handed to the pipeline, whose `add`
+// blocks when the buffer is full, so pulling stops while the document store is away.
+import type { ConsumerMessages, JetStreamClient } from '@nats-io/jetstream';
+import { STREAMS, type StreamSpec } from '@sluice/contracts';
+import { ensureConsumer, jetstreamManager, type Logger } from '@sluice/runtime';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { SourceName } from './document.ts';
+import { parseBatch } from './parse.ts';
+import type { Pipeline } from './pipeline.ts';
+
+export interface SourceBinding {
+  source: SourceName;
+  stream: StreamSpec;
+  filter: string;
+  durable: string;
+}
+
+export function bindings(consumerPrefix: string, filters: Record<SourceName, string>): SourceBinding[] {
+  return [
+    { source: 'egress', stream: STREAMS.events, filter: filters.egress, durable: `${consumerPrefix}-egress` },
+    { source: 'dns', stream: STREAMS.events, filter: filters.dns, durable: `${consumerPrefix}-dns` },
+    { source: 'overseer', stream: STREAMS.control, filter: filters.overseer, durable: `${consumerPrefix}-overseer` },
+  ];
+}
+
+export interface ConsumeOptions {
+  ackWaitMs: number;
+  maxAckPending: number;
+}
+
+export async function ensureConsumers(nc: NatsConnection, list: SourceBinding[], o: ConsumeOptions, log: Logger): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  for (const b of list) {
+    await ensureConsumer(
+      jsm,
+      { stream: b.stream.name, durable: b.durable, filterSubject: b.filter, ackWaitMs: o.ackWaitMs, maxAckPending: o.maxAckPending },
+      log,
+    );
+  }
+}
+
+/** Start consuming every binding; returns a stop function that ends the pulls. */
+export async function startConsuming(
+  js: JetStreamClient,
+  list: SourceBinding[],
+  pipeline: Pipeline,
+  o: ConsumeOptions,
+  log: Logger,
+): Promise<() => Promise<void>> {
+  const running: Array<{ iter: ConsumerMessages; loop: Promise<void> }> = [];
+  for (const b of list) {
+    const consumer = await js.consumers.get(b.stream.name, b.durable);
+    const iter = await consumer.consume({ max_messages: Math.min(o.maxAckPending, 256) });
+    const loop = (async () => {
+      for await (const m of iter) {
+        const batch = parseBatch(b.source, m.string(), new Date().toISOString());
+        await pipeline.add(m, { source: b.source, subject: m.subject, seq: m.seq }, batch);
+      }
+    })().catch((err: unknown) => log.error({ err, durable: b.durable }, 'consume loop ended with an error'));
+    running.push({ iter, loop });
+    log.info({ stream: b.stream.name, durable: b.durable, filter: b.filter }, 'consuming');
+  }
+  return async () => {
+    for (const r of running) await r.iter.close();
+    await Promise.all(running.map((r) => r.loop));
+  };
+}

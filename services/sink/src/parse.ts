@@ -1,0 +1,62 @@
+// A NATS message carries a batch: NDJSON, one event per line. Each line stands alone: one that is
+// not JSON or fails its schema is a per-document rejection (DLQ'd with the reason and the raw
+// line), and the rest of the batch still lands.
+import { AuditEvent, DnsEvent, EgressEvent } from '@sluice/contracts';
+import type { z } from 'zod';
+import { auditDocument, dnsDocument, egressDocument, type Ss4oDocument, type SourceName } from './document.ts';
+
+export interface ParsedDoc {
+  id: string;
+  doc: Ss4oDocument;
+}
+
+export interface Rejection {
+  /** Short machine word for the metric label: not_json | schema | opensearch. */
+  kind: 'not_json' | 'schema' | 'opensearch';
+  reason: string;
+  raw: string;
+  /** 1-based line number inside the NATS message. */
+  line: number;
+}
+
+export interface ParsedBatch {
+  docs: ParsedDoc[];
+  rejects: Rejection[];
+}
+
+const builders = {
+  egress: { schema: EgressEvent, build: egressDocument },
+  dns: { schema: DnsEvent, build: dnsDocument },
+  overseer: { schema: AuditEvent, build: auditDocument },
+} as const satisfies Record<SourceName, { schema: z.ZodType; build: (e: never, observed: string) => Ss4oDocument }>;
+
+function schemaReason(err: z.ZodError): string {
+  return err.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+export function parseBatch(source: SourceName, payload: string, observed: string): ParsedBatch {
+  const out: ParsedBatch = { docs: [], rejects: [] };
+  const { schema, build } = builders[source];
+  const lines = payload.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
+    if (raw.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (err) {
+      out.rejects.push({ kind: 'not_json', reason: `line ${i + 1}: ${(err as Error).message}`, raw, line: i + 1 });
+      continue;
+    }
+    const r = schema.safeParse(value);
+    if (!r.success) {
+      out.rejects.push({ kind: 'schema', reason: `line ${i + 1}: ${schemaReason(r.error)}`, raw, line: i + 1 });
+      continue;
+    }
+    out.docs.push({ id: r.data.id, doc: build(r.data as never, observed) });
+  }
+  return out;
+}

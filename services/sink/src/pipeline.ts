@@ -1,0 +1,242 @@
+// The at-least-once core. NATS messages (each a batch of documents) are held unacked while their
+// documents wait in one queue, go out in bulks of adaptive size with bounded concurrency, and a
+// message is acked only when every one of its documents is settled: created, a duplicate of an
+// earlier delivery, or rejected and published to the DLQ. When the writer is away the queue stops
+// moving, `add` blocks (so the consumer stops pulling), held messages are kept alive with
+// `working()`, and the pipeline retries with capped exponential backoff.
+import type { Logger } from '@sluice/runtime';
+import type { Backoff, BulkSizer } from './bulk-size.ts';
+import type { SourceName } from './document.ts';
+import type { ParsedBatch, Rejection } from './parse.ts';
+import type { SinkCounters } from './sink-metrics.ts';
+import { WriteUnavailable, type BulkItem, type DocumentWriter } from './writer.ts';
+
+/** The part of a JetStream message the pipeline needs (JsMsg satisfies it). */
+export interface AckHandle {
+  ack(): void;
+  nak(millis?: number): void;
+  working(): void;
+}
+
+export interface MessageMeta {
+  source: SourceName;
+  subject: string;
+  /** Stream sequence, for the DLQ record and its dedupe id. */
+  seq: number;
+}
+
+export interface DlqEntry extends Rejection, MessageMeta {}
+
+export interface PipelineOptions {
+  writer: DocumentWriter;
+  /** Publish one message's rejections durably; throws when it could not. */
+  dlq: (entries: DlqEntry[], meta: MessageMeta) => Promise<void>;
+  sizer: BulkSizer;
+  backoff: Backoff;
+  concurrency: number;
+  maxBufferedDocs: number;
+  lingerMs: number;
+  /** Interval for `working()` on held messages; keep it under the consumer's ack wait. */
+  keepAliveMs: number;
+  counters: SinkCounters;
+  log: Logger;
+  onAvailability?: (ok: boolean, detail: string) => void;
+  now?: () => number;
+}
+
+interface Held {
+  handle: AckHandle;
+  meta: MessageMeta;
+  remaining: number;
+  rejects: Rejection[];
+}
+
+interface Queued {
+  item: BulkItem;
+  owner: Held;
+  at: number;
+}
+
+export class Pipeline {
+  private queue: Queued[] = [];
+  private readonly held = new Set<Held>();
+  private inflight = 0;
+  private inflightDocs = 0;
+  private pausedUntil = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly keepAlive: NodeJS.Timeout;
+  private waiters: Array<() => void> = [];
+  private idleWaiters: Array<() => void> = [];
+  private flushing = false;
+  private available = true;
+  private readonly now: () => number;
+
+  constructor(private readonly o: PipelineOptions) {
+    this.now = o.now ?? (() => Date.now());
+    this.keepAlive = setInterval(() => {
+      for (const h of this.held) h.handle.working();
+    }, o.keepAliveMs);
+    this.keepAlive.unref();
+  }
+
+  get buffered(): number {
+    return this.queue.length + this.inflightDocs;
+  }
+
+  get heldMessages(): number {
+    return this.held.size;
+  }
+
+  /** Take one message's parsed batch. Resolves once there is room for more (backpressure). */
+  async add(handle: AckHandle, meta: MessageMeta, batch: ParsedBatch): Promise<void> {
+    for (const r of batch.rejects) this.o.counters.rejected(r.kind);
+    const owner: Held = { handle, meta, remaining: batch.docs.length, rejects: [...batch.rejects] };
+    this.held.add(owner);
+    if (owner.remaining === 0) {
+      await this.finish(owner);
+    } else {
+      const at = this.now();
+      for (const d of batch.docs) {
+        this.queue.push({ item: { source: meta.source, id: d.id, json: JSON.stringify(d.doc) }, owner, at });
+      }
+      this.pump();
+    }
+    while (this.buffered >= this.o.maxBufferedDocs) await new Promise<void>((r) => this.waiters.push(r));
+  }
+
+  /** Send what is queued without lingering and resolve when nothing is queued, in flight or held. */
+  async drain(): Promise<void> {
+    this.flushing = true;
+    this.pump();
+    while (this.queue.length > 0 || this.inflight > 0 || this.held.size > 0) {
+      await new Promise<void>((r) => this.idleWaiters.push(r));
+    }
+  }
+
+  close(): void {
+    clearInterval(this.keepAlive);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(at: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.pump();
+    }, Math.max(0, at - this.now()));
+  }
+
+  private pump(): void {
+    while (this.inflight < this.o.concurrency && this.queue.length > 0) {
+      const now = this.now();
+      if (now < this.pausedUntil) return this.schedule(this.pausedUntil);
+      const size = this.o.sizer.size;
+      const lingerEnd = this.queue[0]!.at + this.o.lingerMs;
+      if (this.queue.length < size && !this.flushing && now < lingerEnd) return this.schedule(lingerEnd);
+      const batch = this.queue.splice(0, size);
+      this.inflight++;
+      this.inflightDocs += batch.length;
+      void this.send(batch).finally(() => {
+        this.inflight--;
+        this.inflightDocs -= batch.length;
+        this.wake();
+        this.pump();
+      });
+    }
+  }
+
+  private wake(): void {
+    if (this.buffered < this.o.maxBufferedDocs) for (const w of this.waiters.splice(0)) w();
+    if (this.queue.length === 0 && this.inflight === 0 && this.held.size === 0) {
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private setAvailable(ok: boolean, detail: string): void {
+    if (ok === this.available) return;
+    this.available = ok;
+    if (ok) this.o.log.info('document store available again');
+    else this.o.log.warn({ detail }, 'document store unavailable; holding messages unacked and backing off');
+    this.o.onAvailability?.(ok, detail);
+  }
+
+  private retryLater(items: Queued[], detail: string): void {
+    // Front of the queue: these were waiting longest, and order within a message is kept.
+    this.queue = items.concat(this.queue);
+    this.pausedUntil = this.now() + this.o.backoff.next();
+    this.o.counters.retried(items.length);
+    this.o.log.debug({ docs: items.length, detail, resumeInMs: this.pausedUntil - this.now() }, 'bulk retry scheduled');
+  }
+
+  private async send(batch: Queued[]): Promise<void> {
+    const t0 = performance.now();
+    let outcomes;
+    try {
+      outcomes = await this.o.writer.write(batch.map((q) => q.item));
+    } catch (err) {
+      if (err instanceof WriteUnavailable && (err.tooLarge || err.throttled)) this.o.sizer.shrink();
+      else if (!(err instanceof WriteUnavailable)) this.o.log.error({ err }, 'bulk write failed unexpectedly');
+      this.o.counters.bulk(false);
+      this.setAvailable(false, (err as Error).message);
+      this.retryLater(batch, (err as Error).message);
+      return;
+    }
+    const ms = performance.now() - t0;
+    this.o.counters.bulk(true, ms, batch.length);
+    this.o.backoff.reset();
+    this.setAvailable(true, '');
+    const retry: Queued[] = [];
+    const settled: Held[] = [];
+    outcomes.forEach((outcome, i) => {
+      const q = batch[i]!;
+      switch (outcome.kind) {
+        case 'created':
+          this.o.counters.created();
+          break;
+        case 'duplicate':
+          this.o.counters.duplicate();
+          break;
+        case 'reject':
+          this.o.counters.rejected('opensearch');
+          q.owner.rejects.push({ kind: 'opensearch', reason: outcome.reason, raw: q.item.json, line: 0 });
+          break;
+        case 'retry':
+          retry.push(q);
+          return;
+      }
+      if (--q.owner.remaining === 0) settled.push(q.owner);
+    });
+    if (retry.length > 0) {
+      this.o.sizer.shrink();
+      this.retryLater(retry, 'some documents were refused for now');
+    } else {
+      this.o.sizer.observe(ms, batch.length);
+    }
+    await Promise.all(settled.map((h) => this.finish(h)));
+  }
+
+  private async finish(h: Held): Promise<void> {
+    if (h.rejects.length > 0) {
+      try {
+        await this.o.dlq(
+          h.rejects.map((r) => ({ ...r, ...h.meta })),
+          h.meta,
+        );
+        this.o.counters.dlq(h.rejects.length);
+      } catch (err) {
+        // Not acked: the message comes back, its documents become 409 duplicates and the
+        // rejections are published again. Nothing is lost, and the DLQ dedupes by message id.
+        this.o.log.error({ err, subject: h.meta.subject, seq: h.meta.seq }, 'dlq publish failed; message will be redelivered');
+        h.handle.nak(this.o.backoff.next());
+        this.held.delete(h);
+        this.wake();
+        return;
+      }
+    }
+    h.handle.ack();
+    this.o.counters.acked();
+    this.held.delete(h);
+    this.wake();
+  }
+}

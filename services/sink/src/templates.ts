@@ -1,0 +1,155 @@
+// Index templates for the sink's data streams. This file is the source of truth; the JSON copies in
+// infra/opensearch/templates/ are generated from it (`tsx services/sink/src/export-infra.ts`) and a
+// unit test fails when they drift. Bump TEMPLATE_VERSION on any change: the sink only replaces an
+// installed template whose version is older, so replicas of different ages never fight.
+import type { SourceName } from './document.ts';
+
+export const TEMPLATE_VERSION = 1;
+export const SOURCES: readonly SourceName[] = ['egress', 'dns', 'overseer'];
+
+type Field = Record<string, unknown>;
+const keyword: Field = { type: 'keyword', ignore_above: 1024 };
+const bool: Field = { type: 'boolean' };
+const long: Field = { type: 'long' };
+const integer: Field = { type: 'integer' };
+const date: Field = { type: 'date', format: 'strict_date_optional_time||epoch_millis' };
+// A malformed address must not cost the whole document in a SIEM: it lands, the value is kept in
+// _source and listed under `_ignored`, where an operator can find it.
+const ip: Field = { type: 'ip', ignore_malformed: true };
+const obj = (properties: Record<string, Field>): Field => ({ properties });
+
+/** Attribution skeleton shared by every source (D27), so `clawker-*` filters on agent/project work everywhere. */
+const identity: Record<string, Field> = {
+  attribution: keyword,
+  agent: keyword,
+  project: keyword,
+  container_id: keyword,
+  container_name: keyword,
+  image: keyword,
+};
+
+const attributes: Record<SourceName, Record<string, Field>> = {
+  egress: {
+    ...identity,
+    id: keyword,
+    time: date,
+    node: keyword,
+    kind: keyword,
+    verdict: keyword,
+    audit: bool,
+    reason: keyword,
+    rule_id: long,
+    policy_id: long,
+    // u64 values exceed `long`; they are identifiers, matched exactly, never summed.
+    cgroup_id: keyword,
+    socket_cookie: keyword,
+    domain_hash: keyword,
+    pid: long,
+    tid: long,
+    comm: keyword,
+    family: keyword,
+    l4_proto: keyword,
+    l7_proto: keyword,
+    dst_ip: ip,
+    dst_port: integer,
+    src_ip: ip,
+    src_port: integer,
+    ipv4_mapped: bool,
+    dst_host: keyword,
+    dst_host_stale: bool,
+    bytes_in: long,
+    bytes_out: long,
+    duration_ms: { type: 'double' },
+    suppressed_count: long,
+    first_time: date,
+    last_time: date,
+  },
+  dns: {
+    ...identity,
+    id: keyword,
+    time: date,
+    node: keyword,
+    cgroup_id: keyword,
+    pid: long,
+    comm: keyword,
+    qname: keyword,
+    qtype: keyword,
+    rcode: keyword,
+    // Answers may be CNAME targets as well as addresses: keyword keeps both searchable.
+    answers: keyword,
+    ttl: long,
+    resolver_ip: ip,
+  },
+  overseer: {
+    id: keyword,
+    time: date,
+    kind: keyword,
+    actor: keyword,
+    reason: { type: 'text', fields: { keyword } },
+    before_revision: long,
+    after_revision: long,
+    // Free-form objects: flat_object indexes every leaf without adding a mapping per key.
+    subject: { type: 'flat_object' },
+    detail: { type: 'flat_object' },
+  },
+};
+
+export function mappings(source: SourceName): Record<string, unknown> {
+  return {
+    // Unknown fields are kept in _source but not indexed: a newer producer never gets documents
+    // rejected, and no producer can explode the mapping.
+    dynamic: false,
+    _meta: { managed_by: 'sluice-sink', version: TEMPLATE_VERSION, source },
+    properties: {
+      '@timestamp': date,
+      observedTimestamp: date,
+      body: { type: 'text' },
+      severity: obj({ text: keyword, number: integer }),
+      attributes: obj(attributes[source]),
+      resource: obj({ attributes: obj({ service: obj({ name: keyword }), host: obj({ name: keyword }) }) }),
+    },
+  };
+}
+
+export function dataStreamName(prefix: string, source: SourceName): string {
+  return `${prefix}${source}`;
+}
+
+export function templateName(prefix: string, source: SourceName): string {
+  return `${prefix}${source}`;
+}
+
+export function indexTemplate(prefix: string, source: SourceName): Record<string, unknown> {
+  return {
+    index_patterns: [`${dataStreamName(prefix, source)}*`],
+    data_stream: {},
+    // Above the built-in templates, so our mapping wins for our names.
+    priority: 200,
+    version: TEMPLATE_VERSION,
+    _meta: { managed_by: 'sluice-sink', version: TEMPLATE_VERSION },
+    template: {
+      settings: {
+        number_of_shards: 1,
+        // One replica once a second node exists; a single node stays green.
+        auto_expand_replicas: '0-1',
+        refresh_interval: '1s',
+      },
+      mappings: mappings(source),
+    },
+  };
+}
+
+/** Every leaf field path of a source's mapping (`attributes.agent`, `attributes.reason.keyword`, …). */
+export function fieldPaths(source: SourceName): Set<string> {
+  const out = new Set<string>();
+  const walk = (props: Record<string, Field>, prefix: string): void => {
+    for (const [name, def] of Object.entries(props)) {
+      const path = prefix + name;
+      if (def.properties) walk(def.properties as Record<string, Field>, `${path}.`);
+      else out.add(path);
+      if (def.fields) for (const sub of Object.keys(def.fields as object)) out.add(`${path}.${sub}`);
+    }
+  };
+  walk((mappings(source) as { properties: Record<string, Field> }).properties, '');
+  return out;
+}

@@ -1,0 +1,38 @@
+// The sink's output port: OpenSearch in production, rotating NDJSON files as the embedded default.
+import type { SourceName } from './document.ts';
+import type { ItemOutcome } from './bulk-result.ts';
+
+export interface BulkItem {
+  source: SourceName;
+  /** Deterministic document _id: the event id, so a redelivery is a duplicate, not a new document. */
+  id: string;
+  /** The serialized ss4o document (serialized once, when parsed). */
+  json: string;
+}
+
+export interface DocumentWriter {
+  readonly kind: 'opensearch' | 'file';
+  /** One outcome per item, in order. Throws WriteUnavailable when nothing can be said about any item. */
+  write(items: BulkItem[]): Promise<ItemOutcome[]>;
+  close(): Promise<void>;
+}
+
+/** The whole request failed (server away, timeout, 5xx, 413): retry everything later. */
+export class WriteUnavailable extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'WriteUnavailable';
+  }
+
+  get tooLarge(): boolean {
+    return this.status === 413;
+  }
+
+  get throttled(): boolean {
+    return this.status === 429;
+  }
+}
