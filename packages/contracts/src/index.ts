@@ -4,3 +4,5 @@ export * from './subjects.ts';
 export * from './streams.ts';
 export * from './events.ts';
 export * from './raw-batch.ts';
+export * from './policy.ts';
+export * from './policy-parse.ts';
