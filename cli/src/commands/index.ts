@@ -1,7 +1,8 @@
 // The command table. Each command lives in its own file; add one line here per command.
 import type { Command } from '../command.ts';
+import { doctor } from './doctor.ts';
 import { down } from './down.ts';
 import { status } from './status.ts';
 import { up } from './up.ts';
 
-export const commands: Command[] = [up, down, status];
+export const commands: Command[] = [up, down, status, doctor];

@@ -6,3 +6,4 @@ export * from './nats.ts';
 export * from './jetstream.ts';
 export * from './shutdown.ts';
 export * from './service.ts';
+export * from './mounts.ts';

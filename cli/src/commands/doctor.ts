@@ -1,0 +1,32 @@
+import { parseArgs } from 'node:util';
+import { out, type Command } from '../command.ts';
+import { formatResults } from '../doctor/check.ts';
+import * as checks from '../doctor/checks.ts';
+
+export const doctor: Command = {
+  name: 'doctor',
+  summary: 'check kernel features, mounts, pinned state, helper and server reachability, with fixes',
+  usage: 'doctor [--json] [--pin-dir DIR]',
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: { json: { type: 'boolean', default: false }, 'pin-dir': { type: 'string' } },
+    });
+    const env = process.env;
+    const results = await Promise.all([
+      checks.kernel(),
+      checks.privileges(),
+      checks.bpffs(),
+      checks.cgroup2(),
+      checks.helper(),
+      checks.pinnedState(values['pin-dir'] ?? env.SLUICE_PIN_DIR ?? '/sys/fs/bpf/sluice'),
+      checks.nats(env.NATS_URL ?? 'nats://127.0.0.1:4222'),
+      checks.redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379'),
+      checks.opensearch(env.OPENSEARCH_URL || undefined),
+      checks.docker(env.DOCKER_SOCKET ?? '/var/run/docker.sock'),
+      checks.clock(),
+    ]);
+    out(values.json ? JSON.stringify(results) : formatResults(results));
+    return results.every((r) => r.ok || r.optional) ? 0 : 1;
+  },
+};
