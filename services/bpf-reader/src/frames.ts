@@ -1,0 +1,115 @@
+// Splits the helper's byte stream into fixed-size kernel records, and resynchronises after bytes
+// that are not records (a helper bug, a write torn by kill -9, a corrupted pipe).
+//
+// The stream is records back to back, so the happy path is a stride walk. A position holds a
+// record when its header passes `plausible` (version, kind range, zero padding: random bytes pass
+// with odds around 2^-100). A record whose successor position is not plausible may be a torn
+// record: if a plausible record chain starts inside its span, the bytes before it are dropped.
+// Every byte ends up either in an emitted record or in a counted malformed run: no silent loss.
+// Limit: a torn record whose would-be end coincides with the end of a read passes as a record
+// (its successor is not there to contradict it). The helper writes whole records, so tearing
+// only happens where it dies, and the stream's end() is then what judges the remainder.
+import { KIND_MAX, OFF, RECORD_VERSION, VERDICT_MAX } from './layout.ts';
+
+/** Cheap structural check of the record header at `off` (needs OFF.reserved1 + 4 bytes). */
+export function plausible(buf: Buffer, off: number): boolean {
+  if (buf[off + OFF.version] !== RECORD_VERSION) return false;
+  const kind = buf[off + OFF.kind]!;
+  if (kind === 0 || kind > KIND_MAX) return false;
+  if (buf[off + OFF.verdict]! > VERDICT_MAX || buf[off + OFF.pad0] !== 0) return false;
+  const family = buf[off + OFF.family];
+  if (family !== 0 && family !== 2 && family !== 10) return false;
+  return buf.readUInt32LE(off + OFF.reserved0) === 0 && buf.readUInt32LE(off + OFF.reserved1) === 0;
+}
+
+export interface SplitterEvents {
+  /** A record at buf[off, off+size). The view is only valid during the call unless copied. */
+  record(buf: Buffer, off: number): void;
+  /** A new malformed run started (counted once as a dropped record, reason=decode). */
+  malformed(): void;
+  /** Bytes skipped, whether in a new run or continuing one. */
+  skipped(bytes: number): void;
+}
+
+export class FrameSplitter {
+  private carry: Buffer | undefined;
+  private inRun = false;
+
+  constructor(
+    private readonly size: number,
+    private readonly events: SplitterEvents,
+    private readonly check: (buf: Buffer, off: number) => boolean = plausible,
+  ) {}
+
+  push(chunk: Buffer): void {
+    this.walk(this.carry ? Buffer.concat([this.carry, chunk]) : chunk, false);
+  }
+
+  /** The stream ended (helper exited): whatever cannot be a whole record is a torn one or garbage. */
+  end(): void {
+    if (this.carry) this.walk(this.carry, true);
+    if (this.carry && this.carry.length > 0) this.skip(this.carry.length);
+    this.carry = undefined;
+    this.inRun = false;
+  }
+
+  private walk(buf: Buffer, final: boolean): void {
+    this.carry = undefined;
+    const size = this.size;
+    const len = buf.length;
+    let off = 0;
+    while (len - off >= size) {
+      if (this.check(buf, off)) {
+        const next = off + size;
+        // Only with the successor in hand can a torn record be told from a whole one: wait for
+        // the rest of a partly arrived successor (the aligned case, a chunk ending on a record
+        // boundary, never waits).
+        if (!final && len > next && len - next < size) break;
+        if (len - next >= size && !this.check(buf, next)) {
+          const restart = this.chainStartWithin(buf, off + 1, next);
+          if (restart !== -1) {
+            this.skip(restart - off);
+            off = restart;
+            continue;
+          }
+        }
+        this.inRun = false;
+        this.events.record(buf, off);
+        off = next;
+        continue;
+      }
+      // Jump to the next byte that could start a header rather than testing every position.
+      let cand = buf.indexOf(RECORD_VERSION, off + 1);
+      if (cand === -1 || cand > len - size) cand = Math.max(off + 1, len - size + 1);
+      this.skip(cand - off);
+      off = cand;
+    }
+    if (off < len) this.carry = Buffer.from(buf.subarray(off));
+  }
+
+  /** Bytes held back waiting for the rest of a record. */
+  get pending(): number {
+    return this.carry?.length ?? 0;
+  }
+
+  private skip(bytes: number): void {
+    if (!this.inRun) {
+      this.inRun = true;
+      this.events.malformed();
+    }
+    this.events.skipped(bytes);
+  }
+
+  /** First q in [from, to) where a plausible record starts whose successor is plausible or unseen. */
+  private chainStartWithin(buf: Buffer, from: number, to: number): number {
+    const len = buf.length;
+    for (let q = from; q < to; q++) {
+      if (buf[q] !== RECORD_VERSION) continue;
+      if (q + this.size > len) return -1;
+      if (!this.check(buf, q)) continue;
+      const after = q + this.size;
+      if (len - after < this.size || this.check(buf, after)) return q;
+    }
+    return -1;
+  }
+}
