@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * Counting and emitting records. Every record the kernel means to emit is
+ * counted as generated before the reserve, and every failed reserve as a
+ * drop, so generated == delivered + dropped holds exactly. Increments are
+ * atomic even on per-CPU slots: cgroup programs run with migration (not
+ * preemption) disabled, so two tasks can interleave on one CPU.
+ */
+#ifndef SLUICE_EMIT_H
+#define SLUICE_EMIT_H
+
+#include "decide.h"
+
+static __always_inline void sluice_count(__u32 slot)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &slot);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+static __always_inline void sluice_count_decision(const struct sluice_decision *d)
+{
+	if (d->verdict == SLUICE_VERDICT_ALLOWED)
+		sluice_count(SLUICE_C_ALLOWED);
+	else if (d->verdict == SLUICE_VERDICT_DENIED)
+		sluice_count(SLUICE_C_DENIED);
+	else if (d->verdict == SLUICE_VERDICT_BYPASSED)
+		sluice_count(SLUICE_C_BYPASSED);
+	if (d->flags & SLUICE_F_AUDIT)
+		sluice_count(SLUICE_C_AUDIT);
+}
+
+/* Reserve a zeroed record with the fields every kernel record shares. */
+static __always_inline struct sluice_record *sluice_record_begin(__u8 kind, __u64 cgid,
+								  const struct sluice_decision *d)
+{
+	sluice_count(SLUICE_C_GENERATED);
+	struct sluice_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		sluice_count(SLUICE_C_DROP_RINGBUF_FULL);
+		return 0;
+	}
+	__builtin_memset(r, 0, sizeof(*r));
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	r->version = SLUICE_RECORD_VERSION;
+	r->kind = kind;
+	r->verdict = d->verdict;
+	r->reason = d->reason;
+	r->mode = d->mode;
+	r->flags = d->flags;
+	r->policy_id = d->policy_id;
+	r->rule_id = d->rule_id;
+	r->ts_ns = bpf_ktime_get_boot_ns();
+	r->cgroup_id = cgid;
+	r->pid = pid_tgid >> 32;
+	r->tid = (__u32)pid_tgid;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	return r;
+}
+
+#endif

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/* Line protocol of `apply`, one operation per line (grammar in README.md). */
+#include "apply.h"
+#include "common.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+static const char *names[] = {
+	[OP_POLICY] = "policy",         [OP_RULE] = "rule",           [OP_RESOLVER] = "resolver",
+	[OP_DEFAULT] = "default",       [OP_CGROUP] = "cgroup",       [OP_BYPASS] = "bypass",
+	[OP_CGROUP_DEL] = "cgroup-del", [OP_BYPASS_DEL] = "bypass-del", [OP_POLICY_DEL] = "policy-del",
+};
+
+const char *op_name(enum op_kind k)
+{
+	return names[k];
+}
+
+static int fail(struct op *op, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct op *op, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(op->err, sizeof(op->err), fmt, ap);
+	va_end(ap);
+	op->status = -1;
+	return -1;
+}
+
+static int parse_u32(const char *s, __u32 *out, __u32 min)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || !*s || s[0] == '-' || v > 0xffffffffUL || v < min)
+		return -1;
+	*out = (__u32)v;
+	return 0;
+}
+
+static int parse_policy_id(struct op *op, const char *s, int allow_zero)
+{
+	if (parse_u32(s, &op->policy_id, allow_zero ? 0 : 1))
+		return fail(op, "bad policy id '%s' (%s)", s, allow_zero ? "an integer" : "an integer > 0; 0 is the reserved deny-all policy");
+	return 0;
+}
+
+static int parse_mode(struct op *op, const char *s)
+{
+	if (!strcmp(s, "enforce"))
+		op->mode = SLUICE_MODE_ENFORCE;
+	else if (!strcmp(s, "learn"))
+		op->mode = SLUICE_MODE_LEARN;
+	else
+		return fail(op, "bad mode '%s' (enforce | learn)", s);
+	return 0;
+}
+
+/* "a.b.c.d" or an IPv6 literal; IPv4 (and IPv4-mapped IPv6) land as ::ffff:a.b.c.d. */
+static int parse_addr(const char *s, __u8 addr[16], int *is_v4)
+{
+	struct in_addr a4;
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, s, &a4) == 1) {
+		addr[10] = addr[11] = 0xff;
+		memcpy(addr + 12, &a4, 4);
+		*is_v4 = 1;
+		return 0;
+	}
+	*is_v4 = 0;
+	return inet_pton(AF_INET6, s, addr) == 1 ? 0 : -1;
+}
+
+static int parse_cidr(struct op *op, const char *s)
+{
+	char buf[64];
+	int v4;
+	if (strlen(s) >= sizeof(buf))
+		return fail(op, "bad CIDR '%s'", s);
+	strcpy(buf, s);
+	char *slash = strchr(buf, '/');
+	if (slash)
+		*slash = 0;
+	if (parse_addr(buf, op->addr, &v4))
+		return fail(op, "bad address in '%s'", s);
+	__u32 max = v4 ? 32 : 128, len = max;
+	if (slash && parse_u32(slash + 1, &len, 0))
+		return fail(op, "bad prefix length in '%s'", s);
+	if (len > max)
+		return fail(op, "prefix length %u > %u in '%s'", len, max, s);
+	op->prefixlen = v4 ? 96 + len : len;
+	for (__u32 bit = op->prefixlen; bit < 128; bit++)
+		if (op->addr[bit / 8] & (0x80 >> (bit % 8)))
+			return fail(op, "'%s' has host bits set", s);
+	return 0;
+}
+
+static int parse_ports(struct op *op, char *s, __u8 proto)
+{
+	if (!strcmp(s, "*")) {
+		op->ranges[0] = (struct sluice_port_range){ .lo = 0, .hi = 65535, .proto = proto, .rule_id = op->rule_id };
+		op->nranges = 1;
+		return 0;
+	}
+	char *save, *tok;
+	for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		__u32 lo, hi;
+		char *dash = strchr(tok, '-');
+		if (dash)
+			*dash = 0;
+		if (parse_u32(tok, &lo, 0) || lo > 65535 || (dash && (parse_u32(dash + 1, &hi, 0) || hi > 65535)))
+			return fail(op, "bad port or range '%s%s%s'", tok, dash ? "-" : "", dash ? dash + 1 : "");
+		if (!dash)
+			hi = lo;
+		if (lo > hi)
+			return fail(op, "empty port range %u-%u", lo, hi);
+		if (op->nranges == SLUICE_MAX_RANGES)
+			return fail(op, "more than %d port ranges in one rule", SLUICE_MAX_RANGES);
+		op->ranges[op->nranges++] = (struct sluice_port_range){
+			.lo = lo, .hi = hi, .proto = proto, .rule_id = op->rule_id };
+	}
+	if (!op->nranges)
+		return fail(op, "no ports");
+	return 0;
+}
+
+static int parse_expiry(struct op *op, const char *s)
+{
+	char *end;
+	errno = 0;
+	if (s[0] == '+') {
+		double secs = strtod(s + 1, &end);
+		if (errno || *end || !(secs > 0) || secs > 1e9)
+			return fail(op, "bad bypass duration '%s' (+SECONDS)", s);
+		op->expires_ns = boot_ns() + (uint64_t)(secs * 1e9);
+		return 0;
+	}
+	if (s[0] == '@') {
+		unsigned long long v = strtoull(s + 1, &end, 10);
+		if (errno || *end || !s[1])
+			return fail(op, "bad bypass expiry '%s' (@BOOT_NS)", s);
+		op->expires_ns = v;
+		return 0;
+	}
+	return fail(op, "bad bypass expiry '%s' (+SECONDS or @BOOT_NS)", s);
+}
+
+static int parse_cgroup(struct op *op, const char *s)
+{
+	op->cgid = cgroup_id_of(s, op->err, sizeof(op->err));
+	if (!op->cgid)
+		op->status = -1;
+	return op->cgid ? 0 : -1;
+}
+
+static int want(struct op *op, int ntok, int min, int max, const char *usage)
+{
+	if (ntok < min || ntok > max)
+		return fail(op, "usage: %s", usage);
+	return 0;
+}
+
+static void parse_op(struct op *op, int n, char **t)
+{
+	const char *k = t[0];
+	if (!strcmp(k, "policy")) {
+		op->kind = OP_POLICY;
+		if (want(op, n, 2, 3, "policy ID [loopback]") || parse_policy_id(op, t[1], 0))
+			return;
+		if (n == 3 && strcmp(t[2], "loopback"))
+			fail(op, "unknown policy flag '%s' (loopback)", t[2]);
+		else if (n == 3)
+			op->policy_flags = SLUICE_POLICY_LOOPBACK;
+	} else if (!strcmp(k, "rule")) {
+		op->kind = OP_RULE;
+		if (want(op, n, 6, 6, "rule POLICY RULE_ID CIDR PORTS tcp|udp|any") || parse_policy_id(op, t[1], 0))
+			return;
+		if (parse_u32(t[2], &op->rule_id, 1)) {
+			fail(op, "bad rule id '%s' (an integer > 0)", t[2]);
+			return;
+		}
+		__u8 proto = !strcmp(t[5], "tcp") ? IPPROTO_TCP : !strcmp(t[5], "udp") ? IPPROTO_UDP : 0;
+		if (!proto && strcmp(t[5], "any")) {
+			fail(op, "bad protocol '%s' (tcp | udp | any)", t[5]);
+			return;
+		}
+		if (!parse_cidr(op, t[3]))
+			parse_ports(op, t[4], proto);
+	} else if (!strcmp(k, "resolver")) {
+		op->kind = OP_RESOLVER;
+		int v4;
+		if (want(op, n, 4, 4, "resolver POLICY RULE_ID ADDR") || parse_policy_id(op, t[1], 0))
+			return;
+		if (parse_u32(t[2], &op->rule_id, 1))
+			fail(op, "bad rule id '%s' (an integer > 0)", t[2]);
+		else if (parse_addr(t[3], op->addr, &v4))
+			fail(op, "bad resolver address '%s'", t[3]);
+	} else if (!strcmp(k, "default")) {
+		op->kind = OP_DEFAULT;
+		if (!want(op, n, 3, 3, "default POLICY enforce|learn") && !parse_policy_id(op, t[1], 1))
+			parse_mode(op, t[2]);
+	} else if (!strcmp(k, "cgroup")) {
+		op->kind = OP_CGROUP;
+		if (!want(op, n, 4, 4, "cgroup CGROUP POLICY enforce|learn") && !parse_cgroup(op, t[1]) &&
+		    !parse_policy_id(op, t[2], 1))
+			parse_mode(op, t[3]);
+	} else if (!strcmp(k, "bypass")) {
+		op->kind = OP_BYPASS;
+		if (!want(op, n, 3, 3, "bypass CGROUP +SECONDS|@BOOT_NS") && !parse_cgroup(op, t[1]))
+			parse_expiry(op, t[2]);
+	} else if (!strcmp(k, "cgroup-del")) {
+		op->kind = OP_CGROUP_DEL;
+		if (!want(op, n, 2, 2, "cgroup-del CGROUP"))
+			parse_cgroup(op, t[1]);
+	} else if (!strcmp(k, "bypass-del")) {
+		op->kind = OP_BYPASS_DEL;
+		if (!want(op, n, 2, 2, "bypass-del CGROUP"))
+			parse_cgroup(op, t[1]);
+	} else if (!strcmp(k, "policy-del")) {
+		op->kind = OP_POLICY_DEL;
+		if (!want(op, n, 2, 2, "policy-del ID"))
+			parse_policy_id(op, t[1], 0);
+	} else {
+		op->kind = OP_POLICY;
+		fail(op, "unknown operation '%s'", k);
+	}
+}
+
+void parse_line(struct batch *b, int lineno, char *line)
+{
+	char *t[8] = { 0 }, *save;
+	int n = 0;
+	for (char *tok = strtok_r(line, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
+		if (n == 8)
+			break;
+		t[n++] = tok;
+	}
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 64;
+		b->ops = realloc(b->ops, b->cap * sizeof(*b->ops));
+		if (!b->ops)
+			die(EXIT_FAIL, "apply: out of memory");
+	}
+	struct op *op = &b->ops[b->n++];
+	memset(op, 0, sizeof(*op));
+	op->line = lineno;
+	if (n == 8)
+		fail(op, "too many fields");
+	else
+		parse_op(op, n, t);
+	if (op->status < 0)
+		b->errors++;
+}
+
+void format_cidr(char *buf, size_t len, const __u8 addr[16], __u32 prefixlen)
+{
+	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	char a[INET6_ADDRSTRLEN];
+	if (prefixlen >= 96 && !memcmp(addr, mapped, 12)) {
+		inet_ntop(AF_INET, addr + 12, a, sizeof(a));
+		snprintf(buf, len, "%s/%u", a, prefixlen - 96);
+	} else {
+		inet_ntop(AF_INET6, addr, a, sizeof(a));
+		snprintf(buf, len, "%s/%u", a, prefixlen);
+	}
+}

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/* `dump MAP` (one JSON object per line) and `stats` (one JSON object). */
+#include "common.h"
+#include "apply.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "../record.h"
+
+int read_counters(int fd, __u64 *sum);
+
+static const char *mode_name(__u8 m)
+{
+	return m == SLUICE_MODE_LEARN ? "learn" : m == SLUICE_MODE_ENFORCE ? "enforce" : "invalid";
+}
+
+static const char *proto_name(__u8 p)
+{
+	return p == 6 ? "tcp" : p == 17 ? "udp" : p == 0 ? "any" : "other";
+}
+
+/* Walks a hash/trie map, calling show(key, value) for each entry. */
+static void walk(int fd, size_t ksz, size_t vsz, void (*show)(const void *, const void *))
+{
+	unsigned char key[64], next[64], val[512], *prev = NULL;
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, ksz);
+		prev = key;
+		if (!bpf_map_lookup_elem(fd, key, val))
+			show(key, val);
+	}
+	(void)vsz;
+}
+
+static void show_cgroup(const void *k, const void *v)
+{
+	const struct sluice_cgroup_entry *e = v;
+	printf("{\"cgroup_id\":\"%llu\",\"policy_id\":%u,\"mode\":\"%s\"}\n", *(const unsigned long long *)k,
+	       e->policy_id, mode_name(e->mode));
+}
+
+static void show_policy(const void *k, const void *v)
+{
+	const struct sluice_policy *p = v;
+	printf("{\"policy_id\":%u,\"loopback\":%s}\n", *(const __u32 *)k,
+	       p->flags & SLUICE_POLICY_LOOPBACK ? "true" : "false");
+}
+
+static void show_bypass(const void *k, const void *v)
+{
+	const struct sluice_bypass *b = v;
+	uint64_t now = boot_ns();
+	printf("{\"cgroup_id\":\"%llu\",\"expires_boot_ns\":\"%llu\",\"active\":%s}\n", *(const unsigned long long *)k,
+	       (unsigned long long)b->expires_boot_ns, b->expires_boot_ns > now ? "true" : "false");
+}
+
+static void show_rule(const void *k, const void *v)
+{
+	const struct sluice_rule_key *key = k;
+	const struct sluice_rule_value *val = v;
+	char cidr[64];
+	format_cidr(cidr, sizeof(cidr), key->addr, key->prefixlen - 32);
+	printf("{\"policy_id\":%u,\"cidr\":\"%s\",\"ranges\":[", key->policy_id, cidr);
+	for (__u32 i = 0; i < val->count && i < SLUICE_MAX_RANGES; i++)
+		printf("%s{\"lo\":%u,\"hi\":%u,\"proto\":\"%s\",\"rule_id\":%u}", i ? "," : "", val->range[i].lo,
+		       val->range[i].hi, proto_name(val->range[i].proto), val->range[i].rule_id);
+	printf("]}\n");
+}
+
+static void show_resolver(const void *k, const void *v)
+{
+	const struct sluice_resolver_key *key = k;
+	char cidr[64];
+	format_cidr(cidr, sizeof(cidr), key->addr, 128);
+	*strrchr(cidr, '/') = 0;
+	printf("{\"policy_id\":%u,\"addr\":\"%s\",\"rule_id\":%u}\n", key->policy_id, cidr, *(const __u32 *)v);
+}
+
+static const char *counter_names[SLUICE_C_SLOTS] = {
+	[SLUICE_C_GENERATED] = "generated", [SLUICE_C_DROP_RINGBUF_FULL] = "drop_ringbuf_full",
+	[SLUICE_C_ALLOWED] = "allowed",     [SLUICE_C_DENIED] = "denied",
+	[SLUICE_C_BYPASSED] = "bypassed",   [SLUICE_C_AUDIT] = "audit",
+};
+
+static void print_counters(const struct opts *o)
+{
+	__u64 sum[SLUICE_C_SLOTS];
+	if (read_counters(open_pinned(o->pin, "counters"), sum))
+		die(EXIT_FAIL, "reading counters: %s", strerror(errno));
+	printf("\"counters\":{");
+	for (int i = 0, first = 1; i < SLUICE_C_SLOTS; i++) {
+		if (!counter_names[i])
+			continue;
+		printf("%s\"%s\":%llu", first ? "" : ",", counter_names[i], (unsigned long long)sum[i]);
+		first = 0;
+	}
+	printf("}");
+}
+
+/* links/<cgroup id>/<program>: the pinned attachments with their kernel ids. */
+static void dump_links(const struct opts *o)
+{
+	char dir[4096], path[4096];
+	DIR *top = opendir(pin_path(dir, sizeof(dir), o->pin, "links"));
+	struct dirent *cg;
+	while (top && (cg = readdir(top))) {
+		if (cg->d_name[0] == '.')
+			continue;
+		for (int i = 0; i < sluice_nprogs; i++) {
+			int fd = bpf_obj_get(pin_path(path, sizeof(path), o->pin, "links/%s/%s", cg->d_name,
+						      sluice_progs[i].name));
+			if (fd < 0)
+				continue;
+			struct bpf_link_info info = {};
+			__u32 len = sizeof(info);
+			bpf_obj_get_info_by_fd(fd, &info, &len);
+			printf("{\"cgroup_id\":\"%s\",\"program\":\"%s\",\"link_id\":%u,\"prog_id\":%u,\"attached_cgroup_id\":\"%llu\"}\n",
+			       cg->d_name, sluice_progs[i].name, info.id, info.prog_id,
+			       (unsigned long long)info.cgroup.cgroup_id);
+			close(fd);
+		}
+	}
+	if (top)
+		closedir(top);
+}
+
+int cmd_dump(const struct opts *o, const char *map)
+{
+	pin_dir_prepare(o->pin, 0);
+	if (!strcmp(map, "cgroup_policy"))
+		walk(open_pinned(o->pin, map), 8, sizeof(struct sluice_cgroup_entry), show_cgroup);
+	else if (!strcmp(map, "policies"))
+		walk(open_pinned(o->pin, map), 4, sizeof(struct sluice_policy), show_policy);
+	else if (!strcmp(map, "bypass"))
+		walk(open_pinned(o->pin, map), 8, sizeof(struct sluice_bypass), show_bypass);
+	else if (!strcmp(map, "rules"))
+		walk(open_pinned(o->pin, map), sizeof(struct sluice_rule_key), sizeof(struct sluice_rule_value), show_rule);
+	else if (!strcmp(map, "resolvers"))
+		walk(open_pinned(o->pin, map), sizeof(struct sluice_resolver_key), 4, show_resolver);
+	else if (!strcmp(map, "config")) {
+		__u32 zero = 0;
+		struct sluice_config c = {};
+		if (bpf_map_lookup_elem(open_pinned(o->pin, map), &zero, &c))
+			die(EXIT_FAIL, "reading config: %s", strerror(errno));
+		printf("{\"default_policy_id\":%u,\"default_mode\":\"%s\"}\n", c.default_policy_id, mode_name(c.default_mode));
+	} else if (!strcmp(map, "counters")) {
+		printf("{");
+		print_counters(o);
+		printf("}\n");
+	} else if (!strcmp(map, "links"))
+		dump_links(o);
+	else
+		die(EXIT_USAGE, "unknown map '%s' (cgroup_policy policies bypass rules resolvers config counters links)", map);
+	return EXIT_OK;
+}
+
+int cmd_stats(const struct opts *o)
+{
+	pin_dir_prepare(o->pin, 0);
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	bpf_obj_get_info_by_fd(open_pinned(o->pin, "events"), &info, &len);
+	printf("{\"pin\":");
+	json_str(stdout, o->pin);
+	printf(",\"ringbuf_size\":%u,\"record_size\":%d,\"record_version\":%d,", info.max_entries, SLUICE_RECORD_SIZE,
+	       SLUICE_RECORD_VERSION);
+	print_counters(o);
+	printf("}\n");
+	return EXIT_OK;
+}

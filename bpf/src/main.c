@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/* sluice-bpf: load/pin/attach the Sluice programs, stream records, apply map changes. */
+#include "common.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_load(const struct opts *o);
+int cmd_attach(const struct opts *o, const char *cgroup);
+int cmd_detach(const struct opts *o, const char *cgroup);
+int cmd_stream(const struct opts *o);
+int cmd_apply(const struct opts *o);
+int cmd_dump(const struct opts *o, const char *map);
+int cmd_stats(const struct opts *o);
+
+static void __attribute__((noreturn)) usage(void)
+{
+	fputs("usage: sluice-bpf [--pin DIR] COMMAND [ARGS]\n"
+	      "  load [--ringbuf-size BYTES]   load programs, pin maps/programs, move pinned links (never detaches)\n"
+	      "  attach CGROUP_PATH            cover CGROUP_PATH and every descendant\n"
+	      "  detach CGROUP_PATH|ID         remove that cgroup's links\n"
+	      "  stream [--counters-ms MS]     records to stdout (256-byte frames)\n"
+	      "  apply                         map operations from stdin (see bpf/README.md)\n"
+	      "  dump MAP                      cgroup_policy policies bypass rules resolvers config counters links\n"
+	      "  stats                         counters and ring buffer facts as JSON\n"
+	      "--pin defaults to $SLUICE_BPF_PIN or " SLUICE_DEFAULT_PIN "\n",
+	      stderr);
+	exit(EXIT_USAGE);
+}
+
+static void parse_opts(int argc, char **argv, const char *shortopts, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "pin", required_argument, 0, 'p' },
+		{ "ringbuf-size", required_argument, 0, 'r' },
+		{ "counters-ms", required_argument, 0, 'c' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	int c;
+	char *end;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			o->pin = optarg;
+			break;
+		case 'r':
+			o->ringbuf_size = strtoul(optarg, &end, 0);
+			if (*end)
+				die(EXIT_USAGE, "bad --ringbuf-size %s", optarg);
+			break;
+		case 'c':
+			o->counters_ms = strtol(optarg, &end, 0);
+			if (*end || o->counters_ms < 0)
+				die(EXIT_USAGE, "bad --counters-ms %s", optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .pin = getenv("SLUICE_BPF_PIN"), .counters_ms = 1000 };
+	if (!o.pin || !*o.pin)
+		o.pin = SLUICE_DEFAULT_PIN;
+	parse_opts(argc, argv, "+p:h", &o);
+	if (optind >= argc)
+		usage();
+	const char *cmd = argv[optind++];
+	parse_opts(argc, argv, "p:h", &o); /* options may also follow the command */
+	int nargs = argc - optind;
+	char **args = argv + optind;
+	if (!strcmp(cmd, "load") && nargs == 0)
+		return cmd_load(&o);
+	if (!strcmp(cmd, "attach") && nargs == 1)
+		return cmd_attach(&o, args[0]);
+	if (!strcmp(cmd, "detach") && nargs == 1)
+		return cmd_detach(&o, args[0]);
+	if (!strcmp(cmd, "stream") && nargs == 0)
+		return cmd_stream(&o);
+	if (!strcmp(cmd, "apply") && nargs == 0)
+		return cmd_apply(&o);
+	if (!strcmp(cmd, "dump") && nargs == 1)
+		return cmd_dump(&o, args[0]);
+	if (!strcmp(cmd, "stats") && nargs == 0)
+		return cmd_stats(&o);
+	usage();
+}

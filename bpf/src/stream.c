@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * `stream`: ring buffer -> stdout as back-to-back 256-byte records, written
+ * once per poll batch (one write(2), not one per record). Every
+ * --counters-ms the kernel counters are appended in-band as a COUNTERS
+ * record when they changed, so the reader sees drops in order with the
+ * records they concern. One consumer per ring (a second stream would split
+ * the records): guarded by a lock separate from the writer lock.
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "../record.h"
+#include "../map_types.h"
+
+#define OUT_CAP (512 * SLUICE_RECORD_SIZE)
+
+static volatile sig_atomic_t stop;
+static unsigned char out[OUT_CAP];
+static size_t out_len;
+static unsigned long long bad_size;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void flush_out(void)
+{
+	size_t off = 0;
+	while (off < out_len) {
+		ssize_t n = write(STDOUT_FILENO, out + off, out_len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die(EXIT_FAIL, "stream: writing stdout failed: %s", strerror(errno));
+		off += n;
+	}
+	out_len = 0;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	if (size != SLUICE_RECORD_SIZE) { /* a layout mismatch between programs and helper */
+		bad_size++;
+		return 0;
+	}
+	if (out_len + SLUICE_RECORD_SIZE > OUT_CAP)
+		flush_out();
+	memcpy(out + out_len, data, SLUICE_RECORD_SIZE);
+	out_len += SLUICE_RECORD_SIZE;
+	return 0;
+}
+
+/* Sum of the per-CPU slots; returns 0 on success. */
+int read_counters(int fd, __u64 *sum)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return -1;
+	__u64 *vals = calloc(ncpu, sizeof(__u64));
+	if (!vals)
+		return -1;
+	for (__u32 k = 0; k < SLUICE_C_SLOTS; k++) {
+		sum[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, vals)) {
+			free(vals);
+			return -1;
+		}
+		for (int c = 0; c < ncpu; c++)
+			sum[k] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+static void emit_counters(int fd, __u64 *last, int force)
+{
+	__u64 now[SLUICE_C_SLOTS];
+	if (read_counters(fd, now))
+		die(EXIT_FAIL, "stream: reading counters failed: %s", strerror(errno));
+	if (!force && memcmp(now, last, sizeof(now)) == 0)
+		return;
+	memcpy(last, now, sizeof(now));
+	struct sluice_record r;
+	memset(&r, 0, sizeof(r));
+	r.version = SLUICE_RECORD_VERSION;
+	r.kind = SLUICE_KIND_COUNTERS;
+	r.ts_ns = boot_ns();
+	r.pid = getpid();
+	memcpy(r.body.counters.value, now, sizeof(now));
+	on_record(NULL, &r, sizeof(r));
+}
+
+int cmd_stream(const struct opts *o)
+{
+	char path[4096];
+	pin_dir_prepare(o->pin, 0);
+	mkdir_p(pin_path(path, sizeof(path), o->pin, "stream_lock"));
+	int lk = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lk < 0 || flock(lk, LOCK_EX | LOCK_NB))
+		die(EXIT_LOCKED, "stream refused: another sluice-bpf stream is consuming %s/events", o->pin);
+
+	int ev = open_pinned(o->pin, "events");
+	int cnt = open_pinned(o->pin, "counters");
+	struct ring_buffer *rb = ring_buffer__new(ev, on_record, NULL, NULL);
+	if (!rb)
+		die(EXIT_FAIL, "stream: cannot map the ring buffer: %s", strerror(errno));
+
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	__u64 last[SLUICE_C_SLOTS] = { 0 };
+	uint64_t next = 0, period = (uint64_t)o->counters_ms * 1000000ull;
+	if (o->counters_ms > 0) {
+		emit_counters(cnt, last, 1);
+		next = boot_ns() + period;
+	}
+	while (!stop) {
+		int n = ring_buffer__poll(rb, 100);
+		if (n < 0 && n != -EINTR)
+			die(EXIT_FAIL, "stream: polling the ring buffer failed: %s", strerror(-n));
+		if (o->counters_ms > 0 && boot_ns() >= next) {
+			emit_counters(cnt, last, 0);
+			next = boot_ns() + period;
+		}
+		flush_out();
+	}
+	/* Graceful stop: hand over everything already in the ring. */
+	ring_buffer__consume(rb);
+	if (o->counters_ms > 0)
+		emit_counters(cnt, last, 1);
+	flush_out();
+	ring_buffer__free(rb);
+	if (bad_size)
+		die(EXIT_FAIL, "stream: %llu records of unexpected size skipped (programs and helper from different builds?)",
+		    bad_size);
+	return EXIT_OK;
+}

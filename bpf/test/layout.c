@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/* Prints the record layout as the C compiler sees it; kernel-record.layout test compares it with the TS decoder. */
+#include <stddef.h>
+#include <stdio.h>
+#include "../record.h"
+
+#define F(field) printf("%s\"%s\":[%zu,%zu]", n++ ? "," : "", #field, offsetof(struct sluice_record, field), \
+			sizeof(((struct sluice_record *)0)->field))
+
+int main(void)
+{
+	int n = 0;
+	printf("{\"size\":%zu,\"version\":%d,\"fields\":{", sizeof(struct sluice_record), SLUICE_RECORD_VERSION);
+	F(version); F(kind); F(verdict); F(reason); F(family); F(l4_proto); F(mode); F(flags); F(policy_id);
+	F(ts_ns); F(cgroup_id); F(socket_cookie); F(pid); F(tid); F(rule_id); F(domain_hash); F(dst_addr);
+	F(src_addr); F(dst_port); F(src_port); F(comm); F(body);
+	F(body.flow.bytes_out); F(body.flow.bytes_in); F(body.flow.duration_ns); F(body.flow.packets_out);
+	F(body.flow.packets_in); F(body.sock.sock_type); F(body.sock.sock_protocol); F(body.dns.ttl);
+	F(body.dns.qtype); F(body.dns.rcode); F(body.dns.answer_index); F(body.dns.answer_count);
+	F(body.dns.qname_len); F(body.dns.qname); F(body.counters.value);
+	printf("},\"enums\":{\"kind\":{\"connect\":%d,\"sendmsg\":%d,\"tcp_close\":%d,\"tcp_interim\":%d,"
+	       "\"udp_flow\":%d,\"dns\":%d,\"sock_create\":%d,\"counters\":%d},",
+	       SLUICE_KIND_CONNECT, SLUICE_KIND_SENDMSG, SLUICE_KIND_TCP_CLOSE, SLUICE_KIND_TCP_INTERIM,
+	       SLUICE_KIND_UDP_FLOW, SLUICE_KIND_DNS, SLUICE_KIND_SOCK_CREATE, SLUICE_KIND_COUNTERS);
+	printf("\"verdict\":{\"none\":%d,\"allowed\":%d,\"denied\":%d,\"bypassed\":%d},", SLUICE_VERDICT_NONE,
+	       SLUICE_VERDICT_ALLOWED, SLUICE_VERDICT_DENIED, SLUICE_VERDICT_BYPASSED);
+	printf("\"reason\":{\"none\":%d,\"rule\":%d,\"default\":%d,\"resolver\":%d,\"loopback\":%d,\"bypass\":%d,"
+	       "\"raw_socket\":%d,\"host\":%d,\"rule_port\":%d},",
+	       SLUICE_REASON_NONE, SLUICE_REASON_RULE, SLUICE_REASON_DEFAULT, SLUICE_REASON_RESOLVER,
+	       SLUICE_REASON_LOOPBACK, SLUICE_REASON_BYPASS, SLUICE_REASON_RAW, SLUICE_REASON_HOST,
+	       SLUICE_REASON_RULE_PORT);
+	printf("\"flags\":{\"audit\":%u,\"v4mapped\":%u,\"default_policy\":%u,\"host_stale\":%u,\"qname_trunc\":%u},",
+	       SLUICE_F_AUDIT, SLUICE_F_V4MAPPED, SLUICE_F_DEFAULT_POLICY, SLUICE_F_HOST_STALE, SLUICE_F_QNAME_TRUNC);
+	printf("\"mode\":{\"enforce\":%d,\"learn\":%d}}}\n", SLUICE_MODE_ENFORCE, SLUICE_MODE_LEARN);
+	return 0;
+}

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * Test client for the kernel tests: joins a cgroup itself (so every syscall
+ * it makes is judged as that cgroup's), then runs the operations given on
+ * the command line and prints one JSON line per operation with errno and the
+ * socket cookie (to match the record the kernel emitted).
+ *
+ *   probe [--cgroup PATH] OP ARGS... [OP ARGS...]
+ *     connect ADDR PORT        TCP connect (ADDR with ':' -> AF_INET6, e.g. ::ffff:127.0.0.2)
+ *     udpconnect ADDR PORT     UDP connect
+ *     sendto ADDR PORT         UDP sendto on an unconnected socket
+ *     raw 4|6                  socket(AF_INET[6], SOCK_RAW, ICMP)
+ *     packet                   socket(AF_PACKET, SOCK_RAW, ETH_P_ALL)
+ *     loop ADDR PORT MS        TCP connects for MS ms; counts per outcome
+ *     burst ADDR PORT N        N TCP connects as fast as possible; counts per outcome
+ *     sleep MS
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_ether.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+
+struct target {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int family;
+};
+
+static void parse_target(const char *addr, const char *port, struct target *t)
+{
+	memset(t, 0, sizeof(*t));
+	int p = atoi(port);
+	if (strchr(addr, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&t->ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(p);
+		if (inet_pton(AF_INET6, addr, &s6->sin6_addr) != 1) {
+			fprintf(stderr, "probe: bad address %s\n", addr);
+			exit(2);
+		}
+		t->len = sizeof(*s6);
+		t->family = AF_INET6;
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&t->ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(p);
+		if (inet_pton(AF_INET, addr, &s4->sin_addr) != 1) {
+			fprintf(stderr, "probe: bad address %s\n", addr);
+			exit(2);
+		}
+		t->len = sizeof(*s4);
+		t->family = AF_INET;
+	}
+}
+
+static unsigned long long cookie_of(int fd)
+{
+	unsigned long long c = 0;
+	socklen_t l = sizeof(c);
+	getsockopt(fd, SOL_SOCKET, SO_COOKIE, &c, &l);
+	return c;
+}
+
+static void report(const char *op, int rc, int err, int fd)
+{
+	printf("{\"op\":\"%s\",\"ok\":%s,\"errno\":%d,\"error\":\"%s\",\"cookie\":\"%llu\",\"pid\":%d}\n", op,
+	       rc == 0 ? "true" : "false", rc == 0 ? 0 : err, rc == 0 ? "" : strerrorname_np(err) ? strerrorname_np(err) : "?",
+	       fd >= 0 ? cookie_of(fd) : 0ull, getpid());
+	fflush(stdout);
+}
+
+/* One attempt; returns 0 or errno. */
+static int attempt(const struct target *t, int type, int use_sendto, int *fd_out)
+{
+	int fd = socket(t->family, type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	int rc = use_sendto ? (sendto(fd, "x", 1, 0, (struct sockaddr *)&t->ss, t->len) == 1 ? 0 : -1)
+			    : connect(fd, (struct sockaddr *)&t->ss, t->len);
+	int err = rc ? errno : 0;
+	if (fd_out)
+		*fd_out = fd;
+	else
+		close(fd);
+	return err;
+}
+
+static void single(const char *op, const char *addr, const char *port, int type, int use_sendto)
+{
+	struct target t;
+	int fd = -1;
+	parse_target(addr, port, &t);
+	int err = attempt(&t, type, use_sendto, &fd);
+	report(op, err ? -1 : 0, err, fd);
+	if (fd >= 0)
+		close(fd);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
+}
+
+/* Counts outcomes by errno (0 = success) for a time window or a fixed count. */
+static void repeat(const char *op, const char *addr, const char *port, long limit, int by_time)
+{
+	struct target t;
+	parse_target(addr, port, &t);
+	static long counts[256];
+	memset(counts, 0, sizeof(counts));
+	long total = 0;
+	long long end = now_ms() + limit;
+	while (by_time ? now_ms() < end : total < limit) {
+		int err = attempt(&t, SOCK_STREAM, 0, NULL);
+		counts[err < 256 ? err : 255]++;
+		total++;
+	}
+	printf("{\"op\":\"%s\",\"total\":%ld,\"outcomes\":{", op, total);
+	for (int i = 0, first = 1; i < 256; i++)
+		if (counts[i]) {
+			printf("%s\"%s\":%ld", first ? "" : ",", i ? strerrorname_np(i) : "OK", counts[i]);
+			first = 0;
+		}
+	printf("},\"pid\":%d}\n", getpid());
+	fflush(stdout);
+}
+
+static void join_cgroup(const char *path)
+{
+	char file[4096];
+	snprintf(file, sizeof(file), "%s/cgroup.procs", path);
+	int fd = open(file, O_WRONLY);
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%d\n", getpid());
+	if (fd < 0 || write(fd, pid, n) != n) {
+		fprintf(stderr, "probe: cannot join cgroup %s: %s\n", path, strerror(errno));
+		exit(2);
+	}
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+	if (i + 1 < argc && !strcmp(argv[i], "--cgroup")) {
+		join_cgroup(argv[i + 1]);
+		i += 2;
+	}
+#define NEED(n) do { if (i + (n) >= argc) { fprintf(stderr, "probe: %s needs %d args\n", argv[i], n); return 2; } } while (0)
+	while (i < argc) {
+		const char *op = argv[i];
+		if (!strcmp(op, "connect") || !strcmp(op, "udpconnect") || !strcmp(op, "sendto")) {
+			NEED(2);
+			single(op, argv[i + 1], argv[i + 2], op[0] == 'c' ? SOCK_STREAM : SOCK_DGRAM, op[0] == 's');
+			i += 3;
+		} else if (!strcmp(op, "raw")) {
+			NEED(1);
+			int v6 = !strcmp(argv[i + 1], "6");
+			int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_RAW, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+			report(op, fd < 0 ? -1 : 0, errno, fd);
+			if (fd >= 0)
+				close(fd);
+			i += 2;
+		} else if (!strcmp(op, "packet")) {
+			int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+			report(op, fd < 0 ? -1 : 0, errno, -1);
+			if (fd >= 0)
+				close(fd);
+			i += 1;
+		} else if (!strcmp(op, "loop") || !strcmp(op, "burst")) {
+			NEED(3);
+			repeat(op, argv[i + 1], argv[i + 2], atol(argv[i + 3]), op[0] == 'l');
+			i += 4;
+		} else if (!strcmp(op, "sleep")) {
+			NEED(1);
+			usleep(atol(argv[i + 1]) * 1000);
+			i += 2;
+		} else {
+			fprintf(stderr, "probe: unknown op %s\n", op);
+			return 2;
+		}
+	}
+	return 0;
+}
