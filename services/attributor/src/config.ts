@@ -1,5 +1,45 @@
 // Variables specific to the attributor; the shared ones (NATS_URL, LOG_LEVEL, METRICS_PORT, NODE_NAME, …)
 // come from @sluice/runtime's commonEnv.
+import { z } from 'zod';
+import { subjects } from '@sluice/contracts';
+
 export const DEFAULT_METRICS_PORT = 9465;
 
-export const env = {};
+const labelKey = z.string().min(1).regex(/^[^\s=]+$/, 'must be a Docker label key (no spaces or "=")');
+
+export const env = {
+  /** Label keys whose raw values become `agent` / `project` (D17): configurable, never synthesised. */
+  AGENT_LABEL: labelKey.default('dev.clawker.agent'),
+  PROJECT_LABEL: labelKey.default('dev.clawker.project'),
+  /** Empty = no Redis: the in-memory cache only (single replica, no warm restart of registrations). */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z.string().min(1).default('sluice:id'),
+  /** Live identities are refreshed well within this; dead ones expire after the grace period. */
+  IDENTITY_TTL_S: z.coerce.number().int().positive().default(6 * 3600),
+  DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
+  /** How long a dead container's entry still attributes in-flight records (P13 invalidation). */
+  GRACE_MS: z.coerce.number().int().nonnegative().default(10_000),
+  /**
+   * A record may precede the container's recorded start by this much and still belong to it:
+   * Docker stamps StartedAt after the process already runs. Reuse of a cgroup id needs the old
+   * cgroup destroyed first, so a small slack cannot reach a previous holder's records in practice.
+   */
+  START_SLACK_MS: z.coerce.number().int().nonnegative().default(2_000),
+  /** Minimum interval between two scans of the cgroup tree for unknown cgroup ids. */
+  SCAN_INTERVAL_MS: z.coerce.number().int().nonnegative().default(2_000),
+  /** Unknown cgroup ids are not looked up again (Redis, scan) within this window. */
+  NEGATIVE_TTL_MS: z.coerce.number().int().nonnegative().default(5_000),
+  /** Durable pull consumer shared by all replicas. */
+  CONSUMER_NAME: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a valid consumer name').default('attributor'),
+  RAW_FILTER: z.string().min(1).default(subjects.rawAll),
+  ACK_WAIT_MS: z.coerce.number().int().positive().default(30_000),
+  /** Raw batches processed concurrently (each waits for its publish acks before its own ack). */
+  CONCURRENCY: z.coerce.number().int().positive().max(256).default(8),
+  /** Upper bound for one NDJSON message; NATS' default max_payload is 1 MiB. */
+  MAX_MESSAGE_BYTES: z.coerce.number().int().min(4096).default(512 * 1024),
+};
+
+export type AttributorEnv = z.infer<z.ZodObject<typeof env>>;

@@ -1,0 +1,82 @@
+// What the attributor knows about the workload behind one cgroup, and the pre-rendered pieces the
+// hot path splices into every event of that workload (identity JSON, subject prefixes).
+//
+// Subject rule for absent labels: a label that is absent and a label set to "" both become the
+// token of the empty string (`%`), so `sluice.events.%.%.DENIED` holds unknown and unlabelled
+// traffic. The documents still tell them apart: an absent label is an absent field, an empty
+// label is `""`, and an unknown cgroup says `attribution: "unknown"`.
+import { z } from 'zod';
+import { encodeToken, u64String } from '@sluice/contracts';
+
+export const CachedIdentity = z.object({
+  attribution: z.enum(['docker', 'registered']),
+  node: z.string().min(1),
+  cgroup_id: u64String.optional(),
+  cgroup_path: z.string().optional(),
+  container_id: z.string().optional(),
+  container_name: z.string().optional(),
+  image: z.string().optional(),
+  agent: z.string().optional(),
+  project: z.string().optional(),
+  ips: z.array(z.string()),
+  /** Wall-clock ms from which records belong to this identity (cgroup id reuse guard). */
+  started_ms: z.number(),
+  /** Wall-clock ms of die/destroy (or unregister): records after died_ms + grace are not its. */
+  died_ms: z.number().optional(),
+  can_bypass_raw: z.boolean(),
+  /** Registered (non-Docker) identities end here unless renewed. */
+  expires_ms: z.number().optional(),
+});
+export type CachedIdentity = z.infer<typeof CachedIdentity>;
+
+/** A cache entry: the identity plus what enrich needs per record, computed once. */
+export interface Entry {
+  readonly identity: CachedIdentity;
+  /** `,"attribution":…,"agent":…` — the identity fields as a JSON fragment with a leading comma. */
+  readonly fragment: string;
+  /** `sluice.events.<project>.<agent>.` — append the verdict. */
+  readonly eventsPrefix: string;
+  readonly dnsSubject: string;
+}
+
+function tokens(project: string | undefined, agent: string | undefined) {
+  const p = encodeToken(project ?? '');
+  const a = encodeToken(agent ?? '');
+  return { eventsPrefix: `sluice.events.${p}.${a}.`, dnsSubject: `sluice.dns.${p}.${a}` };
+}
+
+export function makeEntry(identity: CachedIdentity): Entry {
+  const doc: Record<string, string> = { attribution: identity.attribution };
+  for (const k of ['agent', 'project', 'container_id', 'container_name', 'image'] as const) {
+    const v = identity[k];
+    if (v !== undefined) doc[k] = v;
+  }
+  return {
+    identity,
+    fragment: ',' + JSON.stringify(doc).slice(1, -1),
+    ...tokens(identity.project, identity.agent),
+  };
+}
+
+/** The entry every unattributable record gets: kept, marked, never dropped (D27). */
+export const UNKNOWN: Entry = {
+  identity: { attribution: 'docker', node: '-', ips: [], started_ms: 0, can_bypass_raw: false },
+  fragment: ',"attribution":"unknown"',
+  ...tokens(undefined, undefined),
+};
+
+/** Parse an identity read back from Redis (shared with other writers: validate, name the key). */
+export function parseStoredIdentity(key: string, json: string): CachedIdentity {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (err) {
+    throw new Error(`redis ${key}: not JSON: ${(err as Error).message}`);
+  }
+  const r = CachedIdentity.safeParse(raw);
+  if (!r.success) {
+    const where = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new Error(`redis ${key}: not an identity: ${where}`);
+  }
+  return r.data;
+}

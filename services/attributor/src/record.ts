@@ -1,0 +1,34 @@
+// The little the enrich path needs to know about one kernel record. Only the adapter
+// (kernel-adapter.ts) depends on the binary layout; enrich, the cache and the tests of both work
+// on this shape.
+import type { Verdict } from '@sluice/contracts';
+
+export interface AttributableRecord {
+  /** u64 decimal, as in the documents. */
+  cgroupId: string;
+  /** Kernel boot-clock ns (bpf_ktime_get_boot_ns); the batch's wall offset turns it into wall time. */
+  tsNs: bigint;
+  /** egress → sluice.events.<project>.<agent>.<verdict>; dns → sluice.dns.<project>.<agent>. */
+  out: 'egress' | 'dns';
+  verdict: Verdict | undefined;
+  /** The event's own fields in document shape, without id/time/node/cgroup_id/identity. */
+  fields: Record<string, unknown>;
+}
+
+/** A record the adapter cannot turn into an event; `reason` is the drop-counter label. */
+export class RecordError extends Error {
+  override name = 'RecordError';
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RecordCodec {
+  /** Bytes per record: a batch body is a whole number of these. */
+  readonly size: number;
+  /** Decode the record at `offset`; throws RecordError for records that carry no event. */
+  decode(view: DataView, bytes: Uint8Array, offset: number): AttributableRecord;
+}
