@@ -6,3 +6,4 @@ export * from './events.ts';
 export * from './raw-batch.ts';
 export * from './policy.ts';
 export * from './policy-parse.ts';
+export * from './suppressed-record.ts';
