@@ -1,0 +1,31 @@
+// Generates infra/opensearch/{templates,ism}/*.json from the code that installs them, for operators
+// who manage OpenSearch by hand. `templates.test.ts` fails when the committed files drift.
+//   tsx services/sink/src/export-infra.ts
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ismPolicy } from './ism.ts';
+import { indexTemplate, SOURCES, templateName } from './templates.ts';
+
+export const INFRA_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../infra/opensearch');
+export const DEFAULT_PREFIX = 'clawker-';
+export const DEFAULT_LIFECYCLE = { rolloverMaxAge: '1d', rolloverMaxSize: '30gb', retention: '30d' };
+
+/** path (relative to infra/opensearch) → file content. */
+export function infraFiles(): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const source of SOURCES) {
+    files.set(`templates/${templateName(DEFAULT_PREFIX, source)}.json`, JSON.stringify(indexTemplate(DEFAULT_PREFIX, source), null, 2) + '\n');
+  }
+  files.set('ism/clawker-sluice-events.json', JSON.stringify(ismPolicy(DEFAULT_PREFIX, SOURCES, DEFAULT_LIFECYCLE), null, 2) + '\n');
+  return files;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  for (const [rel, content] of infraFiles()) {
+    const path = join(INFRA_DIR, rel);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, content);
+    process.stdout.write(`wrote ${path}\n`);
+  }
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { parseBatch } from './parse.ts';
+import { auditEvent, dnsEvent, egressEvent, ndjson } from './test-events.ts';
+
+const observed = '2026-01-01T12:00:01.000Z';
+
+describe('parseBatch', () => {
+  it('turns each valid line into an ss4o document keyed by the event id', () => {
+    const e = egressEvent(1, { verdict: 'DENIED', dst_host: 'api.github.com', dst_port: 443 });
+    const { docs, rejects } = parseBatch('egress', ndjson([e, egressEvent(2)]), observed);
+    expect(rejects).toEqual([]);
+    expect(docs.map((d) => d.id)).toEqual(['node-t:boot:1', 'node-t:boot:2']);
+    const doc = docs[0]!.doc;
+    expect(doc['@timestamp']).toBe(e.time);
+    expect(doc.observedTimestamp).toBe(observed);
+    expect(doc.attributes).toEqual(e);
+    expect(doc.resource.attributes).toEqual({ service: { name: 'sluice' }, host: { name: 'node-t' } });
+    expect(doc.severity.text).toBe('WARN');
+    expect(doc.body).toBe('DENIED connect tcp proj/agent-1 curl[101] -> api.github.com:443 (93.184.0.1) reason=rule out=3B in=5B');
+  });
+
+  it('rejects bad lines one by one, naming line and field, and keeps the rest', () => {
+    const payload = [JSON.stringify(egressEvent(1)), '{not json', JSON.stringify({ ...egressEvent(3), dst_port: 70000 }), '', JSON.stringify(egressEvent(4))].join('\n');
+    const { docs, rejects } = parseBatch('egress', payload, observed);
+    expect(docs.map((d) => d.id)).toEqual(['node-t:boot:1', 'node-t:boot:4']);
+    expect(rejects.map((r) => [r.kind, r.line])).toEqual([
+      ['not_json', 2],
+      ['schema', 3],
+    ]);
+    expect(rejects[0]!.raw).toBe('{not json');
+    expect(rejects[1]!.reason).toMatch(/^line 3: dst_port: /);
+  });
+
+  it('validates each source against its own schema', () => {
+    expect(parseBatch('dns', ndjson([dnsEvent(1)]), observed).docs[0]!.doc.body).toBe(
+      'DNS A host-1.example.com NOERROR proj/agent-1 -> [93.184.0.1] ttl=60',
+    );
+    const audit = parseBatch('overseer', ndjson([auditEvent(1)]), observed).docs[0]!.doc;
+    expect(audit.body).toBe('AUDIT policy_apply by operator@example.com rev 1 -> 2: tighten npm rules');
+    expect(audit.resource.attributes.host).toBeUndefined();
+    // An egress event is not an audit event.
+    expect(parseBatch('overseer', ndjson([egressEvent(1)]), observed).rejects[0]!.reason).toMatch(/actor/);
+  });
+
+  it('describes unattributed and IPv6 destinations readably', () => {
+    const e = egressEvent(1, { attribution: 'unknown', agent: undefined, project: undefined, dst_host: undefined, dst_ip: '2001:db8::1', family: 'ipv6' });
+    delete (e as Record<string, unknown>).agent;
+    delete (e as Record<string, unknown>).project;
+    delete (e as Record<string, unknown>).dst_host;
+    expect(parseBatch('egress', ndjson([e]), observed).docs[0]!.doc.body).toContain('(unknown) curl[101] -> [2001:db8::1]:443 reason=rule');
+  });
+});

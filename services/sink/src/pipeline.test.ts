@@ -1,0 +1,196 @@
+// The pipeline against a scripted writer: the only way to make OpenSearch fail exactly when a test
+// needs it. The real server is exercised in sink.int.test.ts.
+import { createLogger } from '@sluice/runtime';
+import { describe, expect, it } from 'vitest';
+import type { ItemOutcome } from './bulk-result.ts';
+import { Backoff, BulkSizer } from './bulk-size.ts';
+import { parseBatch } from './parse.ts';
+import { Pipeline, type AckHandle, type DlqEntry } from './pipeline.ts';
+import type { SinkCounters } from './sink-metrics.ts';
+import { egressEvent, ndjson } from './test-events.ts';
+import { WriteUnavailable, type BulkItem, type DocumentWriter } from './writer.ts';
+
+class Handle implements AckHandle {
+  acks = 0;
+  naks = 0;
+  workings = 0;
+  ack(): void {
+    this.acks++;
+  }
+  nak(): void {
+    this.naks++;
+  }
+  working(): void {
+    this.workings++;
+  }
+}
+
+class ScriptedWriter implements DocumentWriter {
+  readonly kind = 'opensearch';
+  calls: BulkItem[][] = [];
+  stored = new Set<string>();
+  /** Each call takes the next script entry; absent → accept everything. */
+  script: Array<'down' | ((items: BulkItem[]) => ItemOutcome[])> = [];
+  async write(items: BulkItem[]): Promise<ItemOutcome[]> {
+    this.calls.push(items);
+    const step = this.script.shift();
+    if (step === 'down') throw new WriteUnavailable('connect ECONNREFUSED');
+    if (step) return step(items);
+    return items.map((it) => {
+      if (this.stored.has(it.id)) return { kind: 'duplicate' };
+      this.stored.add(it.id);
+      return { kind: 'created' };
+    });
+  }
+  async close(): Promise<void> {}
+}
+
+function counters() {
+  const c = { created: 0, duplicate: 0, rejected: {} as Record<string, number>, acked: 0, dlq: 0 };
+  const s: SinkCounters = {
+    created: (n = 1) => void (c.created += n),
+    duplicate: (n = 1) => void (c.duplicate += n),
+    rejected: (k, n = 1) => void (c.rejected[k] = (c.rejected[k] ?? 0) + n),
+    retried: () => {},
+    dlq: (n) => void (c.dlq += n),
+    acked: () => void c.acked++,
+    bulk: () => {},
+  };
+  return { c, s };
+}
+
+function setup(writer: DocumentWriter, over: { maxBufferedDocs?: number } = {}) {
+  const { c, s } = counters();
+  const dlq: DlqEntry[] = [];
+  const p = new Pipeline({
+    writer,
+    dlq: async (entries) => void dlq.push(...entries),
+    sizer: new BulkSizer({ min: 1, max: 50, targetMs: 1000 }),
+    backoff: new Backoff(1, 5),
+    concurrency: 2,
+    maxBufferedDocs: over.maxBufferedDocs ?? 1000,
+    lingerMs: 0,
+    keepAliveMs: 5,
+    counters: s,
+    log: createLogger('sink-test', 'silent'),
+  });
+  return { p, c, dlq };
+}
+
+const batch = (from: number, n: number) => parseBatch('egress', ndjson(Array.from({ length: n }, (_, i) => egressEvent(from + i))), 'now');
+const meta = (seq: number) => ({ source: 'egress' as const, subject: 'sluice.events.proj.a.ALLOWED', seq });
+
+describe('Pipeline', () => {
+  it('acks each message once all of its documents are stored', async () => {
+    const w = new ScriptedWriter();
+    const { p, c } = setup(w);
+    const handles = [new Handle(), new Handle(), new Handle()];
+    for (const [i, h] of handles.entries()) await p.add(h, meta(i), batch(i * 100, 30));
+    await p.drain();
+    p.close();
+    expect(handles.map((h) => h.acks)).toEqual([1, 1, 1]);
+    expect(w.stored.size).toBe(90);
+    expect(c.created).toBe(90);
+  });
+
+  it('holds messages unacked while the store is down and lands everything when it returns', async () => {
+    const w = new ScriptedWriter();
+    w.script = ['down', 'down', 'down'];
+    const { p, c } = setup(w);
+    const h = new Handle();
+    await p.add(h, meta(1), batch(0, 20));
+    await p.drain();
+    p.close();
+    expect(w.calls.length).toBeGreaterThanOrEqual(4);
+    expect(h.acks).toBe(1);
+    expect(h.naks).toBe(0);
+    expect(c.created).toBe(20);
+  });
+
+  it('counts a redelivered message as duplicates and acks it again', async () => {
+    const w = new ScriptedWriter();
+    const { p, c } = setup(w);
+    const first = new Handle();
+    const again = new Handle();
+    await p.add(first, meta(1), batch(0, 10));
+    await p.add(again, meta(1), batch(0, 10));
+    await p.drain();
+    p.close();
+    expect([first.acks, again.acks]).toEqual([1, 1]);
+    expect([c.created, c.duplicate]).toEqual([10, 10]);
+  });
+
+  it('DLQs parse and store rejections, retries transient ones, then acks', async () => {
+    const w = new ScriptedWriter();
+    w.script = [
+      (items) =>
+        items.map((_, i): ItemOutcome =>
+          i === 0 ? { kind: 'reject', reason: 'mapper_parsing_exception: no' } : i === 1 ? { kind: 'retry', reason: '429' } : { kind: 'created' },
+        ),
+    ];
+    const { p, c, dlq } = setup(w);
+    const h = new Handle();
+    const b = batch(0, 4);
+    const bad = parseBatch('egress', 'garbage', 'now');
+    await p.add(h, meta(7), { docs: b.docs, rejects: bad.rejects });
+    await p.drain();
+    p.close();
+    expect(h.acks).toBe(1);
+    expect(dlq.map((d) => [d.kind, d.seq])).toEqual([
+      ['not_json', 7],
+      ['opensearch', 7],
+    ]);
+    expect(JSON.parse(dlq[1]!.raw).attributes.id).toBe('node-t:boot:0');
+    expect(c.rejected).toEqual({ not_json: 1, opensearch: 1 });
+    // The refused-for-now document went out a second time, alone.
+    expect(w.calls[1]!.map((i) => i.id)).toEqual(['node-t:boot:1']);
+    expect(c.created).toBe(3);
+  });
+
+  it('acks a message that had only rejected lines, after the DLQ took them', async () => {
+    const { p, dlq } = setup(new ScriptedWriter());
+    const h = new Handle();
+    await p.add(h, meta(3), parseBatch('egress', '{}\nnope', 'now'));
+    expect(h.acks).toBe(1);
+    expect(dlq.length).toBe(2);
+    p.close();
+  });
+
+  it('naks (does not ack) when the DLQ publish fails', async () => {
+    const { s } = counters();
+    const p = new Pipeline({
+      writer: new ScriptedWriter(),
+      dlq: async () => {
+        throw new Error('nats down');
+      },
+      sizer: new BulkSizer({ min: 1, max: 50, targetMs: 1000 }),
+      backoff: new Backoff(1, 5),
+      concurrency: 1,
+      maxBufferedDocs: 100,
+      lingerMs: 0,
+      keepAliveMs: 1000,
+      counters: s,
+      log: createLogger('sink-test', 'silent'),
+    });
+    const h = new Handle();
+    await p.add(h, meta(3), parseBatch('egress', 'nope', 'now'));
+    expect([h.acks, h.naks]).toEqual([0, 1]);
+    p.close();
+  });
+
+  it('blocks add while the buffer is full, keeping held messages alive', async () => {
+    const w = new ScriptedWriter();
+    w.script = Array.from({ length: 6 }, () => 'down' as const);
+    const { p } = setup(w, { maxBufferedDocs: 10 });
+    const h = new Handle();
+    let returned = false;
+    const adding = p.add(h, meta(1), batch(0, 20)).then(() => (returned = true));
+    await new Promise((r) => setTimeout(r, 15));
+    expect(returned).toBe(false);
+    expect(h.workings).toBeGreaterThan(0);
+    await adding;
+    await p.drain();
+    p.close();
+    expect(h.acks).toBe(1);
+  });
+});
