@@ -7,3 +7,4 @@ export * from './raw-batch.ts';
 export * from './policy.ts';
 export * from './policy-parse.ts';
 export * from './suppressed-record.ts';
+export * from './kernel-record.ts';
