@@ -185,11 +185,11 @@ const utf8 = new TextDecoder('utf-8');
 
 function invert<T extends Record<string, number>>(o: T): Record<number, keyof T> {
   const r: Record<number, keyof T> = {};
-  for (const k of Object.keys(o) as (keyof T)[]) r[o[k]] = k;
+  for (const k of Object.keys(o) as (keyof T)[]) r[o[k] as number] = k;
   return r;
 }
 
-function cstring(b: Uint8Array, at: number, max: number, dec: TextDecoder): string {
+function cstring(b: Uint8Array, at: number, max: number, dec: { decode(b: Uint8Array): string }): string {
   let end = at;
   while (end < at + max && b[end] !== 0) end++;
   return dec.decode(b.subarray(at, end));
