@@ -60,26 +60,25 @@ export interface Rendered {
   attributed: { docker: number; registered: number; unknown: number };
 }
 
-const utf8 = new TextEncoder();
-
 export function renderBatch(batch: DecodedBatch, lookup: Lookup, maxMessageBytes: number): Rendered {
   const { node, bootId, firstSeq, wallOffsetNs } = batch.meta;
   const idPrefix = JSON.stringify(`${node}:${bootId}:`).slice(0, -1);
   const nodeField = `,"node":${JSON.stringify(node)}`;
   const groups = new Map<string, { lines: string[]; seqs: number[] }>();
   const attributed = { docker: 0, registered: 0, unknown: 0 };
+  let lastMs = NaN;
+  let lastIso = '';
   for (let i = 0; i < batch.records.length; i++) {
     const r = batch.records[i];
     if (!r) continue;
     const ms = wallMs(r.tsNs, wallOffsetNs);
+    // Records of a batch cluster within milliseconds: reuse the last rendered timestamp.
+    if (ms !== lastMs) [lastMs, lastIso] = [ms, new Date(ms).toISOString()];
     const entry = lookup(node, r.cgroupId, ms) ?? UNKNOWN;
     if (entry === UNKNOWN) attributed.unknown++;
     else attributed[entry.identity.attribution]++;
     const seq = firstSeq + i;
-    const fields = JSON.stringify(r.fields);
-    const line =
-      `{"id":${idPrefix}${seq}","time":"${new Date(ms).toISOString()}"${nodeField}${entry.fragment}` +
-      (fields.length > 2 ? `,${fields.slice(1)}` : '}');
+    const line = `{"id":${idPrefix}${seq}","time":"${lastIso}"${nodeField}${entry.fragment}${r.fields}}`;
     const subject = r.out === 'dns' ? entry.dnsSubject : entry.eventsPrefix + r.verdict;
     let g = groups.get(subject);
     if (!g) groups.set(subject, (g = { lines: [], seqs: [] }));
@@ -101,6 +100,13 @@ function chunk(
   maxBytes: number,
   out: OutMessage[],
 ): void {
+  let chars = lines.length;
+  for (const l of lines) chars += l.length;
+  // A UTF-16 unit is at most 3 UTF-8 bytes: most groups fit without measuring each line.
+  if (chars * 3 <= maxBytes) {
+    out.push(message(subject, lines, node, bootId, seqs[0]!));
+    return;
+  }
   let start = 0;
   while (start < lines.length) {
     let bytes = 0;
@@ -111,13 +117,16 @@ function chunk(
       bytes += n;
       end++;
     }
-    const text = lines.slice(start, end).join('\n') + '\n';
-    out.push({
-      subject,
-      msgId: `${eventId(node, bootId, seqs[start]!)}+${end - start}`,
-      data: utf8.encode(text),
-      count: end - start,
-    });
+    out.push(message(subject, lines.slice(start, end), node, bootId, seqs[start]!));
     start = end;
   }
+}
+
+function message(subject: string, lines: string[], node: string, bootId: string, firstSeq: number): OutMessage {
+  return {
+    subject,
+    msgId: `${eventId(node, bootId, firstSeq)}+${lines.length}`,
+    data: Buffer.from(lines.join('\n') + '\n', 'utf8'),
+    count: lines.length,
+  };
 }

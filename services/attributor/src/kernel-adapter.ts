@@ -64,9 +64,14 @@ const utf8 = new TextDecoder('utf-8');
 
 function cstring(bytes: Uint8Array, start: number, max: number, dec: TextDecoder): string {
   let end = start;
+  let ascii = true;
   const limit = start + max;
-  while (end < limit && bytes[end] !== 0) end++;
-  return dec.decode(bytes.subarray(start, end));
+  while (end < limit && bytes[end] !== 0) ascii = ascii && bytes[end++]! < 0x80;
+  // TextDecoder costs more than the whole rest of a short comm; plain ASCII needs none of it.
+  if (!ascii) return dec.decode(bytes.subarray(start, end));
+  let s = '';
+  for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]!);
+  return s;
 }
 
 function ipv4(b: Uint8Array, o: number): string {
@@ -122,59 +127,43 @@ export const kernelCodec: RecordCodec = {
     const comm = cstring(b, o + OFF.comm, 16, latin1);
     const dstIp = address(b, o + OFF.dst, family, mapped);
 
+    const cg = `,"cgroup_id":"${cgroupId}","pid":${pid},"comm":${JSON.stringify(comm)}`;
+
     if (kind === KIND.dns) {
       const qtype = v.getUint16(o + OFF.dnsQtype, true);
       const rcode = b[o + OFF.dnsRcode]!;
+      const qname = cstring(b, o + OFF.dnsQname, 120, utf8);
       return {
         cgroupId,
         tsNs,
         out: 'dns',
         verdict: undefined,
-        fields: {
-          cgroup_id: cgroupId,
-          pid,
-          comm,
-          qname: cstring(b, o + OFF.dnsQname, 120, utf8),
-          qtype: QTYPES[qtype] ?? `TYPE${qtype}`,
-          rcode: RCODES[rcode] ?? `RCODE${rcode}`,
-          answers: [dstIp],
-          ttl: v.getUint32(o + OFF.dnsTtl, true),
-        },
+        fields:
+          `${cg},"qname":${JSON.stringify(qname)},"qtype":"${QTYPES[qtype] ?? `TYPE${qtype}`}"` +
+          `,"rcode":"${RCODES[rcode] ?? `RCODE${rcode}`}","answers":["${dstIp}"],"ttl":${v.getUint32(o + OFF.dnsTtl, true)}`,
       };
     }
 
     const verdict = VERDICT_NAMES[b[o + OFF.verdict]!];
     if (!verdict) throw new RecordError('bad_verdict', `record verdict ${b[o + OFF.verdict]} on a ${KIND_NAMES[kind]} record`);
     const l4 = b[o + OFF.l4proto]!;
-    const fields: Record<string, unknown> = {
-      kind: KIND_NAMES[kind],
-      verdict,
-      audit: (flags & F_AUDIT) !== 0,
-      reason: REASONS[b[o + OFF.reason]!] ?? 'none',
-      rule_id: v.getUint32(o + OFF.ruleId, true),
-      policy_id: v.getUint32(o + OFF.policyId, true),
-      cgroup_id: cgroupId,
-      socket_cookie: v.getBigUint64(o + OFF.cookie, true).toString(),
-      pid,
-      tid: v.getUint32(o + OFF.tid, true),
-      comm,
-      family: family === AF_INET ? 'ipv4' : 'ipv6',
-      l4_proto: PROTOS[l4] ?? String(l4),
-      dst_ip: dstIp,
-      dst_port: v.getUint16(o + OFF.dport, true),
-    };
-    if (mapped) fields.ipv4_mapped = true;
+    let fields =
+      `,"kind":"${KIND_NAMES[kind]}","verdict":"${verdict}","audit":${(flags & F_AUDIT) !== 0}` +
+      `,"reason":"${REASONS[b[o + OFF.reason]!] ?? 'none'}","rule_id":${v.getUint32(o + OFF.ruleId, true)}` +
+      `,"policy_id":${v.getUint32(o + OFF.policyId, true)}${cg},"tid":${v.getUint32(o + OFF.tid, true)}` +
+      `,"socket_cookie":"${v.getBigUint64(o + OFF.cookie, true)}","family":"${family === AF_INET ? 'ipv4' : 'ipv6'}"` +
+      `,"l4_proto":"${PROTOS[l4] ?? String(l4)}","dst_ip":"${dstIp}","dst_port":${v.getUint16(o + OFF.dport, true)}`;
+    if (mapped) fields += ',"ipv4_mapped":true';
     if (!isZero(b, o + OFF.src, 16)) {
-      fields.src_ip = address(b, o + OFF.src, family, mapped);
-      fields.src_port = v.getUint16(o + OFF.sport, true);
+      fields += `,"src_ip":"${address(b, o + OFF.src, family, mapped)}","src_port":${v.getUint16(o + OFF.sport, true)}`;
     }
     const domainHash = v.getBigUint64(o + OFF.domainHash, true);
-    if (domainHash !== 0n) fields.domain_hash = domainHash.toString();
-    if ((flags & F_HOST_STALE) !== 0) fields.dst_host_stale = true;
+    if (domainHash !== 0n) fields += `,"domain_hash":"${domainHash}"`;
+    if ((flags & F_HOST_STALE) !== 0) fields += ',"dst_host_stale":true';
     if (kind === KIND.tcp_close || kind === KIND.tcp_interim || kind === KIND.udp_flow) {
-      fields.bytes_out = Number(v.getBigUint64(o + OFF.bytesOut, true));
-      fields.bytes_in = Number(v.getBigUint64(o + OFF.bytesIn, true));
-      fields.duration_ms = Number(v.getBigUint64(o + OFF.durationNs, true)) / 1e6;
+      fields +=
+        `,"bytes_out":${v.getBigUint64(o + OFF.bytesOut, true)},"bytes_in":${v.getBigUint64(o + OFF.bytesIn, true)}` +
+        `,"duration_ms":${Number(v.getBigUint64(o + OFF.durationNs, true)) / 1e6}`;
     }
     return { cgroupId, tsNs, out: 'egress', verdict, fields };
   },

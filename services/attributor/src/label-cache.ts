@@ -20,7 +20,8 @@ type Generations = Entry[]; // ascending started_ms
 export type Lookup = Entry | undefined;
 
 export class LabelCache {
-  private readonly byCgroup = new Map<string, Generations>();
+  /** node → cgroup id → generations: two lookups and no string building per record. */
+  private readonly byCgroup = new Map<string, Map<string, Generations>>();
   private readonly byIp = new Map<string, Generations>();
   /** container id (or `cg:<id>` for registered cgroups) → its current entry. */
   private readonly byOwner = new Map<string, Entry>();
@@ -52,7 +53,7 @@ export class LabelCache {
     if (old) this.unindex(old);
     const entry = makeEntry(identity);
     this.byOwner.set(owner, entry);
-    if (identity.cgroup_id) insert(this.byCgroup, `${identity.node}/${identity.cgroup_id}`, entry);
+    if (identity.cgroup_id) insert(nodeMap(this.byCgroup, identity.node), identity.cgroup_id, entry);
     for (const ip of identity.ips) insert(this.byIp, `${identity.node}/${ip}`, entry);
     return entry;
   }
@@ -82,7 +83,7 @@ export class LabelCache {
   }
 
   lookupCgroup(node: string, cgroupId: string, wallMs: number): Lookup {
-    return this.pick(this.byCgroup.get(`${node}/${cgroupId}`), wallMs);
+    return this.pick(this.byCgroup.get(node)?.get(cgroupId), wallMs);
   }
 
   lookupIp(node: string, ip: string, wallMs: number): Lookup {
@@ -103,9 +104,15 @@ export class LabelCache {
 
   private unindex(e: Entry): void {
     const id = e.identity;
-    if (id.cgroup_id) remove(this.byCgroup, `${id.node}/${id.cgroup_id}`, e);
+    if (id.cgroup_id) remove(nodeMap(this.byCgroup, id.node), id.cgroup_id, e);
     for (const ip of id.ips) remove(this.byIp, `${id.node}/${ip}`, e);
   }
+}
+
+function nodeMap(m: Map<string, Map<string, Generations>>, node: string): Map<string, Generations> {
+  let inner = m.get(node);
+  if (!inner) m.set(node, (inner = new Map()));
+  return inner;
 }
 
 function insert(map: Map<string, Generations>, key: string, e: Entry): void {
