@@ -3,6 +3,7 @@ import type { Command } from '../command.ts';
 import { doctor } from './doctor.ts';
 import { down } from './down.ts';
 import { status } from './status.ts';
+import { tail } from './tail.ts';
 import { up } from './up.ts';
 
-export const commands: Command[] = [up, down, status, doctor];
+export const commands: Command[] = [up, down, status, doctor, tail];

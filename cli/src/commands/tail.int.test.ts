@@ -1,0 +1,87 @@
+// `sluice tail` against the real NATS JetStream and against a real NDJSON store written by the
+// sink's own file writer.
+import { describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { STREAMS, subjects, type EgressEvent } from '@sluice/contracts';
+import { createLogger, ensureStream } from '@sluice/runtime';
+import { egressDocument } from '@sluice/sink/document';
+import { FileStoreWriter } from '@sluice/sink/file-store';
+
+const main = fileURLToPath(new URL('../main.ts', import.meta.url));
+const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const project = `tail test ${process.pid}.${Date.now()}`;
+
+function event(i: number, over: Partial<EgressEvent> = {}): EgressEvent {
+  return {
+    id: `tail:${process.pid}:${i}`,
+    time: new Date().toISOString(),
+    node: 'tail-node',
+    kind: 'connect',
+    verdict: i % 2 === 0 ? 'DENIED' : 'ALLOWED',
+    audit: false,
+    reason: 'default',
+    rule_id: 0,
+    cgroup_id: '4242',
+    pid: 10,
+    comm: 'curl',
+    family: 'ipv4',
+    l4_proto: 'tcp',
+    dst_ip: `10.0.0.${i}`,
+    dst_port: 443,
+    dst_host: `h${i}.example.test`,
+    attribution: 'docker',
+    project,
+    agent: 'agent.α',
+    ...over,
+  };
+}
+
+describe('sluice tail', () => {
+  it('follows live events with project/verdict filters and emits JSON on stdout', async () => {
+    const nc = await connect({ servers: NATS_URL });
+    await ensureStream(await jetstreamManager(nc), STREAMS.events, createLogger('test', 'silent'));
+    const js = jetstream(nc);
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', main, 'tail', '--project', project, '--verdict', 'DENIED', '--since', '1m', '--json', '--limit', '3'],
+      { env: { ...process.env, NATS_URL }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const events = Array.from({ length: 6 }, (_, i) => event(i));
+    for (const verdict of ['DENIED', 'ALLOWED'] as const) {
+      const batch = events.filter((e) => e.verdict === verdict);
+      await js.publish(subjects.events(project, 'agent.α', verdict), batch.map((e) => JSON.stringify(e)).join('\n'));
+    }
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await nc.close();
+    expect(code).toBe(0);
+    const got = stdout.trim().split('\n').map((l) => JSON.parse(l) as EgressEvent);
+    expect(got.map((e) => e.id)).toEqual(['tail:' + process.pid + ':0', 'tail:' + process.pid + ':2', 'tail:' + process.pid + ':4']);
+    expect(got.every((e) => e.project === project && e.verdict === 'DENIED')).toBe(true);
+  });
+
+  it('reads the NDJSON store with a host glob and prints a table', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-tail-'));
+    const w = new FileStoreWriter({ dir, maxFileBytes: 1 << 20, retentionMs: 3_600_000 });
+    const docs = [event(1), event(2, { dst_host: 'api.github.com' }), event(3, { dst_host: 'x.y.github.com' })];
+    await w.write(
+      docs.map((e) => ({ source: 'egress' as const, id: e.id, json: JSON.stringify(egressDocument(e, new Date().toISOString())) })),
+    );
+    await w.close();
+    const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'tail', '--from-file', dir, '--host', '*.github.com'], {
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^TIME\s+VERDICT/);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain('api.github.com:443');
+  });
+});
