@@ -1,0 +1,72 @@
+// Collects records into size- and time-bounded batches: a batch is cut when it holds maxRecords
+// or when its first record has waited maxDelayMs, whichever comes first. Records are copied once,
+// verbatim, into the batch body; sequence numbers are assigned when the batch is cut.
+import { RECORD_SIZE } from './layout.ts';
+
+export interface Batch {
+  firstSeq: number;
+  count: number;
+  body: Buffer;
+  wallOffsetNs: bigint;
+}
+
+export interface BatcherOptions {
+  maxRecords: number;
+  maxDelayMs: number;
+}
+
+export class Batcher {
+  private body: Buffer | undefined;
+  private n = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly opts: BatcherOptions,
+    private readonly seq: { take(n: number): number },
+    private readonly wallOffsetNs: () => bigint,
+    private readonly emit: (b: Batch) => void,
+  ) {
+    if (opts.maxRecords < 1) throw new Error(`batcher: maxRecords ${opts.maxRecords} must be ≥ 1`);
+  }
+
+  /** Copy the record at buf[off]. */
+  add(buf: Buffer, off: number): void {
+    buf.copy(this.slot(), this.n * RECORD_SIZE, off, off + RECORD_SIZE);
+    if (++this.n === this.opts.maxRecords) this.cut();
+  }
+
+  /** Let `write` fill the next record slot in place (for records the reader itself makes). */
+  addWith(write: (out: Buffer, off: number) => void): void {
+    write(this.slot(), this.n * RECORD_SIZE);
+    if (++this.n === this.opts.maxRecords) this.cut();
+  }
+
+  get pending(): number {
+    return this.n;
+  }
+
+  /** Emit what is collected now (time bound reached, shutdown, stream end). */
+  cut(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.n === 0 || !this.body) return;
+    const count = this.n;
+    const body = this.body.subarray(0, count * RECORD_SIZE);
+    this.body = undefined;
+    this.n = 0;
+    this.emit({ firstSeq: this.seq.take(count), count, body, wallOffsetNs: this.wallOffsetNs() });
+  }
+
+  private slot(): Buffer {
+    if (!this.body) {
+      this.body = Buffer.allocUnsafe(this.opts.maxRecords * RECORD_SIZE);
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.cut();
+      }, this.opts.maxDelayMs);
+    }
+    return this.body;
+  }
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import type { Batch } from './batcher.ts';
+import { BatchPublisher, type PublishResult } from './publisher.ts';
+
+function batch(firstSeq: number, count: number): Batch {
+  return { firstSeq, count, body: Buffer.alloc(0), wallOffsetNs: 0n };
+}
+
+function harness(maxQueuedRecords: number, maxInflight = 2) {
+  const stats = { published: 0, dropped: 0, failures: 0, duplicates: 0 };
+  const calls: number[] = [];
+  let mode: 'ok' | 'fail' | 'hold' = 'ok';
+  const held: Array<() => void> = [];
+  const pub = new BatchPublisher(
+    { maxQueuedRecords, maxInflight, retryMinMs: 5, retryMaxMs: 20 },
+    (b) => {
+      calls.push(b.firstSeq);
+      if (mode === 'fail') return Promise.reject(new Error('no responders'));
+      if (mode === 'hold') return new Promise<PublishResult>((r) => held.push(() => r({ duplicate: false })));
+      return Promise.resolve({ duplicate: false });
+    },
+    {
+      published: (n, dup) => ((stats.published += n), dup && stats.duplicates++),
+      dropped: (n) => (stats.dropped += n),
+      failed: () => stats.failures++,
+    },
+  );
+  return { pub, stats, calls, held, set: (m: typeof mode) => (mode = m) };
+}
+
+describe('BatchPublisher', () => {
+  it('publishes, keeping at most maxInflight outstanding', async () => {
+    const h = harness(100, 2);
+    h.set('hold');
+    for (let i = 0; i < 5; i++) h.pub.offer(batch(i * 10, 10));
+    expect(h.calls).toEqual([0, 10]);
+    h.set('ok');
+    h.held.splice(0).forEach((r) => r());
+    expect(await h.pub.idle(1000)).toBe(0);
+    expect(h.stats.published).toBe(50);
+    expect(h.calls).toEqual([0, 10, 20, 30, 40]);
+  });
+
+  it('buffers up to the bound while publishing fails, then drops and counts the rest', async () => {
+    const h = harness(25);
+    h.set('fail');
+    expect(h.pub.offer(batch(0, 10))).toBe(true);
+    expect(h.pub.offer(batch(10, 10))).toBe(true);
+    expect(h.pub.offer(batch(20, 10))).toBe(false);
+    expect(h.stats.dropped).toBe(10);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(h.stats.failures).toBeGreaterThan(2); // retried with backoff
+    h.set('ok');
+    expect(await h.pub.idle(1000)).toBe(0);
+    expect(h.stats.published).toBe(20);
+    // Every attempt used one of the two batches' ids: retries never invent new ones.
+    expect(new Set(h.calls)).toEqual(new Set([0, 10]));
+    expect(h.stats.published + h.stats.dropped).toBe(30);
+  });
+
+  it('counts what is still queued at close as dropped', () => {
+    const h = harness(100, 1);
+    h.set('hold');
+    h.pub.offer(batch(0, 5));
+    h.pub.offer(batch(5, 7));
+    expect(h.pub.close()).toBe(7);
+    expect(h.stats.dropped).toBe(7);
+    expect(h.pub.offer(batch(12, 1))).toBe(false);
+  });
+});

@@ -1,0 +1,126 @@
+// A bounded queue in front of JetStream. Batches wait here (and are retried, with the same
+// Nats-Msg-Id so JetStream drops a repeat) while NATS is slow or away. The bound is in records;
+// a batch that does not fit is dropped and counted (reason=publish) rather than slowing the
+// ring-buffer drain: when the reader cannot keep up, the loss must be counted, never hidden in a
+// stalled pipe.
+import type { Batch } from './batcher.ts';
+
+export interface PublishResult {
+  /** JetStream already had this message id: an earlier attempt landed. */
+  duplicate: boolean;
+}
+
+export interface PublisherOptions {
+  maxQueuedRecords: number;
+  maxInflight: number;
+  retryMinMs: number;
+  retryMaxMs: number;
+}
+
+export interface PublisherEvents {
+  published(records: number, duplicate: boolean): void;
+  dropped(records: number): void;
+  failed(err: unknown, attempt: number): void;
+}
+
+export class BatchPublisher {
+  private readonly queue: Batch[] = [];
+  private queued = 0; // records in the queue or in flight
+  private inflight = 0;
+  private retryMs: number;
+  private pausedUntil = 0;
+  private wake: NodeJS.Timeout | undefined;
+  private idleWaiters: Array<() => void> = [];
+  private closed = false;
+
+  constructor(
+    private readonly opts: PublisherOptions,
+    private readonly publish: (b: Batch) => Promise<PublishResult>,
+    private readonly events: PublisherEvents,
+  ) {
+    this.retryMs = opts.retryMinMs;
+  }
+
+  /** Queue a batch; false (and counted as dropped) if it does not fit the bound. */
+  offer(b: Batch): boolean {
+    if (this.closed || this.queued + b.count > this.opts.maxQueuedRecords) {
+      this.events.dropped(b.count);
+      return false;
+    }
+    this.queue.push(b);
+    this.queued += b.count;
+    this.pump();
+    return true;
+  }
+
+  get queuedRecords(): number {
+    return this.queued;
+  }
+
+  /** Resolves when nothing is queued or in flight, or after `timeoutMs`; returns records left. */
+  async idle(timeoutMs: number): Promise<number> {
+    if (this.queued === 0) return 0;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    return this.queued;
+  }
+
+  /** Stop accepting; what is still queued is counted as dropped. */
+  close(): number {
+    this.closed = true;
+    if (this.wake) clearTimeout(this.wake);
+    const left = this.queue.reduce((n, b) => n + b.count, 0);
+    this.queue.length = 0;
+    if (left > 0) this.events.dropped(left);
+    this.queued -= left;
+    return left;
+  }
+
+  private pump(): void {
+    const now = Date.now();
+    if (now < this.pausedUntil) {
+      this.wake ??= setTimeout(() => {
+        this.wake = undefined;
+        this.pump();
+      }, this.pausedUntil - now);
+      return;
+    }
+    while (this.inflight < this.opts.maxInflight && this.queue.length > 0 && !this.closed) {
+      const b = this.queue.shift()!;
+      this.inflight++;
+      this.send(b, 1);
+    }
+  }
+
+  private send(b: Batch, attempt: number): void {
+    this.publish(b).then(
+      (res) => {
+        this.inflight--;
+        this.queued -= b.count;
+        this.retryMs = this.opts.retryMinMs;
+        this.events.published(b.count, res.duplicate);
+        if (this.queued === 0) for (const w of this.idleWaiters.splice(0)) w();
+        this.pump();
+      },
+      (err: unknown) => {
+        this.inflight--;
+        this.events.failed(err, attempt);
+        if (this.closed) {
+          this.queued -= b.count;
+          this.events.dropped(b.count);
+          return;
+        }
+        // Back to the front: it keeps its place and its message id.
+        this.queue.unshift(b);
+        this.pausedUntil = Date.now() + this.retryMs;
+        this.retryMs = Math.min(this.opts.retryMaxMs, this.retryMs * 2);
+        this.pump();
+      },
+    );
+  }
+}
