@@ -1,0 +1,180 @@
+// Shared by the sink's integration tests and its benchmark: a private slice of the real servers
+// (a unique index prefix, consumer prefix, project token and audit kind), a real sink child
+// process bound to that slice, and clean-up that removes everything the slice created.
+import { Client } from '@opensearch-project/opensearch';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { STREAMS, subjects, type AuditEvent, type DnsEvent, type EgressEvent } from '@sluice/contracts';
+import { createLogger, ensureStream } from '@sluice/runtime';
+import { startService, waitFor, type ServiceProcess } from '../../../test/lib/service-process.ts';
+import { DLQ_SUBJECT, type DlqRecord } from './dlq.ts';
+import { dataStreamName, SOURCES, templateName } from './templates.ts';
+import { ndjson } from './test-events.ts';
+
+export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+export const OPENSEARCH_URL = process.env.OPENSEARCH_URL ?? 'http://127.0.0.1:9200';
+
+export interface Slice {
+  tag: string;
+  prefix: string;
+  consumerPrefix: string;
+  project: string;
+  auditKind: string;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  os: Client;
+}
+
+export async function openSlice(name: string): Promise<Slice> {
+  const letters = Array.from({ length: 8 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('');
+  const tag = `${name}${letters}`;
+  const nc = await connect({ servers: NATS_URL });
+  const jsm = await jetstreamManager(nc);
+  const log = createLogger('sink-test', 'silent');
+  await ensureStream(jsm, STREAMS.events, log);
+  await ensureStream(jsm, STREAMS.control, log);
+  return {
+    tag,
+    prefix: `${tag}-`,
+    consumerPrefix: `sink-${tag}`,
+    project: `proj-${tag}`,
+    auditKind: `${name.replace(/[^a-z]/g, '')}_${letters}`,
+    nc,
+    js: jetstream(nc),
+    jsm,
+    os: new Client({ node: OPENSEARCH_URL }),
+  };
+}
+
+/** Environment for a sink bound to the slice. */
+export function sliceEnv(s: Slice, port: number, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    NATS_URL,
+    OPENSEARCH_URL,
+    METRICS_PORT: String(port),
+    NODE_NAME: `sink-${s.tag}`,
+    LOG_LEVEL: 'info',
+    SINK_INDEX_PREFIX: s.prefix,
+    SINK_CONSUMER_PREFIX: s.consumerPrefix,
+    SINK_EGRESS_FILTER: `sluice.events.${s.project}.>`,
+    SINK_DNS_FILTER: `sluice.dns.${s.project}.>`,
+    SINK_AUDIT_FILTER: subjects.audit(s.auditKind),
+    SINK_ACK_WAIT_MS: '4000',
+    SINK_LIFECYCLE_INTERVAL: '1h',
+    ...extra,
+  };
+}
+
+export async function startSink(s: Slice, port: number, extra: Record<string, string> = {}): Promise<ServiceProcess> {
+  const p = startService('sink', sliceEnv(s, port, extra));
+  await waitFor(
+    'sink ready',
+    async () => {
+      if (p.child.exitCode !== null) throw new Error(`sink exited ${p.child.exitCode}: ${p.stderr()}`);
+      const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+      return r.status === 200 ? true : undefined;
+    },
+    90_000,
+  );
+  return p;
+}
+
+/** Publish events as NDJSON batches of `perMessage`, acknowledged by JetStream. */
+export async function publishEgress(s: Slice, events: EgressEvent[], perMessage: number): Promise<void> {
+  const groups = new Map<string, EgressEvent[]>();
+  for (const e of events) {
+    const subject = subjects.events(s.project, e.agent ?? '', e.verdict);
+    groups.set(subject, [...(groups.get(subject) ?? []), e]);
+  }
+  for (const [subject, list] of groups) {
+    for (let i = 0; i < list.length; i += perMessage) await s.js.publish(subject, ndjson(list.slice(i, i + perMessage)));
+  }
+}
+
+export async function publishRaw(s: Slice, subject: string, payload: string): Promise<void> {
+  await s.js.publish(subject, payload);
+}
+
+export async function publishDns(s: Slice, events: DnsEvent[]): Promise<void> {
+  await s.js.publish(subjects.dns(s.project, 'agent-0'), ndjson(events));
+}
+
+export async function publishAudit(s: Slice, events: AuditEvent[]): Promise<void> {
+  await s.js.publish(subjects.audit(s.auditKind), ndjson(events));
+}
+
+export async function searchableCount(s: Slice, source: (typeof SOURCES)[number], query?: object): Promise<number> {
+  const index = dataStreamName(s.prefix, source);
+  await s.os.indices.refresh({ index });
+  const r = await s.os.count({ index, body: query ? { query } : {} } as never);
+  return (r.body as { count: number }).count;
+}
+
+export async function waitForCount(s: Slice, source: (typeof SOURCES)[number], n: number, timeoutMs = 120_000): Promise<number> {
+  return waitFor(
+    `${n} ${source} documents`,
+    async () => {
+      const c = await searchableCount(s, source);
+      return c >= n ? c : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** DLQ records for this slice (read from SLUICE_CONTROL with a throw-away consumer; NATS 2.9 has no multi-filter). */
+export async function dlqRecords(s: Slice): Promise<DlqRecord[]> {
+  const info = await s.jsm.streams.info(STREAMS.control.name, { subjects_filter: DLQ_SUBJECT });
+  const total = info.state.subjects?.[DLQ_SUBJECT] ?? 0;
+  const out: DlqRecord[] = [];
+  if (total === 0) return out;
+  const name = `dlqread-${s.tag}-${Date.now()}`;
+  await s.jsm.consumers.add(STREAMS.control.name, {
+    name,
+    filter_subject: DLQ_SUBJECT,
+    ack_policy: AckPolicy.None,
+    deliver_policy: DeliverPolicy.All,
+    inactive_threshold: 30_000_000_000,
+  });
+  try {
+    const c = await s.js.consumers.get(STREAMS.control.name, name);
+    let seen = 0;
+    while (seen < total) {
+      let got = 0;
+      for await (const m of await c.fetch({ max_messages: 500, expires: 2000 })) {
+        got++;
+        for (const line of m.string().split('\n')) {
+          const r = JSON.parse(line) as DlqRecord;
+          if (r.subject.includes(s.project) || r.subject.endsWith(s.auditKind)) out.push(r);
+        }
+      }
+      if (got === 0) break;
+      seen += got;
+    }
+  } finally {
+    await s.jsm.consumers.delete(STREAMS.control.name, name);
+  }
+  return out;
+}
+
+export async function metric(port: number, name: string, labels: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+export async function closeSlice(s: Slice): Promise<void> {
+  for (const src of SOURCES) {
+    await s.os.indices.deleteDataStream({ name: dataStreamName(s.prefix, src) }).catch(() => {});
+    await s.os.indices.deleteIndexTemplate({ name: templateName(s.prefix, src) }).catch(() => {});
+  }
+  for (const src of SOURCES) {
+    const stream = src === 'overseer' ? STREAMS.control.name : STREAMS.events.name;
+    await s.jsm.consumers.delete(stream, `${s.consumerPrefix}-${src}`).catch(() => {});
+  }
+  await s.jsm.streams.purge(STREAMS.events.name, { filter: `sluice.events.${s.project}.>` }).catch(() => {});
+  await s.jsm.streams.purge(STREAMS.events.name, { filter: `sluice.dns.${s.project}.>` }).catch(() => {});
+  await s.jsm.streams.purge(STREAMS.control.name, { filter: subjects.audit(s.auditKind) }).catch(() => {});
+  await s.os.close();
+  await s.nc.close();
+}
