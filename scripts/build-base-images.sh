@@ -30,7 +30,11 @@ debian_mirror() {
   local url
   url="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
     grep -oE 'https?://[^ ]+/debian/?( |$)' | head -n1 | tr -d ' ')" || true
-  echo "${url:-http://deb.debian.org/debian}"
+  [[ -n $url ]] || {
+    log "no Debian mirror found in apt's sources; set SLUICE_DEBIAN_MIRROR"
+    exit 1
+  }
+  echo "$url"
 }
 
 build_bookworm() {

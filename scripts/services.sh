@@ -16,7 +16,6 @@ PID_DIR="$RUN_DIR/pids"
 LOG_DIR="$RUN_DIR/logs"
 REPO_CACHE="$REPO_ROOT/.cache"
 MACHINE_CACHE="${SLUICE_MACHINE_CACHE:-/var/cache/sluice}"
-MAVEN_REPO="${SLUICE_MAVEN_REPO:-https://repo1.maven.org/maven2}"
 
 ALL_SERVERS=(nats redis opensearch docker prometheus)
 
@@ -240,20 +239,15 @@ maven_fetch() {
   if [[ ! -s $repo_copy ]]; then
     if [[ ! -s $machine_copy ]]; then
       mkdir -p "$(dirname "$machine_copy")"
-      log "downloading $MAVEN_REPO/$rel"
-      local code
-      code="$(curl -sSL --retry 3 -o "$machine_copy.part" -w '%{http_code}' "$MAVEN_REPO/$rel")" || code=000
-      if [[ $code == 404 ]]; then
-        rm -f "$machine_copy.part"
-        return 3
+      log "fetching $group:$artifact:$version:$ext with maven"
+      # Maven's own client resolves from the configured Central repository and verifies checksums.
+      local out
+      if ! out="$(mvn -B -q dependency:copy -Dartifact="$group:$artifact:$version:$ext" \
+        -DoutputDirectory="$(dirname "$machine_copy")" -Dmdep.overWriteReleases=true 2>&1)"; then
+        if grep -q 'Could not find artifact\|could not be resolved' <<<"$out"; then return 3; fi
+        printf '%s\n' "$out" | tail -n 20 >&2
+        die "maven could not fetch $group:$artifact:$version:$ext"
       fi
-      [[ $code == 200 ]] || die "download of $MAVEN_REPO/$rel failed (HTTP $code)"
-      # Maven Central publishes a .sha1 beside every artifact: catch a truncated or corrupted download.
-      local want have
-      want="$(curl -fsSL --retry 3 "$MAVEN_REPO/$rel.sha1" | cut -c1-40)" || die "cannot fetch $rel.sha1"
-      have="$(sha1sum "$machine_copy.part" | cut -c1-40)"
-      [[ $want == "$have" ]] || die "$rel: sha1 mismatch (want $want, got $have)"
-      mv "$machine_copy.part" "$machine_copy"
     fi
     mkdir -p "$(dirname "$repo_copy")"
     ln -f "$machine_copy" "$repo_copy" 2>/dev/null || cp "$machine_copy" "$repo_copy"
