@@ -1,0 +1,270 @@
+// What a learn session proposes: the allowlist diff against the current policy. Pure and
+// deterministic — every list is sorted on a total order and nothing time- or run-dependent is
+// rendered — so two runs over the same traffic give byte-identical YAML.
+import {
+  cidrContains,
+  hostMatches,
+  ipBytes,
+  mappedCidr,
+  parseCidr,
+  selectPolicy,
+  type AllowRule,
+  type Policy,
+  type PolicyDocument,
+  type PortRange,
+} from '@sluice/contracts';
+import { getDomain } from 'tldts';
+import { Document, isScalar, isSeq, visit } from 'yaml';
+import type { SessionSelector } from './session.ts';
+import type { AggregatedAddress, AggregatedDestination } from './store.ts';
+
+export type RuleProto = 'tcp' | 'udp';
+
+export interface Addition {
+  host?: string;
+  cidr?: string;
+  proto: RuleProto;
+  ports: number[];
+  seen: number;
+  agents: string[];
+  note?: string;
+}
+
+export interface Suggestion {
+  host: string;
+  proto: RuleProto;
+  ports: number[];
+  members: string[];
+  note: string;
+}
+
+export interface Prune {
+  index: number;
+  rule: string;
+  note: string;
+}
+
+export interface Skipped {
+  destination: string;
+  reason: string;
+}
+
+export interface Proposal {
+  project: string;
+  agent?: string;
+  /** Name of the policy the additions go to; `created` when no policy selects these workloads. */
+  policy: string;
+  created: boolean;
+  additions: Addition[];
+  suggestions: Suggestion[];
+  prune: Prune[];
+  skipped: Skipped[];
+}
+
+export interface ProposalOptions {
+  /** Distinct names under one registrable domain before a wildcard is suggested. */
+  minSiblings?: number;
+}
+
+const isRuleProto = (p: string): p is RuleProto => p === 'tcp' || p === 'udp';
+const protoMatches = (rule: AllowRule, proto: string) => rule.proto === 'any' || rule.proto === proto;
+const portIn = (ranges: readonly PortRange[], port: number) => ranges.some((r) => port >= r.from && port <= r.to);
+
+/** Compare IP text numerically, IPv4 before IPv6, so address lists sort the way people read them. */
+export function compareIp(a: string, b: string): number {
+  const x = ipBytes(a) ?? [];
+  const y = ipBytes(b) ?? [];
+  if (x.length !== y.length) return x.length - y.length;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The narrowest CIDR for one address: /32 or /128 (IPv4-mapped IPv6 becomes its IPv4 /32). */
+export function narrowestCidr(ip: string): string | undefined {
+  const b = ipBytes(ip);
+  if (!b) return undefined;
+  const mapped = b.length === 16 && b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+  const bytes = mapped ? b.slice(12) : b;
+  const text = bytes.length === 4 ? `${bytes.join('.')}/32` : `${ip}/128`;
+  const parsed = parseCidr(text);
+  return typeof parsed === 'string' ? undefined : parsed.text;
+}
+
+function hostCovered(policy: Policy | undefined, host: string, port: number, proto: string): boolean {
+  return !!policy?.egress.allow.some((r) => 'host' in r && hostMatches(r.host, host) && portIn(r.ports, port) && protoMatches(r, proto));
+}
+
+function ipCovered(policy: Policy | undefined, ip: string, port: number, proto: string): boolean {
+  const b = ipBytes(ip);
+  if (!b || !policy) return false;
+  const addr = mappedCidr({ family: b.length === 4 ? 4 : 6, bytes: b, prefix: b.length * 8, text: ip });
+  return policy.egress.allow.some((r) => 'cidr' in r && cidrContains(mappedCidr(r.cidr), addr) && portIn(r.ports, port) && protoMatches(r, proto));
+}
+
+/** The policy that governs the session's workloads: the same selector, else the one that wins. */
+export function governingPolicy(doc: PolicyDocument | undefined, sel: SessionSelector): Policy | undefined {
+  if (!doc) return undefined;
+  const exact = doc.policies.find((p) => p.match.project === sel.project && p.match.agent === sel.agent);
+  return exact ?? selectPolicy(doc.policies, { project: sel.project, agent: sel.agent });
+}
+
+/** A policy name derived from the selector, valid for PolicyName and not taken in `doc`. */
+export function newPolicyName(doc: PolicyDocument | undefined, sel: SessionSelector): string {
+  const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[-_]+|-+$/g, '');
+  const base = ['learned', slug(sel.project), sel.agent === undefined ? '' : slug(sel.agent)].filter(Boolean).join('-').slice(0, 56);
+  const taken = new Set(doc?.policies.map((p) => p.name) ?? []);
+  if (!taken.has(base)) return base;
+  for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
+}
+
+function ruleText(r: AllowRule): string {
+  const ports = r.ports.map((p) => (p.from === p.to ? String(p.from) : `${p.from}-${p.to}`)).join(',');
+  return `${'host' in r ? r.host.text : r.cidr.text} ${r.proto} ${ports}`;
+}
+
+export function propose(
+  doc: PolicyDocument | undefined,
+  sel: SessionSelector,
+  destinations: readonly AggregatedDestination[],
+  addresses: readonly AggregatedAddress[],
+  opts: ProposalOptions = {},
+): Proposal {
+  const minSiblings = opts.minSiblings ?? 2;
+  const policy = governingPolicy(doc, sel);
+  const skipped: Skipped[] = [];
+  // (target, proto) → ports, attempts, agents
+  const groups = new Map<string, { host?: string; cidr?: string; proto: RuleProto; ports: Set<number>; seen: number; agents: Set<string> }>();
+
+  for (const d of destinations) {
+    if (d.learned === 0) continue;
+    const label = `${d.host ?? d.ip} ${d.proto}/${d.port}`;
+    if (!isRuleProto(d.proto)) {
+      skipped.push({ destination: label, reason: `protocol "${d.proto}" cannot be allowed by a policy rule (tcp or udp only)` });
+      continue;
+    }
+    let key: string;
+    let target: { host: string } | { cidr: string };
+    if (d.host !== undefined) {
+      if (hostCovered(policy, d.host, d.port, d.proto)) continue;
+      key = `h|${d.host}|${d.proto}`;
+      target = { host: d.host };
+    } else {
+      const cidr = narrowestCidr(d.ip ?? '');
+      if (!cidr) {
+        skipped.push({ destination: label, reason: 'not an IPv4 or IPv6 address' });
+        continue;
+      }
+      if (ipCovered(policy, d.ip!, d.port, d.proto)) continue;
+      key = `i|${cidr}|${d.proto}`;
+      target = { cidr };
+    }
+    const g = groups.get(key) ?? { ...target, proto: d.proto, ports: new Set<number>(), seen: 0, agents: new Set<string>() };
+    g.ports.add(d.port);
+    g.seen += d.learned;
+    for (const a of d.agents) g.agents.add(a);
+    groups.set(key, g);
+  }
+
+  const additions: Addition[] = [...groups.values()].map((g) => ({
+    ...(g.host !== undefined ? { host: g.host } : { cidr: g.cidr! }),
+    proto: g.proto,
+    ports: [...g.ports].sort((a, b) => a - b),
+    seen: g.seen,
+    agents: [...g.agents].sort(compareText),
+    ...(g.cidr !== undefined ? { note: 'no DNS name seen' } : {}),
+  }));
+  additions.sort((a, b) => {
+    if ((a.host === undefined) !== (b.host === undefined)) return a.host === undefined ? 1 : -1;
+    const byTarget = a.host !== undefined ? compareText(a.host, b.host!) : compareIp(a.cidr!.split('/')[0]!, b.cidr!.split('/')[0]!);
+    return byTarget || compareText(a.proto, b.proto);
+  });
+
+  return {
+    project: sel.project,
+    ...(sel.agent !== undefined ? { agent: sel.agent } : {}),
+    policy: policy?.name ?? newPolicyName(doc, sel),
+    created: policy === undefined,
+    additions,
+    suggestions: suggest(additions, minSiblings),
+    prune: policy ? unused(policy, destinations, addresses) : [],
+    skipped: skipped.sort((a, b) => compareText(a.destination, b.destination)),
+  };
+}
+
+/**
+ * Wildcards by registrable domain. Private suffixes count as public here (s3.amazonaws.com,
+ * githubusercontent.com): two buckets of different owners must never be offered `**.amazonaws.com`.
+ */
+function suggest(additions: readonly Addition[], minSiblings: number): Suggestion[] {
+  const byDomain = new Map<string, Addition[]>();
+  for (const a of additions) {
+    if (a.host === undefined) continue;
+    const domain = getDomain(a.host, { allowPrivateDomains: true });
+    if (!domain || domain === a.host) continue;
+    byDomain.set(`${domain}|${a.proto}`, [...(byDomain.get(`${domain}|${a.proto}`) ?? []), a]);
+  }
+  const out: Suggestion[] = [];
+  for (const [key, members] of byDomain) {
+    const names = [...new Set(members.map((m) => m.host!))].sort(compareText);
+    if (names.length < minSiblings) continue;
+    const [domain, proto] = key.split('|') as [string, RuleProto];
+    const oneLabel = names.every((n) => n.slice(0, -domain.length - 1).split('.').length === 1);
+    out.push({
+      host: `${oneLabel ? '*' : '**'}.${domain}`,
+      proto,
+      ports: [...new Set(members.flatMap((m) => m.ports))].sort((a, b) => a - b),
+      members: names,
+      note: `suggestion only: ${names.length} names under ${domain} were seen; accept adds the exact names unless told to use this wildcard`,
+    });
+  }
+  return out.sort((a, b) => compareText(a.host, b.host) || compareText(a.proto, b.proto));
+}
+
+function unused(policy: Policy, destinations: readonly AggregatedDestination[], addresses: readonly AggregatedAddress[]): Prune[] {
+  const out: Prune[] = [];
+  policy.egress.allow.forEach((r, index) => {
+    const used =
+      'host' in r
+        ? destinations.some((d) => d.host !== undefined && hostMatches(r.host, d.host) && portIn(r.ports, d.port) && protoMatches(r, d.proto))
+        : addresses.some((a) => {
+            const b = ipBytes(a.ip);
+            if (!b || !portIn(r.ports, a.port) || !protoMatches(r, a.proto)) return false;
+            return cidrContains(mappedCidr(r.cidr), mappedCidr({ family: b.length === 4 ? 4 : 6, bytes: b, prefix: b.length * 8, text: a.ip }));
+          });
+    if (!used) out.push({ index, rule: ruleText(r), note: 'unused during the learn window' });
+  });
+  return out;
+}
+
+/** The diff as YAML. Field order is fixed by construction; no timestamps, so runs compare equal. */
+export function renderProposal(p: Proposal): string {
+  const doc = {
+    project: p.project,
+    ...(p.agent !== undefined ? { agent: p.agent } : {}),
+    policy: p.policy,
+    ...(p.created ? { note: 'no policy selects these workloads yet: accept creates this one' } : {}),
+    add: p.additions.map((a) => ({
+      ...(a.host !== undefined ? { host: a.host } : { cidr: a.cidr }),
+      ports: a.ports,
+      proto: a.proto,
+      ...(a.note ? { note: a.note } : {}),
+      seen: a.seen,
+      agents: a.agents,
+    })),
+    suggest: p.suggestions.map((s) => ({ host: s.host, ports: s.ports, proto: s.proto, members: s.members, note: s.note })),
+    prune: p.prune.map((x) => ({ rule: x.rule, index: x.index, note: x.note })),
+    ...(p.skipped.length ? { skipped: p.skipped } : {}),
+  };
+  const yaml = new Document(doc);
+  // Short lists read best inline ("ports: [443, 8443]"); everything else stays block style.
+  visit(yaml, {
+    Pair(_, pair) {
+      if (isScalar(pair.key) && FLOW_KEYS.has(String(pair.key.value)) && isSeq(pair.value)) pair.value.flow = true;
+    },
+  });
+  return yaml.toString({ lineWidth: 0, flowCollectionPadding: false });
+}
+
+const FLOW_KEYS = new Set(['ports', 'agents', 'members']);

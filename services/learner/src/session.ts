@@ -1,0 +1,68 @@
+// A learn session: which workloads it watches and where its state lives in Redis. Every key of one
+// session shares a hash tag ({sid}) so the whole session sits on one Redis Cluster slot and one Lua
+// call can update it atomically.
+import { encodeToken } from '@sluice/contracts';
+import { z } from 'zod';
+
+const label = z.string().min(1, 'must not be empty').max(256, 'is longer than 256 characters');
+
+/** The selector a session watches: one project, optionally one agent of it. */
+export const SessionSelector = z.strictObject({ project: label, agent: label.optional() });
+export type SessionSelector = z.infer<typeof SessionSelector>;
+
+export interface SessionInfo extends SessionSelector {
+  sid: string;
+  started_at: string;
+  /** Counters kept beside the aggregate (see store.ts). */
+  events: number;
+  learned: number;
+  duplicates: number;
+  before_start: number;
+  overflow: number;
+  destinations: number;
+}
+
+/** Stable id: token-encoded labels never contain '.' or '*', so '*' can mean "every agent". */
+export function sessionId(s: SessionSelector): string {
+  return `${encodeToken(s.project)}.${s.agent === undefined ? '*' : encodeToken(s.agent)}`;
+}
+
+/** Sessions an event from (project, agent) belongs to: the agent's own and the project-wide one. */
+export function sessionIdsFor(project: string, agent: string): string[] {
+  return [sessionId({ project, agent }), sessionId({ project })];
+}
+
+export interface SessionKeys {
+  meta: string;
+  /** destination key → attempts, by class */
+  learned: string;
+  allowed: string;
+  /** destination key → first/last seen (ms) */
+  first: string;
+  last: string;
+  /** `destination key \x1f agent` */
+  agents: string;
+  /** address key → attempts (any class): CIDR rules are judged on addresses */
+  addresses: string;
+  /** event id → time first applied (ms): the redelivery dedupe window */
+  seen: string;
+}
+
+export function sessionKeys(prefix: string, sid: string): SessionKeys {
+  const k = (name: string) => `${prefix}{${sid}}:${name}`;
+  return {
+    meta: k('meta'),
+    learned: k('learned'),
+    allowed: k('allowed'),
+    first: k('first'),
+    last: k('last'),
+    agents: k('agents'),
+    addresses: k('addresses'),
+    seen: k('seen'),
+  };
+}
+
+/** The set of live session ids, so replicas can find sessions without scanning. */
+export const sessionIndexKey = (prefix: string): string => `${prefix}sessions`;
+
+export const AGENT_SEPARATOR = '\x1f';
