@@ -33,18 +33,24 @@ static __always_inline int sluice_verdict(struct bpf_sock_addr *ctx, __u8 kind, 
 			d.flags |= SLUICE_F_V4MAPPED;
 	} else {
 		sluice_addr_from_v4(&dst, ctx->user_ip4);
+		/* udpv6_sendmsg hands a mapped destination to udp_sendmsg, so sendmsg4
+		 * (not sendmsg6) judges it: measured on 6.x. Same decision either
+		 * way; the record still says what the socket was. */
+		if (ctx->family == SLUICE_AF_INET6)
+			d.flags |= SLUICE_F_V4MAPPED;
 	}
+	int v6sock = ctx->family == SLUICE_AF_INET6;
 
 	sluice_decide(&d, cgid, &dst, port, proto);
 	sluice_count_decision(&d);
 
 	struct sluice_record *r = sluice_record_begin(kind, cgid, &d);
 	if (r) {
-		r->family = v6 ? SLUICE_AF_INET6 : SLUICE_AF_INET;
+		r->family = v6sock ? SLUICE_AF_INET6 : SLUICE_AF_INET;
 		r->l4_proto = proto;
 		r->dst_port = port;
 		r->socket_cookie = bpf_get_socket_cookie(ctx);
-		if (v6) {
+		if (v6sock) {
 			__builtin_memcpy(r->dst_addr, dst.b, 16);
 		} else {
 			__builtin_memcpy(r->dst_addr, &dst.w[3], 4);
@@ -52,7 +58,7 @@ static __always_inline int sluice_verdict(struct bpf_sock_addr *ctx, __u8 kind, 
 		struct bpf_sock *sk = ctx->sk;
 		if (sk) {
 			r->src_port = (__u16)sk->src_port;
-			if (v6) {
+			if (v6sock) {
 				__u32 s[4] = { sk->src_ip6[0], sk->src_ip6[1], sk->src_ip6[2], sk->src_ip6[3] };
 				__builtin_memcpy(r->src_addr, s, 16);
 			} else {

@@ -1,0 +1,39 @@
+// Loopback listeners the probe connects to (the test process is outside the managed scope, so
+// they are never judged themselves).
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type Server } from 'node:net';
+
+export interface Listeners {
+  tcp(host: string): Promise<number>;
+  udp(host: string): Promise<{ port: number; received: () => number }>;
+  close(): Promise<void>;
+}
+
+export function listeners(): Listeners {
+  const servers: Server[] = [];
+  const udps: UdpSocket[] = [];
+  return {
+    tcp(host) {
+      return new Promise((res, rej) => {
+        const s = createServer((c) => c.on('error', () => {}).end());
+        s.on('error', rej);
+        s.listen({ host, port: 0, backlog: 4096 }, () => res((s.address() as { port: number }).port));
+        servers.push(s);
+      });
+    },
+    udp(host) {
+      return new Promise((res, rej) => {
+        const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+        let n = 0;
+        s.on('message', () => n++);
+        s.on('error', rej);
+        s.bind(0, host, () => res({ port: s.address().port, received: () => n }));
+        udps.push(s);
+      });
+    },
+    async close() {
+      await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+      await Promise.all(udps.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    },
+  };
+}

@@ -1,0 +1,118 @@
+// One kernel-test sandbox: its own pin dir, its own managed-scope cgroup with the programs
+// attached, and cleanup of both. Each test file makes one, so files never share maps or hooks.
+import { mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { HELPER, jsonLines, run, type RunResult } from './exec.ts';
+import { RecordStream } from './record-stream.ts';
+
+/** The cgroup v2 mount, from /proc/self/mountinfo (hybrid hosts mount it at .../unified). */
+export function cgroup2Mount(): string {
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (right?.split(' ')[0] === 'cgroup2') return left!.split(' ')[4]!;
+  }
+  throw new Error('no cgroup2 mount in /proc/self/mountinfo: the kernel tests need cgroup v2');
+}
+
+export function bpffsMounted(): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' - ')[1]?.startsWith('bpf ') && l.split(' ')[4] === '/sys/fs/bpf');
+}
+
+/** The kernel tests need root, bpffs and a built helper; fail with a reason rather than skip. */
+export function requireKernelEnv(): void {
+  if (process.getuid?.() !== 0) throw new Error('kernel tests must run as root (they load BPF programs and create cgroups)');
+  if (!bpffsMounted()) throw new Error('bpffs is not mounted at /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)');
+  if (!existsSync(HELPER)) throw new Error(`${HELPER} is missing: run \`pnpm build\` (make -C bpf) first`);
+}
+
+export interface Cgroup {
+  path: string;
+  id: bigint;
+}
+
+export class Sandbox {
+  readonly pin: string;
+  readonly scope: string;
+  private streams: RecordStream[] = [];
+  private cgroups: string[] = [];
+
+  constructor(name: string) {
+    const tag = `sluice-test-${name}-${process.pid}`;
+    this.pin = `/sys/fs/bpf/${tag}`;
+    this.scope = join(cgroup2Mount(), tag);
+  }
+
+  /** load + attach the scope; returns the attach output (link ids). */
+  async setup(opts: { ringbufSize?: number } = {}): Promise<{ links: Record<string, number> }> {
+    requireKernelEnv();
+    await this.teardown(); // leftovers of a crashed run with the same pid are unlikely but cheap to clear
+    const load = await this.helper(['load', ...(opts.ringbufSize ? ['--ringbuf-size', String(opts.ringbufSize)] : [])]);
+    if (load.code !== 0) throw new Error(`load failed: ${load.stderr}`);
+    mkdirSync(this.scope, { recursive: true });
+    const attach = await this.helper(['attach', this.scope]);
+    if (attach.code !== 0) throw new Error(`attach failed: ${attach.stderr}`);
+    return JSON.parse(attach.stdout) as { links: Record<string, number> };
+  }
+
+  helper(args: string[], input?: string): Promise<RunResult> {
+    return run(HELPER, ['--pin', this.pin, ...args], input);
+  }
+
+  /** A cgroup under the managed scope (nested paths allowed: "a/b"). */
+  cgroup(name: string): Cgroup {
+    const path = join(this.scope, name);
+    mkdirSync(path, { recursive: true });
+    this.cgroups.push(path);
+    return { path, id: BigInt(statSync(path).ino) };
+  }
+
+  /** Runs one apply batch; throws unless every operation was applied. */
+  async apply(lines: string[]): Promise<Record<string, unknown>[]> {
+    const r = await this.applyRaw(lines);
+    const batch = r.results.at(-1);
+    if (r.code !== 0 || !batch?.ok) throw new Error(`apply failed (${r.code}): ${r.stdout}${r.stderr}`);
+    return r.results;
+  }
+
+  async applyRaw(lines: string[]): Promise<RunResult & { results: Record<string, unknown>[] }> {
+    const r = await this.helper(['apply'], lines.join('\n') + '\n');
+    return { ...r, results: jsonLines(r.stdout) };
+  }
+
+  async dump<T = Record<string, unknown>>(map: string): Promise<T[]> {
+    const r = await this.helper(['dump', map]);
+    if (r.code !== 0) throw new Error(`dump ${map} failed: ${r.stderr}`);
+    return jsonLines<T>(r.stdout);
+  }
+
+  async stats(): Promise<{ ringbuf_size: number; counters: Record<string, number> }> {
+    const r = await this.helper(['stats']);
+    if (r.code !== 0) throw new Error(`stats failed: ${r.stderr}`);
+    return JSON.parse(r.stdout) as { ringbuf_size: number; counters: Record<string, number> };
+  }
+
+  stream(counterMs = 100): RecordStream {
+    const s = new RecordStream(this.pin, counterMs);
+    this.streams.push(s);
+    return s;
+  }
+
+  async teardown(): Promise<void> {
+    await Promise.all(this.streams.map((s) => s.stop('SIGKILL')));
+    if (existsSync(this.pin)) {
+      if (existsSync(this.scope)) await this.helper(['detach', this.scope]);
+      rmSync(this.pin, { recursive: true, force: true });
+    }
+    // Children before parents; probes have exited, so the cgroups are empty.
+    for (const p of [...this.cgroups].sort((a, b) => b.length - a.length)) removeCgroup(p);
+    removeCgroup(this.scope);
+  }
+}
+
+function removeCgroup(path: string): void {
+  if (!existsSync(path)) return;
+  for (const e of readdirSync(path, { withFileTypes: true })) if (e.isDirectory()) removeCgroup(join(path, e.name));
+  rmdirSync(path);
+}
