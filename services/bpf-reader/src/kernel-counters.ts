@@ -1,0 +1,37 @@
+// The kernel's own accounting (bpf/map_types.h SLUICE_C_*): `sluice-bpf stream` appends a
+// COUNTERS record in-band whenever the per-CPU counters changed, so kernel drops arrive in order
+// with the records they concern. Counters are cumulative since the programs were loaded; the
+// reader turns them into deltas (and treats a decrease as a reload that reset them).
+import { OFF } from './layout.ts';
+
+export const COUNTER_SLOT = {
+  generated: 0,
+  ringbuf_full: 1,
+  allowed: 2,
+  denied: 3,
+  bypassed: 4,
+  audit: 5,
+} as const;
+export const COUNTER_SLOTS = 16;
+
+export function readCounters(buf: Buffer, off: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < COUNTER_SLOTS; i++) out.push(Number(buf.readBigUInt64LE(off + OFF.body + i * 8)));
+  return out;
+}
+
+export class KernelCounters {
+  private last: number[] | undefined;
+  /** Latest absolute values (for gauges). */
+  current: number[] = new Array<number>(COUNTER_SLOTS).fill(0);
+
+  /** Deltas since the previous snapshot; the first snapshot is the baseline (all zero deltas). */
+  update(values: number[]): number[] {
+    const prev = this.last;
+    this.last = values;
+    this.current = values;
+    if (!prev) return values.map(() => 0);
+    if (values.some((v, i) => v < prev[i]!)) return values.slice(); // programs reloaded: counted from 0
+    return values.map((v, i) => v - prev[i]!);
+  }
+}

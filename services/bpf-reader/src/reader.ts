@@ -1,0 +1,100 @@
+// The reader's hot path, free of I/O: helper bytes → frames → kernel counters or records →
+// per-cgroup rate limit → batches. Everything that does not become part of a batch is counted
+// on the ledger with its reason, so per stream:
+//   records received == records batched + rate_limit drops (+ those still in the open batch)
+// and rate-limited records come back as SUPPRESSED summaries.
+import { encodeSuppressed } from '@sluice/contracts';
+import type { Batcher } from './batcher.ts';
+import type { DropLedger } from './drops.ts';
+import { FrameSplitter } from './frames.ts';
+import { COUNTER_SLOT, KernelCounters, readCounters } from './kernel-counters.ts';
+import { KIND_COUNTERS, OFF, RECORD_SIZE } from './layout.ts';
+import type { CgroupRateLimiter } from './rate-limit.ts';
+
+export interface ReaderStats {
+  /** Kernel records received (COUNTERS records excluded). */
+  received: number;
+  suppressed: number;
+  summaries: number;
+  countersRecords: number;
+  malformedRuns: number;
+  skippedBytes: number;
+}
+
+export interface ReaderHooks {
+  /** Kernel records received, per chunk (sluice_events_total{stage="reader"}). */
+  handled(n: number): void;
+  /** Records the kernel generated, from COUNTERS deltas (sluice_events_total{stage="kernel"}). */
+  kernelGenerated(n: number): void;
+}
+
+export class ReaderCore {
+  readonly stats: ReaderStats = { received: 0, suppressed: 0, summaries: 0, countersRecords: 0, malformedRuns: 0, skippedBytes: 0 };
+  readonly kernel = new KernelCounters();
+  private readonly splitter: FrameSplitter;
+  private chunkReceived = 0;
+  private chunkSuppressed = 0;
+
+  constructor(
+    private readonly limiter: CgroupRateLimiter,
+    private readonly batcher: Batcher,
+    private readonly ledger: DropLedger,
+    private readonly hooks: ReaderHooks,
+  ) {
+    this.splitter = new FrameSplitter(RECORD_SIZE, {
+      record: (buf, off) => this.onRecord(buf, off),
+      malformed: () => {
+        this.stats.malformedRuns++;
+        this.ledger.drop('reader', 'decode', 1);
+      },
+      skipped: (n) => (this.stats.skippedBytes += n),
+    });
+  }
+
+  push(chunk: Buffer): void {
+    this.splitter.push(chunk);
+    this.settle();
+  }
+
+  /** The helper's stdout ended: a torn tail is counted, and the next helper starts clean. */
+  end(): void {
+    this.splitter.end();
+    this.settle();
+  }
+
+  /** Turn what the rate limiter held back into SUPPRESSED records. */
+  summarise(): number {
+    const summaries = this.limiter.takeSummaries();
+    for (const s of summaries) this.batcher.addWith((out, off) => encodeSuppressed(out, off, s.template, s));
+    this.stats.summaries += summaries.length;
+    return summaries.length;
+  }
+
+  private onRecord(buf: Buffer, off: number): void {
+    if (buf[off + OFF.kind] === KIND_COUNTERS) {
+      this.stats.countersRecords++;
+      const d = this.kernel.update(readCounters(buf, off));
+      this.hooks.kernelGenerated(d[COUNTER_SLOT.generated]!);
+      this.ledger.drop('kernel', 'ringbuf_full', d[COUNTER_SLOT.ringbuf_full]!);
+      return;
+    }
+    this.chunkReceived++;
+    if (this.limiter.admit(buf, off)) this.batcher.add(buf, off);
+    else this.chunkSuppressed++;
+  }
+
+  // Metrics are bumped once per chunk, not per record: the OTel counter call costs more than
+  // the rest of the per-record work.
+  private settle(): void {
+    if (this.chunkReceived > 0) {
+      this.stats.received += this.chunkReceived;
+      this.hooks.handled(this.chunkReceived);
+      this.chunkReceived = 0;
+    }
+    if (this.chunkSuppressed > 0) {
+      this.stats.suppressed += this.chunkSuppressed;
+      this.ledger.drop('reader', 'rate_limit', this.chunkSuppressed);
+      this.chunkSuppressed = 0;
+    }
+  }
+}
