@@ -90,6 +90,11 @@ static int attempt(const struct target *t, int type, int use_sendto, int *fd_out
 	int rc = use_sendto ? (sendto(fd, "x", 1, 0, (struct sockaddr *)&t->ss, t->len) == 1 ? 0 : -1)
 			    : connect(fd, (struct sockaddr *)&t->ss, t->len);
 	int err = rc ? errno : 0;
+	if (type == SOCK_STREAM && !fd_out) {
+		/* Reset instead of FIN: loops of thousands of connects must not exhaust ports in TIME_WAIT. */
+		struct linger l = { .l_onoff = 1, .l_linger = 0 };
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	}
 	if (fd_out)
 		*fd_out = fd;
 	else
