@@ -2,8 +2,9 @@
 import type { Command } from '../command.ts';
 import { doctor } from './doctor.ts';
 import { down } from './down.ts';
+import { replay } from './replay.ts';
 import { status } from './status.ts';
 import { tail } from './tail.ts';
 import { up } from './up.ts';
 
-export const commands: Command[] = [up, down, status, doctor, tail];
+export const commands: Command[] = [up, down, status, doctor, tail, replay];
