@@ -152,6 +152,18 @@ policies:
     expect(p.skipped).toEqual([{ destination: 'a.test icmp/1', reason: expect.stringContaining('tcp or udp only') }]);
   });
 
+  it('proposes IP-only DNS destinations as resolvers, not as port-53 rules', () => {
+    const doc = policy(`
+version: 1
+policies:
+  - { name: p, match: { project: x }, resolvers: [10.0.0.2] }
+`);
+    const p = propose(doc, { project: 'x' }, [dest('127.0.0.11', 53, { proto: 'udp' }), dest('10.0.0.2', 53, { proto: 'udp' }), dest('a.test', 443)], []);
+    expect(p.resolvers).toEqual(['127.0.0.11']);
+    expect(p.additions.map((a) => a.host ?? a.cidr)).toEqual(['a.test']);
+    expect(renderProposal(p)).toContain('resolvers: [127.0.0.11]');
+  });
+
   it('merges agents across ports of one host', () => {
     const p = propose(undefined, { project: 'x' }, [dest('a.test', 443, { agents: ['b', 'a'] }), dest('a.test', 80, { agents: ['c'] })], []);
     expect(p.additions[0]!.agents).toEqual(['a', 'b', 'c']);

@@ -51,6 +51,8 @@ export interface Skipped {
 
 export interface Proposal {
   project: string;
+  /** IP-only destinations on port 53: proposed as the policy's resolvers, not as open UDP/53 rules. */
+  resolvers: string[];
   agent?: string;
   /** Name of the policy the additions go to; `created` when no policy selects these workloads. */
   policy: string;
@@ -135,6 +137,7 @@ export function propose(
   const policy = governingPolicy(doc, sel);
   const skipped: Skipped[] = [];
   // (target, proto) → ports, attempts, agents
+  const resolvers = new Set<string>();
   const groups = new Map<string, { host?: string; cidr?: string; proto: RuleProto; ports: Set<number>; seen: number; agents: Set<string> }>();
 
   for (const d of destinations) {
@@ -157,6 +160,11 @@ export function propose(
         continue;
       }
       if (ipCovered(policy, d.ip!, d.port, d.proto)) continue;
+      if (d.port === 53) {
+        const canonical = cidr.split('/')[0]!;
+        if (!policy?.resolvers.includes(canonical)) resolvers.add(canonical);
+        continue;
+      }
       key = `i|${cidr}|${d.proto}`;
       target = { cidr };
     }
@@ -186,6 +194,7 @@ export function propose(
     ...(sel.agent !== undefined ? { agent: sel.agent } : {}),
     policy: policy?.name ?? newPolicyName(doc, sel),
     created: policy === undefined,
+    resolvers: [...resolvers].sort(compareIp),
     additions,
     suggestions: suggest(additions, minSiblings),
     prune: policy ? unused(policy, destinations, addresses) : [],
@@ -245,6 +254,7 @@ export function renderProposal(p: Proposal): string {
     ...(p.agent !== undefined ? { agent: p.agent } : {}),
     policy: p.policy,
     ...(p.created ? { note: 'no policy selects these workloads yet: accept creates this one' } : {}),
+    ...(p.resolvers.length ? { resolvers: p.resolvers } : {}),
     add: p.additions.map((a) => ({
       ...(a.host !== undefined ? { host: a.host } : { cidr: a.cidr }),
       ports: a.ports,
@@ -267,4 +277,4 @@ export function renderProposal(p: Proposal): string {
   return yaml.toString({ lineWidth: 0, flowCollectionPadding: false });
 }
 
-const FLOW_KEYS = new Set(['ports', 'agents', 'members']);
+const FLOW_KEYS = new Set(['ports', 'agents', 'members', 'resolvers']);

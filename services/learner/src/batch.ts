@@ -1,0 +1,74 @@
+// One SLUICE_EVENTS message → the observations each live session should record. Pure: the
+// consumer does the I/O. A bad line costs only itself (counted by reason), never the batch.
+import { EgressEvent, parseEventSubject } from '@sluice/contracts';
+import { observe, type Observation, type SkipReason } from './observation.ts';
+import { sessionIdsFor } from './session.ts';
+
+export interface ParsedBatch {
+  /** session id → observations, in batch order. */
+  bySession: Map<string, Observation[]>;
+  /** Lines that were not valid events: reason → count (these are drops). */
+  invalid: Map<string, number>;
+  /** Valid events that teach nothing: reason → count (filtering, not loss). */
+  skipped: Map<SkipReason | 'other_agent', number>;
+  events: number;
+}
+
+export interface SubjectRoute {
+  project: string;
+  agent: string;
+}
+
+/** The (project, agent) an event subject names, or undefined for DNS and other subjects. */
+export function routeOf(subject: string): SubjectRoute | undefined {
+  if (!subject.startsWith('sluice.events.')) return undefined;
+  try {
+    const { project, agent } = parseEventSubject(subject);
+    return { project, agent };
+  } catch {
+    return undefined;
+  }
+}
+
+const bump = <K>(m: Map<K, number>, k: K) => m.set(k, (m.get(k) ?? 0) + 1);
+
+/**
+ * Parse an NDJSON batch for the given live sessions. Events are assigned by their own labels, not
+ * the subject's, so a mislabelled subject cannot put one project's traffic in another's session.
+ */
+export function parseBatch(text: string, live: ReadonlySet<string>): ParsedBatch {
+  const out: ParsedBatch = { bySession: new Map(), invalid: new Map(), skipped: new Map(), events: 0 };
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      bump(out.invalid, 'json');
+      continue;
+    }
+    const r = EgressEvent.safeParse(json);
+    if (!r.success) {
+      bump(out.invalid, 'schema');
+      continue;
+    }
+    out.events++;
+    const e = r.data;
+    const sids = e.project === undefined ? [] : sessionIdsFor(e.project, e.agent ?? '').filter((s) => live.has(s));
+    if (sids.length === 0) {
+      bump(out.skipped, 'other_agent');
+      continue;
+    }
+    const o = observe(e);
+    if (typeof o === 'string') {
+      bump(out.skipped, o);
+      continue;
+    }
+    for (const sid of sids) {
+      const list = out.bySession.get(sid) ?? [];
+      list.push(o);
+      out.bySession.set(sid, list);
+    }
+  }
+  return out;
+}
