@@ -22,6 +22,9 @@ export const commonEnv = {
       (v) => v.split(',').every((u) => /^(nats|tls|ws|wss):\/\/[^\s,]+$/.test(u.trim())),
       'must be a nats:// URL, or several separated by commas',
     ),
+  /** The component's NATS identity (infra/nats/accounts.conf); unset for the open dev server. */
+  NATS_USER: z.string().optional(),
+  NATS_PASSWORD: z.string().optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535),
   METRICS_HOST: z.string().default('127.0.0.1'),

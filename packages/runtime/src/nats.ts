@@ -7,10 +7,17 @@ export type { NatsConnection };
  * Connect with unlimited reconnects: a service outlives a NATS restart and buffers meanwhile.
  * The first connect also retries (waitOnFirstConnect) so start order in compose does not matter.
  */
-export async function connectNats(url: string, name: string, log: Logger): Promise<NatsConnection> {
+export interface NatsAuth {
+  user?: string | undefined;
+  pass?: string | undefined;
+}
+
+export async function connectNats(url: string, name: string, log: Logger, auth: NatsAuth = {}): Promise<NatsConnection> {
   const nc = await connect({
     servers: url.split(',').map((s) => s.trim()),
     name,
+    // nats.js ignores credentials in the URL, so they come separately.
+    ...(auth.user !== undefined ? { user: auth.user, pass: auth.pass ?? '' } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     waitOnFirstConnect: true,

@@ -74,7 +74,10 @@ export async function runService<S extends z.ZodRawShape>(opts: {
   ]);
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
 
-  nc = await connectNats(config.NATS_URL, `${opts.name}@${config.NODE_NAME}`, log);
+  nc = await connectNats(config.NATS_URL, `${opts.name}@${config.NODE_NAME}`, log, {
+    user: config.NATS_USER,
+    pass: config.NATS_PASSWORD,
+  });
   readiness.set('nats', true, nc.getServer());
   started = await opts.start({ config, log, metrics, readiness, nc });
   log.info('ready');
