@@ -1,5 +1,37 @@
 // Variables specific to the bpf-reader; the shared ones (NATS_URL, LOG_LEVEL, METRICS_PORT, NODE_NAME, …)
 // come from @sluice/runtime's commonEnv.
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
 export const DEFAULT_METRICS_PORT = 9464;
 
-export const env = {};
+const int = (min: number) => z.coerce.number().int().min(min);
+
+export const env = {
+  /** The helper; defaults to the repository build. */
+  SLUICE_BPF_BIN: z.string().min(1).default(fileURLToPath(new URL('../../../bpf/build/sluice-bpf', import.meta.url))),
+  SLUICE_BPF_PIN: z.string().min(1).default('/sys/fs/bpf/sluice'),
+  /** How often the helper appends kernel counters in-band (ms). */
+  SLUICE_BPF_COUNTERS_MS: int(10).default(1000),
+  /** Sequence reservations live here (a restarted reader never reuses an event id). */
+  READER_STATE_DIR: z.string().min(1).default('/var/lib/sluice/bpf-reader'),
+  /** Per-cgroup token bucket (P14): records/s (0 = off) and burst. */
+  READER_RATE_PER_S: int(0).default(2000),
+  READER_RATE_BURST: int(1).default(10_000),
+  READER_RATE_MAX_CGROUPS: int(1).default(65_536),
+  /** How often suppressed records are summarised into SUPPRESSED records. */
+  READER_SUMMARY_MS: int(10).default(5000),
+  /** Batch bounds: records per SLUICE_RAW message (256 B each; NATS max_payload is 1 MiB) and max wait. */
+  READER_BATCH_RECORDS: int(1).max(4000).default(1024),
+  READER_BATCH_MS: int(1).default(50),
+  /** Records buffered (queued + in flight) while NATS is slow or away; beyond it, counted drops. */
+  READER_QUEUE_RECORDS: int(1).default(262_144),
+  READER_PUBLISH_INFLIGHT: int(1).default(16),
+  READER_PUBLISH_TIMEOUT_MS: int(100).default(5000),
+  READER_DROPS_INTERVAL_MS: int(100).default(10_000),
+  READER_CLOCK_RESYNC_MS: int(100).default(10_000),
+  READER_BACKOFF_MIN_MS: int(1).default(100),
+  READER_BACKOFF_MAX_MS: int(1).default(5000),
+  /** While the helper is down, repeat the unavailable health event this often. */
+  READER_HEALTH_REPEAT_MS: int(100).default(5000),
+};

@@ -126,3 +126,20 @@ describe('FrameSplitter', () => {
     );
   });
 });
+
+describe('plausible', () => {
+  it('accepts only what the contracts decoder decodes', async () => {
+    const { decodeKernelRecord } = await import('@sluice/contracts');
+    const { plausible } = await import('./frames.ts');
+    fc.assert(
+      fc.property(fc.nat({ max: 255 }), fc.nat({ max: 255 }), fc.nat({ max: 255 }), fc.nat({ max: 255 }), fc.nat({ max: 255 }), (kind, verdict, reason, family, mode) => {
+        const r = makeRecord({ kind, verdict });
+        r[3] = reason % 12;
+        r[4] = family % 12;
+        r[6] = mode % 3;
+        if (plausible(r, 0)) expect(() => decodeKernelRecord(r, 0)).not.toThrow();
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

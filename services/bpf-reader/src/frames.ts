@@ -9,17 +9,23 @@
 // Limit: a torn record whose would-be end coincides with the end of a read passes as a record
 // (its successor is not there to contradict it). The helper writes whole records, so tearing
 // only happens where it dies, and the stream's end() is then what judges the remainder.
-import { KIND_MAX, OFF, RECORD_VERSION, VERDICT_MAX } from './layout.ts';
+import { KIND_COUNTERS, KIND_MAX, MODE_MAX, OFF, REASON_MAX, RECORD_VERSION, VERDICT_MAX } from './layout.ts';
 
-/** Cheap structural check of the record header at `off` (needs OFF.reserved1 + 4 bytes). */
+/**
+ * Cheap check of the record header at `off` (needs OFF.reserved1 + 4 bytes): what the contracts
+ * decoder would refuse (version, kind, enum ranges, family) plus the zeroed padding. A record
+ * that passes decodes; one that fails is counted here, where malformed frames are counted,
+ * instead of surprising a consumer.
+ */
 export function plausible(buf: Buffer, off: number): boolean {
   if (buf[off + OFF.version] !== RECORD_VERSION) return false;
   const kind = buf[off + OFF.kind]!;
-  if (kind === 0 || kind > KIND_MAX) return false;
-  if (buf[off + OFF.verdict]! > VERDICT_MAX || buf[off + OFF.pad0] !== 0) return false;
+  if (kind === 0 || kind > KIND_MAX || buf[off + OFF.pad0] !== 0) return false;
+  if (buf.readUInt32LE(off + OFF.reserved0) !== 0 || buf.readUInt32LE(off + OFF.reserved1) !== 0) return false;
+  if (kind === KIND_COUNTERS) return true;
   const family = buf[off + OFF.family];
-  if (family !== 0 && family !== 2 && family !== 10) return false;
-  return buf.readUInt32LE(off + OFF.reserved0) === 0 && buf.readUInt32LE(off + OFF.reserved1) === 0;
+  if (family !== 2 && family !== 10) return false;
+  return buf[off + OFF.verdict]! <= VERDICT_MAX && buf[off + OFF.reason]! <= REASON_MAX && buf[off + OFF.mode]! <= MODE_MAX;
 }
 
 export interface SplitterEvents {

@@ -1,0 +1,191 @@
+// Wiring of the bpf-reader: helper supervisor → ReaderCore → Batcher → BatchPublisher → SLUICE_RAW,
+// plus the timers (rate-limit summaries, drop notifications, clock re-sync) and the metrics.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { jetstream } from '@nats-io/jetstream';
+import { HealthEvent, STREAMS, subjects, type DropNotification } from '@sluice/contracts';
+import { ensureStream, jetstreamManager, stageCounters, type ServiceContext, type Started } from '@sluice/runtime';
+import type { z } from 'zod';
+import { Batcher } from './batcher.ts';
+import { systemClock } from './clock.ts';
+import type { env } from './config.ts';
+import { DropLedger } from './drops.ts';
+import { COUNTER_SLOT } from './kernel-counters.ts';
+import { RECORD_SIZE } from './layout.ts';
+import { rawPublisher } from './publish-raw.ts';
+import { BatchPublisher } from './publisher.ts';
+import { CgroupRateLimiter } from './rate-limit.ts';
+import { ReaderCore } from './reader.ts';
+import { loadSeqState, saveSeqState, SequenceAllocator, startSeq, type SeqState } from './sequence.ts';
+import { HelperSupervisor } from './supervisor.ts';
+
+type Config = z.infer<z.ZodObject<typeof env>>;
+
+export const SERVICE = 'bpf-reader';
+const SEQ_BLOCK = 1 << 24;
+
+export async function startReader(ctx: ServiceContext<Config>): Promise<Started> {
+  const { config: c, log, metrics, readiness, nc } = ctx;
+  const node = c.NODE_NAME;
+  const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  const clock = systemClock();
+  log.info({ wallOffsetNs: clock.wallOffsetNs.toString(), source: clock.resync() }, 'boot clock offset');
+
+  const jsm = await jetstreamManager(nc);
+  await ensureStream(jsm, STREAMS.raw, log);
+  await ensureStream(jsm, STREAMS.control, log);
+
+  // Event ids: <node>:<bootId>:<seq>, never reused (see sequence.ts).
+  const statePath = join(c.READER_STATE_DIR, 'sequence.json');
+  let persisted: SeqState | undefined;
+  try {
+    persisted = loadSeqState(statePath);
+  } catch (err) {
+    log.error({ err, statePath }, 'sequence state unreadable; starting from the boot-clock floor');
+  }
+  const seq = new SequenceAllocator(
+    startSeq(persisted, bootId, Number(clock.bootNowNs() / 1000n)),
+    SEQ_BLOCK,
+    (reserved) => saveSeqState(statePath, { bootId, reserved }),
+    (err) => log.error({ err, statePath }, 'cannot persist the sequence reservation; relying on the boot-clock floor'),
+  );
+  log.info({ bootId, firstSeq: seq.peek }, 'sequence start');
+
+  // Metrics (P15): the stage pairs, plus what makes the pipeline's state visible.
+  const m = metrics.meter;
+  const readerStage = stageCounters(m, 'reader');
+  const kernelStage = stageCounters(m, 'kernel');
+  const ledger = new DropLedger((stage, reason, n) => (stage === 'kernel' ? kernelStage : readerStage).dropped(reason, n));
+  const published = m.createCounter('sluice_reader_published_records_total', { description: 'Records acknowledged by JetStream (SUPPRESSED summaries included)' });
+  const duplicates = m.createCounter('sluice_reader_duplicate_batches_total', { description: 'Retried batches JetStream already had' });
+  const publishFailures = m.createCounter('sluice_reader_publish_failures_total', { description: 'Failed publish attempts (retried)' });
+  const restarts = m.createCounter('sluice_reader_helper_restarts_total', { description: 'Times sluice-bpf stream exited' });
+  const skipped = m.createCounter('sluice_reader_malformed_bytes_total', { description: 'Helper output bytes that were not records' });
+  let helperUp = 0;
+  m.createObservableGauge('sluice_reader_helper_up', { description: '1 while sluice-bpf stream runs' }).addCallback((o) => o.observe(helperUp));
+
+  const limiter = new CgroupRateLimiter({ ratePerS: c.READER_RATE_PER_S, burst: c.READER_RATE_BURST, maxCgroups: c.READER_RATE_MAX_CGROUPS });
+  const publisher = new BatchPublisher(
+    { maxQueuedRecords: c.READER_QUEUE_RECORDS, maxInflight: c.READER_PUBLISH_INFLIGHT, retryMinMs: 100, retryMaxMs: 2000 },
+    rawPublisher(jetstream(nc), node, bootId, c.READER_PUBLISH_TIMEOUT_MS),
+    {
+      published: (n, dup) => {
+        published.add(n);
+        if (dup) duplicates.add(1);
+      },
+      dropped: (n) => ledger.drop('reader', 'publish', n),
+      failed: (err, attempt) => {
+        publishFailures.add(1);
+        if (attempt === 1) log.warn({ err: String(err) }, 'publish to SLUICE_RAW failed; retrying');
+      },
+    },
+  );
+  m.createObservableGauge('sluice_reader_queue_records', { description: 'Records queued or in flight to JetStream' }).addCallback((o) =>
+    o.observe(publisher.queuedRecords),
+  );
+  const batcher = new Batcher({ maxRecords: c.READER_BATCH_RECORDS, maxDelayMs: c.READER_BATCH_MS }, seq, () => clock.wallOffsetNs, (b) => publisher.offer(b));
+  const core = new ReaderCore(limiter, batcher, ledger, {
+    handled: (n) => readerStage.handled(n),
+    kernelGenerated: (n) => kernelStage.handled(n),
+  });
+  m.createObservableGauge('sluice_kernel_counter', { description: 'Kernel counters as last reported in-band by the helper' }).addCallback((o) => {
+    for (const [name, slot] of Object.entries(COUNTER_SLOT)) o.observe(core.kernel.current[slot] ?? 0, { counter: name });
+  });
+  let lastSkipped = 0;
+
+  // Health: the helper being down is reported, repeated while it lasts (enforcement is unaffected).
+  const health = (status: HealthEvent['status'], code: string, message: string) => {
+    const ev: HealthEvent = { time: new Date().toISOString(), node, service: SERVICE, status, code, message };
+    nc.publish(subjects.health(SERVICE), JSON.stringify(HealthEvent.parse(ev)));
+  };
+  let downSince: number | undefined = Date.now();
+  let downReason = 'not started yet';
+  let restartsSeen = 0;
+  readiness.set('helper', false, downReason);
+
+  const supervisor = new HelperSupervisor(
+    {
+      command: c.SLUICE_BPF_BIN,
+      args: ['--pin', c.SLUICE_BPF_PIN, 'stream', '--counters-ms', String(c.SLUICE_BPF_COUNTERS_MS)],
+      backoffMinMs: c.READER_BACKOFF_MIN_MS,
+      backoffMaxMs: c.READER_BACKOFF_MAX_MS,
+      stableMs: 10_000,
+    },
+    {
+      started: (pid) => {
+        helperUp = 1;
+        readiness.set('helper', true, `pid ${pid}`);
+        log.info({ pid }, 'sluice-bpf stream started');
+        if (downSince !== undefined && restartsSeen > 0) health('ok', 'egress_reader_available', `sluice-bpf stream running again (pid ${pid})`);
+        downSince = undefined;
+      },
+      data: (chunk) => {
+        try {
+          core.push(chunk);
+        } catch (err) {
+          // A bug must not take the reader down: lose (and count) this chunk, keep draining.
+          ledger.drop('reader', 'internal', Math.max(1, Math.floor(chunk.length / RECORD_SIZE)));
+          log.error({ err }, 'reader failed on a chunk; dropped and counted');
+        }
+        if (core.stats.skippedBytes !== lastSkipped) {
+          skipped.add(core.stats.skippedBytes - lastSkipped);
+          lastSkipped = core.stats.skippedBytes;
+        }
+      },
+      exited: (exit, retryInMs) => {
+        core.end();
+        helperUp = 0;
+        if (retryInMs < 0) return; // we stopped it
+        restarts.add(1);
+        restartsSeen++;
+        downSince ??= Date.now();
+        downReason = `sluice-bpf stream exited (${exit.signal ?? `code ${exit.code}`}): ${exit.stderr.split('\n').at(-1) ?? ''}`;
+        readiness.set('helper', false, downReason);
+        log.error({ code: exit.code, signal: exit.signal, stderr: exit.stderr, ranMs: exit.ranMs, retryInMs }, 'sluice-bpf stream exited; restarting');
+        health('unavailable', 'egress_reader_unavailable', `${downReason}; restarting in ${retryInMs} ms; enforcement continues in the kernel`);
+      },
+      spawnFailed: (err, retryInMs) => {
+        helperUp = 0;
+        downSince ??= Date.now();
+        downReason = `cannot start ${c.SLUICE_BPF_BIN}: ${err.message}`;
+        readiness.set('helper', false, downReason);
+        log.error({ err: err.message, retryInMs }, 'cannot start sluice-bpf');
+        if (retryInMs >= 0) health('unavailable', 'egress_reader_unavailable', `${downReason}; retrying in ${retryInMs} ms`);
+      },
+    },
+  );
+  const publishDrops = () => {
+    const notes: DropNotification[] = ledger.takeNotifications(node, c.READER_DROPS_INTERVAL_MS / 1000, new Date());
+    for (const n of notes) nc.publish(subjects.drops(node), JSON.stringify(n));
+  };
+  const timers = [
+    setInterval(() => core.summarise(), c.READER_SUMMARY_MS),
+    setInterval(publishDrops, c.READER_DROPS_INTERVAL_MS),
+    setInterval(() => clock.resync(), c.READER_CLOCK_RESYNC_MS),
+    setInterval(() => {
+      if (downSince !== undefined && Date.now() - downSince >= c.READER_HEALTH_REPEAT_MS) {
+        health('unavailable', 'egress_reader_unavailable', `${downReason}; down for ${Math.round((Date.now() - downSince) / 1000)} s`);
+      }
+    }, c.READER_HEALTH_REPEAT_MS),
+  ];
+  supervisor.start();
+
+  return {
+    stop: [
+      // The helper drains the ring on SIGTERM; then everything in hand is batched and published.
+      { name: 'helper', run: () => supervisor.stop(Math.min(1500, c.SHUTDOWN_TIMEOUT_MS / 3)) },
+      {
+        name: 'flush',
+        run: async () => {
+          for (const t of timers) clearInterval(t);
+          core.summarise();
+          batcher.cut();
+          const left = await publisher.idle(c.SHUTDOWN_TIMEOUT_MS / 3);
+          publisher.close();
+          publishDrops();
+          log.info({ left, received: core.stats.received, suppressed: core.stats.suppressed }, 'reader flushed');
+        },
+      },
+    ],
+  };
+}
