@@ -12,6 +12,7 @@
  *     raw 4|6                  socket(AF_INET[6], SOCK_RAW, ICMP)
  *     packet                   socket(AF_PACKET, SOCK_RAW, ETH_P_ALL)
  *     loop ADDR PORT MS        TCP connects for MS ms; counts per outcome
+ *     paced ADDR PORT MS GAP   like loop, sleeping GAP µs between connects (leaves CPU to others)
  *     burst ADDR PORT N        N TCP connects as fast as possible; counts per outcome
  *     sleep MS
  */
@@ -121,7 +122,7 @@ static long long now_ms(void)
 }
 
 /* Counts outcomes by errno (0 = success) for a time window or a fixed count. */
-static void repeat(const char *op, const char *addr, const char *port, long limit, int by_time)
+static void repeat(const char *op, const char *addr, const char *port, long limit, int by_time, long gap_us)
 {
 	struct target t;
 	parse_target(addr, port, &t);
@@ -133,6 +134,8 @@ static void repeat(const char *op, const char *addr, const char *port, long limi
 		int err = attempt(&t, SOCK_STREAM, 0, NULL);
 		counts[err < 256 ? err : 255]++;
 		total++;
+		if (gap_us)
+			usleep(gap_us);
 	}
 	printf("{\"op\":\"%s\",\"total\":%ld,\"outcomes\":{", op, total);
 	for (int i = 0, first = 1; i < 256; i++)
@@ -188,8 +191,12 @@ int main(int argc, char **argv)
 			i += 1;
 		} else if (!strcmp(op, "loop") || !strcmp(op, "burst")) {
 			NEED(3);
-			repeat(op, argv[i + 1], argv[i + 2], atol(argv[i + 3]), op[0] == 'l');
+			repeat(op, argv[i + 1], argv[i + 2], atol(argv[i + 3]), op[0] == 'l', 0);
 			i += 4;
+		} else if (!strcmp(op, "paced")) {
+			NEED(4);
+			repeat(op, argv[i + 1], argv[i + 2], atol(argv[i + 3]), 1, atol(argv[i + 4]));
+			i += 5;
 		} else if (!strcmp(op, "sleep")) {
 			NEED(1);
 			usleep(atol(argv[i + 1]) * 1000);

@@ -48,7 +48,7 @@ export interface ProbeResult {
 }
 
 export interface ProbeCounts {
-  op: 'loop' | 'burst';
+  op: 'loop' | 'paced' | 'burst';
   total: number;
   outcomes: Record<string, number>;
   pid: number;
