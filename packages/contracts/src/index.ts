@@ -8,3 +8,4 @@ export * from './policy.ts';
 export * from './policy-parse.ts';
 export * from './suppressed-record.ts';
 export * from './kernel-record.ts';
+export * from './policy-api.ts';
