@@ -1,10 +1,11 @@
 // The command table. Each command lives in its own file; add one line here per command.
 import type { Command } from '../command.ts';
 import { doctor } from './doctor.ts';
+import { learn } from './learn.ts';
 import { down } from './down.ts';
 import { replay } from './replay.ts';
 import { status } from './status.ts';
 import { tail } from './tail.ts';
 import { up } from './up.ts';
 
-export const commands: Command[] = [up, down, status, doctor, tail, replay];
+export const commands: Command[] = [up, down, status, doctor, tail, replay, learn];

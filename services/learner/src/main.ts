@@ -1,13 +1,81 @@
 // learner: aggregates learn-mode traffic and proposes allowlist diffs.
-import { runService } from '@sluice/runtime';
+import { jetstream } from '@nats-io/jetstream';
+import { AuditEvent, STREAMS, subjects } from '@sluice/contracts';
+import { ensureConsumer, ensureStream, jetstreamManager, runService } from '@sluice/runtime';
+import { Redis } from 'ioredis';
+import { LEARN_CHANGED, LearnApi, serveLearnApi } from './api.ts';
 import { DEFAULT_METRICS_PORT, env } from './config.ts';
+import { BatchHandler, startConsuming } from './consume.ts';
+import { learnerMetrics } from './metrics.ts';
+import { natsPolicyClient } from './policy-client.ts';
+import { SessionCache } from './session-cache.ts';
+import { LearnStore } from './store.ts';
 
 await runService({
   name: 'learner',
   env,
   defaultMetricsPort: DEFAULT_METRICS_PORT,
-  start: async ({ readiness }) => {
-    readiness.set('learner', true, 'skeleton');
-    return { stop: [] };
+  start: async ({ config, log, metrics, readiness, nc }) => {
+    readiness.set('redis', false, 'connecting');
+    const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    redis.on('error', (err: Error) => {
+      readiness.set('redis', false, err.message);
+      log.warn({ err: err.message }, 'redis error');
+    });
+    redis.on('ready', () => readiness.set('redis', true, config.REDIS_URL));
+    await redis.connect();
+
+    const store = new LearnStore(redis, config.LEARNER_KEY_PREFIX, {
+      maxDestinations: config.LEARNER_MAX_DESTINATIONS,
+      maxAgentEntries: config.LEARNER_MAX_AGENT_ENTRIES,
+      maxAddresses: config.LEARNER_MAX_ADDRESSES,
+      maxSeen: config.LEARNER_MAX_SEEN,
+      dedupeTtlMs: config.LEARNER_DEDUPE_TTL_MS,
+      sessionTtlS: config.LEARNER_SESSION_TTL_S,
+    });
+    const m = learnerMetrics(metrics);
+    const cache = new SessionCache(() => store.sessionIds(), config.LEARNER_SESSION_MAX_AGE_MS);
+    await cache.refresh();
+
+    const jsm = await jetstreamManager(nc);
+    const js = jetstream(nc);
+    if (config.LEARNER_STREAM === STREAMS.events.name) await ensureStream(jsm, STREAMS.events, log);
+    await ensureStream(jsm, STREAMS.control, log);
+    await ensureConsumer(
+      jsm,
+      { stream: config.LEARNER_STREAM, durable: config.LEARNER_DURABLE, filterSubject: config.LEARNER_FILTER, ackWaitMs: config.LEARNER_ACK_WAIT_MS },
+      log,
+    );
+
+    const changedSub = nc.subscribe(LEARN_CHANGED, { callback: () => void cache.refresh().catch((err: unknown) => log.warn({ err }, 'session reload failed')) });
+    const api = new LearnApi({
+      store,
+      policy: natsPolicyClient(nc, config.LEARNER_POLICY_TIMEOUT_MS),
+      audit: async (e) => {
+        const event = AuditEvent.parse(e);
+        await js.publish(subjects.audit(event.kind), JSON.stringify(event), { msgID: event.id });
+      },
+      changed: () => {
+        cache.invalidate();
+        nc.publish(LEARN_CHANGED);
+      },
+    });
+    const apiSub = serveLearnApi(nc, api, log);
+    const stopConsuming = await startConsuming(
+      js,
+      new BatchHandler(store, cache, m),
+      { stream: config.LEARNER_STREAM, durable: config.LEARNER_DURABLE, batch: config.LEARNER_PULL_BATCH, retryDelayMs: config.LEARNER_RETRY_DELAY_MS },
+      log,
+      (ok, detail) => readiness.set('learner', ok, detail),
+    );
+    readiness.set('learner', true, 'consuming');
+    return {
+      stop: [
+        { name: 'learn api', run: () => apiSub.drain() },
+        { name: 'consumer', run: stopConsuming },
+        { name: 'session announcements', run: () => changedSub.drain() },
+        { name: 'redis', run: async () => void (await redis.quit()) },
+      ],
+    };
   },
 });

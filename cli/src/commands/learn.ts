@@ -1,0 +1,128 @@
+// sluice learn start|status|diff|accept|reset: talks to the learner service over
+// sluice.api.learn.<verb>. The diff (YAML) and --json results go to stdout; everything else to stderr.
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { connect } from '@nats-io/transport-node';
+import { out, say, UsageError, type Command } from '../command.ts';
+
+const VERBS = ['start', 'status', 'diff', 'accept', 'reset'] as const;
+type Verb = (typeof VERBS)[number];
+
+type Reply = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string; details?: unknown } };
+
+export async function learnRequest(natsUrl: string, verb: Verb, body: unknown, timeoutMs: number): Promise<Reply> {
+  const nc = await connect({ servers: natsUrl.split(','), name: 'sluice-cli learn', timeout: 5000 });
+  try {
+    const msg = await nc.request(`sluice.api.learn.${verb}`, JSON.stringify(body), { timeout: timeoutMs });
+    return JSON.parse(msg.string()) as Reply;
+  } catch (err) {
+    const m = (err as Error).message ?? String(err);
+    if (/no responders|timeout/i.test(m)) throw new UsageError(`the learner service is not answering on sluice.api.learn.${verb} (${m}); is it running? (sluice status)`, 1);
+    throw err;
+  } finally {
+    await nc.close();
+  }
+}
+
+interface SessionView {
+  sid: string;
+  project: string;
+  agent?: string;
+  started_at: string;
+  events: number;
+  learned: number;
+  duplicates: number;
+  overflow: number;
+  destinations: number;
+}
+
+export const learn: Command = {
+  name: 'learn',
+  summary: 'learn sessions: record what agents reach, propose and accept the allowlist diff',
+  usage: [
+    'learn <start|status|diff|accept|reset> --project P [--agent A] [options]',
+    '  status               lists sessions (--project optional)',
+    '  diff                 prints the proposed allowlist diff as YAML',
+    '  accept [--enforce] [--wildcard "**.example.com"]... [--reason TEXT]',
+    '                       applies the diff through the policy API (audited); --enforce also switches the policy to enforce',
+    '  reset                ends the session and discards what it learned',
+    '  common: [--json] [--nats URL] [--actor NAME] [--timeout-ms N]',
+  ].join('\n'),
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        project: { type: 'string' },
+        agent: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        enforce: { type: 'boolean', default: false },
+        wildcard: { type: 'string', multiple: true, default: [] },
+        reason: { type: 'string' },
+        actor: { type: 'string', default: process.env.SLUICE_ACTOR ?? `${userInfo().username}@cli` },
+        nats: { type: 'string', default: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' },
+        'timeout-ms': { type: 'string', default: '15000' },
+      },
+    });
+    const verb = positionals[0] as Verb | undefined;
+    if (!verb || !VERBS.includes(verb)) throw new UsageError(`learn needs one of ${VERBS.join('|')} (got ${positionals[0] ?? 'nothing'})`);
+    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+    if (verb !== 'status' && !values.project) throw new UsageError(`learn ${verb} needs --project`);
+    const timeout = Number(values['timeout-ms']);
+    if (!Number.isInteger(timeout) || timeout <= 0) throw new UsageError(`--timeout-ms must be a positive integer (got ${values['timeout-ms']})`);
+    const sel = { ...(values.project ? { project: values.project } : {}), ...(values.agent ? { agent: values.agent } : {}) };
+    const body =
+      verb === 'accept'
+        ? { ...sel, actor: values.actor, enforce: values.enforce, wildcards: values.wildcard, ...(values.reason ? { reason: values.reason } : {}) }
+        : verb === 'start' || verb === 'reset'
+          ? { ...sel, actor: values.actor }
+          : sel;
+
+    const reply = await learnRequest(values.nats, verb, body, timeout);
+    if (!reply.ok) {
+      say(`sluice learn ${verb}: ${reply.error.code}: ${reply.error.message}`);
+      if (Array.isArray(reply.error.details)) for (const d of reply.error.details) say(`  ${JSON.stringify(d)}`);
+      return reply.error.code === 'not_found' ? 3 : 1;
+    }
+    const r = reply.result as Record<string, unknown>;
+    if (values.json) {
+      out(JSON.stringify(r));
+      return 0;
+    }
+    switch (verb) {
+      case 'start': {
+        const s = r.session as SessionView;
+        say(`${r.created ? 'started' : 'already running'}: ${label(s)} since ${s.started_at}`);
+        return 0;
+      }
+      case 'status': {
+        const list = r.sessions as SessionView[];
+        out(['PROJECT', 'AGENT', 'STARTED', 'EVENTS', 'LEARNED', 'DESTINATIONS', 'DUPLICATES', 'OVERFLOW'].join('\t'));
+        for (const s of list) out([s.project, s.agent ?? '*', s.started_at, s.events, s.learned, s.destinations, s.duplicates, s.overflow].join('\t'));
+        return 0;
+      }
+      case 'diff': {
+        if (typeof r.warning === 'string') say(`warning: ${r.warning}`);
+        const s = r.session as SessionView;
+        say(`# ${label(s)}: ${s.learned} learned of ${s.events} events since ${s.started_at}, against policy revision ${String(r.policy_revision) || 'none'}`);
+        if (s.overflow) say(`# warning: ${s.overflow} events exceeded the session's caps and are not in this diff`);
+        process.stdout.write(String(r.yaml));
+        return 0;
+      }
+      case 'accept': {
+        const added = r.added as string[];
+        if (!r.changed) say('nothing to accept: the current policy already allows everything learned');
+        else say(`policy revision ${String(r.revision)}: added ${added.length} rule(s)`);
+        for (const a of added) out(`+ ${a}`);
+        return 0;
+      }
+      case 'reset':
+        say(r.reset ? 'session reset' : 'no such session');
+        return r.reset ? 0 : 3;
+    }
+  },
+};
+
+function label(s: { project: string; agent?: string }): string {
+  return s.agent === undefined ? `project ${s.project}` : `project ${s.project}, agent ${s.agent}`;
+}

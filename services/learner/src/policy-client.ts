@@ -1,0 +1,66 @@
+// The learner's view of the policy service: its request/reply API (sluice.api.policy.get|apply).
+// The learner never writes the KV bucket itself — every change goes through the API, which
+// validates, keeps history and emits the policy_apply audit event.
+import { subjects } from '@sluice/contracts';
+import type { NatsConnection } from '@sluice/runtime';
+import { z } from 'zod';
+
+const Reply = z.union([
+  z.object({ ok: z.literal(true), result: z.unknown() }),
+  z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) }),
+]);
+const Current = z.object({ revision: z.number().int().positive(), yaml: z.string() });
+const Applied = z.object({ revision: z.number().int().positive() }).loose();
+
+export class PolicyApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'PolicyApiError';
+  }
+}
+
+export interface CurrentPolicy {
+  revision: number;
+  yaml: string;
+}
+
+export interface PolicyClient {
+  /** undefined when no policy was ever applied. */
+  current(): Promise<CurrentPolicy | undefined>;
+  apply(req: { yaml: string; actor: string; reason: string; expect_revision: number }): Promise<{ revision: number; change: unknown }>;
+}
+
+export function natsPolicyClient(nc: NatsConnection, timeoutMs: number): PolicyClient {
+  const call = async (verb: string, body: unknown): Promise<unknown> => {
+    const subject = subjects.api('policy', verb);
+    let raw: string;
+    try {
+      raw = (await nc.request(subject, JSON.stringify(body), { timeout: timeoutMs })).string();
+    } catch (err) {
+      const msg = (err as Error).message ?? String(err);
+      throw new PolicyApiError('unavailable', `policy service did not answer ${subject}: ${msg}`);
+    }
+    const reply = Reply.safeParse(JSON.parse(raw));
+    if (!reply.success) throw new PolicyApiError('internal', `policy service sent a malformed reply on ${subject}`);
+    if (!reply.data.ok) throw new PolicyApiError(reply.data.error.code, reply.data.error.message, reply.data.error.details);
+    return reply.data.result;
+  };
+  return {
+    async current() {
+      try {
+        return Current.parse(await call('get', {}));
+      } catch (err) {
+        if (err instanceof PolicyApiError && err.code === 'not_found') return undefined;
+        throw err;
+      }
+    },
+    async apply(req) {
+      const r = Applied.parse(await call('apply', req));
+      return { revision: r.revision, change: r.change };
+    },
+  };
+}
