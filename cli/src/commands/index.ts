@@ -2,10 +2,11 @@
 import type { Command } from '../command.ts';
 import { doctor } from './doctor.ts';
 import { learn } from './learn.ts';
+import { policy } from './policy.ts';
 import { down } from './down.ts';
 import { replay } from './replay.ts';
 import { status } from './status.ts';
 import { tail } from './tail.ts';
 import { up } from './up.ts';
 
-export const commands: Command[] = [up, down, status, doctor, tail, replay, learn];
+export const commands: Command[] = [up, down, status, doctor, tail, replay, learn, policy];

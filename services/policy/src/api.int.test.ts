@@ -46,7 +46,7 @@ beforeAll(async () => {
     LOG_LEVEL: 'warn',
   });
   operator = await nats.connectAs('operator', TEST_PASSWORDS.SLUICE_OPERATOR_PASSWORD);
-  operator.subscribe('sluice.audit.>', { callback: (_e, m) => audits.push(AuditEvent.parse(m.json())) });
+  operator.subscribe('sluice.audit.>', { callback: (_e, m) => void audits.push(AuditEvent.parse(m.json())) });
   await waitFor('policy api', async () => {
     if (svc.child.exitCode !== null) throw new Error(`policy service exited: ${svc.stderr()}`);
     const r = await call(operator, 'history', {}).catch(() => undefined);

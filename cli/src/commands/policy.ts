@@ -1,0 +1,253 @@
+// `sluice policy …`: validate locally; everything else through the policy service's NATS API
+// (sluice.api.policy.<verb>), so the CLI never writes the KV bucket or the maps itself.
+import { readFileSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import {
+  ApiReply,
+  formatPolicyError,
+  parsePolicy,
+  renderPolicyChange,
+  type PolicyChange,
+  type PolicyError,
+} from '@sluice/contracts';
+import { out, say, UsageError, type Command } from '../command.ts';
+
+const USAGE = `policy validate FILE… [--json] [--max-bytes N]
+       policy apply FILE [--reason R] [--expect-revision N] [--json]
+       policy diff FILE [--json]
+       policy get [--revision N] [--json]
+       policy history [--limit N] [--json]
+       policy rollback REV [--reason R] [--json]
+       policy bypass --agent A [--project P] --for 15m --reason R [--json]
+       policy bypass list [--json]
+       policy bypass cancel ID [--reason R]
+  NATS: --nats URL (or NATS_URL), identity from SLUICE_NATS_USER / SLUICE_NATS_PASSWORD;
+  actor recorded in audit events: --actor or SLUICE_ACTOR (default user@host).`;
+
+/** "15m", "1h30m", "90s", "2d" → seconds. */
+export function parseDuration(text: string): number {
+  const m = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text.trim());
+  if (!m || text.trim() === '') throw new UsageError(`bad duration "${text}" (e.g. 15m, 1h30m, 90s)`);
+  const [d, h, mi, s] = m.slice(1).map((x) => Number(x ?? 0)) as [number, number, number, number];
+  const total = d * 86400 + h * 3600 + mi * 60 + s;
+  if (total <= 0) throw new UsageError(`duration "${text}" must be positive`);
+  return total;
+}
+
+function readDoc(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`, 2);
+  }
+}
+
+function printErrors(errors: PolicyError[]): void {
+  for (const e of errors) say(formatPolicyError(e));
+  say(`${errors.length} error(s)`);
+}
+
+const common = {
+  json: { type: 'boolean', default: false },
+  nats: { type: 'string' },
+  actor: { type: 'string' },
+  reason: { type: 'string' },
+} as const;
+
+class Api {
+  private constructor(private readonly nc: NatsConnection) {}
+
+  static async open(url: string | undefined): Promise<Api> {
+    const servers = url ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+    const user = process.env.SLUICE_NATS_USER ?? process.env.NATS_USER;
+    const pass = process.env.SLUICE_NATS_PASSWORD ?? process.env.NATS_PASSWORD;
+    try {
+      return new Api(await connect({ servers, timeout: 3000, maxReconnectAttempts: 0, name: 'sluice-cli', ...(user ? { user, pass: pass ?? '' } : {}) }));
+    } catch (err) {
+      throw new UsageError(`cannot connect to NATS at ${servers}: ${(err as Error).message}`, 1);
+    }
+  }
+
+  /** Returns the result, or throws a UsageError carrying the service's structured error. */
+  async call<T>(verb: string, body: unknown): Promise<T> {
+    let raw: unknown;
+    try {
+      raw = (await this.nc.request(`sluice.api.policy.${verb}`, JSON.stringify(body), { timeout: 15_000 })).json();
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (/no responders/i.test(msg)) throw new UsageError('the policy service is not running (no responder on sluice.api.policy.*)', 1);
+      throw new UsageError(`policy ${verb}: ${msg}`, 1);
+    }
+    const reply = ApiReply.parse(raw);
+    if (reply.ok) return reply.result as T;
+    if (reply.error.code === 'invalid_policy') {
+      printErrors(reply.error.details as PolicyError[]);
+      throw new UsageError(reply.error.message, 2);
+    }
+    throw new UsageError(`${reply.error.code}: ${reply.error.message}`, reply.error.code === 'bad_request' ? 2 : 1);
+  }
+
+  close(): Promise<void> {
+    return this.nc.close();
+  }
+}
+
+const actorOf = (v: string | undefined) => v ?? process.env.SLUICE_ACTOR ?? `${userInfo().username}@${hostname()}`;
+
+async function withApi<T>(url: string | undefined, fn: (api: Api) => Promise<T>): Promise<T> {
+  const api = await Api.open(url);
+  try {
+    return await fn(api);
+  } finally {
+    await api.close();
+  }
+}
+
+function printChange(c: PolicyChange, json: boolean, extra: Record<string, unknown> = {}): void {
+  if (json) out(JSON.stringify({ ...extra, change: c }));
+  else for (const line of renderPolicyChange(c)) out(line);
+}
+
+async function validate(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...common, 'max-bytes': { type: 'string' } } });
+  if (positionals.length === 0) throw new UsageError('policy validate needs at least one FILE');
+  const maxBytes = values['max-bytes'] === undefined ? undefined : Number(values['max-bytes']);
+  let failed = false;
+  const results = [];
+  for (const file of positionals) {
+    const r = parsePolicy(readFileSync(file), { file, ...(maxBytes ? { maxBytes } : {}) });
+    results.push({ file, valid: r.ok, errors: r.ok ? [] : r.errors });
+    if (r.ok) say(`${file}: valid (${r.document.policies.length} ${r.document.policies.length === 1 ? 'policy' : 'policies'})`);
+    else {
+      failed = true;
+      if (!values.json) printErrors(r.errors);
+    }
+  }
+  if (values.json) out(JSON.stringify(results));
+  return failed ? 2 : 0;
+}
+
+async function bypass(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...common, agent: { type: 'string' }, project: { type: 'string' }, for: { type: 'string' } },
+  });
+  const [sub, id] = positionals;
+  return withApi(values.nats, async (api) => {
+    if (sub === 'list') {
+      const list = await api.call<Array<Record<string, unknown>>>('bypass_list', {});
+      if (values.json) out(JSON.stringify(list));
+      else {
+        out(['ID', 'AGENT', 'PROJECT', 'EXPIRES', 'ACTOR', 'REASON'].join('\t'));
+        for (const b of list) out([b.id, b.agent, b.project ?? '*', `${b.expires_at}${b.expired ? ' (expired)' : ''}`, b.actor, b.reason].join('\t'));
+      }
+      return 0;
+    }
+    if (sub === 'cancel') {
+      if (!id) throw new UsageError('policy bypass cancel needs an ID (see policy bypass list)');
+      await api.call('bypass_cancel', { id, actor: actorOf(values.actor), ...(values.reason ? { reason: values.reason } : {}) });
+      say(`bypass ${id} cancelled`);
+      return 0;
+    }
+    if (sub !== undefined) throw new UsageError(`unknown bypass subcommand "${sub}" (list, cancel)`);
+    if (!values.agent || !values.for || !values.reason) throw new UsageError('policy bypass needs --agent, --for and --reason');
+    const b = await api.call<Record<string, unknown>>('bypass', {
+      agent: values.agent,
+      ...(values.project ? { project: values.project } : {}),
+      duration_s: parseDuration(values.for),
+      actor: actorOf(values.actor),
+      reason: values.reason,
+    });
+    if (values.json) out(JSON.stringify(b));
+    else out(`bypass ${b.id} for agent ${values.agent} until ${b.expires_at}`);
+    return 0;
+  });
+}
+
+export const policy: Command = {
+  name: 'policy',
+  summary: 'validate, apply, diff, get, history, rollback allowlists; bypass an agent for a while',
+  usage: USAGE,
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    if (sub === 'validate') return validate(rest);
+    if (sub === 'bypass') return bypass(rest);
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { ...common, revision: { type: 'string' }, limit: { type: 'string' }, 'expect-revision': { type: 'string' } },
+    });
+    const num = (v: string | undefined, what: string) => {
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new UsageError(`${what} must be a non-negative integer, got "${v}"`);
+      return n;
+    };
+    switch (sub) {
+      case 'apply':
+      case 'diff': {
+        const file = positionals[0];
+        if (!file) throw new UsageError(`policy ${sub} needs a FILE`);
+        const yaml = readDoc(file);
+        return withApi(values.nats, async (api) => {
+          if (sub === 'diff') {
+            printChange(await api.call<PolicyChange>('diff', { yaml, file }), values.json);
+            return 0;
+          }
+          const expect = num(values['expect-revision'], '--expect-revision');
+          const r = await api.call<{ revision: number; change: PolicyChange }>('apply', {
+            yaml,
+            file,
+            actor: actorOf(values.actor),
+            ...(values.reason ? { reason: values.reason } : {}),
+            ...(expect !== undefined ? { expect_revision: expect } : {}),
+          });
+          printChange(r.change, values.json, { revision: r.revision });
+          say(`applied as revision ${r.revision}`);
+          return 0;
+        });
+      }
+      case 'get':
+        return withApi(values.nats, async (api) => {
+          const revision = num(values.revision, '--revision');
+          const r = await api.call<{ yaml: string; revision: number }>('get', revision ? { revision } : {});
+          if (values.json) out(JSON.stringify(r));
+          else {
+            say(`# revision ${r.revision}`);
+            process.stdout.write(r.yaml);
+          }
+          return 0;
+        });
+      case 'history':
+        return withApi(values.nats, async (api) => {
+          const limit = num(values.limit, '--limit');
+          const h = await api.call<Array<Record<string, unknown>>>('history', limit ? { limit } : {});
+          if (values.json) out(JSON.stringify(h));
+          else {
+            out(['REVISION', 'TIME', 'ACTOR', 'REASON'].join('\t'));
+            for (const r of h) out([r.revision, r.time, r.actor, `${r.reason ?? ''}${r.rollback_of ? ` (rollback of ${r.rollback_of})` : ''}`].join('\t'));
+          }
+          return 0;
+        });
+      case 'rollback': {
+        const revision = num(positionals[0], 'REV');
+        if (!revision) throw new UsageError('policy rollback needs a revision number (see policy history)');
+        return withApi(values.nats, async (api) => {
+          const r = await api.call<{ revision: number; change: PolicyChange }>('rollback', {
+            revision,
+            actor: actorOf(values.actor),
+            ...(values.reason ? { reason: values.reason } : {}),
+          });
+          printChange(r.change, values.json, { revision: r.revision });
+          say(`rolled back to revision ${revision} as revision ${r.revision}`);
+          return 0;
+        });
+      }
+      default:
+        throw new UsageError(`usage: sluice ${USAGE}`);
+    }
+  },
+};
