@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
  * `stream`: ring buffer -> stdout as back-to-back 256-byte records, written
- * once per poll batch (one write(2), not one per record). Every
+ * once per batch (one write(2), not one per record); the batch leaves the
+ * ring only after the write returned (ring.c), so kill -9 loses nothing. Every
  * --counters-ms the kernel counters are appended in-band as a COUNTERS
  * record when they changed, so the reader sees drops in order with the
  * records they concern. One consumer per ring (a second stream would split
@@ -17,8 +18,9 @@
 #include <sys/file.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
+#include <bpf/libbpf.h> /* libbpf_num_possible_cpus */
 
+#include "ring.h"
 #include "../record.h"
 #include "../map_types.h"
 
@@ -49,18 +51,34 @@ static void flush_out(void)
 	out_len = 0;
 }
 
-static int on_record(void *ctx, void *data, size_t size)
+static void append(const void *data)
 {
-	(void)ctx;
-	if (size != SLUICE_RECORD_SIZE) { /* a layout mismatch between programs and helper */
-		bad_size++;
-		return 0;
-	}
 	if (out_len + SLUICE_RECORD_SIZE > OUT_CAP)
 		flush_out();
 	memcpy(out + out_len, data, SLUICE_RECORD_SIZE);
 	out_len += SLUICE_RECORD_SIZE;
-	return 0;
+}
+
+static void on_record(const void *data, uint32_t size, void *ctx)
+{
+	(void)ctx;
+	if (size != SLUICE_RECORD_SIZE) { /* programs and helper from different builds */
+		if (!bad_size++)
+			warnx_("stream: skipping records of %u bytes (expected %d); counted, reported at exit", size,
+			       SLUICE_RECORD_SIZE);
+		return;
+	}
+	append(data);
+}
+
+/* Moves up to one output buffer of records to stdout, then releases them from the ring. */
+static size_t drain_batch(struct ring *r)
+{
+	size_t n;
+	unsigned long pos = ring_peek(r, OUT_CAP / SLUICE_RECORD_SIZE - out_len / SLUICE_RECORD_SIZE, on_record, NULL, &n);
+	flush_out();
+	ring_release(r, pos);
+	return n;
 }
 
 /* Sum of the per-CPU slots; returns 0 on success. */
@@ -100,7 +118,7 @@ static void emit_counters(int fd, __u64 *last, int force)
 	r.ts_ns = boot_ns();
 	r.pid = getpid();
 	memcpy(r.body.counters.value, now, sizeof(now));
-	on_record(NULL, &r, sizeof(r));
+	append(&r);
 }
 
 int cmd_stream(const struct opts *o)
@@ -114,8 +132,8 @@ int cmd_stream(const struct opts *o)
 
 	int ev = open_pinned(o->pin, "events");
 	int cnt = open_pinned(o->pin, "counters");
-	struct ring_buffer *rb = ring_buffer__new(ev, on_record, NULL, NULL);
-	if (!rb)
+	struct ring rb;
+	if (ring_open(&rb, ev))
 		die(EXIT_FAIL, "stream: cannot map the ring buffer: %s", strerror(errno));
 
 	signal(SIGPIPE, SIG_IGN);
@@ -130,21 +148,24 @@ int cmd_stream(const struct opts *o)
 		next = boot_ns() + period;
 	}
 	while (!stop) {
-		int n = ring_buffer__poll(rb, 100);
-		if (n < 0 && n != -EINTR)
-			die(EXIT_FAIL, "stream: polling the ring buffer failed: %s", strerror(-n));
+		int n = ring_wait(&rb, 100);
+		if (n < 0)
+			die(EXIT_FAIL, "stream: waiting on the ring buffer failed: %s", strerror(errno));
 		if (o->counters_ms > 0 && boot_ns() >= next) {
 			emit_counters(cnt, last, 0);
 			next = boot_ns() + period;
 		}
-		flush_out();
+		if (n > 0)
+			drain_batch(&rb);
+		else
+			flush_out();
 	}
 	/* Graceful stop: hand over everything already in the ring. */
-	ring_buffer__consume(rb);
+	while (drain_batch(&rb))
+		;
 	if (o->counters_ms > 0)
 		emit_counters(cnt, last, 1);
 	flush_out();
-	ring_buffer__free(rb);
 	if (bad_size)
 		die(EXIT_FAIL, "stream: %llu records of unexpected size skipped (programs and helper from different builds?)",
 		    bad_size);

@@ -2,7 +2,7 @@
 // dir); a crashed writer releases the lock; a restarted stream picks up what the ring kept.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplySession } from './apply-session.ts';
-import { probe, sleep, type ProbeResult } from './exec.ts';
+import { probe, sleep, until, type ProbeCounts, type ProbeResult } from './exec.ts';
 import { listeners } from './net.ts';
 import { Sandbox, type Cgroup } from './sandbox.ts';
 
@@ -76,6 +76,31 @@ describe('the stream', () => {
     expect(await second.one(after.cookie)).toMatchObject({ verdict: 'DENIED' });
     expect(second.byCookie(seen.cookie)).toEqual([]); // consumed by the first stream, not replayed
     await second.stop();
+  });
+
+  it('loses nothing to kill -9 mid-flow: records leave the ring only once written', async () => {
+    const before = (await sb.stats()).counters;
+    const first = sb.stream();
+    const burst = probe<ProbeCounts>(agent.path, 'paced', '127.0.0.3', tcpB, 1200, 20);
+    await until(() => first.kernel.length > 200, 5000, 'records flowing');
+    await first.stop('SIGKILL');
+    await sleep(200);
+    const second = sb.stream();
+    const [counts] = await burst;
+    const end = (await until(async () => {
+      const s = await sb.stats();
+      const seen = new Set([...first.kernel, ...second.kernel].map((r) => `${r.tsNs}/${r.socketCookie}`));
+      const made = s.counters.generated - before.generated;
+      return seen.size + s.counters.drop_ringbuf_full - before.drop_ringbuf_full === made ? s : undefined;
+    }, 5000, 'unique delivered + dropped == generated')).counters;
+    await second.stop();
+    const generated = end.generated - before.generated;
+    const dups = first.kernel.length + second.kernel.length - new Set([...first.kernel, ...second.kernel].map((r) => `${r.tsNs}/${r.socketCookie}`)).size;
+    console.log(`kill -9 mid-flow: generated ${generated}, first ${first.kernel.length}, second ${second.kernel.length}, duplicates ${dups}`);
+    expect(generated).toBe(counts!.total);
+    expect(first.kernel.length).toBeGreaterThan(0);
+    expect(second.kernel.length).toBeGreaterThan(0);
+    expect(end.drop_ringbuf_full - before.drop_ringbuf_full).toBe(0);
   });
 
   it('refuses a second concurrent consumer of the ring', async () => {
