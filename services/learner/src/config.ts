@@ -28,4 +28,6 @@ export const env = {
   LEARNER_DEDUPE_TTL_MS: int(1000).default(DEFAULT_LIMITS.dedupeTtlMs),
   LEARNER_SESSION_TTL_S: int(60).default(DEFAULT_LIMITS.sessionTtlS),
   LEARNER_POLICY_TIMEOUT_MS: int(100).default(10_000),
+  /** Subject prefix of the policy API (`<prefix>.get`, `<prefix>.apply`); unset: sluice.api.policy. */
+  LEARNER_POLICY_API: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be a literal subject prefix').optional(),
 };

@@ -50,7 +50,7 @@ await runService({
     const changedSub = nc.subscribe(LEARN_CHANGED, { callback: () => void cache.refresh().catch((err: unknown) => log.warn({ err }, 'session reload failed')) });
     const api = new LearnApi({
       store,
-      policy: natsPolicyClient(nc, config.LEARNER_POLICY_TIMEOUT_MS),
+      policy: natsPolicyClient(nc, config.LEARNER_POLICY_TIMEOUT_MS, config.LEARNER_POLICY_API),
       audit: async (e) => {
         const event = AuditEvent.parse(e);
         await js.publish(subjects.audit(event.kind), JSON.stringify(event), { msgID: event.id });

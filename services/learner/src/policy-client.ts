@@ -34,9 +34,10 @@ export interface PolicyClient {
   apply(req: { yaml: string; actor: string; reason: string; expect_revision: number }): Promise<{ revision: number; change: unknown }>;
 }
 
-export function natsPolicyClient(nc: NatsConnection, timeoutMs: number): PolicyClient {
+/** `prefix` is the policy API's subject prefix (default sluice.api.policy; a second deployment on one NATS differs). */
+export function natsPolicyClient(nc: NatsConnection, timeoutMs: number, prefix?: string): PolicyClient {
   const call = async (verb: string, body: unknown): Promise<unknown> => {
-    const subject = subjects.api('policy', verb);
+    const subject = prefix === undefined ? subjects.api('policy', verb) : `${prefix}.${verb}`;
     let raw: string;
     try {
       raw = (await nc.request(subject, JSON.stringify(body), { timeout: timeoutMs })).string();
