@@ -4,7 +4,7 @@ import { PolicyDocument } from '@sluice/contracts';
 import { compile, type Workload } from './compile.ts';
 import { evaluate, type Outcome, type Probe } from './evaluate.ts';
 import { applyOp, cloneState, emptyState, formatOp, type MapState, type Op } from './model.ts';
-import { plan, PlanError } from './plan.ts';
+import { helperOrder, plan, planBatches, PlanError } from './plan.ts';
 
 const CIDRS = ['10.0.0.0/8', '10.1.0.0/16', '10.1.2.0/24', '192.168.0.0/16', '0.0.0.0/0', '2001:db8::/32', '::/0'];
 const PORTS = [53, 80, 443, '8000-8100'] as const;
@@ -53,6 +53,11 @@ function probes(cgroups: Iterable<string>): Probe[] {
   return out;
 }
 
+/** Replays batches the way the helper runs them (its fixed order within a batch), op by op. */
+function firstWindowBatched(oldS: MapState, newS: MapState, batches: Op[][], all: Probe[]): string | undefined {
+  return firstWindow(oldS, newS, batches.flatMap(helperOrder), all);
+}
+
 /** Replays ops one at a time; returns the first probe whose verdict left old ∪ new. */
 function firstWindow(oldS: MapState, newS: MapState, ops: Op[], all: Probe[]): string | undefined {
   const before = all.map((p) => evaluate(oldS, p));
@@ -87,9 +92,11 @@ describe('plan', () => {
           workloads: w2fixed,
           bypass: new Map(b2.map((c) => [c, FAR + 1n])),
         });
-        const ops = plan(old.state, next.state);
+        const batches = planBatches(old.state, next.state);
+        const ops = batches.flat();
         const all = probes([...w1, ...w2fixed].map((w) => w.cgroup_id).concat(b1, b2));
         expect(firstWindow(old.state, next.state, ops, all)).toBeUndefined();
+        expect(firstWindowBatched(old.state, next.state, batches, all)).toBeUndefined();
         const end = cloneState(old.state);
         for (const op of ops) applyOp(end, op);
         expect(all.map((p) => evaluate(end, p))).toEqual(all.map((p) => evaluate(next.state, p)));
@@ -98,6 +105,20 @@ describe('plan', () => {
       { numRuns: 200 },
     );
   }, 60_000);
+
+  it('the helper order within one batch would open a window; the batches avoid it', () => {
+    // Default learn -> enforce while a cgroup leaves its policy: in one batch the helper would
+    // delete the entry after flipping the default; a cgroup *gaining* an entry while the default
+    // loosens is the case that needs the cgroup batch before the default.
+    const d1 = PolicyDocument.parse({ version: 1, default: { mode: 'enforce' }, policies: [] });
+    const d2 = PolicyDocument.parse({ version: 1, default: { mode: 'learn' }, policies: [{ name: 'a', match: { agent: 'a1' }, egress: { allow: [{ cidr: '10.0.0.0/8', ports: [443] }] } }] });
+    const w = [{ cgroup_id: '101', agent: 'a1' }];
+    const old = compile({ document: d1, workloads: w });
+    const next = compile({ document: d2, previous: old.ids, workloads: w });
+    const batches = planBatches(old.state, next.state);
+    expect(firstWindowBatched(old.state, next.state, batches, probes(['101']))).toBeUndefined();
+    expect(firstWindowBatched(old.state, next.state, [batches.flat()], probes(['101']))).toMatch(/after op \d+ \(default 0 learn\).* is AUDIT, old DENIED, new DENIED/);
+  });
 
   it('the property can fail: deleting before flipping opens a window', () => {
     const d1 = PolicyDocument.parse({ version: 1, policies: [{ name: 'a', match: { agent: 'a1' }, egress: { allow: [{ cidr: '10.0.0.0/8', ports: [443] }] } }] });
@@ -133,13 +154,16 @@ describe('plan', () => {
     ]);
   });
 
-  it('rewrites a half-written unreferenced policy, and refuses to rewrite a live one', () => {
+  it('rewrites a drifted unreferenced policy in its own batch, and refuses to rewrite a live one', () => {
     const d = PolicyDocument.parse({ version: 1, policies: [{ name: 'a', match: { agent: 'x' }, egress: { allow: [{ cidr: '10.0.0.0/8', ports: [1] }] } }] });
     const c = compile({ document: d, workloads: [{ cgroup_id: '7', agent: 'x' }] });
     const id = c.ids.policies.a!.id;
     const partial = emptyState();
     applyOp(partial, { op: 'rule', policy_id: id, rule: { rule_id: 99, cidr: '0.0.0.0/0', ports: [{ from: 1, to: 65535 }], proto: 'any' } });
-    expect(plan(partial, c.state).map(formatOp).slice(0, 2)).toEqual([`policy-del ${id}`, `rule ${id} ${id * 4096 + 1} 10.0.0.0/8 1 tcp`]);
+    // Entries without the policy marker: the helper cannot delete them, so the id is refused.
+    expect(() => plan(partial, c.state)).toThrow(PlanError);
+    applyOp(partial, { op: 'policy', policy_id: id, loopback: false });
+    expect(planBatches(partial, c.state).map((b) => b.map(formatOp))[0]).toEqual([`policy-del ${id}`]);
     applyOp(partial, { op: 'cgroup', cgroup_id: '8', policy_id: id, mode: 'enforce' });
     expect(() => plan(partial, c.state)).toThrow(PlanError);
   });

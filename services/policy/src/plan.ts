@@ -10,7 +10,10 @@
 //        d. cgroup entries that disappear (after c, so they fall to the *new* default),
 //        e. bypass entries that disappear (after b, so they uncover the *new* policy);
 //   3. delete policies nothing references any more.
-import { DENY_ALL_POLICY, type CidrRuleEntry, type MapState, type Op, type PolicyContent } from './model.ts';
+// `sluice-bpf apply` runs each batch in its own fixed order (HELPER_ORDER, bpf/src/apply.c), so the
+// plan is cut into batches whose helper order is this order; each batch ends with `commit`.
+import { DENY_ALL_POLICY, type MapState, type Op, type PolicyContent } from './model.ts';
+import { policySignature } from './signature.ts';
 
 export class PlanError extends Error {
   override name = 'PlanError';
@@ -23,17 +26,26 @@ export class PlanError extends Error {
   }
 }
 
-const ruleKey = (r: CidrRuleEntry) =>
-  `${r.rule_id} ${r.cidr} ${r.proto} ${r.ports.map((p) => `${p.from}-${p.to}`).join(',')}`;
-
+/** Same meaning for the kernel (rule spelling and ids of covered ranges aside). */
 export function samePolicy(a: PolicyContent | undefined, b: PolicyContent): boolean {
-  if (!a || a.loopback !== b.loopback || a.rules.length !== b.rules.length || a.resolvers.size !== b.resolvers.size) {
-    return false;
-  }
-  const ar = new Set(a.rules.map(ruleKey));
-  if (!b.rules.every((r) => ar.has(ruleKey(r)))) return false;
-  for (const [addr, id] of b.resolvers) if (a.resolvers.get(addr) !== id) return false;
-  return true;
+  return a !== undefined && policySignature(a) === policySignature(b);
+}
+
+/** The order in which the helper executes the operations of one batch (bpf/src/apply.c run_batch). */
+export const HELPER_ORDER: Record<Op['op'], number> = {
+  rule: 0,
+  resolver: 1,
+  policy: 2,
+  default: 3,
+  cgroup: 4,
+  bypass: 5,
+  'cgroup-del': 6,
+  'bypass-del': 7,
+  'policy-del': 8,
+};
+
+export function helperOrder(batch: readonly Op[]): Op[] {
+  return [...batch].sort((a, b) => HELPER_ORDER[a.op] - HELPER_ORDER[b.op]);
 }
 
 /** Policy ids a state references: the default and every cgroup entry. */
@@ -44,7 +56,14 @@ export function referenced(s: MapState): Set<number> {
 }
 
 export function plan(actual: MapState, desired: MapState): Op[] {
-  const ops: Op[] = [];
+  return planBatches(actual, desired).flat();
+}
+
+export function planBatches(actual: MapState, desired: MapState): Op[][] {
+  const repair: Op[] = [];
+  const write: Op[] = [];
+  const flip: Op[] = [];
+  const finish: Op[] = [];
   const live = referenced(actual);
 
   // 1. new (or repaired, unreferenced) policies, complete before anything can point at them.
@@ -56,15 +75,18 @@ export function plan(actual: MapState, desired: MapState): Op[] {
     // What lookups see is what was written; the `policies` entry only says it is complete.
     const current = have && written ? { loopback: have.loopback, rules: written.rules, resolvers: written.resolvers } : undefined;
     if (current && samePolicy(current, want)) continue;
-    if (live.has(id)) {
+    // Live and different, or entries without a marker (the helper can only delete marked ids):
+    // the caller recompiles so the policy gets another id.
+    if (live.has(id) || (written && !have)) {
       dirty.push(id);
       continue;
     }
-    // Leftovers of an interrupted apply, or drift: clear the id first; nothing references it.
-    if (have || written) ops.push({ op: 'policy-del', policy_id: id });
-    for (const rule of want.rules) ops.push({ op: 'rule', policy_id: id, rule });
-    for (const [addr, rule_id] of want.resolvers) ops.push({ op: 'resolver', policy_id: id, rule_id, addr });
-    ops.push({ op: 'policy', policy_id: id, loopback: want.loopback });
+    // Drift in an unreferenced policy: clear the id first (its own batch: the helper refuses to
+    // define an id that exists).
+    if (have) repair.push({ op: 'policy-del', policy_id: id });
+    for (const rule of want.rules) write.push({ op: 'rule', policy_id: id, rule });
+    for (const [addr, rule_id] of want.resolvers) write.push({ op: 'resolver', policy_id: id, rule_id, addr });
+    write.push({ op: 'policy', policy_id: id, loopback: want.loopback });
   }
   if (dirty.length) {
     throw new PlanError(`live policy ids ${dirty.join(', ')} differ from their compiled content`, dirty);
@@ -72,24 +94,25 @@ export function plan(actual: MapState, desired: MapState): Op[] {
 
   // 2. flips.
   for (const [cg, exp] of desired.bypass) {
-    if (actual.bypass.get(cg) !== exp) ops.push({ op: 'bypass', cgroup_id: cg, expires_boot_ns: exp });
+    if (actual.bypass.get(cg) !== exp) write.push({ op: 'bypass', cgroup_id: cg, expires_boot_ns: exp });
   }
   for (const [cg, e] of desired.cgroups) {
     const have = actual.cgroups.get(cg);
     if (!have || have.policy_id !== e.policy_id || have.mode !== e.mode) {
-      ops.push({ op: 'cgroup', cgroup_id: cg, policy_id: e.policy_id, mode: e.mode });
+      flip.push({ op: 'cgroup', cgroup_id: cg, policy_id: e.policy_id, mode: e.mode });
     }
   }
   if (actual.default.policy_id !== desired.default.policy_id || actual.default.mode !== desired.default.mode) {
-    ops.push({ op: 'default', policy_id: desired.default.policy_id, mode: desired.default.mode });
+    finish.push({ op: 'default', policy_id: desired.default.policy_id, mode: desired.default.mode });
   }
-  for (const cg of actual.cgroups.keys()) if (!desired.cgroups.has(cg)) ops.push({ op: 'cgroup-del', cgroup_id: cg });
-  for (const cg of actual.bypass.keys()) if (!desired.bypass.has(cg)) ops.push({ op: 'bypass-del', cgroup_id: cg });
+  for (const cg of actual.cgroups.keys()) if (!desired.cgroups.has(cg)) finish.push({ op: 'cgroup-del', cgroup_id: cg });
+  for (const cg of actual.bypass.keys()) if (!desired.bypass.has(cg)) finish.push({ op: 'bypass-del', cgroup_id: cg });
 
-  // 3. garbage: complete or half-written policies that nothing references now.
-  const stale = new Set([...actual.policies.keys(), ...actual.written.keys()]);
-  for (const id of stale) {
-    if (id !== DENY_ALL_POLICY && !desired.policies.has(id)) ops.push({ op: 'policy-del', policy_id: id });
+  // 3. garbage: policies that nothing references now.
+  for (const id of actual.policies.keys()) {
+    if (id !== DENY_ALL_POLICY && !desired.policies.has(id)) finish.push({ op: 'policy-del', policy_id: id });
   }
-  return ops;
+  // Each batch's helper order equals the order above: write (rules, resolvers, markers, then
+  // bypasses), flip cgroups, then default, deletions, garbage.
+  return [repair, write, flip, finish].filter((b) => b.length > 0);
 }
