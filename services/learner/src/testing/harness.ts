@@ -30,6 +30,8 @@ export interface Harness {
   jsm: JetStreamManager;
   redis: Redis;
   learners: ServiceProcess[];
+  /** The metrics/health port of a spawned learner. */
+  portOf: Map<ServiceProcess, number>;
   spawn(): Promise<ServiceProcess>;
   stop(p: ServiceProcess, signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   request(verb: string, body: unknown): Promise<{ ok: boolean; result?: any; error?: { code: string; message: string } }>;
@@ -50,6 +52,7 @@ export async function harness(tag: string, extraEnv: Record<string, string> = {}
   const js = jetstream(nc);
   const redis = new Redis(REDIS_URL);
   const learners: ServiceProcess[] = [];
+  const portOf = new Map<ServiceProcess, number>();
 
   const h: Harness = {
     run,
@@ -60,6 +63,7 @@ export async function harness(tag: string, extraEnv: Record<string, string> = {}
     jsm,
     redis,
     learners,
+    portOf,
     async spawn() {
       const port = await freePort();
       const p = startService('learner', {
@@ -77,6 +81,7 @@ export async function harness(tag: string, extraEnv: Record<string, string> = {}
         ...extraEnv,
       });
       learners.push(p);
+      portOf.set(p, port);
       await waitFor(
         'learner ready',
         async () => {
