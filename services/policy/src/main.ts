@@ -2,31 +2,125 @@
 // a sluice-bpf helper) keeps this node's pinned maps in sync with the current revision.
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { KV_BUCKETS, STREAMS } from '@sluice/contracts';
-import { ensureKv, ensureStream, runService } from '@sluice/runtime';
+import { ensureKv, ensureStream, findMount, runService, stageCounters, type ShutdownStep } from '@sluice/runtime';
 import { PolicyApi } from './api.ts';
 import { DEFAULT_METRICS_PORT, env } from './config.ts';
+import { ApplySession, HelperLockedError } from './helper.ts';
+import { followLifecycle } from './lifecycle.ts';
 import { auditPublisher, serveApi } from './server.ts';
-import { PolicyStore } from './store.ts';
+import { BYPASS_PREFIX, DOCUMENT_KEY, PolicyStore } from './store.ts';
+import { PolicySync } from './sync.ts';
 
 await runService({
   name: 'policy',
   env,
   defaultMetricsPort: DEFAULT_METRICS_PORT,
   start: async ({ config, log, metrics, readiness, nc }) => {
+    const stop: ShutdownStep[] = [];
+    const meter = metrics.meter;
+    const stage = stageCounters(meter, 'policy');
+
+    // The writer lock first: a second policy service on this node must refuse before serving.
+    let sync: PolicySync | undefined;
+    if (config.SLUICE_BPF) {
+      let session: ApplySession;
+      try {
+        session = await ApplySession.start(config.SLUICE_BPF, config.BPF_PIN_DIR);
+      } catch (err) {
+        if (err instanceof HelperLockedError) {
+          log.fatal({ pin: config.BPF_PIN_DIR, err: err.message }, 'another policy service holds this node\'s maps; refusing to start');
+          log.flush();
+          process.exit(3);
+        }
+        throw err;
+      }
+      const cgroupRoot = findMount('cgroup2');
+      if (!cgroupRoot) throw new Error('no cgroup2 mount in /proc/self/mountinfo: cannot tell live cgroups from gone ones');
+      const runs = meter.createCounter('sluice_policy_sync_runs_total', { description: 'Map sync runs by outcome' });
+      const ops = meter.createCounter('sluice_policy_map_ops_total', { description: 'Map operations applied, by op' });
+      const gone = meter.createCounter('sluice_policy_gone_cgroups_total', { description: 'Entries removed because their cgroup no longer exists' });
+      let orphanCount = 0;
+      meter.createObservableGauge('sluice_policy_orphan_cgroups', { description: 'Map entries of live cgroups no lifecycle message explains' })
+        .addCallback((r) => r.observe(orphanCount));
+      sync = new PolicySync({
+        bin: config.SLUICE_BPF,
+        pin: config.BPF_PIN_DIR,
+        session,
+        log,
+        cgroupRoot,
+        node: config.NODE_NAME,
+        metrics: {
+          run: (outcome) => runs.add(1, { outcome }),
+          ops: (op, n) => ops.add(n, { op }),
+          orphans: (n) => (orphanCount = n),
+          gone: (n) => gone.add(n),
+        },
+      });
+      // Maps and helper stay as they are on shutdown: enforcement does not depend on this process.
+      stop.push({ name: 'apply session', run: () => session.close() });
+      readiness.set('kernel-sync', false, 'first sync pending');
+    }
+
     await ensureStream(await jetstreamManager(nc), STREAMS.control, log);
     const kv = await ensureKv(nc, config.POLICY_BUCKET, KV_BUCKETS.policy.history);
     const store = new PolicyStore(kv);
-    const requests = metrics.meter.createCounter('sluice_policy_api_requests_total', {
+    const requests = meter.createCounter('sluice_policy_api_requests_total', {
       description: 'Policy API requests, by verb and outcome (ok or an error code)',
     });
+    const s = sync;
     const api = new PolicyApi({
       store,
       audit: auditPublisher(jetstream(nc)),
       maxBytes: config.POLICY_MAX_BYTES,
       maxAliasCount: config.POLICY_MAX_ALIASES,
+      node: () => (s?.lastActual ? { actual: s.lastActual, workloads: s.workloadList() } : undefined),
     });
     const sub = serveApi(nc, api, log, { request: (verb, outcome) => requests.add(1, { verb, outcome }) });
+    stop.unshift({ name: 'policy api', run: () => sub.drain() });
     readiness.set('policy-api', true, `serving on sluice.api.policy.* (bucket ${config.POLICY_BUCKET})`);
-    return { stop: [{ name: 'policy api', run: () => sub.drain() }] };
+
+    if (s) {
+      const setReady = () => readiness.set('kernel-sync', !s.lastError, s.lastError?.message ?? `revision ${s.appliedRevision}`);
+      // Start from what the maps hold: nothing is touched until the revision is known.
+      s.setRevision(await store.current());
+      s.setBypasses(await store.bypasses());
+      await s.trigger('start');
+      setReady();
+      const docWatch = await kv.watch({ key: DOCUMENT_KEY });
+      void (async () => {
+        for await (const e of docWatch) {
+          if (e.operation !== 'PUT') continue;
+          s.setRevision(await store.get(e.revision));
+          await s.trigger('revision');
+          setReady();
+        }
+      })().catch((err: unknown) => log.error({ err }, 'policy revision watch stopped'));
+      const bypassWatch = await kv.watch({ key: `${BYPASS_PREFIX}>` });
+      void (async () => {
+        for await (const _e of bypassWatch) {
+          s.setBypasses(await store.bypasses());
+          await s.trigger('bypass');
+          setReady();
+        }
+      })().catch((err: unknown) => log.error({ err }, 'bypass watch stopped'));
+      const feed = await followLifecycle(
+        nc,
+        log,
+        (m) => {
+          stage.handled();
+          s.onLifecycle(m);
+        },
+        (reason) => stage.dropped(`lifecycle_${reason}`),
+      );
+      const timer = setInterval(() => {
+        void s.trigger('reconcile').then(setReady);
+      }, config.RECONCILE_INTERVAL_S * 1000);
+      stop.unshift(
+        { name: 'reconcile timer', run: () => clearInterval(timer) },
+        { name: 'watches', run: () => { docWatch.stop(); bypassWatch.stop(); } },
+        { name: 'lifecycle feed', run: () => feed.stop() },
+      );
+    }
+    return { stop };
   },
 });
