@@ -22,7 +22,7 @@ export function decodeBatch(meta: RawBatchMeta, body: Uint8Array, codec: RecordC
   const errors = new Map<string, number>();
   for (let i = 0; i < meta.count; i++) {
     try {
-      records[i] = codec.decode(view, body, i * codec.size);
+      records[i] = codec.decode(view, body, i * codec.size, meta.wallOffsetNs);
     } catch (err) {
       const reason = err instanceof RecordError ? err.reason : 'decode_error';
       errors.set(reason, (errors.get(reason) ?? 0) + 1);

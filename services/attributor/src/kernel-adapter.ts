@@ -1,60 +1,71 @@
-// The one file that knows the kernel record layout (bpf/record.h, version 1): it turns a
-// 256-byte record into the AttributableRecord enrich works on. Reads only the fields an event
-// carries, straight from the DataView, because this runs for every record (≥ 300k/s goal).
-// TODO(kernel-record.ts): when packages/contracts' decoder lands, take offsets/enums from it.
+// The one file that knows the kernel record layout: it turns a 256-byte record (bpf/record.h,
+// offsets and enums from @sluice/contracts' kernel-record.ts, which a test keeps equal to the C)
+// into the AttributableRecord enrich works on. It reads only the fields an event carries straight
+// from the DataView and renders them as JSON members, because this runs for every record
+// (≥ 300k/s goal) and the generic decoder's object-per-record costs twice as much.
 import { TextDecoder } from 'node:util';
-import type { Verdict } from '@sluice/contracts';
+import {
+  decodeSuppressed,
+  formatKernelAddr,
+  KERNEL_AF_INET,
+  KERNEL_AF_INET6,
+  KERNEL_FLAG,
+  KERNEL_KIND,
+  KERNEL_RECORD_FIELDS as F,
+  KERNEL_RECORD_SIZE,
+  KERNEL_RECORD_VERSION,
+  KIND_SUPPRESSED,
+  type Verdict,
+} from '@sluice/contracts';
 import { RecordError, type AttributableRecord, type RecordCodec } from './record.ts';
 
-export const RECORD_VERSION = 1;
-export const RECORD_SIZE = 256;
+export const RECORD_VERSION = KERNEL_RECORD_VERSION;
+export const RECORD_SIZE = KERNEL_RECORD_SIZE;
 
 /** Byte offsets in struct sluice_record. */
 export const OFF = {
-  version: 0,
-  kind: 1,
-  verdict: 2,
-  reason: 3,
-  family: 4,
-  l4proto: 5,
-  mode: 6,
-  flags: 8,
-  policyId: 12,
-  ts: 16,
-  cgroup: 24,
-  cookie: 32,
-  pid: 40,
-  tid: 44,
-  ruleId: 48,
-  domainHash: 56,
-  dst: 64,
-  src: 80,
-  dport: 96,
-  sport: 98,
-  comm: 104,
-  body: 120,
-  // flow body
-  bytesOut: 120,
-  bytesIn: 128,
-  durationNs: 136,
-  // dns body
-  dnsTtl: 120,
-  dnsQtype: 124,
-  dnsRcode: 126,
-  dnsQnameLen: 129,
-  dnsQname: 136,
+  version: F.version[0],
+  kind: F.kind[0],
+  verdict: F.verdict[0],
+  reason: F.reason[0],
+  family: F.family[0],
+  l4proto: F.l4_proto[0],
+  mode: F.mode[0],
+  flags: F.flags[0],
+  policyId: F.policy_id[0],
+  ts: F.ts_ns[0],
+  cgroup: F.cgroup_id[0],
+  cookie: F.socket_cookie[0],
+  pid: F.pid[0],
+  tid: F.tid[0],
+  ruleId: F.rule_id[0],
+  domainHash: F.domain_hash[0],
+  dst: F.dst_addr[0],
+  src: F.src_addr[0],
+  dport: F.dst_port[0],
+  sport: F.src_port[0],
+  comm: F.comm[0],
+  bytesOut: F['body.flow.bytes_out'][0],
+  bytesIn: F['body.flow.bytes_in'][0],
+  durationNs: F['body.flow.duration_ns'][0],
+  dnsTtl: F['body.dns.ttl'][0],
+  dnsQtype: F['body.dns.qtype'][0],
+  dnsRcode: F['body.dns.rcode'][0],
+  dnsQnameLen: F['body.dns.qname_len'][0],
+  dnsQname: F['body.dns.qname'][0],
 } as const;
 
-export const KIND = { connect: 1, sendmsg: 2, tcp_close: 3, tcp_interim: 4, udp_flow: 5, dns: 6, sock_create: 7, counters: 8 } as const;
+export const KIND = { ...KERNEL_KIND, suppressed: KIND_SUPPRESSED } as const;
 const KIND_NAMES = ['', 'connect', 'sendmsg', 'tcp_close', 'tcp_interim', 'udp_flow', 'dns', 'sock_create'] as const;
 const VERDICT_NAMES: ReadonlyArray<Verdict | undefined> = [undefined, 'ALLOWED', 'DENIED', 'BYPASSED'];
-// host rules are rules; a port/proto mismatch on a CIDR rule ends in the default deny.
+// MatchReason has no host / rule_port words: a host rule is a rule, and a CIDR rule whose ports
+// did not match ends in the default deny (rule_id still names the near-miss rule).
 const REASONS = ['none', 'rule', 'default', 'resolver', 'loopback', 'bypass', 'raw_socket', 'rule', 'default'] as const;
-const F_AUDIT = 1;
-const F_V4MAPPED = 2;
-const F_HOST_STALE = 8;
-const AF_INET = 2;
-const AF_INET6 = 10;
+const F_AUDIT = KERNEL_FLAG.audit;
+const F_V4MAPPED = KERNEL_FLAG.v4mapped;
+const F_HOST_STALE = KERNEL_FLAG.host_stale;
+const AF_INET = KERNEL_AF_INET;
+const AF_INET6 = KERNEL_AF_INET6;
 const PROTOS: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6', 255: 'raw' };
 const QTYPES: Record<number, string> = { 1: 'A', 5: 'CNAME', 28: 'AAAA', 65: 'HTTPS' };
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
@@ -74,50 +85,21 @@ function cstring(bytes: Uint8Array, start: number, max: number, dec: TextDecoder
   return s;
 }
 
-function ipv4(b: Uint8Array, o: number): string {
-  return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
-}
-
-/** RFC 5952 text: lower-case hex, longest run (≥ 2) of zero groups compressed. */
-export function ipv6(b: Uint8Array, o: number): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[o + 2 * i]! << 8) | b[o + 2 * i + 1]!);
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) [bestStart, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = (from: number, to: number) => g.slice(from, to).map((x) => x.toString(16)).join(':');
-  if (bestStart < 0) return hex(0, 8);
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
-}
-
 function isZero(b: Uint8Array, o: number, n: number): boolean {
   for (let i = 0; i < n; i++) if (b[o + i] !== 0) return false;
   return true;
 }
 
-function address(b: Uint8Array, o: number, family: number, mapped: boolean): string {
-  if (family === AF_INET) return ipv4(b, o);
-  return mapped ? ipv4(b, o + 12) : ipv6(b, o);
-}
-
 export const kernelCodec: RecordCodec = {
   size: RECORD_SIZE,
-  decode(v: DataView, b: Uint8Array, o: number): AttributableRecord {
+  decode(v: DataView, b: Uint8Array, o: number, wallOffsetNs: bigint): AttributableRecord {
     const version = b[o + OFF.version]!;
     if (version !== RECORD_VERSION) throw new RecordError('bad_version', `record version ${version}, expected ${RECORD_VERSION}`);
     const kind = b[o + OFF.kind]!;
     const family = b[o + OFF.family]!;
+    const suppressed = kind === KIND.suppressed;
     if (kind === KIND.counters) throw new RecordError('counters_record', 'counters records carry no event');
-    if (kind < 1 || kind > KIND.sock_create) throw new RecordError('bad_kind', `record kind ${kind} is unknown`);
+    if (!suppressed && (kind < 1 || kind > KIND.sock_create)) throw new RecordError('bad_kind', `record kind ${kind} is unknown`);
     if (family !== AF_INET && family !== AF_INET6) throw new RecordError('bad_family', `record family ${family} is not AF_INET/AF_INET6`);
     const flags = v.getUint32(o + OFF.flags, true);
     const mapped = (flags & F_V4MAPPED) !== 0;
@@ -125,7 +107,7 @@ export const kernelCodec: RecordCodec = {
     const tsNs = v.getBigUint64(o + OFF.ts, true);
     const pid = v.getUint32(o + OFF.pid, true);
     const comm = cstring(b, o + OFF.comm, 16, latin1);
-    const dstIp = address(b, o + OFF.dst, family, mapped);
+    const dstIp = formatKernelAddr(b, o + OFF.dst, family);
 
     const cg = `,"cgroup_id":"${cgroupId}","pid":${pid},"comm":${JSON.stringify(comm)}`;
 
@@ -144,6 +126,7 @@ export const kernelCodec: RecordCodec = {
       };
     }
 
+    if (suppressed) return suppressedRecord(b, o, cgroupId, tsNs, cg, dstIp, wallOffsetNs);
     const verdict = VERDICT_NAMES[b[o + OFF.verdict]!];
     if (!verdict) throw new RecordError('bad_verdict', `record verdict ${b[o + OFF.verdict]} on a ${KIND_NAMES[kind]} record`);
     const l4 = b[o + OFF.l4proto]!;
@@ -155,7 +138,7 @@ export const kernelCodec: RecordCodec = {
       `,"l4_proto":"${PROTOS[l4] ?? String(l4)}","dst_ip":"${dstIp}","dst_port":${v.getUint16(o + OFF.dport, true)}`;
     if (mapped) fields += ',"ipv4_mapped":true';
     if (!isZero(b, o + OFF.src, 16)) {
-      fields += `,"src_ip":"${address(b, o + OFF.src, family, mapped)}","src_port":${v.getUint16(o + OFF.sport, true)}`;
+      fields += `,"src_ip":"${formatKernelAddr(b, o + OFF.src, family)}","src_port":${v.getUint16(o + OFF.sport, true)}`;
     }
     const domainHash = v.getBigUint64(o + OFF.domainHash, true);
     if (domainHash !== 0n) fields += `,"domain_hash":"${domainHash}"`;
@@ -168,3 +151,34 @@ export const kernelCodec: RecordCodec = {
     return { cgroupId, tsNs, out: 'egress', verdict, fields };
   },
 };
+
+const iso = (tsNs: bigint, wallOffsetNs: bigint) => new Date(Number((tsNs + wallOffsetNs) / 1_000_000n)).toISOString();
+
+/**
+ * A rate-limit summary from the reader (P14): one `suppressed` event standing for `count` records
+ * of this cgroup. Its verdict is the representative attempt's, or the most frequent one when the
+ * representative was a DNS record (no verdict).
+ */
+function suppressedRecord(
+  b: Uint8Array,
+  o: number,
+  cgroupId: string,
+  tsNs: bigint,
+  cg: string,
+  dstIp: string,
+  wallOffsetNs: bigint,
+): AttributableRecord {
+  const s = decodeSuppressed(b.subarray(o, o + RECORD_SIZE));
+  let verdict = VERDICT_NAMES[b[o + OFF.verdict]!];
+  if (!verdict) {
+    const best = [1, 2, 3].reduce((x, y) => (s.byVerdict[y]! > s.byVerdict[x]! ? y : x));
+    verdict = VERDICT_NAMES[best]!;
+  }
+  const l4 = b[o + OFF.l4proto]!;
+  const fields =
+    `,"kind":"suppressed","verdict":"${verdict}","audit":false,"reason":"none","rule_id":0${cg}` +
+    `,"family":"${b[o + OFF.family] === AF_INET ? 'ipv4' : 'ipv6'}","l4_proto":"${PROTOS[l4] ?? String(l4)}"` +
+    `,"dst_ip":"${dstIp}","dst_port":${b[o + OFF.dport]! | (b[o + OFF.dport + 1]! << 8)}` +
+    `,"suppressed_count":${s.count},"first_time":"${iso(s.firstTsNs, wallOffsetNs)}","last_time":"${iso(s.lastTsNs, wallOffsetNs)}"`;
+  return { cgroupId, tsNs, out: 'egress', verdict, fields };
+}

@@ -34,5 +34,5 @@ export interface RecordCodec {
   /** Bytes per record: a batch body is a whole number of these. */
   readonly size: number;
   /** Decode the record at `offset`; throws RecordError for records that carry no event. */
-  decode(view: DataView, bytes: Uint8Array, offset: number): AttributableRecord;
+  decode(view: DataView, bytes: Uint8Array, offset: number, wallOffsetNs: bigint): AttributableRecord;
 }

@@ -1,0 +1,65 @@
+// The attributor's own instruments, next to the shared stage counters (P15: every drop by reason).
+import { stageCounters, type Metrics } from '@sluice/runtime';
+
+type Meter = Metrics['meter'];
+
+export interface AttributorMetrics {
+  stage: ReturnType<typeof stageCounters>;
+  attributed(attribution: string, n: number): void;
+  published(n: number): void;
+  publishFailed(): void;
+  redisError(op: string): void;
+  /** Writes held in memory while Redis was down, replayed on reconnect. */
+  redisDeferred(n: number): void;
+  dockerEvent(action: string): void;
+  cgroupScan(result: 'found' | 'not_found' | 'rate_limited'): void;
+  lifecycle(event: string): void;
+}
+
+export function createAttributorMetrics(
+  meter: Meter,
+  gauges: { redisUp: () => boolean; cachedContainers: () => number; redisPending: () => number },
+): AttributorMetrics {
+  const attributed = meter.createCounter('sluice_attributor_records_total', {
+    description: 'Records enriched, by attribution (docker | registered | unknown)',
+  });
+  const published = meter.createCounter('sluice_attributor_messages_published_total', {
+    description: 'NDJSON messages acknowledged by SLUICE_EVENTS',
+  });
+  const publishFailed = meter.createCounter('sluice_attributor_publish_failures_total', {
+    description: 'Raw batches whose output could not be published (redelivered later)',
+  });
+  const redisErrors = meter.createCounter('sluice_attributor_redis_errors_total', {
+    description: 'Redis operations that failed; the in-memory cache carried on',
+  });
+  const redisDeferred = meter.createCounter('sluice_attributor_redis_deferred_writes_total', {
+    description: 'Identity writes kept in memory while Redis was unavailable',
+  });
+  const dockerEvents = meter.createCounter('sluice_attributor_docker_events_total', { description: 'Docker events handled' });
+  const scans = meter.createCounter('sluice_attributor_cgroup_scans_total', {
+    description: 'Cgroup tree scans for unknown cgroup ids, by result',
+  });
+  const lifecycle = meter.createCounter('sluice_attributor_lifecycle_published_total', {
+    description: 'Container lifecycle messages published',
+  });
+  meter
+    .createObservableGauge('sluice_attributor_redis_up', { description: '1 when the shared identity store is reachable' })
+    .addCallback((r) => r.observe(gauges.redisUp() ? 1 : 0));
+  meter
+    .createObservableGauge('sluice_attributor_cached_identities', { description: 'Identities in the in-memory cache' })
+    .addCallback((r) => r.observe(gauges.cachedContainers()));
+  meter
+    .createObservableGauge('sluice_attributor_redis_pending_writes', { description: 'Writes waiting for Redis to return' })
+    .addCallback((r) => r.observe(gauges.redisPending()));
+  return {
+    stage: stageCounters(meter, 'attributor'),
+    attributed: (a, n) => n > 0 && attributed.add(n, { attribution: a }),
+    published: (n) => published.add(n),
+    publishFailed: () => publishFailed.add(1),
+    redisError: (op) => redisErrors.add(1, { op }),
+    redisDeferred: (n) => redisDeferred.add(n),
+    dockerEvent: (action) => dockerEvents.add(1, { action }),
+    cgroupScan: (result) => scans.add(1, { result }),
+    lifecycle: (event) => lifecycle.add(1, { event }),
+  };
+}
