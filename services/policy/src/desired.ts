@@ -42,8 +42,11 @@ export function wallToBootNs(wallMs: number, bootOffsetNs: bigint): bigint {
 }
 
 export function desiredState(input: DesiredInput): DesiredResult {
-  const workloads = [...input.workloads];
+  const all = [...input.workloads];
+  // A container whose cgroup vanished without a destroy message (missed event) is gone too.
+  const workloads = all.filter((w) => input.cgroupExists(w.cgroup_id));
   const known = new Set(workloads.map((w) => w.cgroup_id));
+  const vanished = all.filter((w) => !known.has(w.cgroup_id)).map((w) => w.cgroup_id);
   const bypass = new Map<string, bigint>();
   for (const b of input.bypasses) {
     const until = Date.parse(b.expires_at);
@@ -107,5 +110,6 @@ export function desiredState(input: DesiredInput): DesiredResult {
     compiled = build(ids);
     batches = planBatches(input.actual, compiled.state);
   }
-  return { compiled, batches, orphans: [...orphans], gone: [...gone], reallocated };
+  const goneAll = [...new Set([...gone, ...vanished.filter((cg) => input.actual.cgroups.has(cg))])];
+  return { compiled, batches, orphans: [...orphans], gone: goneAll, reallocated };
 }
