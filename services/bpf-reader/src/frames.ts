@@ -9,7 +9,7 @@
 // Limit: a torn record whose would-be end coincides with the end of a read passes as a record
 // (its successor is not there to contradict it). The helper writes whole records, so tearing
 // only happens where it dies, and the stream's end() is then what judges the remainder.
-import { KIND_COUNTERS, KIND_MAX, MODE_MAX, OFF, REASON_MAX, RECORD_VERSION, VERDICT_MAX } from './layout.ts';
+import { KIND_COUNTERS, KIND_DNS, KIND_MAX, MODE_MAX, OFF, REASON_MAX, RECORD_VERSION, VERDICT_MAX } from './layout.ts';
 
 /**
  * Cheap check of the record header at `off` (needs OFF.reserved1 + 4 bytes): what the contracts
@@ -25,7 +25,9 @@ export function plausible(buf: Buffer, off: number): boolean {
   if (kind === KIND_COUNTERS) return true;
   const family = buf[off + OFF.family];
   if (family !== 2 && family !== 10) return false;
-  return buf[off + OFF.verdict]! <= VERDICT_MAX && buf[off + OFF.reason]! <= REASON_MAX && buf[off + OFF.mode]! <= MODE_MAX;
+  if (kind === KIND_DNS) return true; // DNS answers carry no verdict
+  const verdict = buf[off + OFF.verdict]!;
+  return verdict >= 1 && verdict <= VERDICT_MAX && buf[off + OFF.reason]! <= REASON_MAX && buf[off + OFF.mode]! <= MODE_MAX;
 }
 
 export interface SplitterEvents {
@@ -91,6 +93,29 @@ export class FrameSplitter {
       off = cand;
     }
     if (off < len) this.carry = Buffer.from(buf.subarray(off));
+  }
+
+  /**
+   * The stream ended; a trailing partial record that may be a torn record is handed back
+   * uncounted (the caller decides), anything else left is counted as end() would.
+   */
+  takeTail(): Buffer | undefined {
+    if (this.carry) this.walk(this.carry, true);
+    const tail = this.carry;
+    this.carry = undefined;
+    if (tail && tail.length > 0 && this.inRun) {
+      this.skip(tail.length);
+      this.inRun = false;
+      return undefined;
+    }
+    this.inRun = false;
+    return tail && tail.length > 0 ? tail : undefined;
+  }
+
+  /** Count bytes the caller decided were lost (a tail from takeTail). */
+  countLost(bytes: number): void {
+    this.skip(bytes);
+    this.inRun = false;
   }
 
   /** Bytes held back waiting for the rest of a record. */

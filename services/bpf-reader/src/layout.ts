@@ -5,6 +5,7 @@ import { KERNEL_KIND, KERNEL_MODE, KERNEL_REASON, KERNEL_RECORD_FIELDS as F, KER
 export const RECORD_SIZE = KERNEL_RECORD_SIZE;
 export const RECORD_VERSION = KERNEL_RECORD_VERSION;
 export const KIND_COUNTERS = KERNEL_KIND.counters;
+export const KIND_DNS = KERNEL_KIND.dns;
 export const KIND_MAX = Math.max(...Object.values(KERNEL_KIND));
 export const VERDICT_MAX = Math.max(...Object.values(KERNEL_VERDICT));
 export const REASON_MAX = Math.max(...Object.values(KERNEL_REASON));

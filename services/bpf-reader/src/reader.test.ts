@@ -58,10 +58,11 @@ describe('ReaderCore', () => {
 
   it('counts garbage and a torn tail as decode drops and carries on', () => {
     const { core, batches, ledger } = setup();
-    core.push(Buffer.concat([makeRecord(), Buffer.from('not a record at all'), makeRecord(), makeRecord()]));
-    core.push(makeRecord().subarray(0, 17));
+    const r = (i: number) => makeRecord({ tsNs: BigInt(i), mark: i });
+    core.push(Buffer.concat([r(1), Buffer.from('not a record at all'), r(2), r(3)]));
+    core.push(r(4).subarray(0, 17));
     core.end();
-    core.push(makeRecord()); // the next helper's stream starts clean
+    core.push(r(5)); // the next helper's stream starts clean
     vi.advanceTimersByTime(1000);
     expect(batches.reduce((n, b) => n + b.count, 0)).toBe(4);
     expect(ledger.total('reader', 'decode')).toBe(2);

@@ -10,6 +10,7 @@ import { FrameSplitter } from './frames.ts';
 import { COUNTER_SLOT, KernelCounters, readCounters } from './kernel-counters.ts';
 import { KIND_COUNTERS, OFF, RECORD_SIZE } from './layout.ts';
 import type { CgroupRateLimiter } from './rate-limit.ts';
+import { RedeliveryFilter } from './redelivery.ts';
 
 export interface ReaderStats {
   /** Kernel records received (COUNTERS records excluded). */
@@ -32,6 +33,7 @@ export class ReaderCore {
   readonly stats: ReaderStats = { received: 0, suppressed: 0, summaries: 0, countersRecords: 0, malformedRuns: 0, skippedBytes: 0 };
   readonly kernel = new KernelCounters();
   private readonly splitter: FrameSplitter;
+  readonly redelivery: RedeliveryFilter;
   private chunkReceived = 0;
   private chunkSuppressed = 0;
 
@@ -40,7 +42,13 @@ export class ReaderCore {
     private readonly batcher: Batcher,
     private readonly ledger: DropLedger,
     private readonly hooks: ReaderHooks,
+    /** Identities remembered for re-delivery detection (≥ records the helper may hold unwritten). */
+    redeliveryWindow = 16_384,
   ) {
+    this.redelivery = new RedeliveryFilter(redeliveryWindow, () => {
+      this.stats.malformedRuns++;
+      this.ledger.drop('reader', 'decode', 1);
+    });
     this.splitter = new FrameSplitter(RECORD_SIZE, {
       record: (buf, off) => this.onRecord(buf, off),
       malformed: () => {
@@ -58,7 +66,13 @@ export class ReaderCore {
 
   /** The helper's stdout ended: a torn tail is counted, and the next helper starts clean. */
   end(): void {
-    this.splitter.end();
+    const tail = this.splitter.takeTail();
+    if (tail) {
+      this.stats.skippedBytes += tail.length;
+      if (!this.redelivery.streamEnded(tail)) this.splitter.countLost(0);
+    } else {
+      this.redelivery.streamEnded(undefined);
+    }
     this.settle();
   }
 
@@ -78,6 +92,7 @@ export class ReaderCore {
       this.ledger.drop('kernel', 'ringbuf_full', d[COUNTER_SLOT.ringbuf_full]!);
       return;
     }
+    if (this.redelivery.repeated(buf, off)) return;
     this.chunkReceived++;
     if (this.limiter.admit(buf, off)) this.batcher.add(buf, off);
     else this.chunkSuppressed++;

@@ -91,6 +91,9 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
   m.createObservableGauge('sluice_kernel_counter', { description: 'Kernel counters as last reported in-band by the helper' }).addCallback((o) => {
     for (const [name, slot] of Object.entries(COUNTER_SLOT)) o.observe(core.kernel.current[slot] ?? 0, { counter: name });
   });
+  m.createObservableCounter('sluice_reader_redelivered_total', {
+    description: 'Records a restarted helper sent again; filtered, not lost (see redelivery.ts)',
+  }).addCallback((o) => o.observe(core.redelivery.redelivered));
   let lastSkipped = 0;
 
   // Health: the helper being down is reported, repeated while it lasts (enforcement is unaffected).

@@ -21,13 +21,20 @@ export async function readRaw(nc: NatsConnection, node: string): Promise<{ batch
   const js = jetstream(nc);
   const c = await js.consumers.get(STREAMS.raw.name, { filter_subjects: subject, deliver_policy: DeliverPolicy.All });
   let batches = 0;
-  const iter = await c.fetch({ max_messages: total, expires: 5000 });
-  for await (const m of iter) {
-    const meta = parseRawBatch((k) => m.headers?.get(k), m.data, RECORD_SIZE);
-    const body = Buffer.from(m.data);
-    for (let i = 0; i < meta.count; i++) records.push({ id: recordEventId(meta, i), meta, rec: body.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE) });
-    if (++batches === total) break;
+  // Pages of bounded size: one pull for hundreds of 256 KiB batches comes back short.
+  while (batches < total) {
+    const iter = await c.fetch({ max_messages: Math.min(64, total - batches), expires: 5000 });
+    let got = 0;
+    for await (const m of iter) {
+      got++;
+      const meta = parseRawBatch((k) => m.headers?.get(k), m.data, RECORD_SIZE);
+      const body = Buffer.from(m.data);
+      for (let i = 0; i < meta.count; i++) records.push({ id: recordEventId(meta, i), meta, rec: body.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE) });
+      batches++;
+    }
+    if (got === 0) throw new Error(`read ${batches} of ${total} batches on ${subject}, then nothing more`);
   }
+  await c.delete().catch(() => undefined);
   return { batches, records };
 }
 
