@@ -66,7 +66,7 @@ static __always_inline int sluice_verdict(struct bpf_sock_addr *ctx, __u8 kind, 
 				__builtin_memcpy(r->src_addr, &s4, 4);
 			}
 		}
-		bpf_ringbuf_submit(r, 0);
+		sluice_submit(r);
 	}
 	/* BYPASSED and ALLOWED (incl. learn) pass; only DENIED returns EPERM. */
 	return d.verdict == SLUICE_VERDICT_DENIED ? 0 : 1;

@@ -43,7 +43,7 @@ int sluice_sock_create(struct bpf_sock *sk)
 		r->socket_cookie = bpf_get_socket_cookie(sk);
 		r->body.sock.sock_type = sk->type;
 		r->body.sock.sock_protocol = sk->protocol;
-		bpf_ringbuf_submit(r, 0);
+		sluice_submit(r);
 	}
 	return d.verdict == SLUICE_VERDICT_DENIED ? 0 : 1;
 }

@@ -19,6 +19,7 @@ struct opts {
 	const char *pin;
 	unsigned long ringbuf_size; /* load */
 	long counters_ms;           /* stream */
+	int poll_ms;                /* stream */
 };
 
 /* Program name -> attach type, in one table so load/attach/dump agree. */

@@ -20,7 +20,7 @@ static void __attribute__((noreturn)) usage(void)
 	      "  load [--ringbuf-size BYTES]   load programs, pin maps/programs, move pinned links (never detaches)\n"
 	      "  attach CGROUP_PATH            cover CGROUP_PATH and every descendant\n"
 	      "  detach CGROUP_PATH|ID         remove that cgroup's links\n"
-	      "  stream [--counters-ms MS]     records to stdout (256-byte frames)\n"
+	      "  stream [--counters-ms MS] [--poll-ms MS]  records to stdout (256-byte frames)\n"
 	      "  apply                         map operations from stdin (see bpf/README.md)\n"
 	      "  dump MAP                      cgroup_policy policies bypass rules resolvers config counters links\n"
 	      "  stats                         counters and ring buffer facts as JSON\n"
@@ -35,6 +35,7 @@ static void parse_opts(int argc, char **argv, const char *shortopts, struct opts
 		{ "pin", required_argument, 0, 'p' },
 		{ "ringbuf-size", required_argument, 0, 'r' },
 		{ "counters-ms", required_argument, 0, 'c' },
+		{ "poll-ms", required_argument, 0, 'P' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
@@ -55,6 +56,11 @@ static void parse_opts(int argc, char **argv, const char *shortopts, struct opts
 			if (*end || o->counters_ms < 0)
 				die(EXIT_USAGE, "bad --counters-ms %s", optarg);
 			break;
+		case 'P':
+			o->poll_ms = (int)strtol(optarg, &end, 0);
+			if (*end || o->poll_ms < 1 || o->poll_ms > 1000)
+				die(EXIT_USAGE, "bad --poll-ms %s (1..1000)", optarg);
+			break;
 		default:
 			usage();
 		}
@@ -63,7 +69,7 @@ static void parse_opts(int argc, char **argv, const char *shortopts, struct opts
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .pin = getenv("SLUICE_BPF_PIN"), .counters_ms = 1000 };
+	struct opts o = { .pin = getenv("SLUICE_BPF_PIN"), .counters_ms = 1000, .poll_ms = 10 };
 	if (!o.pin || !*o.pin)
 		o.pin = SLUICE_DEFAULT_PIN;
 	parse_opts(argc, argv, "+p:h", &o);

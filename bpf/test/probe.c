@@ -14,6 +14,9 @@
  *     loop ADDR PORT MS        TCP connects for MS ms; counts per outcome
  *     paced ADDR PORT MS GAP   like loop, sleeping GAP µs between connects (leaves CPU to others)
  *     burst ADDR PORT N        N TCP connects as fast as possible; counts per outcome
+ *     sendburst ADDR PORT N RATE   N UDP sendto on one socket (one syscall per verdict),
+ *                              at most RATE per second (0 = unpaced); counts
+ *     serve ADDR PORT MS       TCP listener accepting and closing for MS ms (benchmarks)
  *     sleep MS
  */
 #define _GNU_SOURCE
@@ -26,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -147,6 +151,68 @@ static void repeat(const char *op, const char *addr, const char *port, long limi
 	fflush(stdout);
 }
 
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+static void sendburst(const char *addr, const char *port, long n, long rate)
+{
+	long long start = now_ns();
+	struct target t;
+	parse_target(addr, port, &t);
+	int fd = socket(t.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	long ok = 0, eperm = 0, other = 0;
+	for (long i = 0; i < n; i++) {
+		if (sendto(fd, "x", 1, 0, (struct sockaddr *)&t.ss, t.len) == 1)
+			ok++;
+		else if (errno == EPERM)
+			eperm++;
+		else
+			other++;
+		if (rate && i % 256 == 255) { /* pace in small steps: sleep off any lead over the schedule */
+			long long due = start + (long long)((i + 1) * (1e9 / rate));
+			long long lead = due - now_ns();
+			if (lead > 0) {
+				struct timespec ts = { .tv_sec = lead / 1000000000ll, .tv_nsec = lead % 1000000000ll };
+				nanosleep(&ts, NULL);
+			}
+		}
+	}
+	close(fd);
+	printf("{\"op\":\"sendburst\",\"total\":%ld,\"outcomes\":{\"OK\":%ld,\"EPERM\":%ld,\"other\":%ld},\"pid\":%d}\n",
+	       n, ok, eperm, other, getpid());
+	fflush(stdout);
+}
+
+static void serve(const char *addr, const char *port, long ms)
+{
+	struct target t;
+	parse_target(addr, port, &t);
+	int fd = socket(t.family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&t.ss, t.len) || listen(fd, 4096)) {
+		fprintf(stderr, "probe: serve %s:%s: %s\n", addr, port, strerror(errno));
+		exit(2);
+	}
+	printf("{\"op\":\"serve\",\"ok\":true,\"pid\":%d}\n", getpid());
+	fflush(stdout);
+	long long end = now_ms() + ms;
+	long n = 0;
+	while (now_ms() < end) {
+		struct timeval tv = { .tv_sec = 0, .tv_usec = 100000 };
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		int c = accept(fd, NULL, NULL);
+		if (c >= 0) {
+			close(c);
+			n++;
+		}
+	}
+	printf("{\"op\":\"served\",\"total\":%ld,\"pid\":%d}\n", n, getpid());
+}
+
 static void join_cgroup(const char *path)
 {
 	char file[4096];
@@ -197,6 +263,14 @@ int main(int argc, char **argv)
 			NEED(4);
 			repeat(op, argv[i + 1], argv[i + 2], atol(argv[i + 3]), 1, atol(argv[i + 4]));
 			i += 5;
+		} else if (!strcmp(op, "sendburst")) {
+			NEED(4);
+			sendburst(argv[i + 1], argv[i + 2], atol(argv[i + 3]), atol(argv[i + 4]));
+			i += 5;
+		} else if (!strcmp(op, "serve")) {
+			NEED(3);
+			serve(argv[i + 1], argv[i + 2], atol(argv[i + 3]));
+			i += 4;
 		} else if (!strcmp(op, "sleep")) {
 			NEED(1);
 			usleep(atol(argv[i + 1]) * 1000);
