@@ -28,6 +28,13 @@ describe('desiredState', () => {
     expect(d.batches.flat().map(formatOp)).toEqual(['cgroup-del 12']);
   });
 
+  it('removes the entry of a destroyed container even while its cgroup directory lingers', () => {
+    const actual = actualWith({ '15': 1 });
+    const d = desiredState({ ...base, actual, workloads: [], retired: new Set(['15']), cgroupExists: () => true });
+    expect(d.orphans).toEqual([]);
+    expect(d.batches.flat().map(formatOp)).toEqual(['cgroup-del 15']);
+  });
+
   it('treats a known container whose cgroup vanished as gone (missed destroy)', () => {
     const actual = actualWith({ '21': 1 });
     const d = desiredState({ ...base, actual, workloads: [{ cgroup_id: '21', agent: 'a1' }], cgroupExists: () => false });

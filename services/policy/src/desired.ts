@@ -19,6 +19,8 @@ export interface DesiredInput {
   workloads: Iterable<Workload>;
   bypasses: readonly BypassRecord[];
   actual: MapState;
+  /** cgroup ids whose container died or was destroyed (their entries go even if the directory lingers). */
+  retired?: ReadonlySet<string>;
   /** Does a cgroup with this id exist on the node now? */
   cgroupExists: (cgroupId: string) => boolean;
   nowMs: number;
@@ -73,7 +75,7 @@ export function desiredState(input: DesiredInput): DesiredResult {
     gone.length = 0;
     for (const [cg, entry] of input.actual.cgroups) {
       if (known.has(cg)) continue;
-      if (!input.cgroupExists(cg)) {
+      if (!input.cgroupExists(cg) || input.retired?.has(cg)) {
         gone.push(cg);
         continue;
       }
@@ -88,7 +90,7 @@ export function desiredState(input: DesiredInput): DesiredResult {
     }
     for (const [cg, exp] of input.actual.bypass) {
       // An unexplained bypass on a live cgroup runs out by itself in the kernel; leave it be.
-      if (!known.has(cg) && input.cgroupExists(cg) && !c.state.bypass.has(cg)) c.state.bypass.set(cg, exp);
+      if (!known.has(cg) && input.cgroupExists(cg) && !input.retired?.has(cg) && !c.state.bypass.has(cg)) c.state.bypass.set(cg, exp);
     }
     return c;
   };

@@ -57,6 +57,8 @@ export class PolicySync {
   private revision: Revision | undefined;
   private bypasses: BypassRecord[] = [];
   private readonly workloads = new Map<string, Workload>();
+  /** Died/destroyed since this process started; forgotten when the id starts again (inode reuse). */
+  private readonly retired = new Set<string>();
   private running: Promise<void> | undefined;
   private again = false;
   private readonly bootOffsetNs = bootNowNs() - BigInt(Date.now()) * 1_000_000n;
@@ -89,8 +91,13 @@ export class PolicySync {
   /** Lifecycle messages for this node: start (and snapshots) install, die/destroy remove. */
   onLifecycle(m: ContainerLifecycle): void {
     if (m.node !== this.deps.node || m.cgroup_id === undefined) return;
-    if (m.event === 'die' || m.event === 'destroy') this.workloads.delete(m.cgroup_id);
-    else this.workloads.set(m.cgroup_id, { cgroup_id: m.cgroup_id, project: m.project, agent: m.agent });
+    if (m.event === 'die' || m.event === 'destroy') {
+      this.workloads.delete(m.cgroup_id);
+      this.retired.add(m.cgroup_id);
+    } else {
+      this.retired.delete(m.cgroup_id);
+      this.workloads.set(m.cgroup_id, { cgroup_id: m.cgroup_id, project: m.project, agent: m.agent });
+    }
     this.trigger(`container ${m.event}`);
   }
 
@@ -137,6 +144,7 @@ export class PolicySync {
         bypasses: this.bypasses,
         actual,
         cgroupExists: (id) => live.has(id),
+        retired: this.retired,
         nowMs: Date.now(),
         bootOffsetNs: this.bootOffsetNs,
       });
