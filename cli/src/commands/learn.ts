@@ -4,25 +4,10 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { out, say, UsageError, type Command } from '../command.ts';
+import { acceptLearned, ApiCallError, call } from './learn-accept.ts';
 
 const VERBS = ['start', 'status', 'diff', 'accept', 'reset'] as const;
 type Verb = (typeof VERBS)[number];
-
-type Reply = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string; details?: unknown } };
-
-export async function learnRequest(natsUrl: string, verb: Verb, body: unknown, timeoutMs: number): Promise<Reply> {
-  const nc = await connect({ servers: natsUrl.split(','), name: 'sluice-cli learn', timeout: 5000 });
-  try {
-    const msg = await nc.request(`sluice.api.learn.${verb}`, JSON.stringify(body), { timeout: timeoutMs });
-    return JSON.parse(msg.string()) as Reply;
-  } catch (err) {
-    const m = (err as Error).message ?? String(err);
-    if (/no responders|timeout/i.test(m)) throw new UsageError(`the learner service is not answering on sluice.api.learn.${verb} (${m}); is it running? (sluice status)`, 1);
-    throw err;
-  } finally {
-    await nc.close();
-  }
-}
 
 interface SessionView {
   sid: string;
@@ -47,6 +32,7 @@ export const learn: Command = {
     '                       applies the diff through the policy API (audited); --enforce also switches the policy to enforce',
     '  reset                ends the session and discards what it learned',
     '  common: [--json] [--nats URL] [--actor NAME] [--timeout-ms N]',
+    '  NATS identity from SLUICE_NATS_USER / SLUICE_NATS_PASSWORD (accept needs the operator: it applies policy)',
   ].join('\n'),
   async run(argv) {
     const { values, positionals } = parseArgs({
@@ -71,20 +57,38 @@ export const learn: Command = {
     const timeout = Number(values['timeout-ms']);
     if (!Number.isInteger(timeout) || timeout <= 0) throw new UsageError(`--timeout-ms must be a positive integer (got ${values['timeout-ms']})`);
     const sel = { ...(values.project ? { project: values.project } : {}), ...(values.agent ? { agent: values.agent } : {}) };
-    const body =
-      verb === 'accept'
-        ? { ...sel, actor: values.actor, enforce: values.enforce, wildcards: values.wildcard, ...(values.reason ? { reason: values.reason } : {}) }
-        : verb === 'start' || verb === 'reset'
-          ? { ...sel, actor: values.actor }
-          : sel;
-
-    const reply = await learnRequest(values.nats, verb, body, timeout);
-    if (!reply.ok) {
-      say(`sluice learn ${verb}: ${reply.error.code}: ${reply.error.message}`);
-      if (Array.isArray(reply.error.details)) for (const d of reply.error.details) say(`  ${JSON.stringify(d)}`);
-      return reply.error.code === 'not_found' ? 3 : 1;
+    // The operator's identity, as `sluice policy` uses it: accept applies policy under it.
+    const user = process.env.SLUICE_NATS_USER ?? process.env.NATS_USER;
+    const pass = process.env.SLUICE_NATS_PASSWORD ?? process.env.NATS_PASSWORD;
+    let nc;
+    try {
+      nc = await connect({ servers: values.nats.split(','), name: 'sluice-cli learn', timeout: 5000, maxReconnectAttempts: 0, ...(user ? { user, pass: pass ?? '' } : {}) });
+    } catch (err) {
+      throw new UsageError(`cannot connect to NATS at ${values.nats}: ${(err as Error).message}`, 1);
     }
-    const r = reply.result as Record<string, unknown>;
+    let r: Record<string, unknown>;
+    try {
+      r =
+        verb === 'accept'
+          ? ({ ...(await acceptLearned(nc, {
+              project: values.project!,
+              ...(values.agent ? { agent: values.agent } : {}),
+              actor: values.actor,
+              ...(values.reason ? { reason: values.reason } : {}),
+              enforce: values.enforce,
+              wildcards: values.wildcard,
+              ...(process.env.SLUICE_POLICY_API ? { policyApi: process.env.SLUICE_POLICY_API } : {}),
+              timeoutMs: timeout,
+            })) } as Record<string, unknown>)
+          : ((await call(nc, `sluice.api.learn.${verb}`, verb === 'start' || verb === 'reset' ? { ...sel, actor: values.actor } : sel, timeout)) as Record<string, unknown>);
+    } catch (err) {
+      if (!(err instanceof ApiCallError)) throw err;
+      say(`sluice learn ${verb}: ${err.code}: ${err.message}`);
+      if (Array.isArray(err.details)) for (const d of err.details) say(`  ${JSON.stringify(d)}`);
+      return err.code === 'not_found' ? 3 : 1;
+    } finally {
+      await nc.close();
+    }
     if (values.json) {
       out(JSON.stringify(r));
       return 0;
@@ -112,7 +116,8 @@ export const learn: Command = {
       case 'accept': {
         const added = r.added as string[];
         if (!r.changed) say('nothing to accept: the current policy already allows everything learned');
-        else say(`policy revision ${String(r.revision)}: added ${added.length} rule(s)`);
+        else say(`policy revision ${String(r.revision)} (policy ${String(r.policy)}): added ${added.length} rule(s)`);
+        if (typeof r.warning === 'string') say(`warning: ${r.warning}`);
         for (const a of added) out(`+ ${a}`);
         return 0;
       }

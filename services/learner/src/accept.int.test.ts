@@ -48,7 +48,7 @@ afterAll(async () => {
 const sluice = (args: string[]) =>
   run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'cli', 'src', 'main.ts'), ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, NATS_URL, SLUICE_ACTOR: 'learn-test' },
+    env: { ...process.env, NATS_URL, SLUICE_ACTOR: 'learn-test', SLUICE_POLICY_API: policyPrefix },
   });
 
 describe('learn accept', () => {
@@ -123,7 +123,9 @@ policies:
     expect(evaluate(compiled.state, { cgroup_id: '777', dst: '203.0.113.51', port: 8080, proto: 'tcp' })).toBe('DENIED');
     expect(evaluate(compiled.state, { cgroup_id: '777', dst: '203.0.113.50', port: 8081, proto: 'tcp' })).toBe('DENIED');
 
-    // Audited twice: the policy service's policy_apply and the learner's learn_accept.
+    // Audited twice: the policy service's policy_apply (the operator's act) and the learner's learn_accept.
+    const applyAudit = await h.jsm.streams.getMessage(STREAMS.control.name, { last_by_subj: 'sluice.audit.policy_apply' });
+    expect(applyAudit?.json()).toMatchObject({ kind: 'policy_apply', actor: 'learn-test', reason: 'learned in CI', after_revision: rev.revision });
     const audit = await h.jsm.streams.getMessage(STREAMS.control.name, { last_by_subj: 'sluice.audit.learn_accept' });
     expect(audit?.json()).toMatchObject({
       kind: 'learn_accept',
@@ -138,13 +140,19 @@ policies:
     expect(after.add).toEqual([]);
   });
 
-  it('fails clearly, changing nothing, when the policy service is not there', async () => {
+  it('fails clearly, changing nothing, when the policy service is not there (diff degrades, says so)', async () => {
     sub.unsubscribe();
     const rev = (await store.current())!.revision;
     await h.publish('bot', [attempt(h.run, h.project, 'bot', { host: 'late.learn.test', ip: '10.98.0.9', port: 443 })]);
     await h.drained();
-    const r = await h.request('accept', { project: h.project, actor: 'test' });
+    const r = await h.request('prepare', { project: h.project });
     expect(r).toMatchObject({ ok: false, error: { code: 'policy_unavailable' } });
+    const cli = await sluice(['learn', 'accept', '--project', h.project]).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toMatch(/policy_unavailable: policy service did not answer/);
     expect((await store.current())!.revision).toBe(rev);
     // diff degrades to "against no policy" and says so
     const d = await h.request('diff', { project: h.project });

@@ -1,7 +1,12 @@
-// sluice.api.learn.<verb>: start | status | diff | accept | reset. Transport-free like the policy
+// sluice.api.learn.<verb>: start | status | diff | prepare | accepted | reset. Transport-free like the policy
 // API: `handle` validates the request (zod) and always returns a reply object, so a bad request is
 // an answer, never a crash or a timeout. serveApi wires it to NATS with one queue group across
 // replicas; a change is also announced on LEARN_CHANGED so every replica's session cache reloads.
+//
+// The learner never changes policy itself: NATS permissions (infra/nats/accounts.conf) give it the
+// policy API's read verbs only, so a compromised learner cannot widen the firewall. `prepare`
+// returns the merged document; the operator's CLI applies it with expect_revision and reports back
+// with `accepted`, which the learner audits (learn_accept) beside the policy service's policy_apply.
 import { randomBytes } from 'node:crypto';
 import { parsePolicy, type AuditEvent, type PolicyDocument } from '@sluice/contracts';
 import type { Logger, NatsConnection } from '@sluice/runtime';
@@ -23,11 +28,21 @@ export const LearnRequests = {
   start: SessionSelector.extend({ actor: actor.optional() }),
   status: z.strictObject({ project: z.string().min(1).optional(), agent: z.string().min(1).optional() }),
   diff: SessionSelector,
-  accept: SessionSelector.extend({
-    actor,
-    reason: z.string().min(1).max(2000).optional(),
+  /** The document an accept would apply (read-only: applying is the operator's act, see accept in the CLI). */
+  prepare: SessionSelector.extend({
     enforce: z.boolean().default(false),
     wildcards: z.array(z.string().min(1)).default([]),
+  }),
+  /** The operator applied a prepared document: audit it and remember it in the session. */
+  accepted: SessionSelector.extend({
+    actor,
+    reason: z.string().min(1).max(2000).optional(),
+    before_revision: z.number().int().nonnegative(),
+    revision: z.number().int().positive(),
+    policy: z.string().min(1),
+    added: z.array(z.string()),
+    enforce: z.boolean(),
+    wildcards: z.array(z.string()).default([]),
   }),
   reset: SessionSelector.extend({ actor: actor.optional() }),
 } as const;
@@ -96,8 +111,10 @@ export class LearnApi {
         return this.status(req as Req<'status'>);
       case 'diff':
         return this.diff(req as Req<'diff'>);
-      case 'accept':
-        return this.accept(req as Req<'accept'>);
+      case 'prepare':
+        return this.prepare(req as Req<'prepare'>);
+      case 'accepted':
+        return this.accepted(req as Req<'accepted'>);
       case 'reset':
         return this.reset(req as Req<'reset'>);
     }
@@ -157,36 +174,38 @@ export class LearnApi {
     };
   }
 
-  private async accept(req: Req<'accept'>) {
+  private async prepare(req: Req<'prepare'>) {
     const sel = selectorOf(req);
-    // One retry on a concurrent policy change: the proposal is recomputed against the new revision.
-    for (let attempt = 0; ; attempt++) {
-      const { pol, proposal } = await this.computeDiff(sel, true);
-      if (proposal.additions.length === 0 && proposal.resolvers.length === 0 && !req.enforce) {
-        return { revision: pol.current?.revision ?? 0, added: [], changed: false };
-      }
-      const merged = mergeProposal(pol.current?.yaml, proposal, { enforce: req.enforce, wildcards: req.wildcards });
-      const reason = req.reason ?? `accept learn proposal for ${describe(sel)}`;
-      try {
-        const applied = await this.deps.policy.apply({
-          yaml: merged.yaml,
-          actor: req.actor,
-          reason,
-          expect_revision: pol.current?.revision ?? 0,
-        });
-        await this.audit('learn_accept', req.actor, sel, {
-          policy: proposal.policy,
-          added: merged.added,
-          enforce: req.enforce,
-          wildcards: req.wildcards,
-          suggestions_declined: proposal.suggestions.map((s) => s.host).filter((h) => !req.wildcards.includes(h)),
-        }, reason, pol.current?.revision ?? 0, applied.revision);
-        return { revision: applied.revision, added: merged.added, changed: true, change: applied.change };
-      } catch (err) {
-        if (attempt === 0 && err instanceof PolicyApiError && err.code === 'conflict') continue;
-        throw err;
-      }
+    const { snap, pol, proposal } = await this.computeDiff(sel, true);
+    const base_revision = pol.current?.revision ?? 0;
+    if (proposal.additions.length === 0 && proposal.resolvers.length === 0 && !req.enforce) {
+      return { base_revision, policy: proposal.policy, changed: false, added: [], session: snap.session };
     }
+    const merged = mergeProposal(pol.current?.yaml, proposal, { enforce: req.enforce, wildcards: req.wildcards });
+    return {
+      base_revision,
+      policy: proposal.policy,
+      changed: true,
+      added: merged.added,
+      yaml: merged.yaml,
+      suggestions_declined: proposal.suggestions.map((s) => s.host).filter((h) => !req.wildcards.includes(h)),
+      session: snap.session,
+    };
+  }
+
+  private async accepted(req: Req<'accepted'>) {
+    const sel = selectorOf(req);
+    const recorded = await this.deps.store.markAccepted(sel, req.revision, this.now());
+    await this.audit(
+      'learn_accept',
+      req.actor,
+      sel,
+      { policy: req.policy, added: req.added, enforce: req.enforce, wildcards: req.wildcards },
+      req.reason,
+      req.before_revision,
+      req.revision,
+    );
+    return { recorded };
   }
 
   private async reset(req: Req<'reset'>) {

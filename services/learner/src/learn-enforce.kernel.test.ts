@@ -15,6 +15,7 @@ import { decodeKernelRecord, KERNEL_RECORD_SIZE, parsePolicy, STREAMS, type Poli
 import { createLogger, ensureKv, ensureStream } from '@sluice/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { acceptLearned } from '../../../cli/src/commands/learn-accept.ts';
 import { HELPER, probe, sleep, until, type ProbeResult } from '../../../test/kernel/exec.ts';
 import { listeners } from '../../../test/kernel/net.ts';
 import { Sandbox, type Cgroup } from '../../../test/kernel/sandbox.ts';
@@ -163,8 +164,9 @@ policies:
     ]);
     expect(proposal.prune).toEqual([]); // the existing rule was used (reason "rule" records)
 
-    const accepted = await h.request('accept', { project: h.project, actor: 'test', enforce: true });
-    expect(accepted.ok, JSON.stringify(accepted.error)).toBe(true);
+    const accepted = await acceptLearned(h.nc, { project: h.project, actor: 'test', enforce: true, wildcards: [], policyApi: policyPrefix, timeoutMs: 10_000 });
+    expect(accepted).toMatchObject({ changed: true, policy: 'agents' });
+    expect(accepted.warning).toBeUndefined();
     const doc = await current();
     expect(doc.policies[0]!.mode).toBe('enforce');
     await sync(doc);

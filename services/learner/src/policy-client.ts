@@ -1,6 +1,5 @@
-// The learner's view of the policy service: its request/reply API (sluice.api.policy.get|apply).
-// The learner never writes the KV bucket itself — every change goes through the API, which
-// validates, keeps history and emits the policy_apply audit event.
+// The learner's view of the policy service: its request/reply API, read verbs only (get). Applying
+// is the operator's act through the CLI (see api.ts), never the learner's.
 import { subjects } from '@sluice/contracts';
 import type { NatsConnection } from '@sluice/runtime';
 import { z } from 'zod';
@@ -10,7 +9,6 @@ const Reply = z.union([
   z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) }),
 ]);
 const Current = z.object({ revision: z.number().int().positive(), yaml: z.string() });
-const Applied = z.object({ revision: z.number().int().positive() }).loose();
 
 export class PolicyApiError extends Error {
   constructor(
@@ -31,7 +29,6 @@ export interface CurrentPolicy {
 export interface PolicyClient {
   /** undefined when no policy was ever applied. */
   current(): Promise<CurrentPolicy | undefined>;
-  apply(req: { yaml: string; actor: string; reason: string; expect_revision: number }): Promise<{ revision: number; change: unknown }>;
 }
 
 /** `prefix` is the policy API's subject prefix (default sluice.api.policy; a second deployment on one NATS differs). */
@@ -58,10 +55,6 @@ export function natsPolicyClient(nc: NatsConnection, timeoutMs: number, prefix?:
         if (err instanceof PolicyApiError && err.code === 'not_found') return undefined;
         throw err;
       }
-    },
-    async apply(req) {
-      const r = Applied.parse(await call('apply', req));
-      return { revision: r.revision, change: r.change };
     },
   };
 }

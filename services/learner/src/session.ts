@@ -20,6 +20,9 @@ export interface SessionInfo extends SessionSelector {
   before_start: number;
   overflow: number;
   destinations: number;
+  /** Set once an operator applied this session's proposal. */
+  accepted_revision?: number;
+  accepted_at?: string;
 }
 
 /** Stable id: token-encoded labels never contain '.' or '*', so '*' can mean "every agent". */

@@ -112,6 +112,7 @@ export class LearnStore {
       before_start: n('before_start'),
       overflow: n('overflow'),
       destinations,
+      ...(meta.accepted_revision ? { accepted_revision: Number(meta.accepted_revision), accepted_at: meta.accepted_at } : {}),
     };
   }
 
@@ -143,6 +144,20 @@ export class LearnStore {
       .exec();
     const deleted = Number(res?.[1]?.[1] ?? 0);
     return deleted > 0;
+  }
+
+  /** Remember the last accepted revision in the session (false when the session is gone). */
+  async markAccepted(sel: SessionSelector, revision: number, now: Date): Promise<boolean> {
+    const keys = sessionKeys(this.prefix, sessionId(sel));
+    // Only an existing session: HSET on a missing key would resurrect a reset session as a husk.
+    const r = await this.redis.eval(
+      "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end redis.call('HSET', KEYS[1], 'accepted_revision', ARGV[1], 'accepted_at', ARGV[2]) return 1",
+      1,
+      keys.meta,
+      String(revision),
+      now.toISOString(),
+    );
+    return r === 1;
   }
 
   async apply(sid: string, observations: readonly Observation[], now: Date = new Date()): Promise<ApplyResult> {
@@ -234,6 +249,7 @@ export class LearnStore {
         before_start: n('before_start'),
         overflow: n('overflow'),
         destinations: destinations.length,
+        ...(meta.accepted_revision ? { accepted_revision: Number(meta.accepted_revision), accepted_at: meta.accepted_at } : {}),
       },
       destinations,
       addresses: Object.entries(addresses).map(([ak, c]) => ({ ...parseAddressKey(ak), count: Number(c) })),

@@ -1,0 +1,96 @@
+// `sluice learn accept`: the operator's act. The learner prepares the merged policy document (it
+// may only read policy); the CLI, under the operator's NATS identity, applies it through the policy
+// API with expect_revision — so a policy changed meanwhile is never overwritten — and reports back
+// so the learner audits the accept (learn_accept) beside the policy service's policy_apply.
+import type { NatsConnection } from '@nats-io/transport-node';
+
+export type Reply = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string; details?: unknown } };
+
+export class ApiCallError extends Error {
+  constructor(
+    readonly subject: string,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiCallError';
+  }
+}
+
+export async function call(nc: NatsConnection, subject: string, body: unknown, timeoutMs: number): Promise<unknown> {
+  let reply: Reply;
+  try {
+    reply = JSON.parse((await nc.request(subject, JSON.stringify(body), { timeout: timeoutMs })).string()) as Reply;
+  } catch (err) {
+    const m = (err as Error).message ?? String(err);
+    throw new ApiCallError(subject, 'unavailable', `nothing answered on ${subject} (${m}); is the service running? (sluice status)`);
+  }
+  if (!reply.ok) throw new ApiCallError(subject, reply.error.code, reply.error.message, reply.error.details);
+  return reply.result;
+}
+
+export interface AcceptOptions {
+  project: string;
+  agent?: string;
+  actor: string;
+  reason?: string;
+  enforce: boolean;
+  wildcards: string[];
+  /** Policy API subject prefix (default sluice.api.policy). */
+  policyApi?: string;
+  timeoutMs: number;
+}
+
+export interface AcceptResult {
+  changed: boolean;
+  revision: number;
+  policy: string;
+  added: string[];
+  /** The accept was applied but the learner could not audit/record it (the policy_apply audit stands). */
+  warning?: string;
+}
+
+interface Prepared {
+  base_revision: number;
+  policy: string;
+  changed: boolean;
+  added: string[];
+  yaml?: string;
+}
+
+export async function acceptLearned(nc: NatsConnection, o: AcceptOptions): Promise<AcceptResult> {
+  const sel = { project: o.project, ...(o.agent !== undefined ? { agent: o.agent } : {}) };
+  const policyApi = o.policyApi ?? 'sluice.api.policy';
+  // One retry when the policy changed between prepare and apply: prepare again on the new revision.
+  for (let attempt = 0; ; attempt++) {
+    const p = (await call(nc, 'sluice.api.learn.prepare', { ...sel, enforce: o.enforce, wildcards: o.wildcards }, o.timeoutMs)) as Prepared;
+    if (!p.changed || p.yaml === undefined) return { changed: false, revision: p.base_revision, policy: p.policy, added: [] };
+    const reason = o.reason ?? `accept learn proposal for project ${o.project}${o.agent ? ` agent ${o.agent}` : ''}`;
+    let revision: number;
+    try {
+      const applied = (await call(
+        nc,
+        `${policyApi}.apply`,
+        { yaml: p.yaml, file: `learn:${o.project}${o.agent ? `/${o.agent}` : ''}`, actor: o.actor, reason, expect_revision: p.base_revision },
+        o.timeoutMs,
+      )) as { revision: number };
+      revision = applied.revision;
+    } catch (err) {
+      if (attempt === 0 && err instanceof ApiCallError && err.code === 'conflict') continue;
+      throw err;
+    }
+    const result: AcceptResult = { changed: true, revision, policy: p.policy, added: p.added };
+    try {
+      await call(
+        nc,
+        'sluice.api.learn.accepted',
+        { ...sel, actor: o.actor, reason, before_revision: p.base_revision, revision, policy: p.policy, added: p.added, enforce: o.enforce, wildcards: o.wildcards },
+        o.timeoutMs,
+      );
+    } catch (err) {
+      result.warning = `applied as revision ${revision}, but the learner did not record the accept: ${(err as Error).message}`;
+    }
+    return result;
+  }
+}
