@@ -26,6 +26,11 @@ describe('sluice policy', () => {
       expect(await policy.run(['validate', good, bad])).toBe(2);
       const text = err.mock.calls.map((c) => String(c[0])).join('');
       expect(text).toContain(`${bad}:3:84: policies[0].egress.allow[0].ports[0]: port 70000 is out of range 1-65535`);
+      // apply validates locally before contacting anything (no NATS here: it would fail with 1).
+      const huge = join(dir, 'huge.yaml');
+      writeFileSync(huge, `version: 1\n# ${'x'.repeat(10 * 1024 * 1024)}\n`);
+      expect(await policy.run(['apply', huge, '--nats', 'nats://127.0.0.1:1'])).toBe(2);
+      expect(err.mock.calls.map((c) => String(c[0])).join('')).toMatch(/huge\.yaml:1:1: \(document\): document is \d+ bytes, over the 1048576-byte limit/);
     } finally {
       err.mockRestore();
     }

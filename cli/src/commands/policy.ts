@@ -192,6 +192,13 @@ export const policy: Command = {
         const file = positionals[0];
         if (!file) throw new UsageError(`policy ${sub} needs a FILE`);
         const yaml = readDoc(file);
+        // Validate here first: errors show without a round trip, and a document too large for a
+        // NATS message is refused with the same precise error instead of a transport failure.
+        const local = parsePolicy(yaml, { file });
+        if (!local.ok) {
+          printErrors(local.errors);
+          return 2;
+        }
         return withApi(values.nats, async (api) => {
           if (sub === 'diff') {
             printChange(await api.call<PolicyChange>('diff', { yaml, file }), values.json);
