@@ -1,5 +1,6 @@
 // The learn-session state in Redis: sessions, their aggregates, and atomic updates (store.lua.ts).
 // This is the only module that talks to Redis; callers get plain values back.
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { addressKey, destinationKey, parseAddressKey, parseDestinationKey, type Observation } from './observation.ts';
 import { AGENT_SEPARATOR, sessionId, sessionIndexKey, sessionKeys, type SessionInfo, type SessionSelector } from './session.ts';
@@ -67,6 +68,23 @@ export interface SessionSnapshot {
 export class SessionExistsError extends Error {
   override name = 'SessionExistsError';
 }
+
+/** EVALSHA with a fallback to EVAL when Redis does not have the script (restart, SCRIPT FLUSH). */
+class Script {
+  private readonly sha: string;
+  constructor(private readonly lua: string) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
+  async run(redis: Redis, numKeys: number, args: string[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, numKeys, ...args);
+    } catch (err) {
+      if (!/NOSCRIPT/.test((err as Error).message)) throw err;
+      return redis.eval(this.lua, numKeys, ...args);
+    }
+  }
+}
+const APPLY = new Script(APPLY_SCRIPT);
 
 export class LearnStore {
   constructor(
@@ -174,18 +192,10 @@ export class LearnStore {
     for (const o of observations) {
       args.push(o.id, o.cls, destinationKey(o), addressKey(o), o.agent, String(o.time_ms));
     }
-    const r = (await this.redis.eval(
-      APPLY_SCRIPT,
+    const r = (await APPLY.run(
+      this.redis,
       8,
-      keys.meta,
-      keys.learned,
-      keys.allowed,
-      keys.first,
-      keys.last,
-      keys.agents,
-      keys.addresses,
-      keys.seen,
-      ...args,
+      [keys.meta, keys.learned, keys.allowed, keys.first, keys.last, keys.agents, keys.addresses, keys.seen, ...args],
     )) as number[];
     if (r[0] === -1) return { applied: 0, learned: 0, duplicates: 0, before_start: 0, overflow: 0, gone: true };
     return { applied: r[0]!, learned: r[1]!, duplicates: r[2]!, before_start: r[3]!, overflow: r[4]!, gone: false };
