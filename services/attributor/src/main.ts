@@ -1,13 +1,137 @@
 // attributor: attaches Docker labels to raw records and publishes SLUICE_EVENTS.
-import { runService } from '@sluice/runtime';
+import Docker from 'dockerode';
+import { jetstream } from '@nats-io/jetstream';
+import { STREAMS } from '@sluice/contracts';
+import { ensureStream, jetstreamManager, runService } from '@sluice/runtime';
+import { findCgroup2Mount } from './cgroup.ts';
 import { DEFAULT_METRICS_PORT, env } from './config.ts';
+import { ContainerWatch } from './container-watch.ts';
+import { startIdentityApi } from './identity-api.ts';
+import { IdentityStore } from './identity-store.ts';
+import { kernelCodec } from './kernel-adapter.ts';
+import { LabelCache } from './label-cache.ts';
+import type { ControlMessage } from './lifecycle.ts';
+import { createAttributorMetrics } from './metrics.ts';
+import { ensureRawConsumer, startRawConsumer } from './raw-consumer.ts';
+import { MissResolver } from './resolver.ts';
 
 await runService({
   name: 'attributor',
   env,
   defaultMetricsPort: DEFAULT_METRICS_PORT,
-  start: async ({ readiness }) => {
-    readiness.set('attributor', true, 'skeleton');
-    return { stop: [] };
+  start: async ({ config, log, metrics: m, readiness, nc }) => {
+    const node = config.NODE_NAME;
+    const jsm = await jetstreamManager(nc);
+    for (const spec of [STREAMS.raw, STREAMS.events, STREAMS.control]) await ensureStream(jsm, spec, log);
+    const js = jetstream(nc);
+    const cgroupMount = await findCgroup2Mount();
+
+    const cache = new LabelCache({ graceMs: config.GRACE_MS, startSlackMs: config.START_SLACK_MS });
+    let store: IdentityStore | undefined;
+    const metrics = createAttributorMetrics(m.meter, {
+      redisUp: () => store?.up ?? false,
+      cachedContainers: () => cache.size,
+      redisPending: () => store?.pendingWrites ?? 0,
+    });
+    store = new IdentityStore(
+      {
+        url: config.REDIS_URL,
+        prefix: config.REDIS_PREFIX,
+        liveTtlS: config.IDENTITY_TTL_S,
+        deadTtlS: Math.max(3600, Math.ceil(config.GRACE_MS / 1000)),
+      },
+      log,
+      metrics,
+    );
+    await store.connect();
+    // Warm start: registrations and recently dead containers only Redis remembers. Docker's
+    // list below then overrides every container it still runs.
+    const stored = await store.loadNode(node);
+    for (const identity of stored) cache.upsert(identity);
+    log.info({ identities: stored.length }, 'warmed from redis');
+
+    const publish = async (msg: ControlMessage): Promise<void> => {
+      try {
+        await js.publish(msg.subject, JSON.stringify(msg.payload), { msgID: msg.msgId });
+        metrics.lifecycle(msg.subject.split('.').slice(1, 3).join('_'));
+      } catch (err) {
+        metrics.stage.dropped('control_publish_failed');
+        log.error({ err: (err as Error).message, subject: msg.subject }, 'could not publish a control message');
+      }
+    };
+    const watch = new ContainerWatch({
+      docker: new Docker({ socketPath: config.DOCKER_SOCKET }),
+      cache,
+      store,
+      node,
+      cgroupMount,
+      labels: { agent: config.AGENT_LABEL, project: config.PROJECT_LABEL },
+      publish,
+      log,
+      metrics,
+    });
+    readiness.set('docker', false, 'listing containers');
+    const startWatch = async (): Promise<void> => {
+      try {
+        await watch.start();
+        readiness.set('docker', true, config.DOCKER_SOCKET);
+      } catch (err) {
+        // Docker down degrades attribution (records stay `unknown`, registrations still work).
+        readiness.set('docker', false, (err as Error).message);
+        log.warn({ err: (err as Error).message }, 'docker unavailable; retrying in 5 s');
+        setTimeout(() => void startWatch(), 5000).unref();
+      }
+    };
+    await startWatch();
+
+    const resolver = new MissResolver(
+      { node, cgroupMount, scanIntervalMs: config.SCAN_INTERVAL_MS, negativeTtlMs: config.NEGATIVE_TTL_MS },
+      cache,
+      store,
+      watch,
+      log,
+      metrics,
+    );
+    const api = startIdentityApi({ nc, node, cgroupMount, cache, store, log });
+
+    const sweep = setInterval(() => cache.sweep(Date.now()), 1000);
+    const refresh = setInterval(
+      () => {
+        for (const e of cache.entries()) if (e.identity.node === node && e.identity.died_ms === undefined) store!.put(e.identity);
+      },
+      (config.IDENTITY_TTL_S * 1000) / 3,
+    );
+    sweep.unref();
+    refresh.unref();
+
+    const consumerOpts = {
+      durable: config.CONSUMER_NAME,
+      filter: config.RAW_FILTER,
+      ackWaitMs: config.ACK_WAIT_MS,
+      concurrency: config.CONCURRENCY,
+      maxMessageBytes: config.MAX_MESSAGE_BYTES,
+    };
+    await ensureRawConsumer(nc, consumerOpts, log);
+    const stopConsumer = await startRawConsumer(
+      { nc, codec: kernelCodec, lookup: cache.lookupCgroup.bind(cache), resolver, log, metrics },
+      consumerOpts,
+    );
+    readiness.set('attributor', true, `consuming ${config.RAW_FILTER}`);
+
+    return {
+      stop: [
+        { name: 'raw consumer', run: stopConsumer },
+        { name: 'identity api', run: () => api.forEach((s) => s.unsubscribe()) },
+        { name: 'docker watch', run: () => watch.stop() },
+        {
+          name: 'timers',
+          run: () => {
+            clearInterval(sweep);
+            clearInterval(refresh);
+          },
+        },
+        { name: 'redis', run: () => store!.close() },
+      ],
+    };
   },
 });

@@ -7,7 +7,8 @@ export interface AttributorMetrics {
   stage: ReturnType<typeof stageCounters>;
   attributed(attribution: string, n: number): void;
   published(n: number): void;
-  publishFailed(): void;
+  /** A raw batch nak'ed for redelivery (publish_failed | handler_error): delayed, not lost. */
+  retried(reason: string): void;
   redisError(op: string): void;
   /** Writes held in memory while Redis was down, replayed on reconnect. */
   redisDeferred(n: number): void;
@@ -26,8 +27,8 @@ export function createAttributorMetrics(
   const published = meter.createCounter('sluice_attributor_messages_published_total', {
     description: 'NDJSON messages acknowledged by SLUICE_EVENTS',
   });
-  const publishFailed = meter.createCounter('sluice_attributor_publish_failures_total', {
-    description: 'Raw batches whose output could not be published (redelivered later)',
+  const retried = meter.createCounter('sluice_attributor_batches_retried_total', {
+    description: 'Raw batches handed back for redelivery, by reason (delayed, not lost)',
   });
   const redisErrors = meter.createCounter('sluice_attributor_redis_errors_total', {
     description: 'Redis operations that failed; the in-memory cache carried on',
@@ -55,7 +56,7 @@ export function createAttributorMetrics(
     stage: stageCounters(meter, 'attributor'),
     attributed: (a, n) => n > 0 && attributed.add(n, { attribution: a }),
     published: (n) => published.add(n),
-    publishFailed: () => publishFailed.add(1),
+    retried: (reason) => retried.add(1, { reason }),
     redisError: (op) => redisErrors.add(1, { op }),
     redisDeferred: (n) => redisDeferred.add(n),
     dockerEvent: (action) => dockerEvents.add(1, { action }),

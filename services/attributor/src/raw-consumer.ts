@@ -1,0 +1,120 @@
+// SLUICE_RAW → SLUICE_EVENTS. One durable pull consumer that every replica shares (JetStream
+// hands each raw batch to one of them). A raw batch is acknowledged only after every message it
+// produced was acknowledged by SLUICE_EVENTS; if the process dies in between, the batch is
+// redelivered, re-rendered with the same Nats-Msg-Ids, and JetStream's duplicate window drops
+// what was already stored. A malformed batch can never succeed: it is terminated and counted.
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { HEADERS, parseRawBatch, RawBatchError, STREAMS } from '@sluice/contracts';
+import { ensureConsumer, jetstreamManager, type Logger } from '@sluice/runtime';
+import { decodeBatch, misses, renderBatch, type Lookup } from './enrich.ts';
+import type { AttributorMetrics } from './metrics.ts';
+import type { RecordCodec } from './record.ts';
+import type { MissResolver } from './resolver.ts';
+
+export interface RawConsumerOptions {
+  durable: string;
+  filter: string;
+  ackWaitMs: number;
+  concurrency: number;
+  maxMessageBytes: number;
+}
+
+export interface RawConsumerDeps {
+  nc: NatsConnection;
+  codec: RecordCodec;
+  lookup: Lookup;
+  resolver: MissResolver;
+  log: Logger;
+  metrics: AttributorMetrics;
+}
+
+export async function ensureRawConsumer(nc: NatsConnection, o: RawConsumerOptions, log: Logger): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  await ensureConsumer(
+    jsm,
+    {
+      stream: STREAMS.raw.name,
+      durable: o.durable,
+      filterSubject: o.filter,
+      ackWaitMs: o.ackWaitMs,
+      maxAckPending: o.concurrency * 4,
+    },
+    log,
+  );
+}
+
+/** Handle one raw batch end to end; resolves once it is acked, nak'ed or terminated. */
+export async function handleRaw(m: JsMsg, d: RawConsumerDeps, o: RawConsumerOptions): Promise<void> {
+  const js = jetstream(d.nc);
+  let meta;
+  try {
+    meta = parseRawBatch((name) => m.headers?.get(name), m.data, d.codec.size);
+  } catch (err) {
+    if (!(err instanceof RawBatchError)) throw err;
+    const count = Number(m.headers?.get(HEADERS.count)) || 1;
+    d.metrics.stage.dropped('bad_batch', count);
+    d.log.warn({ err: err.message, subject: m.subject, seq: m.seq }, 'raw batch rejected');
+    m.term(err.message);
+    return;
+  }
+  const batch = decodeBatch(meta, m.data, d.codec);
+  for (const [reason, n] of batch.errors) d.metrics.stage.dropped(reason, n);
+  const unknown = misses(batch, d.lookup);
+  if (unknown.size > 0) await d.resolver.resolve(meta.node, unknown);
+  const out = renderBatch(batch, d.lookup, o.maxMessageBytes);
+  try {
+    await Promise.all(
+      out.messages.map((msg) => {
+        const h = natsHeaders();
+        h.set(HEADERS.contentType, 'application/x-ndjson');
+        h.set(HEADERS.count, String(msg.count));
+        h.set(HEADERS.node, meta.node);
+        return js.publish(msg.subject, msg.data, { msgID: msg.msgId, headers: h });
+      }),
+    );
+  } catch (err) {
+    // Not a loss: the batch comes back (nak), and what did get stored dedupes on its ids.
+    d.metrics.retried('publish_failed');
+    d.log.warn({ err: (err as Error).message, batch: m.headers?.get(HEADERS.msgId) }, 'publishing events failed; batch will be redelivered');
+    m.nak(1000);
+    return;
+  }
+  m.ack();
+  d.metrics.published(out.messages.length);
+  d.metrics.stage.handled(meta.count - sum(batch.errors));
+  for (const [a, n] of Object.entries(out.attributed)) d.metrics.attributed(a, n);
+}
+
+function sum(m: Map<string, number>): number {
+  let n = 0;
+  for (const v of m.values()) n += v;
+  return n;
+}
+
+/** Pull and handle raw batches, up to `concurrency` at once. Returns a stop function. */
+export async function startRawConsumer(d: RawConsumerDeps, o: RawConsumerOptions): Promise<() => Promise<void>> {
+  const consumer = await jetstream(d.nc).consumers.get(STREAMS.raw.name, o.durable);
+  const iter: ConsumerMessages = await consumer.consume({ max_messages: o.concurrency * 2 });
+  const inflight = new Set<Promise<void>>();
+  const loop = (async () => {
+    for await (const m of iter) {
+      const p = handleRaw(m, d, o)
+        .catch((err: unknown) => {
+          // One bad batch must not stop the service: count it and let it be redelivered.
+          d.metrics.retried('handler_error');
+          d.log.error({ err, seq: m.seq }, 'raw batch handling failed; will be redelivered');
+          m.nak(1000);
+        })
+        .finally(() => inflight.delete(p));
+      inflight.add(p);
+      if (inflight.size >= o.concurrency) await Promise.race(inflight);
+    }
+  })().catch((err: unknown) => d.log.error({ err }, 'raw consume loop ended with an error'));
+  d.log.info({ durable: o.durable, filter: o.filter }, 'consuming raw batches');
+  return async () => {
+    await iter.close();
+    await loop;
+    await Promise.allSettled([...inflight]);
+  };
+}
