@@ -27,6 +27,9 @@ export const PolicyRequests = {
     reason: reason.optional(),
     /** Optimistic concurrency: fail with `conflict` unless this is the current revision (0: none yet). */
     expect_revision: z.number().int().nonnegative().optional(),
+    /** `learner`: accepting a learner proposal (audited as learner_accept, with the proposal id). */
+    origin: z.enum(['operator', 'learner']).optional(),
+    proposal_id: z.string().min(1).optional(),
   }),
   get: z.strictObject({ revision: z.number().int().positive().optional() }),
   history: z.strictObject({ limit: z.number().int().positive().max(1000).optional() }),
@@ -106,6 +109,7 @@ export const POLICY_AUDIT_KINDS = {
   rollback: 'policy_rollback',
   bypass: 'policy_bypass',
   bypassCancel: 'policy_bypass_cancel',
+  learnerAccept: 'learner_accept',
 } as const;
 
 /** The human rendering used by the CLI: a unified-diff-like listing. */

@@ -128,6 +128,20 @@ describe('policy API over NATS with accounts', () => {
     expect(ok<unknown[]>(await call(operator, 'history', {}))).toHaveLength(before);
   });
 
+  it('a learner accept (through the operator) is audited as learner_accept', async () => {
+    const cur = ok<{ revision: number }>(await call(operator, 'get', {}));
+    const r = ok<{ revision: number }>(
+      await call(operator, 'apply', { yaml: V2, actor: 'alice', reason: 'accept proposal', origin: 'learner', proposal_id: 'prop-7', expect_revision: cur.revision }),
+    );
+    await waitFor('learner_accept audit', async () => audits.find((a) => a.kind === 'learner_accept'), 5000);
+    expect(audits.find((a) => a.kind === 'learner_accept')).toMatchObject({
+      actor: 'alice',
+      before_revision: cur.revision,
+      after_revision: r.revision,
+      detail: { proposal_id: 'prop-7' },
+    });
+  });
+
   it('bypass: create, list and cancel, audited', async () => {
     const b = ok<{ id: string; expires_at: string }>(
       await call(operator, 'bypass', { agent: 'agent-1', duration_s: 900, actor: 'alice', reason: 'debugging a registry outage' }),

@@ -150,7 +150,15 @@ export class PolicyApi {
     return (await this.prepare(req.yaml, req.file)).change;
   }
 
-  private async store(yaml: string, file: string | undefined, actor: string, reason: string | undefined, expect: number | undefined, rollbackOf?: number) {
+  private async store(
+    yaml: string,
+    file: string | undefined,
+    actor: string,
+    reason: string | undefined,
+    expect: number | undefined,
+    rollbackOf?: number,
+    proposal?: { id: string | undefined },
+  ) {
     const { current, compiled, change } = await this.prepare(yaml, file);
     const before = current?.revision ?? 0;
     if (expect !== undefined && expect !== before) {
@@ -169,18 +177,24 @@ export class PolicyApi {
     await this.deps.audit({
       id: `${rollbackOf ? 'rollback' : 'apply'}-${revision}-${randomBytes(4).toString('hex')}`,
       time,
-      kind: rollbackOf ? POLICY_AUDIT_KINDS.rollback : POLICY_AUDIT_KINDS.apply,
+      kind: rollbackOf ? POLICY_AUDIT_KINDS.rollback : proposal ? POLICY_AUDIT_KINDS.learnerAccept : POLICY_AUDIT_KINDS.apply,
       actor,
       ...(reason ? { reason } : {}),
       before_revision: before,
       after_revision: revision,
-      detail: { sha256, policies: change.policies, ...(rollbackOf ? { rollback_of: rollbackOf } : {}) },
+      detail: {
+        sha256,
+        policies: change.policies,
+        ...(rollbackOf ? { rollback_of: rollbackOf } : {}),
+        ...(proposal?.id ? { proposal_id: proposal.id } : {}),
+      },
     });
     return { revision, change };
   }
 
   private apply(req: Req<'apply'>) {
-    return this.store(req.yaml, req.file, req.actor, req.reason, req.expect_revision);
+    const proposal = req.origin === 'learner' ? { id: req.proposal_id } : undefined;
+    return this.store(req.yaml, req.file, req.actor, req.reason, req.expect_revision, undefined, proposal);
   }
 
   private async rollback(req: Req<'rollback'>) {
