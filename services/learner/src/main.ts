@@ -2,11 +2,11 @@
 import { jetstream } from '@nats-io/jetstream';
 import { AuditEvent, STREAMS, subjects } from '@sluice/contracts';
 import { ensureConsumer, ensureStream, jetstreamManager, runService } from '@sluice/runtime';
-import { Redis } from 'ioredis';
 import { LEARN_CHANGED, LearnApi, serveLearnApi } from './api.ts';
 import { DEFAULT_METRICS_PORT, env } from './config.ts';
 import { BatchHandler, startConsuming } from './consume.ts';
 import { learnerMetrics } from './metrics.ts';
+import { createRedis } from './redis.ts';
 import { natsPolicyClient } from './policy-client.ts';
 import { SessionCache } from './session-cache.ts';
 import { LearnStore } from './store.ts';
@@ -17,7 +17,7 @@ await runService({
   defaultMetricsPort: DEFAULT_METRICS_PORT,
   start: async ({ config, log, metrics, readiness, nc }) => {
     readiness.set('redis', false, 'connecting');
-    const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    const redis = createRedis(config.REDIS_URL, { lazyConnect: true });
     redis.on('error', (err: Error) => {
       readiness.set('redis', false, err.message);
       log.warn({ err: err.message }, 'redis error');

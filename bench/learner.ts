@@ -1,0 +1,88 @@
+// learner: the hot path (NDJSON batch → parse → classify → one atomic Lua apply per session) on the
+// real Redis, the fast path for traffic no session watches, and proposal rendering cost.
+import { randomBytes } from 'node:crypto';
+import type { EgressEvent } from '@sluice/contracts';
+import { BatchHandler } from '../services/learner/src/consume.ts';
+import type { LearnerMetrics } from '../services/learner/src/metrics.ts';
+import { propose, renderProposal } from '../services/learner/src/proposal.ts';
+import { createRedis } from '../services/learner/src/redis.ts';
+import { SessionCache } from '../services/learner/src/session-cache.ts';
+import { LearnStore, type AggregatedDestination } from '../services/learner/src/store.ts';
+
+const noMetrics: LearnerMetrics = { handled: () => {}, dropped: () => {}, skipped: () => {}, applied: () => {} };
+
+function event(i: number, run: string): EgressEvent {
+  return {
+    id: `bench:${run}:${i}`,
+    time: new Date().toISOString(),
+    node: 'bench',
+    kind: 'connect',
+    verdict: 'ALLOWED',
+    audit: true,
+    reason: 'learn',
+    rule_id: 0,
+    cgroup_id: '1',
+    pid: 1,
+    comm: 'node',
+    family: 'ipv4',
+    l4_proto: 'tcp',
+    dst_ip: `10.1.${(i >> 8) & 255}.${i & 255}`,
+    dst_port: 443 + (i % 4),
+    dst_host: `h${i % 200}.bench.test`,
+    attribution: 'docker',
+    project: 'bench',
+    agent: `a${i % 8}`,
+  };
+}
+
+export async function run(): Promise<Record<string, number>> {
+  const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const prefix = `sluice:bench:${randomBytes(4).toString('hex')}:`;
+  try {
+    const store = new LearnStore(redis, prefix);
+    await store.start({ project: 'bench' }, new Date(Date.now() - 1000));
+    const handler = new BatchHandler(store, new SessionCache(() => store.sessionIds(), 1000), noMetrics);
+    const BATCH = 100;
+    const BATCHES = 300;
+    const runId = randomBytes(3).toString('hex');
+    const texts = Array.from({ length: BATCHES }, (_, b) =>
+      Array.from({ length: BATCH }, (_, i) => JSON.stringify(event(b * BATCH + i, runId))).join('\n'),
+    );
+    let t = performance.now();
+    for (const text of texts) await handler.handle('sluice.events.bench.a0.ALLOWED', text);
+    const applySeconds = (performance.now() - t) / 1000;
+    // Redelivery of everything: all duplicates, still one Lua call per batch.
+    t = performance.now();
+    for (const text of texts) await handler.handle('sluice.events.bench.a0.ALLOWED', text);
+    const dupSeconds = (performance.now() - t) / 1000;
+    t = performance.now();
+    for (const text of texts) await handler.handle('sluice.events.other.a0.ALLOWED', text);
+    const skipSeconds = (performance.now() - t) / 1000;
+
+    const dests: AggregatedDestination[] = Array.from({ length: 1000 }, (_, i) => ({
+      host: `h${i}.d${i % 50}.bench.test`,
+      port: 443 + (i % 3),
+      proto: 'tcp',
+      learned: 1 + (i % 5),
+      allowed: 0,
+      first_ms: i,
+      last_ms: i,
+      agents: [`a${i % 8}`],
+    }));
+    t = performance.now();
+    const yaml = renderProposal(propose(undefined, { project: 'bench' }, dests, []));
+    const renderMs = performance.now() - t;
+
+    return {
+      learner_apply_events_per_s: Math.round((BATCH * BATCHES) / applySeconds),
+      learner_redelivered_events_per_s: Math.round((BATCH * BATCHES) / dupSeconds),
+      learner_unwatched_batches_per_s: Math.round(BATCHES / skipSeconds),
+      learner_proposal_1k_destinations_ms: Math.round(renderMs * 10) / 10,
+      learner_proposal_1k_destinations_bytes: Buffer.byteLength(yaml),
+    };
+  } finally {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  }
+}
