@@ -1,7 +1,7 @@
 // One durable pull consumer per source, shared by every sink replica (JetStream hands each
 // message to one of them). Messages are parsed here and handed to the pipeline, whose `add`
 // blocks when the buffer is full, so pulling stops while the document store is away.
-import type { ConsumerMessages, JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import { STREAMS, type StreamSpec } from '@sluice/contracts';
 import { ensureConsumer, jetstreamManager, type Logger } from '@sluice/runtime';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -40,29 +40,43 @@ export async function ensureConsumers(nc: NatsConnection, list: SourceBinding[],
   }
 }
 
-/** Start consuming every binding; returns a stop function that ends the pulls. */
+/**
+ * Start consuming every binding; returns a stop function that ends the pulls. `fetch` (not a
+ * prefetching `consume`) so that every message handed to us is at once held by the pipeline and
+ * kept alive: nothing waits unseen in a client buffer while its ack wait runs out.
+ */
 export async function startConsuming(
   js: JetStreamClient,
   list: SourceBinding[],
   pipeline: Pipeline,
-  o: ConsumeOptions,
+  o: ConsumeOptions & { fetchMessages?: number },
   log: Logger,
 ): Promise<() => Promise<void>> {
-  const running: Array<{ iter: ConsumerMessages; loop: Promise<void> }> = [];
+  let stopped = false;
+  const loops: Promise<void>[] = [];
   for (const b of list) {
     const consumer = await js.consumers.get(b.stream.name, b.durable);
-    const iter = await consumer.consume({ max_messages: Math.min(o.maxAckPending, 256) });
     const loop = (async () => {
-      for await (const m of iter) {
-        const batch = parseBatch(b.source, m.string(), new Date().toISOString());
-        await pipeline.add(m, { source: b.source, subject: m.subject, seq: m.seq }, batch);
+      while (!stopped) {
+        await pipeline.room();
+        if (stopped) break;
+        try {
+          const batch = await consumer.fetch({ max_messages: Math.min(o.maxAckPending, o.fetchMessages ?? 64), expires: 1000 });
+          for await (const m of batch) {
+            pipeline.add(m, { source: b.source, subject: m.subject, seq: m.seq }, parseBatch(b.source, m.string(), new Date().toISOString()));
+          }
+        } catch (err) {
+          // NATS away or the consumer briefly missing: say so, wait, pull again.
+          log.warn({ err, durable: b.durable }, 'fetch failed; retrying');
+          await new Promise((r) => setTimeout(r, 1000));
+        }
       }
-    })().catch((err: unknown) => log.error({ err, durable: b.durable }, 'consume loop ended with an error'));
-    running.push({ iter, loop });
+    })();
+    loops.push(loop);
     log.info({ stream: b.stream.name, durable: b.durable, filter: b.filter }, 'consuming');
   }
   return async () => {
-    for (const r of running) await r.iter.close();
-    await Promise.all(running.map((r) => r.loop));
+    stopped = true;
+    await Promise.all(loops);
   };
 }

@@ -85,7 +85,7 @@ describe('Pipeline', () => {
     const w = new ScriptedWriter();
     const { p, c } = setup(w);
     const handles = [new Handle(), new Handle(), new Handle()];
-    for (const [i, h] of handles.entries()) await p.add(h, meta(i), batch(i * 100, 30));
+    for (const [i, h] of handles.entries()) p.add(h, meta(i), batch(i * 100, 30));
     await p.drain();
     p.close();
     expect(handles.map((h) => h.acks)).toEqual([1, 1, 1]);
@@ -98,7 +98,7 @@ describe('Pipeline', () => {
     w.script = ['down', 'down', 'down'];
     const { p, c } = setup(w);
     const h = new Handle();
-    await p.add(h, meta(1), batch(0, 20));
+    p.add(h, meta(1), batch(0, 20));
     await p.drain();
     p.close();
     expect(w.calls.length).toBeGreaterThanOrEqual(4);
@@ -112,8 +112,8 @@ describe('Pipeline', () => {
     const { p, c } = setup(w);
     const first = new Handle();
     const again = new Handle();
-    await p.add(first, meta(1), batch(0, 10));
-    await p.add(again, meta(1), batch(0, 10));
+    p.add(first, meta(1), batch(0, 10));
+    p.add(again, meta(1), batch(0, 10));
     await p.drain();
     p.close();
     expect([first.acks, again.acks]).toEqual([1, 1]);
@@ -132,7 +132,7 @@ describe('Pipeline', () => {
     const h = new Handle();
     const b = batch(0, 4);
     const bad = parseBatch('egress', 'garbage', 'now');
-    await p.add(h, meta(7), { docs: b.docs, rejects: bad.rejects });
+    p.add(h, meta(7), { docs: b.docs, rejects: bad.rejects });
     await p.drain();
     p.close();
     expect(h.acks).toBe(1);
@@ -150,7 +150,8 @@ describe('Pipeline', () => {
   it('acks a message that had only rejected lines, after the DLQ took them', async () => {
     const { p, dlq } = setup(new ScriptedWriter());
     const h = new Handle();
-    await p.add(h, meta(3), parseBatch('egress', '{}\nnope', 'now'));
+    p.add(h, meta(3), parseBatch('egress', '{}\nnope', 'now'));
+    await p.drain();
     expect(h.acks).toBe(1);
     expect(dlq.length).toBe(2);
     p.close();
@@ -173,22 +174,24 @@ describe('Pipeline', () => {
       log: createLogger('sink-test', 'silent'),
     });
     const h = new Handle();
-    await p.add(h, meta(3), parseBatch('egress', 'nope', 'now'));
+    p.add(h, meta(3), parseBatch('egress', 'nope', 'now'));
+    await p.drain();
     expect([h.acks, h.naks]).toEqual([0, 1]);
     p.close();
   });
 
-  it('blocks add while the buffer is full, keeping held messages alive', async () => {
+  it('withholds room while the buffer is full, keeping held messages alive', async () => {
     const w = new ScriptedWriter();
     w.script = Array.from({ length: 6 }, () => 'down' as const);
     const { p } = setup(w, { maxBufferedDocs: 10 });
     const h = new Handle();
-    let returned = false;
-    const adding = p.add(h, meta(1), batch(0, 20)).then(() => (returned = true));
+    p.add(h, meta(1), batch(0, 20));
+    let roomy = false;
+    const room = p.room().then(() => (roomy = true));
     await new Promise((r) => setTimeout(r, 15));
-    expect(returned).toBe(false);
+    expect(roomy).toBe(false);
     expect(h.workings).toBeGreaterThan(0);
-    await adding;
+    await room;
     await p.drain();
     p.close();
     expect(h.acks).toBe(1);

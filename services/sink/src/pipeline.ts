@@ -2,7 +2,7 @@
 // documents wait in one queue, go out in bulks of adaptive size with bounded concurrency, and a
 // message is acked only when every one of its documents is settled: created, a duplicate of an
 // earlier delivery, or rejected and published to the DLQ. When the writer is away the queue stops
-// moving, `add` blocks (so the consumer stops pulling), held messages are kept alive with
+// moving, `room()` blocks (so the consumer stops pulling), held messages are kept alive with
 // `working()`, and the pipeline retries with capped exponential backoff.
 import type { Logger } from '@sluice/runtime';
 import type { Backoff, BulkSizer } from './bulk-size.ts';
@@ -87,20 +87,27 @@ export class Pipeline {
     return this.held.size;
   }
 
-  /** Take one message's parsed batch. Resolves once there is room for more (backpressure). */
-  async add(handle: AckHandle, meta: MessageMeta, batch: ParsedBatch): Promise<void> {
+  /**
+   * Take one message's parsed batch. Never blocks: the message is held (and kept alive) from this
+   * moment; callers pull only after `room()` resolves, which bounds the buffer.
+   */
+  add(handle: AckHandle, meta: MessageMeta, batch: ParsedBatch): void {
     for (const r of batch.rejects) this.o.counters.rejected(r.kind);
     const owner: Held = { handle, meta, remaining: batch.docs.length, rejects: [...batch.rejects] };
     this.held.add(owner);
     if (owner.remaining === 0) {
-      await this.finish(owner);
-    } else {
-      const at = this.now();
-      for (const d of batch.docs) {
-        this.queue.push({ item: { source: meta.source, id: d.id, json: JSON.stringify(d.doc) }, owner, at });
-      }
-      this.pump();
+      void this.finish(owner);
+      return;
     }
+    const at = this.now();
+    for (const d of batch.docs) {
+      this.queue.push({ item: { source: meta.source, id: d.id, json: JSON.stringify(d.doc) }, owner, at });
+    }
+    this.pump();
+  }
+
+  /** Resolves when the buffer has room for more documents (backpressure for the consumer). */
+  async room(): Promise<void> {
     while (this.buffered >= this.o.maxBufferedDocs) await new Promise<void>((r) => this.waiters.push(r));
   }
 

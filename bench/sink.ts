@@ -1,0 +1,109 @@
+// Sink throughput against the real NATS + OpenSearch: `sink.docs_per_s` is the rate at which a real
+// sink process (child, default settings) moves a burst of egress events from JetStream into
+// accepted documents (every message acked only after OpenSearch accepted its
+// documents); `sink.bulk_ratio` divides it by the rate of a plain `_bulk` loader sending the very
+// same documents to the same OpenSearch in the same run (1000 docs a bulk, 2 in flight: what a
+// careful script does). Goal ≥ 0.9: at-least-once bookkeeping should cost little.
+import { STREAMS } from '@sluice/contracts';
+import { createLogger } from '@sluice/runtime';
+import { stopService } from '../test/lib/service-process.ts';
+import { ensureTemplates } from '../services/sink/src/opensearch-setup.ts';
+import { parseBatch } from '../services/sink/src/parse.ts';
+import { closeSlice, openSlice, publishEgress, searchableCount, startSink, type Slice } from '../services/sink/src/sink-harness.ts';
+import { dataStreamName } from '../services/sink/src/templates.ts';
+import { egressEvent } from '../services/sink/src/test-events.ts';
+
+const DOCS = Number(process.env.BENCH_SINK_DOCS ?? 60_000);
+const PER_MESSAGE = 500;
+const PORT = 19_489;
+
+async function plainLoader(s: Slice, prefix: string, docs: Array<{ id: string; json: string }>): Promise<number> {
+  await ensureTemplates(s.os, prefix, createLogger('bench', 'silent'));
+  const index = dataStreamName(prefix, 'egress');
+  const bulks: string[][] = [];
+  for (let i = 0; i < docs.length; i += 1000) {
+    bulks.push(docs.slice(i, i + 1000).flatMap((d) => [`{"create":{"_index":"${index}","_id":${JSON.stringify(d.id)}}}`, d.json]));
+  }
+  const t0 = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < bulks.length) {
+      const body = bulks[next++]!;
+      const r = await s.os.bulk({ body, filter_path: 'errors' } as never);
+      if ((r.body as { errors?: boolean }).errors) throw new Error('plain loader: bulk had item errors');
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  const ms = performance.now() - t0;
+  const count = await (async () => {
+    await s.os.indices.refresh({ index });
+    return ((await s.os.count({ index })).body as { count: number }).count;
+  })();
+  if (count !== docs.length) throw new Error(`plain loader stored ${count} of ${docs.length}`);
+  await s.os.indices.deleteDataStream({ name: index });
+  await s.os.indices.deleteIndexTemplate({ name: `${prefix}*` }).catch(() => {});
+  return (docs.length / ms) * 1000;
+}
+
+async function sinkRate(s: Slice, events: ReturnType<typeof egressEvent>[]): Promise<number> {
+  const sink = await startSink(s, PORT, { LOG_LEVEL: 'warn' });
+  try {
+    const t0 = performance.now();
+    await publishEgress(s, events, PER_MESSAGE);
+    for (;;) {
+      const ci = await s.jsm.consumers.info(STREAMS.events.name, `${s.consumerPrefix}-egress`);
+      if (ci.num_pending === 0 && ci.num_ack_pending === 0 && ci.delivered.stream_seq > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const ms = performance.now() - t0;
+    if (process.env.BENCH_SINK_DEBUG) {
+      const m = await (await fetch(`http://127.0.0.1:${PORT}/metrics`)).text();
+      process.stderr.write(m.split('\n').filter((l) => /sluice_sink_bulk_(duration_ms|docs)_(sum|count)|requests/.test(l)).join('\n') + '\n');
+    }
+    const count = await searchableCount(s, 'egress');
+    if (count !== events.length) throw new Error(`sink stored ${count} of ${events.length}`);
+    return (events.length / ms) * 1000;
+  } finally {
+    await stopService(sink, 5000);
+  }
+}
+
+/** Documents exactly as the sink builds and serializes them. */
+function documentsOf(events: ReturnType<typeof egressEvent>[]): Array<{ id: string; json: string }> {
+  return parseBatch('egress', events.map((e) => JSON.stringify(e)).join('\n'), new Date().toISOString()).docs.map((d) => ({
+    id: d.id,
+    json: JSON.stringify(d.doc),
+  }));
+}
+
+export async function run(): Promise<Record<string, number>> {
+  // OpenSearch on a small machine is noisy from one run to the next: alternate loader and sink
+  // rounds and compare the means, so neither side gets all the warm (or all the cold) moments.
+  const rounds = Number(process.env.BENCH_SINK_ROUNDS ?? 2);
+  const loaderRates: number[] = [];
+  const sinkRates: number[] = [];
+  const warm = await openSlice('sinkbenchwarm');
+  try {
+    await plainLoader(warm, `${warm.prefix}plain-`, documentsOf(Array.from({ length: 20_000 }, (_, i) => egressEvent(i))));
+  } finally {
+    await closeSlice(warm);
+  }
+  for (let r = 0; r < rounds; r++) {
+    const s = await openSlice('sinkbench');
+    try {
+      const events = Array.from({ length: DOCS }, (_, i) => egressEvent(i, { project: s.project }));
+      loaderRates.push(await plainLoader(s, `${s.prefix}plain-`, documentsOf(events)));
+      sinkRates.push(await sinkRate(s, events));
+    } finally {
+      await closeSlice(s);
+    }
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return {
+    'sink.docs_per_s': Math.round(mean(sinkRates)),
+    'sink.plain_bulk_docs_per_s': Math.round(mean(loaderRates)),
+    'sink.bulk_ratio': Number((mean(sinkRates) / mean(loaderRates)).toFixed(3)),
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) console.log(await run());
