@@ -16,14 +16,19 @@ await runService({
   env,
   defaultMetricsPort: DEFAULT_METRICS_PORT,
   start: async ({ config, log, metrics, readiness, nc }) => {
+    // Redis being away degrades the learner (not ready, messages nak'ed and redelivered later); it
+    // never stops it, at start or later: ioredis keeps reconnecting.
     readiness.set('redis', false, 'connecting');
-    const redis = createRedis(config.REDIS_URL, { lazyConnect: true });
+    const redis = createRedis(config.REDIS_URL);
     redis.on('error', (err: Error) => {
       readiness.set('redis', false, err.message);
       log.warn({ err: err.message }, 'redis error');
     });
-    redis.on('ready', () => readiness.set('redis', true, config.REDIS_URL));
-    await redis.connect();
+    redis.on('close', () => readiness.set('redis', false, 'connection closed'));
+    redis.on('ready', () => {
+      readiness.set('redis', true, config.REDIS_URL);
+      log.info('redis ready');
+    });
 
     const store = new LearnStore(redis, config.LEARNER_KEY_PREFIX, {
       maxDestinations: config.LEARNER_MAX_DESTINATIONS,
@@ -35,7 +40,7 @@ await runService({
     });
     const m = learnerMetrics(metrics);
     const cache = new SessionCache(() => store.sessionIds(), config.LEARNER_SESSION_MAX_AGE_MS);
-    await cache.refresh();
+    await cache.refresh().catch((err: unknown) => log.warn({ err }, 'could not load learn sessions yet; will retry on demand'));
 
     const jsm = await jetstreamManager(nc);
     const js = jetstream(nc);
