@@ -36,6 +36,7 @@ export interface IdentityApiDeps {
   cgroupMount: string;
   cache: LabelCache;
   store: IdentityStore;
+  graceMs: number;
   log: Logger;
 }
 
@@ -118,7 +119,10 @@ export function startIdentityApi(d: IdentityApiDeps): Subscription[] {
       const now = Date.now();
       const hit = req.cgroup_id !== undefined ? d.cache.lookupCgroup(node, req.cgroup_id, now) : d.cache.lookupIp(node, req.ip!, now);
       if (hit) return hit.identity;
-      return req.cgroup_id !== undefined ? d.store.getByCgroup(node, req.cgroup_id) : d.store.getByIp(node, req.ip!);
+      const stored = req.cgroup_id !== undefined ? await d.store.getByCgroup(node, req.cgroup_id) : await d.store.getByIp(node, req.ip!);
+      // The store keeps dead identities for late records; "who is it now" is not one of them.
+      if (!stored || (stored.died_ms !== undefined && stored.died_ms + d.graceMs < now)) return undefined;
+      return stored;
     }),
   ];
 }

@@ -92,7 +92,7 @@ await runService({
       log,
       metrics,
     );
-    const api = startIdentityApi({ nc, node, cgroupMount, cache, store, log });
+    const api = startIdentityApi({ nc, node, cgroupMount, cache, store, graceMs: config.GRACE_MS, log });
 
     const sweep = setInterval(() => cache.sweep(Date.now()), 1000);
     const refresh = setInterval(

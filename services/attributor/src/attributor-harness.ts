@@ -1,0 +1,176 @@
+// Test harness for the attributor's integration tests: real Docker containers, raw batches naming
+// their real cgroup ids published to SLUICE_RAW, the attributor as a child process, and a reader
+// of what it published. Every name is unique per run so test files never collide.
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import Docker from 'dockerode';
+import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
+import { ensureStream, createLogger } from '@sluice/runtime';
+import { STREAMS, subjects } from '@sluice/contracts';
+import { cgroupOfPid, findCgroup2Mount } from './cgroup.ts';
+import { encodeBatch, type FixtureRecord } from './kernel-fixture.ts';
+import { startService, type ServiceProcess } from '../../../test/lib/service-process.ts';
+
+export const NATS_URL = 'nats://127.0.0.1:4222';
+export const REDIS_URL = 'redis://127.0.0.1:6379';
+export const IMAGE = 'sluice/base:busybox';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export interface Line {
+  subject: string;
+  doc: Record<string, unknown> & { id: string };
+}
+
+export class Harness {
+  readonly run = randomUUID().slice(0, 8);
+  readonly node = `attr-it-${this.run}`;
+  readonly bootId = randomUUID();
+  readonly durable = `attr-it-${this.run}`;
+  readonly docker = new Docker({ socketPath: '/var/run/docker.sock' });
+  nc!: NatsConnection;
+  mount!: string;
+  metricsPort = 0;
+  private seq = 1;
+  private readonly containers: string[] = [];
+  readonly events: Line[] = [];
+  readonly control: Line[] = [];
+  private readers: ConsumerMessages[] = [];
+
+  async setup(): Promise<void> {
+    this.nc = await connect({ servers: NATS_URL });
+    const jsm = await jetstreamManager(this.nc);
+    const log = createLogger('attributor-test', 'silent');
+    for (const s of [STREAMS.raw, STREAMS.events, STREAMS.control]) await ensureStream(jsm, s, log);
+    this.mount = await findCgroup2Mount();
+    this.metricsPort = await freePort();
+    const since = new Date(Date.now() - 1000).toISOString();
+    // One filter per consumer: the Debian NATS server predates multi-filter consumers (2.10).
+    for (const f of [subjects.eventsAll, subjects.dnsAll]) this.readers.push(await this.follow(STREAMS.events.name, f, since, this.events));
+    for (const f of [subjects.containersAll, subjects.auditAll]) this.readers.push(await this.follow(STREAMS.control.name, f, since, this.control));
+  }
+
+  private async follow(stream: string, filter: string, since: string, into: Line[]): Promise<ConsumerMessages> {
+    const c = await jetstream(this.nc).consumers.get(stream, {
+      filter_subjects: filter,
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: since,
+    });
+    const iter = await c.consume();
+    void (async () => {
+      for await (const m of iter) {
+        for (const text of m.string().split('\n')) {
+          if (!text) continue;
+          const doc = JSON.parse(text) as Line['doc'];
+          const mine = doc.node === this.node || (doc.subject as { node?: string } | undefined)?.node === this.node;
+          if (mine) into.push({ subject: m.subject, doc });
+        }
+      }
+    })();
+    return iter;
+  }
+
+  env(over: Record<string, string> = {}): Record<string, string> {
+    return {
+      NATS_URL,
+      REDIS_URL,
+      NODE_NAME: this.node,
+      METRICS_PORT: String(this.metricsPort),
+      LOG_LEVEL: 'info',
+      RAW_FILTER: subjects.raw(this.node),
+      CONSUMER_NAME: this.durable,
+      REDIS_PREFIX: `sluice-it:${this.run}`,
+      GRACE_MS: '1500',
+      START_SLACK_MS: '500',
+      NEGATIVE_TTL_MS: '300',
+      SCAN_INTERVAL_MS: '200',
+      ACK_WAIT_MS: '2000',
+      ...over,
+    };
+  }
+
+  startAttributor(over: Record<string, string> = {}): ServiceProcess {
+    return startService('attributor', this.env(over));
+  }
+
+  async runContainer(labels: Record<string, string>, opts: { capDrop?: string[] } = {}): Promise<{ id: string; cgroupId: bigint; ip: string }> {
+    const c = await this.docker.createContainer({
+      Image: IMAGE,
+      Cmd: ['sleep', '600'],
+      Labels: { ...labels, 'sluice.test': this.run },
+      HostConfig: { CapDrop: opts.capDrop ?? [], AutoRemove: false },
+    });
+    this.containers.push(c.id);
+    await c.start();
+    const info = await c.inspect();
+    const cg = await cgroupOfPid(this.mount, info.State.Pid);
+    if (!cg) throw new Error(`no cgroup for container ${c.id}`);
+    return { id: c.id, cgroupId: BigInt(cg.id), ip: (info.NetworkSettings as unknown as { IPAddress: string }).IPAddress };
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    await this.docker.getContainer(id).remove({ force: true });
+  }
+
+  /** Publish one raw batch of records (ts defaults to now); returns the event ids it carries. */
+  async publishRaw(records: Array<Omit<FixtureRecord, 'tsNs'> & { tsNs?: bigint }>): Promise<string[]> {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const firstSeq = this.seq;
+    this.seq += records.length;
+    const b = encodeBatch(
+      records.map((r) => ({ ...r, tsNs: r.tsNs ?? now })),
+      { node: this.node, bootId: this.bootId, firstSeq, wallOffsetNs: 0n },
+    );
+    const h = natsHeaders();
+    for (const [k, v] of b.headers) h.set(k, v);
+    await jetstream(this.nc).publish(subjects.raw(this.node), b.body, { headers: h, msgID: h.get('Nats-Msg-Id') });
+    return records.map((_, i) => `${this.node}:${this.bootId}:${firstSeq + i}`);
+  }
+
+  byId(): Map<string, Line[]> {
+    const m = new Map<string, Line[]>();
+    for (const l of this.events) m.set(l.doc.id, [...(m.get(l.doc.id) ?? []), l]);
+    return m;
+  }
+
+  async metrics(): Promise<string> {
+    const res = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`);
+    return res.text();
+  }
+
+  async request(verb: string, body: unknown): Promise<{ ok: boolean; identity?: Record<string, unknown> | null; error?: string }> {
+    const r = await this.nc.request(subjects.api('identity', verb), JSON.stringify(body), { timeout: 5000 });
+    return r.json();
+  }
+
+  async teardown(): Promise<void> {
+    for (const r of this.readers) await r.close();
+    for (const id of this.containers) await this.docker.getContainer(id).remove({ force: true }).catch(() => undefined);
+    const jsm = await jetstreamManager(this.nc);
+    await jsm.consumers.delete(STREAMS.raw.name, this.durable).catch(() => undefined);
+    await this.nc.close();
+  }
+}
+
+/** Value of one Prometheus sample, summed over label sets that contain `labels`. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-z_]+)(\{[^}]*\})?\s+([0-9.eE+-]+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const lbl = m[2] ?? '';
+    if (Object.entries(labels).every(([k, v]) => lbl.includes(`${k}="${v}"`))) sum += Number(m[3]);
+  }
+  return sum;
+}
