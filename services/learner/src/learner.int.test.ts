@@ -3,6 +3,7 @@
 // ports; two replicas give the same diff as one; a learner killed mid-session loses nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { learnWhile } from '../../../cli/src/commands/learn-run.ts';
 import { attempt, harness, type Harness } from './testing/harness.ts';
 
 let h: Harness;
@@ -143,5 +144,16 @@ describe('learner', () => {
     expect(bad).toMatchObject({ ok: false, error: { code: 'bad_request', message: expect.stringContaining('project') } });
     const unknown = await h.request('diff', { project: `${h.project}-none` });
     expect(unknown).toMatchObject({ ok: false, error: { code: 'not_found' } });
+  });
+
+  it('learnWhile (for `sluice run --learn`): the diff covers what the command did, up to its last connection', async () => {
+    const agent = 'runner';
+    const out = await learnWhile(h.nc, { project: h.project, agent, actor: 'test', durable: h.durable, timeoutMs: 20_000, reset: true }, async () => {
+      await h.publish(agent, [attempt(h.run, h.project, agent, { host: 'ran.learn.test', ip: '10.99.2.1', port: 443 })]);
+      return 0;
+    });
+    expect(out.result).toBe(0);
+    expect(parse(out.yaml).add.map((a: any) => a.host)).toEqual(['ran.learn.test']);
+    expect((await h.request('status', { project: h.project, agent })).result.sessions).toEqual([]);
   });
 });
