@@ -108,7 +108,7 @@ export const learn: Command = {
       case 'diff': {
         if (typeof r.warning === 'string') say(`warning: ${r.warning}`);
         const s = r.session as SessionView;
-        say(`# ${label(s)}: ${s.learned} learned of ${s.events} events since ${s.started_at}, against policy revision ${String(r.policy_revision) || 'none'}`);
+        say(`# ${label(s)}: ${s.learned} learned of ${s.events} events since ${s.started_at}, against policy revision ${Number(r.policy_revision) || 'none'}`);
         if (s.overflow) say(`# warning: ${s.overflow} events exceeded the session's caps and are not in this diff`);
         process.stdout.write(String(r.yaml));
         return 0;
