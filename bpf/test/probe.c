@@ -9,6 +9,7 @@
  *     connect ADDR PORT        TCP connect (ADDR with ':' -> AF_INET6, e.g. ::ffff:127.0.0.2)
  *     udpconnect ADDR PORT     UDP connect
  *     sendto ADDR PORT         UDP sendto on an unconnected socket
+ *     fastopen ADDR PORT       TCP Fast Open: sendto(MSG_FASTOPEN) without connect()
  *     raw 4|6                  socket(AF_INET[6], SOCK_RAW, ICMP)
  *     packet                   socket(AF_PACKET, SOCK_RAW, ETH_P_ALL)
  *     loop ADDR PORT MS        TCP connects for MS ms; counts per outcome
@@ -240,6 +241,15 @@ int main(int argc, char **argv)
 		if (!strcmp(op, "connect") || !strcmp(op, "udpconnect") || !strcmp(op, "sendto")) {
 			NEED(2);
 			single(op, argv[i + 1], argv[i + 2], op[0] == 'c' ? SOCK_STREAM : SOCK_DGRAM, op[0] == 's');
+			i += 3;
+		} else if (!strcmp(op, "fastopen")) {
+			NEED(2);
+			struct target t;
+			parse_target(argv[i + 1], argv[i + 2], &t);
+			int fd = socket(t.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			int rc = sendto(fd, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&t.ss, t.len) == 1 ? 0 : -1;
+			report(op, rc, errno, fd);
+			close(fd);
 			i += 3;
 		} else if (!strcmp(op, "raw")) {
 			NEED(1);

@@ -147,6 +147,15 @@ describe('connect4 / connect6 / sendmsg4 / sendmsg6', () => {
     expect(udpB.received()).toBe(0);
   });
 
+  it('judges TCP Fast Open (sendto with MSG_FASTOPEN, no connect) like a connect', async () => {
+    const no = await one(agent, 'fastopen', '127.0.0.4', tcpA);
+    expect(no).toMatchObject({ ok: false, error: 'EPERM' });
+    expect(await stream.one(no.cookie)).toMatchObject({ kind: 'connect', verdict: 'DENIED', dstAddr: '127.0.0.4' });
+    const ok = await one(agent, 'fastopen', '127.0.0.2', tcpA);
+    expect(ok.error).not.toBe('EPERM');
+    expect(await stream.one(ok.cookie)).toMatchObject({ kind: 'connect', verdict: 'ALLOWED', ruleId: 101 });
+  });
+
   it('allows DNS only to the policy resolver', async () => {
     const dns = await one(agent, 'sendto', '127.0.0.53', 53);
     expect(dns).toMatchObject({ ok: true });

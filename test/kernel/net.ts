@@ -11,11 +11,16 @@ export interface Listeners {
 
 export function listeners(): Listeners {
   const servers: Server[] = [];
+  const conns = new Set<import('node:net').Socket>();
   const udps: UdpSocket[] = [];
   return {
     tcp(host) {
       return new Promise((res, rej) => {
-        const s = createServer((c) => c.on('error', () => {}).end());
+        const s = createServer((c) => {
+          conns.add(c);
+          c.on('error', () => {}).on('close', () => conns.delete(c));
+          c.end();
+        });
         s.on('error', rej);
         s.listen({ host, port: 0, backlog: 4096 }, () => res((s.address() as { port: number }).port));
         servers.push(s);
@@ -32,6 +37,8 @@ export function listeners(): Listeners {
       });
     },
     async close() {
+      // server.close() waits for every connection; a half-open one (TCP Fast Open) never ends.
+      for (const c of conns) c.destroy();
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
       await Promise.all(udps.map((s) => new Promise<void>((r) => s.close(() => r()))));
     },
