@@ -2,6 +2,7 @@
 // attached, and cleanup of both. Each test file makes one, so files never share maps or hooks.
 import { mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { KernelCounterName } from '@sluice/contracts';
 import { HELPER, jsonLines, run, type RunResult } from './exec.ts';
 import { RecordStream } from './record-stream.ts';
 
@@ -25,6 +26,14 @@ export function requireKernelEnv(): void {
   if (process.getuid?.() !== 0) throw new Error('kernel tests must run as root (they load BPF programs and create cgroups)');
   if (!bpffsMounted()) throw new Error('bpffs is not mounted at /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)');
   if (!existsSync(HELPER)) throw new Error(`${HELPER} is missing: run \`pnpm build\` (make -C bpf) first`);
+}
+
+/** `sluice-bpf stats` output. */
+export interface HelperStats {
+  ringbuf_size: number;
+  record_size: number;
+  record_version: number;
+  counters: Record<KernelCounterName, number>;
 }
 
 export interface Cgroup {
@@ -87,10 +96,10 @@ export class Sandbox {
     return jsonLines<T>(r.stdout);
   }
 
-  async stats(): Promise<{ ringbuf_size: number; counters: Record<string, number> }> {
+  async stats(): Promise<HelperStats> {
     const r = await this.helper(['stats']);
     if (r.code !== 0) throw new Error(`stats failed: ${r.stderr}`);
-    return JSON.parse(r.stdout) as { ringbuf_size: number; counters: Record<string, number> };
+    return JSON.parse(r.stdout) as HelperStats;
   }
 
   stream(counterMs = 100): RecordStream {
