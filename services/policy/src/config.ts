@@ -11,9 +11,19 @@ export const env = {
   POLICY_MAX_BYTES: z.coerce.number().int().positive().default(DEFAULT_POLICY_MAX_BYTES),
   POLICY_MAX_ALIASES: z.coerce.number().int().nonnegative().default(DEFAULT_POLICY_MAX_ALIASES),
   /** The sluice-bpf helper; empty: serve the API and store revisions, touch no maps (no kernel here). */
-  SLUICE_BPF: z.string().optional(),
+  SLUICE_BPF_BIN: z.string().optional(),
   /** Pin directory of the maps; the helper's lock on it makes this service the node's one writer. */
-  BPF_PIN_DIR: z.string().default('/sys/fs/bpf/sluice'),
+  SLUICE_BPF_PIN: z.string().default('/sys/fs/bpf/sluice'),
+  /**
+   * Managed scopes, relative to the cgroup2 mount: the programs are attached here at start (before
+   * the writer lock is taken for good), so every descendant cgroup is enforced. Docker's cgroupfs
+   * driver puts containers under /docker; `sluice run` uses /sluice. Comma-separated.
+   */
+  SLUICE_MANAGED_CGROUPS: z
+    .string()
+    .default('/docker,/sluice')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .refine((l) => l.every((s) => s.startsWith('/') && !s.includes('..')), 'each scope must be an absolute path under the cgroup2 mount'),
   /** Seconds between reconciles against `sluice-bpf dump`. */
   RECONCILE_INTERVAL_S: z.coerce.number().positive().default(30),
 };

@@ -5,7 +5,8 @@ import { KV_BUCKETS, STREAMS } from '@sluice/contracts';
 import { ensureKv, ensureStream, findMount, runService, stageCounters, type ShutdownStep } from '@sluice/runtime';
 import { PolicyApi } from './api.ts';
 import { DEFAULT_METRICS_PORT, env } from './config.ts';
-import { ApplySession, HelperLockedError } from './helper.ts';
+import { ApplySession, EXIT_LOCKED, HelperLockedError } from './helper.ts';
+import { loadAndAttach, ScopeError } from './scope.ts';
 import { followLifecycle } from './lifecycle.ts';
 import { auditPublisher, serveApi } from './server.ts';
 import { BYPASS_PREFIX, DOCUMENT_KEY, PolicyStore } from './store.ts';
@@ -22,20 +23,22 @@ await runService({
 
     // The writer lock first: a second policy service on this node must refuse before serving.
     let sync: PolicySync | undefined;
-    if (config.SLUICE_BPF) {
+    if (config.SLUICE_BPF_BIN) {
+      const cgroupRoot = findMount('cgroup2');
+      if (!cgroupRoot) throw new Error('no cgroup2 mount in /proc/self/mountinfo: cannot tell live cgroups from gone ones');
       let session: ApplySession;
       try {
-        session = await ApplySession.start(config.SLUICE_BPF, config.BPF_PIN_DIR);
+        const scopes = await loadAndAttach(config.SLUICE_BPF_BIN, config.SLUICE_BPF_PIN, cgroupRoot, config.SLUICE_MANAGED_CGROUPS);
+        log.info({ scopes }, 'programs loaded and attached to the managed scopes');
+        session = await ApplySession.start(config.SLUICE_BPF_BIN, config.SLUICE_BPF_PIN);
       } catch (err) {
-        if (err instanceof HelperLockedError) {
-          log.fatal({ pin: config.BPF_PIN_DIR, err: err.message }, 'another policy service holds this node\'s maps; refusing to start');
+        if (err instanceof HelperLockedError || (err instanceof ScopeError && err.exitCode === EXIT_LOCKED)) {
+          log.fatal({ pin: config.SLUICE_BPF_PIN, err: err.message }, 'another policy service holds this node\'s maps; refusing to start');
           log.flush();
           process.exit(3);
         }
         throw err;
       }
-      const cgroupRoot = findMount('cgroup2');
-      if (!cgroupRoot) throw new Error('no cgroup2 mount in /proc/self/mountinfo: cannot tell live cgroups from gone ones');
       const runs = meter.createCounter('sluice_policy_sync_runs_total', { description: 'Map sync runs by outcome' });
       const ops = meter.createCounter('sluice_policy_map_ops_total', { description: 'Map operations applied, by op' });
       const gone = meter.createCounter('sluice_policy_gone_cgroups_total', { description: 'Entries removed because their cgroup no longer exists' });
@@ -43,8 +46,8 @@ await runService({
       meter.createObservableGauge('sluice_policy_orphan_cgroups', { description: 'Map entries of live cgroups no lifecycle message explains' })
         .addCallback((r) => r.observe(orphanCount));
       sync = new PolicySync({
-        bin: config.SLUICE_BPF,
-        pin: config.BPF_PIN_DIR,
+        bin: config.SLUICE_BPF_BIN,
+        pin: config.SLUICE_BPF_PIN,
         session,
         log,
         cgroupRoot,

@@ -8,7 +8,7 @@ import { rmdirSync } from 'node:fs';
 import type { ApiReply, ContainerLifecycle } from '@sluice/contracts';
 import { HELPER, probe, sleep, until, type ProbeCounts, type ProbeResult } from '../../../test/kernel/exec.ts';
 import { listeners } from '../../../test/kernel/net.ts';
-import { Sandbox, type Cgroup } from '../../../test/kernel/sandbox.ts';
+import { cgroup2Mount, Sandbox, type Cgroup } from '../../../test/kernel/sandbox.ts';
 import { startService, stopService, waitFor, type ServiceProcess } from '../../../test/lib/service-process.ts';
 import { freePort, startAccountsNats, TEST_PASSWORDS, type TestNats } from './testing/nats-server.ts';
 
@@ -41,8 +41,10 @@ async function startPolicy(): Promise<ServiceProcess> {
     NATS_PASSWORD: TEST_PASSWORDS.SLUICE_POLICY_PASSWORD,
     METRICS_PORT: String(await freePort()),
     NODE_NAME: NODE,
-    SLUICE_BPF: HELPER,
-    BPF_PIN_DIR: sb.pin,
+    SLUICE_BPF_BIN: HELPER,
+    SLUICE_BPF_PIN: sb.pin,
+    // Attach only to this test's scope, never to the host's real /docker or /sluice.
+    SLUICE_MANAGED_CGROUPS: sb.scope.slice(cgroup2Mount().length),
     RECONCILE_INTERVAL_S: '1',
     LOG_LEVEL: 'info',
   });
@@ -192,8 +194,9 @@ describe('policy service on the real kernel', () => {
       NATS_PASSWORD: TEST_PASSWORDS.SLUICE_POLICY_PASSWORD,
       METRICS_PORT: String(await freePort()),
       NODE_NAME: NODE,
-      SLUICE_BPF: HELPER,
-      BPF_PIN_DIR: sb.pin,
+      SLUICE_BPF_BIN: HELPER,
+      SLUICE_BPF_PIN: sb.pin,
+      SLUICE_MANAGED_CGROUPS: sb.scope.slice(cgroup2Mount().length),
     });
     expect(await second.exited).toBe(3);
     expect(second.stderr()).toMatch(/locked by another sluice-bpf writer/);
