@@ -1,6 +1,6 @@
 // One kernel-test sandbox: its own pin dir, its own managed-scope cgroup with the programs
 // attached, and cleanup of both. Each test file makes one, so files never share maps or hooks.
-import { mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KernelCounterName } from '@sluice/contracts';
 import { HELPER, jsonLines, run, type RunResult } from './exec.ts';
@@ -120,8 +120,19 @@ export class Sandbox {
   }
 }
 
+/** rmdir, children first. A cgroup still holding a probe (a test failed mid-way) is emptied with
+ * cgroup.kill — only our own probes can be in a test's cgroup — and retried while they exit. */
 function removeCgroup(path: string): void {
   if (!existsSync(path)) return;
   for (const e of readdirSync(path, { withFileTypes: true })) if (e.isDirectory()) removeCgroup(join(path, e.name));
-  rmdirSync(path);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      rmdirSync(path);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || attempt >= 100) throw err;
+      if (attempt === 0) writeFileSync(join(path, 'cgroup.kill'), '1');
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
 }
