@@ -71,7 +71,12 @@ export class Harness {
       for await (const m of iter) {
         for (const text of m.string().split('\n')) {
           if (!text) continue;
-          const doc = JSON.parse(text) as Line['doc'];
+          let doc: Line['doc'];
+          try {
+            doc = JSON.parse(text) as Line['doc'];
+          } catch {
+            continue; // other writers' messages on shared subjects are not ours to judge
+          }
           const mine = doc.node === this.node || (doc.subject as { node?: string } | undefined)?.node === this.node;
           if (mine) into.push({ subject: m.subject, doc });
         }
@@ -103,12 +108,12 @@ export class Harness {
     return startService('attributor', this.env(over));
   }
 
-  async runContainer(labels: Record<string, string>, opts: { capDrop?: string[] } = {}): Promise<{ id: string; cgroupId: bigint; ip: string }> {
+  async runContainer(labels: Record<string, string>, opts: { capDrop?: string[]; cgroupParent?: string } = {}): Promise<{ id: string; cgroupId: bigint; ip: string }> {
     const c = await this.docker.createContainer({
       Image: IMAGE,
       Cmd: ['sleep', '600'],
       Labels: { ...labels, 'sluice.test': this.run },
-      HostConfig: { CapDrop: opts.capDrop ?? [], AutoRemove: false },
+      HostConfig: { CapDrop: opts.capDrop ?? [], AutoRemove: false, ...(opts.cgroupParent ? { CgroupParent: opts.cgroupParent } : {}) },
     });
     this.containers.push(c.id);
     await c.start();
@@ -116,6 +121,20 @@ export class Harness {
     const cg = await cgroupOfPid(this.mount, info.State.Pid);
     if (!cg) throw new Error(`no cgroup for container ${c.id}`);
     return { id: c.id, cgroupId: BigInt(cg.id), ip: (info.NetworkSettings as unknown as { IPAddress: string }).IPAddress };
+  }
+
+  /** Run a command inside a running container; resolves with its exit code and output. */
+  async exec(id: string, cmd: string[]): Promise<{ code: number; output: string }> {
+    const ex = await this.docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const stream = await ex.start({});
+    let output = '';
+    stream.on('data', (d: Buffer) => (output += d.toString('latin1')));
+    await new Promise<void>((resolve, reject) => {
+      stream.on('end', () => resolve());
+      stream.on('error', reject);
+    });
+    const info = await ex.inspect();
+    return { code: info.ExitCode ?? -1, output };
   }
 
   async removeContainer(id: string): Promise<void> {
