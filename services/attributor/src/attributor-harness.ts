@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import Docker from 'dockerode';
+import { Redis } from 'ioredis';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import { ensureStream, createLogger } from '@sluice/runtime';
@@ -178,6 +179,13 @@ export class Harness {
     const jsm = await jetstreamManager(this.nc);
     await jsm.consumers.delete(STREAMS.raw.name, this.durable).catch(() => undefined);
     await this.nc.close();
+    const redis = new Redis(REDIS_URL);
+    try {
+      const keys = await redis.keys(`sluice-it:${this.run}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+    } finally {
+      redis.disconnect();
+    }
   }
 }
 

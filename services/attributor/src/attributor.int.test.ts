@@ -124,6 +124,13 @@ describe('attributor (real Docker, NATS, Redis)', () => {
       const ids = await h.publishRaw([{ cgroupId: cg }]);
       await waitFor('event', async () => h.byId().get(ids[0]!)?.[0]);
       expect(EgressEvent.parse(h.byId().get(ids[0]!)![0]!.doc)).toMatchObject({ attribution: 'registered', agent: 'cli agent', project: `cli.${h.run}` });
+      // A restarted attributor warms from Redis: the registration (known nowhere else) survives.
+      await stopService(attributor, 8000);
+      attributor = h.startAttributor();
+      await waitFor('restarted', async () => ((await fetch(`http://127.0.0.1:${h.metricsPort}/readyz`).catch(() => undefined))?.ok ? true : undefined));
+      const again = await h.publishRaw([{ cgroupId: cg }]);
+      await waitFor('event after restart', async () => h.byId().get(again[0]!)?.[0]);
+      expect(EgressEvent.parse(h.byId().get(again[0]!)![0]!.doc)).toMatchObject({ attribution: 'registered', agent: 'cli agent' });
       const bad = await h.request('register', { agent: 'x' });
       expect(bad).toMatchObject({ ok: false });
       expect(bad.error).toMatch(/cgroup_id or cgroup_path is required/);
