@@ -1,7 +1,7 @@
 // `pnpm bench`: runs every bench/<area>.ts that exports `run()`, merges their flat figures into
 // bench/results/latest.json and writes a markdown table beside it. An area that fails is
 // reported with its error and the others still run (a broken benchmark must not hide the rest).
-import { readdirSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -13,7 +13,12 @@ const areas = readdirSync(here)
   .filter((a) => only.length === 0 || only.includes(a))
   .sort();
 
-const figures: Record<string, number> = {};
+const results = join(here, 'results');
+// Running a subset (`pnpm bench reader`) updates those figures and keeps the others.
+const figures: Record<string, number> =
+  only.length > 0 && existsSync(join(results, 'latest.json'))
+    ? (JSON.parse(readFileSync(join(results, 'latest.json'), 'utf8')) as Record<string, number>)
+    : {};
 const failures: Record<string, string> = {};
 for (const area of areas) {
   process.stderr.write(`bench: ${area} …\n`);
@@ -32,7 +37,6 @@ for (const area of areas) {
   }
 }
 
-const results = join(here, 'results');
 mkdirSync(results, { recursive: true });
 writeFileSync(join(results, 'latest.json'), `${JSON.stringify(figures, null, 2)}\n`);
 const rows = Object.entries(figures)
