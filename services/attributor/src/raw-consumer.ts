@@ -4,7 +4,7 @@
 // redelivered, re-rendered with the same Nats-Msg-Ids, and JetStream's duplicate window drops
 // what was already stored. A malformed batch can never succeed: it is terminated and counted.
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { HEADERS, parseRawBatch, RawBatchError, STREAMS } from '@sluice/contracts';
 import { ensureConsumer, jetstreamManager, type Logger } from '@sluice/runtime';
 import { decodeBatch, misses, renderBatch, type Lookup } from './enrich.ts';
@@ -45,8 +45,7 @@ export async function ensureRawConsumer(nc: NatsConnection, o: RawConsumerOption
 }
 
 /** Handle one raw batch end to end; resolves once it is acked, nak'ed or terminated. */
-export async function handleRaw(m: JsMsg, d: RawConsumerDeps, o: RawConsumerOptions): Promise<void> {
-  const js = jetstream(d.nc);
+export async function handleRaw(m: JsMsg, js: JetStreamClient, d: RawConsumerDeps, o: RawConsumerOptions): Promise<void> {
   let meta;
   try {
     meta = parseRawBatch((name) => m.headers?.get(name), m.data, d.codec.size);
@@ -94,12 +93,13 @@ function sum(m: Map<string, number>): number {
 
 /** Pull and handle raw batches, up to `concurrency` at once. Returns a stop function. */
 export async function startRawConsumer(d: RawConsumerDeps, o: RawConsumerOptions): Promise<() => Promise<void>> {
-  const consumer = await jetstream(d.nc).consumers.get(STREAMS.raw.name, o.durable);
+  const js = jetstream(d.nc);
+  const consumer = await js.consumers.get(STREAMS.raw.name, o.durable);
   const iter: ConsumerMessages = await consumer.consume({ max_messages: o.concurrency * 2 });
   const inflight = new Set<Promise<void>>();
   const loop = (async () => {
     for await (const m of iter) {
-      const p = handleRaw(m, d, o)
+      const p = handleRaw(m, js, d, o)
         .catch((err: unknown) => {
           // One bad batch must not stop the service: count it and let it be redelivered.
           d.metrics.retried('handler_error');
