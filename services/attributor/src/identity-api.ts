@@ -10,6 +10,7 @@ import { cgroupIdOfPath } from './cgroup.ts';
 import type { CachedIdentity } from './identity.ts';
 import type { IdentityStore } from './identity-store.ts';
 import type { LabelCache } from './label-cache.ts';
+import { lifecycleMessage, type ControlMessage } from './lifecycle.ts';
 
 export const RegisterRequest = z
   .object({
@@ -38,6 +39,11 @@ export interface IdentityApiDeps {
   store: IdentityStore;
   graceMs: number;
   log: Logger;
+  /**
+   * Lifecycle messages for registrations, as for containers: the policy service installs the
+   * registered cgroup's map entry from `start` and removes it on `destroy`.
+   */
+  publish?: (msg: ControlMessage) => Promise<void>;
 }
 
 function parse<T extends z.ZodType>(schema: T, data: Uint8Array): z.infer<T> {
@@ -101,7 +107,9 @@ export function startIdentityApi(d: IdentityApiDeps): Subscription[] {
     });
   return [
     serve('register', async (data) => {
-      const identity = await register(d, parse(RegisterRequest, data), Date.now());
+      const now = Date.now();
+      const identity = await register(d, parse(RegisterRequest, data), now);
+      await d.publish?.(lifecycleMessage('start', identity, now, `registered-${now}`));
       d.log.info({ cgroup: identity.cgroup_id, agent: identity.agent, project: identity.project }, 'cgroup registered');
       return identity;
     }),
@@ -111,6 +119,8 @@ export function startIdentityApi(d: IdentityApiDeps): Subscription[] {
       const entry = d.cache.markDead(node, `cg:${req.cgroup_id}`, Date.now());
       if (!entry) throw new Error(`cgroup ${req.cgroup_id} is not registered on ${node}`);
       d.store.put(entry.identity);
+      const now = Date.now();
+      await d.publish?.(lifecycleMessage('destroy', entry.identity, now, `unregistered-${now}`));
       return entry.identity;
     }),
     serve('lookup', async (data) => {

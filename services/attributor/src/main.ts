@@ -70,14 +70,14 @@ await runService({
       log,
       metrics,
     });
-    readiness.set('docker', false, 'listing containers');
+    readiness.set('docker', false, 'listing containers', { required: false });
     const startWatch = async (): Promise<void> => {
       try {
         await watch.start();
-        readiness.set('docker', true, config.DOCKER_SOCKET);
+        readiness.set('docker', true, config.DOCKER_SOCKET, { required: false });
       } catch (err) {
         // Docker down degrades attribution (records stay `unknown`, registrations still work).
-        readiness.set('docker', false, (err as Error).message);
+        readiness.set('docker', false, `${(err as Error).message} (degraded: containers stay unattributed)`, { required: false });
         log.warn({ err: (err as Error).message }, 'docker unavailable; retrying in 5 s');
         setTimeout(() => void startWatch(), 5000).unref();
       }
@@ -92,7 +92,7 @@ await runService({
       log,
       metrics,
     );
-    const api = startIdentityApi({ nc, node, cgroupMount, cache, store, graceMs: config.GRACE_MS, log });
+    const api = startIdentityApi({ nc, node, cgroupMount, cache, store, graceMs: config.GRACE_MS, log, publish });
 
     const sweep = setInterval(() => cache.sweep(Date.now()), 1000);
     const refresh = setInterval(
