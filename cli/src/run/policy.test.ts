@@ -11,7 +11,7 @@ describe('run policy', () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.document.policies).toHaveLength(1);
-    expect(r.document.policies[0]).toMatchObject({ name: 'run-coder', match: sel, mode: 'learn' });
+    expect(r.document.policies[0]).toMatchObject({ name: 'run-coder', match: sel, mode: 'learn', loopback: false });
     expect(r.document.default.mode).toBe('enforce');
   });
 

@@ -34,7 +34,9 @@ export function withRunPolicy(currentYaml: string | undefined, sel: Selector, na
   const taken = new Set(parsed.document.policies.map((p) => p.name));
   let unique = name;
   for (let i = 2; taken.has(unique); i++) unique = `${name}-${i}`;
-  const entry = doc.createNode({ name: unique, match: { project: sel.project, agent: sel.agent }, mode: 'learn' });
+  // loopback: false — a command in a host cgroup shares the host's loopback (NATS, Redis, the Docker
+  // API on TCP): reaching it is egress worth seeing and learning like any other.
+  const entry = doc.createNode({ name: unique, match: { project: sel.project, agent: sel.agent }, mode: 'learn', loopback: false });
   if (isMap(entry)) (entry as YAMLMap).commentBefore = ' added by sluice run: learn mode for this run';
   if (isSeq(policies)) {
     policies.flow = false;

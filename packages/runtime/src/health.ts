@@ -4,19 +4,32 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Metrics } from './metrics.ts';
 
-export class Readiness {
-  private readonly checks = new Map<string, { ok: boolean; detail: string }>();
+export interface Check {
+  ok: boolean;
+  detail: string;
+  /** false: a dependency the component degrades without; shown, but never blocks readiness. */
+  required: boolean;
+}
 
-  set(name: string, ok: boolean, detail = ''): void {
-    this.checks.set(name, { ok, detail });
+export class Readiness {
+  private readonly checks = new Map<string, Check>();
+
+  set(name: string, ok: boolean, detail = '', opts: { required?: boolean } = {}): void {
+    this.checks.set(name, { ok, detail, required: opts.required ?? true });
   }
 
   get ready(): boolean {
-    for (const c of this.checks.values()) if (!c.ok) return false;
+    for (const c of this.checks.values()) if (c.required && !c.ok) return false;
     return this.checks.size > 0;
   }
 
-  snapshot(): Record<string, { ok: boolean; detail: string }> {
+  /** Some optional dependency is down: ready, but running on a fallback. */
+  get degraded(): boolean {
+    for (const c of this.checks.values()) if (!c.required && !c.ok) return true;
+    return false;
+  }
+
+  snapshot(): Record<string, Check> {
     return Object.fromEntries(this.checks);
   }
 }
@@ -41,7 +54,9 @@ export async function startHealthServer(opts: {
       const ready = opts.readiness.ready;
       const ok = path === '/healthz' || ready;
       res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ service: opts.service, live: true, ready, checks: opts.readiness.snapshot() }));
+      res.end(
+        JSON.stringify({ service: opts.service, live: true, ready, degraded: opts.readiness.degraded, checks: opts.readiness.snapshot() }),
+      );
       return;
     }
     res.writeHead(404).end();

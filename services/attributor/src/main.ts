@@ -70,14 +70,14 @@ await runService({
       log,
       metrics,
     });
-    readiness.set('docker', false, 'listing containers');
+    readiness.set('docker', false, 'listing containers', { required: false });
     const startWatch = async (): Promise<void> => {
       try {
         await watch.start();
-        readiness.set('docker', true, config.DOCKER_SOCKET);
+        readiness.set('docker', true, config.DOCKER_SOCKET, { required: false });
       } catch (err) {
         // Docker down degrades attribution (records stay `unknown`, registrations still work).
-        readiness.set('docker', false, `${(err as Error).message}`);
+        readiness.set('docker', false, `${(err as Error).message} (degraded: containers stay unattributed)`, { required: false });
         log.warn({ err: (err as Error).message }, 'docker unavailable; retrying in 5 s');
         setTimeout(() => void startWatch(), 5000).unref();
       }

@@ -1,0 +1,160 @@
+// sluice run [--project P --agent A] [--learn] [--policy FILE] -- <cmd>: the command in a fresh
+// cgroup under the managed scope, enforced from its first instruction, its egress attributed to
+// P/A, counted live on stderr and summarised at exit. The command's own stdout/stderr pass through
+// untouched; the attempts table goes to stderr, the --learn diff (YAML) to stdout.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { EgressEvent, subjects } from '@sluice/contracts';
+import { out, say, UsageError, type Command } from '../command.ts';
+import { ensurePipeline } from '../local/ensure.ts';
+import { HELPER } from '../local/paths.ts';
+import { Attempts, formatAttempts } from '../run/attempts.ts';
+import { createRunCgroup, inCgroupArgv, removeRunCgroup, type RunCgroup } from '../run/cgroup.ts';
+import { waitForEntry } from '../run/kernel-entry.ts';
+import { withRunPolicy } from '../run/policy.ts';
+import { drain } from '../run/drain.ts';
+import { call } from './learn-accept.ts';
+import { learnWhile } from './learn-run.ts';
+
+const SCOPE = process.env.SLUICE_RUN_SCOPE ?? '/sluice';
+const PIN = process.env.SLUICE_BPF_PIN ?? '/sys/fs/bpf/sluice';
+
+export const run: Command = {
+  name: 'run',
+  summary: 'run a command in a fresh enforced cgroup and report every egress attempt it made',
+  usage: 'run [--project P] [--agent A] [--learn] [--policy FILE] [--opensearch] -- <command> [args…]',
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        project: { type: 'string', default: 'local' },
+        agent: { type: 'string' },
+        learn: { type: 'boolean', default: false },
+        policy: { type: 'string' },
+        opensearch: { type: 'boolean', default: false },
+        actor: { type: 'string', default: process.env.SLUICE_ACTOR ?? 'sluice-run' },
+        'timeout-ms': { type: 'string', default: '30000' },
+      },
+    });
+    if (positionals.length === 0) throw new UsageError('run needs a command after --, e.g. sluice run -- curl https://example.com');
+    const sel = { project: values.project, agent: values.agent ?? basename(positionals[0]!) };
+    const timeoutMs = Number(values['timeout-ms']);
+    const policyYaml = values.policy !== undefined ? readPolicy(values.policy) : undefined;
+
+    const state = await ensurePipeline({ opensearch: values.opensearch, docker: false, timeoutMs: 120_000, quiet: true });
+    if (!state.ok) return 1;
+    const nc = await connect({ servers: (state.endpoints.NATS_URL ?? 'nats://127.0.0.1:4222').split(',') });
+    const cg = createRunCgroup(SCOPE, `run-${process.pid}-${Date.now().toString(36)}`);
+    try {
+      await call(nc, subjects.api('identity', 'register'), { cgroup_path: cg.relative, ...sel }, timeoutMs);
+      const mode = await applyPolicy(nc, sel, policyYaml, values.policy, values.actor, timeoutMs);
+      await waitForEntry(HELPER, PIN, cg.id, (e) => mode === undefined || e.mode === mode, timeoutMs);
+      say(`sluice: running ${positionals.join(' ')} as ${sel.project}/${sel.agent} (cgroup ${cg.id}${mode ? `, ${mode}` : ''})`);
+
+      const attempts = new Attempts();
+      const sub = nc.subscribe(subjects.eventsFilter(sel), {
+        callback: (_err, msg) => {
+          for (const line of msg.string().split('\n')) {
+            if (!line) continue;
+            const r = EgressEvent.safeParse(JSON.parse(line));
+            if (r.success && r.data.cgroup_id === cg.id) attempts.add(r.data);
+          }
+        },
+      });
+      const body = () => runInCgroup(cg, positionals, attempts);
+      let code: number;
+      let diff: string | undefined;
+      if (values.learn) {
+        const r = await learnWhile(nc, { ...sel, actor: values.actor, timeoutMs, reset: true }, async () => {
+          const c = await body();
+          await drain(nc, timeoutMs);
+          return c;
+        });
+        code = r.result;
+        diff = r.yaml;
+        if (r.warning) say(`sluice: ${r.warning}`);
+      } else {
+        code = await body();
+        await drain(nc, timeoutMs);
+      }
+      sub.unsubscribe();
+      say('');
+      say(attempts.table().length > 0 ? formatAttempts(attempts.table()) : 'no egress attempts');
+      if (diff !== undefined) out(diff);
+      return code;
+    } finally {
+      await call(nc, subjects.api('identity', 'unregister'), { cgroup_id: cg.id }, timeoutMs).catch((err: unknown) =>
+        say(`sluice: could not unregister cgroup ${cg.id}: ${(err as Error).message}`),
+      );
+      await removeRunCgroup(cg);
+      await nc.close();
+    }
+  },
+};
+
+function readPolicy(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--policy ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** Returns the mode the run's cgroup must end up in (undefined: whatever the operator's file says). */
+async function applyPolicy(
+  nc: NatsConnection,
+  sel: { project: string; agent: string },
+  yaml: string | undefined,
+  file: string | undefined,
+  actor: string,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  if (yaml !== undefined) {
+    await call(nc, subjects.api('policy', 'apply'), { yaml, file, actor, reason: `sluice run ${sel.project}/${sel.agent}` }, timeoutMs);
+    return undefined;
+  }
+  let current: { revision: number; yaml: string } | undefined;
+  try {
+    current = (await call(nc, subjects.api('policy', 'get'), {}, timeoutMs)) as { revision: number; yaml: string };
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'not_found') throw err;
+  }
+  const next = withRunPolicy(current?.yaml, sel, `run-${sel.agent.replace(/[^A-Za-z0-9_-]/g, '-')}`);
+  if (next !== undefined) {
+    await call(
+      nc,
+      subjects.api('policy', 'apply'),
+      { yaml: next, actor, reason: `sluice run: learn policy for ${sel.project}/${sel.agent}`, expect_revision: current?.revision ?? 0 },
+      timeoutMs,
+    );
+  }
+  return 'learn';
+}
+
+function runInCgroup(cg: RunCgroup, command: string[], attempts: Attempts): Promise<number> {
+  const argv = inCgroupArgv(cg, command);
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
+  // A live line only where it can be redrawn: on a terminal that is not the command's own output.
+  const live = process.stderr.isTTY
+    ? setInterval(() => process.stderr.write(`\r\x1b[2K[sluice] ${attempts.liveLine()}`), 500)
+    : undefined;
+  const forward = (sig: NodeJS.Signals) => child.kill(sig);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (live) clearInterval(live);
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      // The shell convention: a command killed by signal N exits 128 + N.
+      resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
+    });
+  });
+}
+

@@ -1,0 +1,59 @@
+// Bring the local pipeline up (servers from scripts/services.sh, then the five services) and wait
+// until every service is ready. Shared by `sluice up` and `sluice run`; already-running pieces are
+// reused, so calling it again is cheap.
+import { join } from 'node:path';
+import { say } from '../command.ts';
+import { LOCAL_SERVICES, logFile, probe, startLocal, type ServiceStatus } from './pipeline.ts';
+import { HELPER, RUN_DIR } from './paths.ts';
+import { servers } from './servers.ts';
+
+export interface EnsureOptions {
+  opensearch: boolean;
+  docker: boolean;
+  timeoutMs: number;
+  quiet?: boolean;
+}
+
+export interface PipelineState {
+  ok: boolean;
+  statuses: ServiceStatus[];
+  endpoints: Record<string, string>;
+}
+
+export async function ensurePipeline(o: EnsureOptions): Promise<PipelineState> {
+  const wanted = ['nats', 'redis', ...(o.opensearch ? ['opensearch'] : []), ...(o.docker ? ['docker'] : [])];
+  if (!o.quiet) say(`servers: ${wanted.join(', ')}`);
+  const srv = servers('up', wanted);
+  if (!srv.ok) {
+    say('a server failed to start (see the messages above)');
+    return { ok: false, statuses: [], endpoints: srv.endpoints };
+  }
+  const env: Record<string, string> = {
+    ...srv.endpoints,
+    // No OpenSearch asked for: the sink's embedded NDJSON store is the default.
+    OPENSEARCH_URL: srv.endpoints.OPENSEARCH_URL ?? '',
+    SINK_DATA_DIR: join(RUN_DIR, 'data', 'events'),
+    READER_STATE_DIR: join(RUN_DIR, 'data', 'bpf-reader'),
+    // The policy service loads the programs, attaches them to the managed scopes and owns the maps.
+    SLUICE_BPF_BIN: HELPER,
+  };
+  for (const s of LOCAL_SERVICES) {
+    const pid = startLocal(s, env);
+    if (!o.quiet) say(`  ${s.name}: pid ${pid}`);
+  }
+  const deadline = Date.now() + o.timeoutMs;
+  let statuses = await Promise.all(LOCAL_SERVICES.map((s) => probe(s)));
+  while (statuses.some((s) => !s.ready) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 300));
+    statuses = await Promise.all(LOCAL_SERVICES.map((s) => probe(s)));
+  }
+  for (const s of statuses.filter((s) => !s.ready)) {
+    const failing = Object.entries(s.checks).filter(([, c]) => !c.ok);
+    say(
+      `${s.name} is not ready (${failing.map(([k, c]) => `${k}: ${c.detail}`).join('; ') || 'not answering'}); log: ${logFile(
+        LOCAL_SERVICES.find((l) => l.name === s.name)!,
+      )}`,
+    );
+  }
+  return { ok: statuses.every((s) => s.ready), statuses, endpoints: srv.endpoints };
+}
