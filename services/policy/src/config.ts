@@ -16,12 +16,13 @@ export const env = {
   SLUICE_BPF_PIN: z.string().default('/sys/fs/bpf/sluice'),
   /**
    * Managed scopes, relative to the cgroup2 mount: the programs are attached here at start (before
-   * the writer lock is taken for good), so every descendant cgroup is enforced. Docker's cgroupfs
-   * driver puts containers under /docker; `sluice run` uses /sluice. Comma-separated.
+   * the writer lock is taken for good), so every descendant cgroup is enforced. Only agents belong
+   * here, never the Sluice stack or unrelated containers: `sluice run` uses /sluice/run-*, agent
+   * containers are started with `docker run --cgroup-parent=/sluice/agents`. Comma-separated.
    */
   SLUICE_MANAGED_CGROUPS: z
     .string()
-    .default('/docker,/sluice')
+    .default('/sluice')
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .refine((l) => l.every((s) => s.startsWith('/') && !s.includes('..')), 'each scope must be an absolute path under the cgroup2 mount'),
   /** Seconds between reconciles against `sluice-bpf dump`. */
