@@ -1,6 +1,10 @@
 // Bulk `create` into the data streams. The client's own retries are off: the pipeline owns
 // backoff, so a down cluster produces one clear state (unacked, backing off) instead of hidden
 // retry storms under a timeout.
+//
+// Known limit: `_id` uniqueness holds per backing index. A message redelivered *after* its data
+// stream rolled over (daily by default; redelivery happens within the ack wait) would land a
+// second copy in the new write index. Searches that must be exact can collapse on attributes.id.
 import type { Client } from '@opensearch-project/opensearch';
 import { classifyBulk, type ItemOutcome } from './bulk-result.ts';
 import { dataStreamName } from './templates.ts';
