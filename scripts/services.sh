@@ -11,7 +11,9 @@
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-RUN_DIR="$REPO_ROOT/.run"
+# SLUICE_RUN_DIR and the SLUICE_*_PORT variables give a second, private instance (fault tests that
+# stop and restart a server use one, so they never disturb the shared servers or depend on owning them).
+RUN_DIR="${SLUICE_RUN_DIR:-$REPO_ROOT/.run}"
 PID_DIR="$RUN_DIR/pids"
 LOG_DIR="$RUN_DIR/logs"
 REPO_CACHE="$REPO_ROOT/.cache"
@@ -19,11 +21,11 @@ MACHINE_CACHE="${SLUICE_MACHINE_CACHE:-/var/cache/sluice}"
 
 ALL_SERVERS=(nats redis opensearch docker prometheus)
 
-NATS_PORT=4222
-NATS_MONITOR_PORT=8222
-REDIS_PORT=6379
-OPENSEARCH_PORT=9200
-PROMETHEUS_PORT=9090
+NATS_PORT="${SLUICE_NATS_PORT:-4222}"
+NATS_MONITOR_PORT="${SLUICE_NATS_MONITOR_PORT:-8222}"
+REDIS_PORT="${SLUICE_REDIS_PORT:-6379}"
+OPENSEARCH_PORT="${SLUICE_OPENSEARCH_PORT:-9200}"
+PROMETHEUS_PORT="${SLUICE_PROMETHEUS_PORT:-9090}"
 DOCKER_SOCK=/var/run/docker.sock
 
 # 2.19.x is the newest line that runs on JDK 17 (bookworm has no JDK 21; 3.x needs 21+).
@@ -261,7 +263,9 @@ maven_fetch() {
 start_nats() {
   mkdir -p "$RUN_DIR/nats"
   # nats-server appends "jetstream/" to the store dir itself.
-  launch nats "$RUN_DIR/nats" nats-server -c "$REPO_ROOT/infra/nats/dev.conf" -js -sd "$RUN_DIR/nats"
+  # Flags override the config file's listen/http addresses, so a private instance can move ports.
+  launch nats "$RUN_DIR/nats" nats-server -c "$REPO_ROOT/infra/nats/dev.conf" -js -sd "$RUN_DIR/nats" \
+    -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MONITOR_PORT"
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -322,11 +326,14 @@ prepare_opensearch() {
     install_opensearch_ism "$home"
     touch "$home/.sluice-installed"
   fi
-  # Rewritten on every start so the script stays the single source of this node's settings.
-  cat >"$home/config/opensearch.yml" <<EOF
+  # Each run dir has its own config dir (OPENSEARCH_PATH_CONF), so a private node never rewrites
+  # the shared node's settings. Rewritten on every start: the script is the single source.
+  local conf="$RUN_DIR/opensearch/config"
+  [[ -d $conf ]] || cp -r "$home/config" "$conf"
+  cat >"$conf/opensearch.yml" <<EOF
 # Written by scripts/services.sh on every start; edit the script, not this file.
 cluster.name: sluice-dev
-node.name: sluice-dev-1
+node.name: sluice-dev-$OPENSEARCH_PORT
 network.host: 127.0.0.1
 http.port: $OPENSEARCH_PORT
 discovery.type: single-node
@@ -350,6 +357,7 @@ start_opensearch() {
   launch opensearch "$home" setpriv --reuid="$OPENSEARCH_USER" --regid="$OPENSEARCH_USER" --init-groups \
     env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME="$RUN_DIR/opensearch" \
     OPENSEARCH_JAVA_HOME="$(java_home)" OPENSEARCH_TMPDIR="$RUN_DIR/opensearch/tmp" \
+    OPENSEARCH_PATH_CONF="$RUN_DIR/opensearch/config" \
     OPENSEARCH_JAVA_OPTS="-Xms$OPENSEARCH_HEAP -Xmx$OPENSEARCH_HEAP" \
     "$home/bin/opensearch"
 }

@@ -1,17 +1,13 @@
 // Faults with real servers: the attributor killed -9 mid-stream (nothing lost, nothing duplicated
 // in SLUICE_EVENTS), and Redis stopped and restarted mid-stream (attribution continues from
 // memory, the degradation shows on /metrics, deferred writes land when Redis is back).
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { EgressEvent } from '@sluice/contracts';
-import { REPO_ROOT, stopService, waitFor, type ServiceProcess } from '../../../test/lib/service-process.ts';
-import { Harness, metricValue, REDIS_URL } from './attributor-harness.ts';
+import { privateServer } from '../../../test/lib/private-server.ts';
+import { stopService, waitFor, type ServiceProcess } from '../../../test/lib/service-process.ts';
+import { Harness, metricValue } from './attributor-harness.ts';
 
-const run = promisify(execFile);
-const services = (...args: string[]) => run(join(REPO_ROOT, 'scripts', 'services.sh'), args, { timeout: 60_000 });
 const h = new Harness();
 let attributor: ServiceProcess | undefined;
 
@@ -25,7 +21,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (attributor) await stopService(attributor, 8000);
-  await services('up', 'redis').catch(() => undefined); // never leave Redis down for others
   await h.teardown();
 });
 
@@ -59,9 +54,12 @@ describe('attributor faults', () => {
   });
 
   it('Redis stopped and restarted mid-stream: attribution continues, degradation visible, writes replayed', async () => {
-    attributor ??= h.startAttributor();
+    // A private Redis: this test owns what it stops, and the shared one stays up for everyone else.
+    const redisServer = await privateServer('redis');
+    if (attributor) await stopService(attributor, 8000);
+    attributor = h.startAttributor({ REDIS_URL: redisServer.url });
     await ready();
-    await services('down', 'redis');
+    await redisServer.down();
     try {
       // Started while Redis is down: only the in-memory cache knows it.
       const c = await h.runContainer({ 'dev.clawker.agent': 'no-redis', 'dev.clawker.project': `redis-${h.run}` });
@@ -72,13 +70,13 @@ describe('attributor faults', () => {
       const m = await h.metrics();
       expect(metricValue(m, 'sluice_attributor_redis_deferred_writes_total')).toBeGreaterThan(0);
       expect(metricValue(m, 'sluice_attributor_redis_pending_writes')).toBeGreaterThan(0);
-      await services('up', 'redis');
+      await redisServer.up();
       await waitFor('redis back and writes replayed', async () => {
         const text = await h.metrics();
         return metricValue(text, 'sluice_attributor_redis_up') === 1 && metricValue(text, 'sluice_attributor_redis_pending_writes') === 0 ? true : undefined;
       });
       // The identity written during the outage is now shared.
-      const redis = new Redis(REDIS_URL);
+      const redis = new Redis(redisServer.url);
       try {
         const keys = await redis.keys(`sluice-it:${h.run}:*:cg:${c.cgroupId}`);
         expect(keys).toHaveLength(1);
@@ -90,7 +88,9 @@ describe('attributor faults', () => {
       const after = await h.publishRaw([{ cgroupId: c.cgroupId }]);
       await waitFor('event after recovery', async () => h.byId().get(after[0]!)?.[0]);
     } finally {
-      await services('up', 'redis');
+      if (attributor) await stopService(attributor, 8000);
+      attributor = undefined;
+      await redisServer.destroy();
     }
   });
 });
