@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Builds the images of the compose deployment (infra/docker-compose.yml) from the local bases of
+# scripts/build-base-images.sh. No image registry is reachable: Debian packages come from the mirror
+# apt uses (the bases' sources.list), OpenSearch from Maven Central (the zip services.sh caches).
+#
+#   scripts/build-images.sh [app|nats|redis|opensearch|prometheus]...   (default: all)
+#
+# Every image is tagged with a hash of its exact build context (Dockerfile and files, staged as a
+# deterministic tar) and of its base image id, so an unchanged tree builds nothing, and a changed
+# one rebuilds only the images it touches. Each image also gets the moving tag :latest.
+# stdout: one SLUICE_<NAME>_IMAGE=sluice/<name>:<hash> line per image (what docker-compose.yml
+# reads; `eval "$(scripts/build-images.sh)"`). Progress goes to stderr.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DOCKER_DIR="$REPO_ROOT/infra/docker"
+MACHINE_CACHE="${SLUICE_MACHINE_CACHE:-/var/cache/sluice}"
+OPENSEARCH_VERSION="${SLUICE_OPENSEARCH_VERSION:-2.19.6}"
+ALL_IMAGES=(app nats redis opensearch prometheus)
+
+log() { printf '[build-images] %s\n' "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+# A tar whose bytes depend on content only (names, modes, file bytes), so its hash is a stable tag.
+det_tar() {
+  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner --format=gnu "$@"
+}
+
+image_id() { docker image inspect -f '{{.Id}}' "$1" 2>/dev/null; }
+
+# build NAME BASE CONTEXT_TAR: builds sluice/NAME:<hash> unless it exists; prints the env line.
+build() {
+  local name=$1 base=$2 tar=$3 base_id hash image started=$SECONDS
+  base_id="$(image_id "$base")" || die "$name: base image $base is missing"
+  hash="$( (echo "$base_id" && sha256sum <"$tar") | sha256sum | cut -c1-16)"
+  image="sluice/$name:$hash"
+  if image_id "$image" >/dev/null; then
+    log "$image: up to date"
+  else
+    log "$image: building ($(du -h "$tar" | cut -f1) context)"
+    # The legacy builder prints every step; it goes to stderr with the rest of the chatter.
+    docker build --force-rm -t "$image" - <"$tar" | sed -u "s/^/    [$name] /" >&2 ||
+      die "$name: docker build failed"
+    image_id "$image" >/dev/null || die "$name: docker build failed"
+    log "$image: built in $((SECONDS - started))s"
+  fi
+  docker tag "$image" "sluice/$name:latest"
+  printf 'SLUICE_%s_IMAGE=%s\n' "$(tr '[:lower:]-' '[:upper:]_' <<<"$name")" "$image"
+}
+
+# The workspace as the services run it: sources without tests, node_modules as pnpm installed them on
+# this machine (relative symlinks, so they survive the move to /opt/sluice), and the helper binary.
+stage_app() {
+  local tar=$1 helper="$REPO_ROOT/bpf/build/sluice-bpf"
+  [[ -x $helper ]] || die "app: $helper is missing; run 'make -C bpf' (pnpm build) first"
+  [[ -d $REPO_ROOT/node_modules/.pnpm ]] || die "app: node_modules missing; run 'pnpm install' first"
+  local ctx
+  ctx="$(mktemp -d)"
+  cp "$DOCKER_DIR/app/Dockerfile" "$ctx/Dockerfile"
+  det_tar -C "$ctx" -cf "$tar" Dockerfile
+  rm -rf "$ctx"
+  local paths=(package.json pnpm-workspace.yaml pnpm-lock.yaml tsconfig.base.json tsconfig.json
+    node_modules packages services cli bpf/build/sluice-bpf)
+  # Tests, caches and run state never reach the image (and don't change its tag).
+  det_tar -C "$REPO_ROOT" --transform 's,^,workspace/,S' \
+    --exclude='*.test.ts' --exclude='.run' --exclude='.cache' --exclude='node_modules/.cache' \
+    --exclude='node_modules/.vite' --exclude='node_modules/.vitest' \
+    -rf "$tar" "${paths[@]}"
+}
+
+# nats-server reads both files from /etc/nats; cluster.conf includes ./accounts.conf.
+stage_nats() {
+  local tar=$1 ctx
+  ctx="$(mktemp -d)"
+  cp "$DOCKER_DIR/nats/Dockerfile" "$REPO_ROOT/infra/nats/cluster.conf" "$REPO_ROOT/infra/nats/accounts.conf" "$ctx/"
+  det_tar -C "$ctx" -cf "$tar" .
+  rm -rf "$ctx"
+}
+
+stage_plain() {
+  local name=$1 tar=$2
+  det_tar -C "$DOCKER_DIR/$name" -cf "$tar" .
+}
+
+# The same artifact services.sh runs: from the machine cache, else fetched with maven's own client.
+opensearch_zip() {
+  local rel="org/opensearch/distribution/integ-test-zip/opensearch/$OPENSEARCH_VERSION/opensearch-$OPENSEARCH_VERSION.zip"
+  local f
+  for f in "$REPO_ROOT/.cache/maven/$rel" "$MACHINE_CACHE/maven/$rel"; do
+    [[ -s $f ]] && echo "$f" && return
+  done
+  f="$MACHINE_CACHE/maven/$rel"
+  mkdir -p "$(dirname "$f")"
+  log "fetching opensearch $OPENSEARCH_VERSION with maven"
+  mvn -B -q dependency:copy \
+    -Dartifact="org.opensearch.distribution.integ-test-zip:opensearch:$OPENSEARCH_VERSION:zip" \
+    -DoutputDirectory="$(dirname "$f")" -Dmdep.overWriteReleases=true >&2 ||
+    die "maven could not fetch opensearch $OPENSEARCH_VERSION"
+  echo "$f"
+}
+
+# Unpacked here, so the image holds the distribution once (not the zip plus its contents).
+stage_opensearch() {
+  local tar=$1 zip ctx
+  zip="$(opensearch_zip)"
+  ctx="$(mktemp -d)"
+  unzip -q "$zip" -d "$ctx"
+  mv "$ctx/opensearch-$OPENSEARCH_VERSION" "$ctx/opensearch"
+  cp "$DOCKER_DIR/opensearch/Dockerfile" "$DOCKER_DIR/opensearch/opensearch.yml" "$ctx/"
+  det_tar -C "$ctx" -cf "$tar" .
+  rm -rf "$ctx"
+}
+
+main() {
+  local want=() n
+  (($# > 0)) || set -- "${ALL_IMAGES[@]}"
+  for n in "$@"; do
+    [[ " ${ALL_IMAGES[*]} " == *" $n "* ]] || die "unknown image '$n' (one of: ${ALL_IMAGES[*]})"
+    want+=("$n")
+  done
+  [[ $EUID -eq 0 ]] || die "must run as root (docker, and the bases' debootstrap)"
+  "$REPO_ROOT/scripts/build-base-images.sh" >/dev/null
+  local work
+  work="$(mktemp -d /var/tmp/sluice-images.XXXXXX)"
+  # shellcheck disable=SC2064 # expand now: $work is local
+  trap "rm -rf '$work'" EXIT
+  local started=$SECONDS
+  for n in "${want[@]}"; do
+    local tar="$work/$n.tar"
+    case $n in
+      app) stage_app "$tar" && build app sluice/base:node20 "$tar" ;;
+      nats) stage_nats "$tar" && build nats sluice/base:bookworm "$tar" ;;
+      opensearch) stage_opensearch "$tar" && build opensearch sluice/base:bookworm "$tar" ;;
+      redis | prometheus) stage_plain "$n" "$tar" && build "$n" sluice/base:bookworm "$tar" ;;
+    esac
+    rm -f "$tar"
+  done
+  log "done in $((SECONDS - started))s"
+}
+
+main "$@"
