@@ -5,7 +5,7 @@
  * call sluice_decide(), record, return. A connected UDP socket's later sends
  * run no hook, which is why connect is checked for UDP too.
  */
-#include "emit.h"
+#include "flow.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -14,6 +14,47 @@ static __always_inline __u8 sluice_l4(const struct bpf_sock_addr *ctx)
 	if (ctx->protocol)
 		return ctx->protocol;
 	return ctx->type == SLUICE_SOCK_STREAM ? SLUICE_IPPROTO_TCP : SLUICE_IPPROTO_UDP;
+}
+
+/*
+ * An allowed attempt becomes a flow: TCP state in socket storage (sock_ops
+ * records it at close), UDP aggregated per (socket, destination). Returns 0
+ * when no state could be kept, so the attempt is recorded on its own instead
+ * (and counted): the flow's figures are lost, never the attempt.
+ */
+static __always_inline int sluice_flow_start(struct bpf_sock_addr *ctx, const struct sluice_decision *d, __u64 cgid,
+					     const union sluice_addr *dst, __u16 port, __u8 proto, __u8 kind, int v6sock)
+{
+	struct bpf_sock *sk = ctx->sk;
+	__u8 family = v6sock ? SLUICE_AF_INET6 : SLUICE_AF_INET;
+	if (proto != SLUICE_IPPROTO_TCP && proto != SLUICE_IPPROTO_UDP)
+		return 0;
+	if (!sk) {
+		sluice_count(SLUICE_C_FLOW_NO_STORAGE);
+		return 0;
+	}
+	struct sluice_tcp_flow *tf = bpf_sk_storage_get(&flows, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!tf) {
+		sluice_count(SLUICE_C_FLOW_NO_STORAGE);
+		return 0;
+	}
+	if (proto == SLUICE_IPPROTO_TCP) {
+		__builtin_memset(tf, 0, sizeof(*tf)); /* a socket may connect again after a failed attempt */
+		sluice_flow_info_fill(&tf->info, d, cgid, dst, port, proto, family);
+		tf->last_report_ns = tf->info.start_ns;
+		return 1;
+	}
+	/* UDP: the socket keeps its latest decision, so packets of a connected socket can
+	 * restart an aggregate flushed while idle (cgroup_skb egress); sendmsg starts one per
+	 * destination. */
+	sluice_flow_info_fill(&tf->info, d, cgid, dst, port, proto, family);
+	struct sluice_udp_key k;
+	sluice_udp_key_make(&k, bpf_get_socket_cookie(ctx), dst, port);
+	if (sluice_udp_track(&k, &tf->info)) {
+		sluice_count(SLUICE_C_UDP_TABLE_FULL);
+		return 0;
+	}
+	return 1;
 }
 
 static __always_inline int sluice_verdict(struct bpf_sock_addr *ctx, __u8 kind, int v6)
@@ -43,6 +84,8 @@ static __always_inline int sluice_verdict(struct bpf_sock_addr *ctx, __u8 kind, 
 
 	sluice_decide(&d, cgid, &dst, port, proto);
 	sluice_count_decision(&d);
+	if (d.verdict != SLUICE_VERDICT_DENIED && sluice_flow_start(ctx, &d, cgid, &dst, port, proto, kind, v6sock))
+		return 1; /* its record comes at close (TCP) or after the idle window (UDP) */
 
 	struct sluice_record *r = sluice_record_begin(kind, cgid, &d);
 	if (r) {

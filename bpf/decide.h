@@ -13,6 +13,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "maps.h"
+#include "name_hash.h"
 
 #define SLUICE_AF_INET 2
 #define SLUICE_AF_INET6 10
@@ -30,6 +31,7 @@ union sluice_addr {
 };
 
 struct sluice_decision {
+	__u64 domain_hash; /* the name this cgroup resolved the destination from; 0 = none */
 	__u32 policy_id;
 	__u32 rule_id;
 	__u32 flags;
@@ -94,9 +96,73 @@ static __always_inline int sluice_range_matches(const struct sluice_port_range *
 	return (r->proto == 0 || r->proto == proto) && port >= r->lo && port <= r->hi;
 }
 
-/* Policy without bypass or learn: RULE / RESOLVER / LOOPBACK allow, else deny. */
+/*
+ * One host-rule entry: 1 if a range allows port/proto. An entry whose ranges
+ * all miss is remembered in *near (its first rule id) for the rule_port reason.
+ */
+static __always_inline int sluice_host_try(struct sluice_decision *d, __u32 match, __u64 hash, __u16 port,
+					   __u8 proto, __u32 *near)
+{
+	if (!hash)
+		return 0;
+	struct sluice_host_key k = { .policy_id = d->policy_id, .match = match, .name_hash = hash };
+	struct sluice_rule_value *v = bpf_map_lookup_elem(&host_rules, &k);
+	if (!v)
+		return 0;
+	for (int i = 0; i < SLUICE_MAX_RANGES; i++) {
+		if (i >= v->count)
+			break;
+		const struct sluice_port_range *r = &v->range[i];
+		if (sluice_range_matches(r, port, proto)) {
+			d->verdict = SLUICE_VERDICT_ALLOWED;
+			d->reason = SLUICE_REASON_HOST;
+			d->rule_id = r->rule_id;
+			return 1;
+		}
+		if (i == 0 && !*near)
+			*near = r->rule_id;
+	}
+	return 0;
+}
+
+/* Host rules for the name the cgroup resolved dst from: exact, then `*.`, then
+ * `**.` from the longest suffix down (the most specific rule is reported). */
+static __always_inline void sluice_match_host(struct sluice_decision *d, const struct sluice_dns_name *n,
+					      __u16 port, __u8 proto)
+{
+	__u32 near = 0;
+	if (sluice_host_try(d, SLUICE_HOST_EXACT, n->full, port, proto, &near) ||
+	    sluice_host_try(d, SLUICE_HOST_ONE, n->parent, port, proto, &near))
+		return;
+	for (int j = SLUICE_HOST_DEPTH - 1; j >= 0; j--)
+		if (sluice_host_try(d, SLUICE_HOST_ANY, n->suffix[j], port, proto, &near))
+			return;
+	if (near && d->reason == SLUICE_REASON_DEFAULT) {
+		d->reason = SLUICE_REASON_RULE_PORT;
+		d->rule_id = near;
+	}
+}
+
+/* The name this cgroup resolved dst from (dns.bpf.c fills the cache). A name past
+ * its TTL stays attached, flagged stale: clients cache answers longer than the TTL
+ * says, and the address was this name's for this cgroup. */
+static __always_inline const struct sluice_dns_name *sluice_name_of(struct sluice_decision *d, __u64 cgid,
+								      const union sluice_addr *dst)
+{
+	struct sluice_dns_key k = { .cgroup_id = cgid };
+	__builtin_memcpy(k.addr, dst->b, 16);
+	const struct sluice_dns_name *n = bpf_map_lookup_elem(&dns_cache, &k);
+	if (!n || !n->full)
+		return 0;
+	d->domain_hash = n->full;
+	if (bpf_ktime_get_boot_ns() >= n->expires_boot_ns)
+		d->flags |= SLUICE_F_HOST_STALE;
+	return n;
+}
+
+/* Policy without bypass or learn: RULE / HOST / RESOLVER / LOOPBACK allow, else deny. */
 static __always_inline void sluice_match(struct sluice_decision *d, const union sluice_addr *dst,
-					 __u16 port, __u8 proto)
+					 __u16 port, __u8 proto, const struct sluice_dns_name *name)
 {
 	struct sluice_policy *p = bpf_map_lookup_elem(&policies, &d->policy_id);
 
@@ -123,9 +189,7 @@ static __always_inline void sluice_match(struct sluice_decision *d, const union 
 	struct sluice_rule_key key = { .prefixlen = 32 + 128, .policy_id = d->policy_id };
 	__builtin_memcpy(key.addr, dst->b, 16);
 	struct sluice_rule_value *v = bpf_map_lookup_elem(&rules, &key);
-	if (!v)
-		return;
-	for (int i = 0; i < SLUICE_MAX_RANGES; i++) {
+	for (int i = 0; v && i < SLUICE_MAX_RANGES; i++) {
 		if (i >= v->count)
 			break;
 		const struct sluice_port_range *r = &v->range[i];
@@ -140,6 +204,8 @@ static __always_inline void sluice_match(struct sluice_decision *d, const union 
 			d->rule_id = r->rule_id;
 		}
 	}
+	if (name)
+		sluice_match_host(d, name, port, proto);
 }
 
 /* Learn mode never denies; it marks what enforcement would have denied. */
@@ -155,9 +221,10 @@ static __always_inline void sluice_decide(struct sluice_decision *d, __u64 cgid,
 					  const union sluice_addr *dst, __u16 port, __u8 proto)
 {
 	sluice_policy_for(d, cgid);
+	const struct sluice_dns_name *name = sluice_name_of(d, cgid, dst);
 	if (sluice_bypassed(d, cgid))
 		return;
-	sluice_match(d, dst, port, proto);
+	sluice_match(d, dst, port, proto, name);
 	sluice_apply_mode(d);
 }
 

@@ -28,6 +28,8 @@ static __always_inline void sluice_count_decision(const struct sluice_decision *
 		sluice_count(SLUICE_C_BYPASSED);
 	if (d->flags & SLUICE_F_AUDIT)
 		sluice_count(SLUICE_C_AUDIT);
+	if (d->reason == SLUICE_REASON_HOST && d->verdict == SLUICE_VERDICT_ALLOWED)
+		sluice_count(SLUICE_C_HOST_ALLOWED);
 }
 
 /*
@@ -63,11 +65,52 @@ static __always_inline struct sluice_record *sluice_record_begin(__u8 kind, __u6
 	r->flags = d->flags;
 	r->policy_id = d->policy_id;
 	r->rule_id = d->rule_id;
+	r->domain_hash = d->domain_hash;
 	r->ts_ns = bpf_ktime_get_boot_ns();
 	r->cgroup_id = cgid;
 	r->pid = pid_tgid >> 32;
 	r->tid = (__u32)pid_tgid;
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	return r;
+}
+
+/*
+ * A flow record (tcp_close / tcp_interim / udp_flow) from the state saved at the
+ * attempt: these are emitted from sock_ops, timers and softirq, where the
+ * current task is not the socket's owner.
+ */
+static __always_inline struct sluice_record *sluice_flow_record_begin(__u8 kind, const struct sluice_flow_info *fi,
+								       __u64 cookie)
+{
+	sluice_count(SLUICE_C_GENERATED);
+	struct sluice_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		sluice_count(SLUICE_C_DROP_RINGBUF_FULL);
+		return 0;
+	}
+	__builtin_memset(r, 0, sizeof(*r));
+	r->version = SLUICE_RECORD_VERSION;
+	r->kind = kind;
+	r->verdict = fi->verdict;
+	r->reason = fi->reason;
+	r->mode = fi->mode;
+	r->flags = fi->flags;
+	r->policy_id = fi->policy_id;
+	r->rule_id = fi->rule_id;
+	r->domain_hash = fi->domain_hash;
+	r->ts_ns = bpf_ktime_get_boot_ns();
+	r->cgroup_id = fi->cgroup_id;
+	r->socket_cookie = cookie;
+	r->pid = fi->pid;
+	r->tid = fi->tid;
+	r->family = fi->family;
+	r->l4_proto = fi->l4_proto;
+	r->dst_port = fi->dst_port;
+	if (fi->family == SLUICE_AF_INET6)
+		__builtin_memcpy(r->dst_addr, fi->dst_addr, 16);
+	else
+		__builtin_memcpy(r->dst_addr, &fi->dst_addr[12], 4);
+	__builtin_memcpy(r->comm, fi->comm, sizeof(r->comm));
 	return r;
 }
 

@@ -31,8 +31,13 @@ struct sluice_config {
 	__u32 default_policy_id;
 	__u8 default_mode;
 	__u8 _pad[3];
-	__u64 _reserved[3]; /* part II: active flow timeout, udp idle window, ... */
+	__u64 active_timeout_ns; /* TCP interim record past this age; 0 = SLUICE_DEFAULT_ACTIVE_NS */
+	__u64 udp_idle_ns;       /* UDP flow record after this much silence; 0 = SLUICE_DEFAULT_UDP_IDLE_NS */
+	__u64 _reserved;
 };
+
+#define SLUICE_DEFAULT_ACTIVE_NS (300ull * 1000000000ull) /* 5 min, as IPFIX exporters do */
+#define SLUICE_DEFAULT_UDP_IDLE_NS (10ull * 1000000000ull)
 
 #define SLUICE_POLICY_LOOPBACK (1u << 0) /* 127/8, ::1, 0.0.0.0, :: allowed */
 
@@ -88,14 +93,94 @@ struct sluice_resolver_key {
 };
 
 /*
- * Part II adds host rules keyed by (policy id, label-wise name hash) with the
- * same sluice_rule_value, and a (cgroup id, address) -> name hash cache.
+ * Host rules: (policy id, match kind, name hash) -> the same port ranges as a
+ * CIDR entry. The name hash is label-wise (name_hash.h), so the kernel can
+ * look up every suffix of a resolved name: `*.example.test` is the ONE entry
+ * of hash("example.test"), `**.example.test` the ANY entry of the same hash.
  */
+enum sluice_host_match {
+	SLUICE_HOST_EXACT = 1, /* api.example.test */
+	SLUICE_HOST_ONE = 2,   /* *.example.test: exactly one more label */
+	SLUICE_HOST_ANY = 3,   /* **.example.test: one or more labels, never the apex */
+};
+
 struct sluice_host_key {
 	__u32 policy_id;
-	__u32 match; /* exact / one label / any depth */
+	__u32 match; /* enum sluice_host_match */
 	__u64 name_hash;
 };
+
+#define SLUICE_MAX_HOST_RULES 65536
+/* `**.` bases may have at most this many labels: the cache keeps that many suffix hashes. */
+#define SLUICE_HOST_DEPTH 8
+#define SLUICE_MAX_DNS_CACHE 65536
+
+/* dns_cache key: the cgroup that resolved, and one answer address (IPv4 mapped). */
+struct sluice_dns_key {
+	__u64 cgroup_id;
+	__u8 addr[16];
+};
+
+/* The name an address was resolved from, as the hashes connect needs. */
+struct sluice_dns_name {
+	__u64 full;   /* hash(name) */
+	__u64 parent; /* hash(name minus its first label); 0 for a one-label name */
+	__u64 suffix[SLUICE_HOST_DEPTH]; /* suffix[j-1] = hash(last j labels), j < nlabels; 0 beyond */
+	__u64 expires_boot_ns; /* answer time + TTL; past it the name stays, flagged stale */
+	__u32 nlabels;
+	__u32 _pad;
+};
+
+/*
+ * Per-socket flow state (socket storage), written by connect/sendmsg in
+ * process context, so the close record (sock_ops, often softirq) and the UDP
+ * flush (a timer) still name the process and the decision.
+ */
+struct sluice_flow_info {
+	__u64 cgroup_id;
+	__u64 start_ns;
+	__u64 domain_hash;
+	__u32 policy_id;
+	__u32 rule_id;
+	__u32 flags;
+	__u32 pid;
+	__u32 tid;
+	__u8 verdict;
+	__u8 reason;
+	__u8 mode;
+	__u8 family; /* the socket's */
+	__u8 l4_proto;
+	__u8 _pad[3];
+	__u16 dst_port;
+	__u16 _pad2;
+	__u8 dst_addr[16]; /* IPv4 mapped */
+	char comm[16];
+};
+
+/* TCP: the info plus what the close record needs to subtract and report. */
+struct sluice_tcp_flow {
+	struct sluice_flow_info info;
+	__u64 last_report_ns; /* start or the last interim record */
+	__u64 reported_in;    /* sequence-space bytes already reported by interim records */
+	__u64 reported_out;
+	__u64 rcvd_at_fw2;    /* bytes_received on entering FIN_WAIT2 */
+	__u32 segs_in_reported;
+	__u32 segs_out_reported;
+	__u8 fin_in;          /* the peer's FIN is in bytes_received */
+	__u8 fin_out;         /* our FIN is in bytes_acked */
+	__u8 established;     /* the SYN is in bytes_acked */
+	__u8 _pad[5];
+};
+
+/* UDP aggregation: per (socket, destination), flushed by a timer after the idle window. */
+struct sluice_udp_key {
+	__u64 cookie;
+	__u8 addr[16]; /* IPv4 mapped */
+	__u16 port;
+	__u8 _pad[6];
+};
+
+#define SLUICE_MAX_UDP_FLOWS 65536
 
 /* Slots of the per-CPU `counters` array. Drops are counted where they happen. */
 enum sluice_counter {
@@ -105,7 +190,14 @@ enum sluice_counter {
 	SLUICE_C_DENIED = 3,
 	SLUICE_C_BYPASSED = 4,
 	SLUICE_C_AUDIT = 5,
-	/* 6..15 reserved (part II: DNS parsed / malformed, flow table full, ...) */
+	SLUICE_C_DNS_ANSWERS = 6,      /* DNS responses parsed (records emitted per answer) */
+	SLUICE_C_DNS_MALFORMED = 7,    /* DNS responses rejected by the parser (nothing attributed) */
+	SLUICE_C_DNS_UNTRUSTED = 8,    /* answers from a server that is no resolver of the cgroup's policy */
+	SLUICE_C_DNS_PARTIAL = 9,      /* responses longer than the parse buffer: answers beyond it unread */
+	SLUICE_C_FLOW_NO_STORAGE = 10, /* flow state could not be kept: a connect/sendmsg record instead */
+	SLUICE_C_UDP_TABLE_FULL = 11,  /* UDP aggregation table full: a sendmsg record instead */
+	SLUICE_C_HOST_ALLOWED = 12,    /* verdicts decided by a host rule */
+	/* 13..15 reserved */
 	SLUICE_C_SLOTS = 16,
 };
 

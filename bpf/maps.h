@@ -82,4 +82,53 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } counters SEC(".maps");
 
+/* Host rules (apply `host`): (policy, match kind, name hash) -> port ranges. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_MAX_HOST_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sluice_host_key);
+	__type(value, struct sluice_rule_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} host_rules SEC(".maps");
+
+/* (cgroup, answer address) -> name, filled from DNS answers before they reach the
+ * socket. LRU bounds memory: the least recently used attribution goes first. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SLUICE_MAX_DNS_CACHE);
+	__type(key, struct sluice_dns_key);
+	__type(value, struct sluice_dns_name);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dns_cache SEC(".maps");
+
+/* Per-socket flow state; dies with the socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sluice_tcp_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} flows SEC(".maps");
+
+struct sluice_udp_flow {
+	struct bpf_timer timer; /* fires after the idle window; re-armed while traffic continues */
+	struct sluice_flow_info info;
+	__u64 last_ns;
+	__u64 bytes_out;
+	__u64 bytes_in;
+	__u32 packets_out;
+	__u32 packets_in;
+};
+
+/* Not LRU: an evicted aggregate would vanish uncounted. When full, the attempt gets
+ * its own record instead (counted as udp_table_full). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_MAX_UDP_FLOWS);
+	__type(key, struct sluice_udp_key);
+	__type(value, struct sluice_udp_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} udp_flows SEC(".maps");
+
 #endif

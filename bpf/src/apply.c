@@ -29,7 +29,14 @@
 #include <bpf/bpf.h>
 
 struct maps {
-	int cgroups, config, policies, bypass, rules, resolvers;
+	int cgroups, config, policies, bypass, rules, resolvers, hosts;
+};
+
+/* One host_rules entry: every `host` op of a policy with the same (match, hash) merged. */
+struct host_entry {
+	struct sluice_host_key key;
+	struct sluice_rule_value val;
+	int op;
 };
 
 struct entry {
@@ -41,6 +48,8 @@ struct entry {
 struct plan {
 	struct entry *e;
 	int n, cap;
+	struct host_entry *h;
+	int nh, caph;
 };
 
 static int defined_in_batch(const struct batch *b, __u32 id)
@@ -165,6 +174,44 @@ static void plan_policy(struct batch *b, __u32 pid, struct plan *pl)
 	free(idx);
 }
 
+/* Host rules of one policy: ops naming the same pattern share an entry (ranges merged). */
+static void plan_hosts(struct batch *b, __u32 pid, struct plan *pl)
+{
+	int first = pl->nh;
+	for (int i = 0; i < b->n; i++) {
+		struct op *r = &b->ops[i];
+		if (r->kind != OP_HOST || r->policy_id != pid || r->status < 0)
+			continue;
+		int j;
+		for (j = first; j < pl->nh; j++)
+			if (pl->h[j].key.match == r->host_match && pl->h[j].key.name_hash == r->name_hash)
+				break;
+		if (j == pl->nh) {
+			if (pl->nh == pl->caph) {
+				pl->caph = pl->caph ? pl->caph * 2 : 64;
+				pl->h = realloc(pl->h, pl->caph * sizeof(*pl->h));
+				if (!pl->h)
+					die(EXIT_FAIL, "apply: out of memory");
+			}
+			struct host_entry *e = &pl->h[pl->nh++];
+			memset(e, 0, sizeof(*e));
+			e->key = (struct sluice_host_key){ .policy_id = pid, .match = r->host_match, .name_hash = r->name_hash };
+			e->op = i;
+		}
+		struct host_entry *e = &pl->h[j];
+		for (int k = 0; k < r->nranges; k++) {
+			if (covered(&e->val, &r->ranges[k]))
+				continue;
+			if (e->val.count == SLUICE_MAX_RANGES) {
+				reject(b, r, "this pattern needs more than %d port ranges across the rules naming it",
+				       SLUICE_MAX_RANGES);
+				break;
+			}
+			e->val.range[e->val.count++] = r->ranges[k];
+		}
+	}
+}
+
 /* 1 default, 2 a cgroup's entry, 3 a cgroup's bypass, 0 not a target op. */
 static int target_class(const struct op *o)
 {
@@ -172,6 +219,7 @@ static int target_class(const struct op *o)
 	case OP_DEFAULT: return 1;
 	case OP_CGROUP: case OP_CGROUP_DEL: return 2;
 	case OP_BYPASS: case OP_BYPASS_DEL: return 3;
+	case OP_TIMEOUTS: return 4;
 	default: return 0;
 	}
 }
@@ -179,7 +227,7 @@ static int target_class(const struct op *o)
 static int same_target(const struct op *a, const struct op *b)
 {
 	int c = target_class(a);
-	return c && c == target_class(b) && (c == 1 || a->cgid == b->cgid);
+	return c && c == target_class(b) && (c == 1 || c == 4 || a->cgid == b->cgid);
 }
 
 static int cgroup_touched(const struct batch *b, uint64_t cgid, __u32 keep_policy)
@@ -209,6 +257,7 @@ static void validate(struct batch *b, const struct maps *m, struct plan *pl)
 					reject(b, o, "policy %u defined twice in this batch", o->policy_id);
 			break;
 		case OP_RULE:
+		case OP_HOST:
 		case OP_RESOLVER:
 			if (!defined_in_batch(b, o->policy_id))
 				reject(b, o, "policy %u is not defined in this batch (rules belong to a new policy id)",
@@ -227,6 +276,7 @@ static void validate(struct batch *b, const struct maps *m, struct plan *pl)
 		case OP_BYPASS:
 		case OP_CGROUP_DEL:
 		case OP_BYPASS_DEL:
+		case OP_TIMEOUTS:
 			for (int j = 0; j < i; j++)
 				if (same_target(&b->ops[j], o))
 					reject(b, o, "conflicts with line %d (one change per target per batch)", b->ops[j].line);
@@ -271,8 +321,10 @@ static void validate(struct batch *b, const struct maps *m, struct plan *pl)
 	}
 
 	for (int i = 0; i < b->n; i++)
-		if (b->ops[i].kind == OP_POLICY && b->ops[i].status == 0)
+		if (b->ops[i].kind == OP_POLICY && b->ops[i].status == 0) {
 			plan_policy(b, b->ops[i].policy_id, pl);
+			plan_hosts(b, b->ops[i].policy_id, pl);
+		}
 }
 
 static int fail_errno(struct op *o, const char *what)
@@ -296,6 +348,8 @@ static void rollback_new(const struct batch *b, const struct maps *m, const stru
 	}
 	for (int j = 0; j < pl->n; j++)
 		bpf_map_delete_elem(m->rules, &pl->e[j].key);
+	for (int j = 0; j < pl->nh; j++)
+		bpf_map_delete_elem(m->hosts, &pl->h[j].key);
 }
 
 static int write_new_policies(struct batch *b, const struct maps *m, const struct plan *pl)
@@ -303,6 +357,9 @@ static int write_new_policies(struct batch *b, const struct maps *m, const struc
 	for (int j = 0; j < pl->n; j++)
 		if (bpf_map_update_elem(m->rules, &pl->e[j].key, &pl->e[j].val, BPF_NOEXIST))
 			return fail_errno(&b->ops[pl->e[j].op], "writing rule entry");
+	for (int j = 0; j < pl->nh; j++)
+		if (bpf_map_update_elem(m->hosts, &pl->h[j].key, &pl->h[j].val, BPF_NOEXIST))
+			return fail_errno(&b->ops[pl->h[j].op], "writing host rule");
 	for (int i = 0; i < b->n; i++) {
 		struct op *o = &b->ops[i];
 		if (o->kind != OP_RESOLVER)
@@ -334,6 +391,13 @@ static int write_one(struct op *o, const struct maps *m)
 		cfg.default_policy_id = o->policy_id;
 		cfg.default_mode = o->mode;
 		return bpf_map_update_elem(m->config, &zero, &cfg, BPF_ANY) ? fail_errno(o, "writing default") : 0;
+	}
+	case OP_TIMEOUTS: {
+		struct sluice_config cfg = {};
+		bpf_map_lookup_elem(m->config, &zero, &cfg);
+		cfg.active_timeout_ns = o->active_ns;
+		cfg.udp_idle_ns = o->udp_idle_ns;
+		return bpf_map_update_elem(m->config, &zero, &cfg, BPF_ANY) ? fail_errno(o, "writing timeouts") : 0;
 	}
 	case OP_CGROUP: {
 		struct sluice_cgroup_entry ce = { .policy_id = o->policy_id, .mode = o->mode };
@@ -379,6 +443,21 @@ static int delete_policy(struct op *o, const struct maps *m)
 		if (bpf_map_delete_elem(m->rules, &rkeys[i]) && errno != ENOENT)
 			return free(rkeys), fail_errno(o, "deleting rule entry");
 	free(rkeys);
+	struct sluice_host_key hk, hcur, *hprev = NULL, *hkeys = NULL;
+	int nhk = 0, caphk = 0;
+	while (!bpf_map_get_next_key(m->hosts, hprev, &hk)) {
+		if (hk.policy_id == o->policy_id) {
+			if (nhk == caphk && !(hkeys = realloc(hkeys, (caphk = caphk ? caphk * 2 : 64) * sizeof(hk))))
+				die(EXIT_FAIL, "apply: out of memory");
+			hkeys[nhk++] = hk;
+		}
+		hcur = hk;
+		hprev = &hcur;
+	}
+	for (int i = 0; i < nhk; i++)
+		if (bpf_map_delete_elem(m->hosts, &hkeys[i]) && errno != ENOENT)
+			return free(hkeys), fail_errno(o, "deleting host rule");
+	free(hkeys);
 	struct sluice_resolver_key sk, cur, *sprev = NULL;
 	while (!bpf_map_get_next_key(m->resolvers, sprev, &sk)) {
 		if (sk.policy_id == o->policy_id) {
@@ -402,7 +481,7 @@ static int run_batch(struct batch *b, const struct maps *m)
 		ok = 0;
 	}
 	int need_grace = 0;
-	static const enum op_kind order[] = { OP_DEFAULT, OP_CGROUP, OP_BYPASS, OP_CGROUP_DEL, OP_BYPASS_DEL };
+	static const enum op_kind order[] = { OP_TIMEOUTS, OP_DEFAULT, OP_CGROUP, OP_BYPASS, OP_CGROUP_DEL, OP_BYPASS_DEL };
 	for (unsigned s = 0; ok && s < sizeof(order) / sizeof(order[0]); s++)
 		for (int i = 0; ok && i < b->n; i++)
 			if (b->ops[i].kind == order[s] && write_one(&b->ops[i], m))
@@ -415,6 +494,7 @@ static int run_batch(struct batch *b, const struct maps *m)
 				ok = 0;
 		}
 	free(pl.e);
+	free(pl.h);
 
 	for (int i = 0; i < b->n; i++) {
 		struct op *o = &b->ops[i];
@@ -444,6 +524,7 @@ int cmd_apply(const struct opts *o)
 		.bypass = open_pinned(o->pin, "bypass"),
 		.rules = open_pinned(o->pin, "rules"),
 		.resolvers = open_pinned(o->pin, "resolvers"),
+		.hosts = open_pinned(o->pin, "host_rules"),
 	};
 	struct batch b = { 0 };
 	char *line = NULL;

@@ -18,6 +18,8 @@ enum op_kind {
 	OP_CGROUP_DEL,
 	OP_BYPASS_DEL,
 	OP_POLICY_DEL,
+	OP_HOST,
+	OP_TIMEOUTS,
 };
 
 struct op {
@@ -35,6 +37,9 @@ struct op {
 	int nranges;
 	struct sluice_port_range ranges[SLUICE_MAX_RANGES];
 	uint64_t expires_ns; /* bypass: absolute CLOCK_BOOTTIME */
+	__u32 host_match;    /* host: enum sluice_host_match */
+	__u64 name_hash;     /* host: name_hash.h of the pattern's base */
+	uint64_t active_ns, udp_idle_ns; /* timeouts */
 };
 
 struct batch {

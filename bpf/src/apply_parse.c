@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include "../name_hash.h"
 
 static const char *names[] = {
 	[OP_POLICY] = "policy",         [OP_RULE] = "rule",           [OP_RESOLVER] = "resolver",
 	[OP_DEFAULT] = "default",       [OP_CGROUP] = "cgroup",       [OP_BYPASS] = "bypass",
 	[OP_CGROUP_DEL] = "cgroup-del", [OP_BYPASS_DEL] = "bypass-del", [OP_POLICY_DEL] = "policy-del",
+	[OP_HOST] = "host",             [OP_TIMEOUTS] = "timeouts",
 };
 
 const char *op_name(enum op_kind k)
@@ -158,6 +160,64 @@ static int parse_cgroup(struct op *op, const char *s)
 	return op->cgid ? 0 : -1;
 }
 
+/*
+ * PATTERN: name | *.name | **.name, as the policy document spells them. The
+ * base is lower-cased (DNS names compare case-insensitively; the kernel
+ * lower-cases answers too) and hashed here, with the kernel's function.
+ */
+static int parse_host(struct op *op, const char *s)
+{
+	const char *base = s;
+	op->host_match = SLUICE_HOST_EXACT;
+	if (!strncmp(s, "**.", 3)) {
+		op->host_match = SLUICE_HOST_ANY;
+		base = s + 3;
+	} else if (!strncmp(s, "*.", 2)) {
+		op->host_match = SLUICE_HOST_ONE;
+		base = s + 2;
+	}
+	char name[256];
+	size_t len = strlen(base);
+	if (len && base[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253)
+		return fail(op, "bad host pattern '%s' (a name of 1-253 characters, optionally after *. or **.)", s);
+	int labels = 1, label_len = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = base[i];
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		if (c == '.') {
+			if (!label_len)
+				return fail(op, "bad host pattern '%s': empty label", s);
+			labels++;
+			label_len = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_') {
+			if (++label_len > 63)
+				return fail(op, "bad host pattern '%s': a label is longer than 63 characters", s);
+		} else {
+			return fail(op, "bad host pattern '%s': '%c' is not allowed (letters, digits, '-', '_'; a wildcard only as the first label)", s, c);
+		}
+		name[i] = c;
+	}
+	if (!label_len)
+		return fail(op, "bad host pattern '%s': empty label", s);
+	if (op->host_match == SLUICE_HOST_ANY && labels > SLUICE_HOST_DEPTH)
+		return fail(op, "'%s': a **. base may have at most %d labels (the kernel keeps that many suffixes per name)",
+			    s, SLUICE_HOST_DEPTH);
+	op->name_hash = sluice_name_hash(name, len);
+	return 0;
+}
+
+static int parse_ms(struct op *op, const char *s, uint64_t *ns, const char *what)
+{
+	__u32 ms;
+	if (parse_u32(s, &ms, 1))
+		return fail(op, "bad %s '%s' (milliseconds > 0)", what, s);
+	*ns = (uint64_t)ms * 1000000ull;
+	return 0;
+}
+
 static int want(struct op *op, int ntok, int min, int max, const char *usage)
 {
 	if (ntok < min || ntok > max)
@@ -191,6 +251,27 @@ static void parse_op(struct op *op, int n, char **t)
 		}
 		if (!parse_cidr(op, t[3]))
 			parse_ports(op, t[4], proto);
+	} else if (!strcmp(k, "host")) {
+		op->kind = OP_HOST;
+		if (want(op, n, 6, 6, "host POLICY RULE_ID NAME|*.NAME|**.NAME PORTS tcp|udp|any") ||
+		    parse_policy_id(op, t[1], 0))
+			return;
+		if (parse_u32(t[2], &op->rule_id, 1)) {
+			fail(op, "bad rule id '%s' (an integer > 0)", t[2]);
+			return;
+		}
+		__u8 proto = !strcmp(t[5], "tcp") ? IPPROTO_TCP : !strcmp(t[5], "udp") ? IPPROTO_UDP : 0;
+		if (!proto && strcmp(t[5], "any")) {
+			fail(op, "bad protocol '%s' (tcp | udp | any)", t[5]);
+			return;
+		}
+		if (!parse_host(op, t[3]))
+			parse_ports(op, t[4], proto);
+	} else if (!strcmp(k, "timeouts")) {
+		op->kind = OP_TIMEOUTS;
+		if (!want(op, n, 3, 3, "timeouts ACTIVE_MS UDP_IDLE_MS") &&
+		    !parse_ms(op, t[1], &op->active_ns, "active timeout"))
+			parse_ms(op, t[2], &op->udp_idle_ns, "UDP idle window");
 	} else if (!strcmp(k, "resolver")) {
 		op->kind = OP_RESOLVER;
 		int v4;

@@ -82,10 +82,44 @@ static void show_resolver(const void *k, const void *v)
 }
 
 static const char *counter_names[SLUICE_C_SLOTS] = {
-	[SLUICE_C_GENERATED] = "generated", [SLUICE_C_DROP_RINGBUF_FULL] = "drop_ringbuf_full",
-	[SLUICE_C_ALLOWED] = "allowed",     [SLUICE_C_DENIED] = "denied",
-	[SLUICE_C_BYPASSED] = "bypassed",   [SLUICE_C_AUDIT] = "audit",
+	[SLUICE_C_GENERATED] = "generated",       [SLUICE_C_DROP_RINGBUF_FULL] = "drop_ringbuf_full",
+	[SLUICE_C_ALLOWED] = "allowed",           [SLUICE_C_DENIED] = "denied",
+	[SLUICE_C_BYPASSED] = "bypassed",         [SLUICE_C_AUDIT] = "audit",
+	[SLUICE_C_DNS_ANSWERS] = "dns_answers",   [SLUICE_C_DNS_MALFORMED] = "dns_malformed",
+	[SLUICE_C_DNS_UNTRUSTED] = "dns_untrusted", [SLUICE_C_DNS_PARTIAL] = "dns_partial",
+	[SLUICE_C_FLOW_NO_STORAGE] = "flow_no_storage", [SLUICE_C_UDP_TABLE_FULL] = "udp_table_full",
+	[SLUICE_C_HOST_ALLOWED] = "host_allowed",
 };
+
+static const char *match_name(__u32 m)
+{
+	return m == SLUICE_HOST_EXACT ? "exact" : m == SLUICE_HOST_ONE ? "one" : m == SLUICE_HOST_ANY ? "any" : "invalid";
+}
+
+/* Names are not in the map (only their hashes): the caller maps them back. */
+static void show_host(const void *k, const void *v)
+{
+	const struct sluice_host_key *key = k;
+	const struct sluice_rule_value *val = v;
+	printf("{\"policy_id\":%u,\"match\":\"%s\",\"name_hash\":\"%llu\",\"ranges\":[", key->policy_id,
+	       match_name(key->match), (unsigned long long)key->name_hash);
+	for (__u32 i = 0; i < val->count && i < SLUICE_MAX_RANGES; i++)
+		printf("%s{\"lo\":%u,\"hi\":%u,\"proto\":\"%s\",\"rule_id\":%u}", i ? "," : "", val->range[i].lo,
+		       val->range[i].hi, proto_name(val->range[i].proto), val->range[i].rule_id);
+	printf("]}\n");
+}
+
+static void show_dns(const void *k, const void *v)
+{
+	const struct sluice_dns_key *key = k;
+	const struct sluice_dns_name *n = v;
+	char addr[64];
+	format_cidr(addr, sizeof(addr), key->addr, 128);
+	*strrchr(addr, '/') = 0;
+	printf("{\"cgroup_id\":\"%llu\",\"addr\":\"%s\",\"name_hash\":\"%llu\",\"labels\":%u,\"stale\":%s}\n",
+	       (unsigned long long)key->cgroup_id, addr, (unsigned long long)n->full, n->nlabels,
+	       n->expires_boot_ns <= boot_ns() ? "true" : "false");
+}
 
 static void print_counters(const struct opts *o)
 {
@@ -142,12 +176,19 @@ int cmd_dump(const struct opts *o, const char *map)
 		walk(open_pinned(o->pin, map), sizeof(struct sluice_rule_key), sizeof(struct sluice_rule_value), show_rule);
 	else if (!strcmp(map, "resolvers"))
 		walk(open_pinned(o->pin, map), sizeof(struct sluice_resolver_key), 4, show_resolver);
+	else if (!strcmp(map, "host_rules"))
+		walk(open_pinned(o->pin, map), sizeof(struct sluice_host_key), sizeof(struct sluice_rule_value), show_host);
+	else if (!strcmp(map, "dns_cache"))
+		walk(open_pinned(o->pin, map), sizeof(struct sluice_dns_key), sizeof(struct sluice_dns_name), show_dns);
 	else if (!strcmp(map, "config")) {
 		__u32 zero = 0;
 		struct sluice_config c = {};
 		if (bpf_map_lookup_elem(open_pinned(o->pin, map), &zero, &c))
 			die(EXIT_FAIL, "reading config: %s", strerror(errno));
-		printf("{\"default_policy_id\":%u,\"default_mode\":\"%s\"}\n", c.default_policy_id, mode_name(c.default_mode));
+		printf("{\"default_policy_id\":%u,\"default_mode\":\"%s\",\"active_timeout_ns\":\"%llu\",\"udp_idle_ns\":\"%llu\"}\n",
+		       c.default_policy_id, mode_name(c.default_mode),
+		       (unsigned long long)(c.active_timeout_ns ? c.active_timeout_ns : SLUICE_DEFAULT_ACTIVE_NS),
+		       (unsigned long long)(c.udp_idle_ns ? c.udp_idle_ns : SLUICE_DEFAULT_UDP_IDLE_NS));
 	} else if (!strcmp(map, "counters")) {
 		printf("{");
 		print_counters(o);
@@ -155,7 +196,7 @@ int cmd_dump(const struct opts *o, const char *map)
 	} else if (!strcmp(map, "links"))
 		dump_links(o);
 	else
-		die(EXIT_USAGE, "unknown map '%s' (cgroup_policy policies bypass rules resolvers config counters links)", map);
+		die(EXIT_USAGE, "unknown map '%s' (cgroup_policy policies bypass rules resolvers host_rules dns_cache config counters links)", map);
 	return EXIT_OK;
 }
 

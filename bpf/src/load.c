@@ -20,6 +20,8 @@
 #include "../map_types.h"
 #include "connect.skel.h"
 #include "sock.skel.h"
+#include "flow.skel.h"
+#include "skb.skel.h"
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -128,33 +130,43 @@ int cmd_load(const struct opts *o)
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = o->pin);
 	struct connect_bpf *c = connect_bpf__open_opts(&oo);
 	struct sock_bpf *s = sock_bpf__open_opts(&oo);
-	if (!c || !s)
+	struct flow_bpf *f = flow_bpf__open_opts(&oo);
+	struct skb_bpf *k = skb_bpf__open_opts(&oo);
+	if (!c || !s || !f || !k)
 		die(EXIT_FAIL, "cannot open the BPF objects: %s", strerror(errno));
-	if (bpf_map__set_max_entries(c->maps.events, size) || bpf_map__set_max_entries(s->maps.events, size))
-		die(EXIT_FAIL, "cannot size the ring buffer");
-	if (connect_bpf__load(c) || sock_bpf__load(s))
-		die(EXIT_FAIL, "loading the programs failed (see libbpf messages above; an incompatible pinned map "
-			       "from an older layout must be removed from %s)", o->pin);
+	struct bpf_object *objs[] = { c->obj, s->obj, f->obj, k->obj };
+	const int nobjs = sizeof(objs) / sizeof(objs[0]);
+	/* Every object declares the shared maps; the pinned instance wins, and all must agree on the ring size. */
+	for (int i = 0; i < nobjs; i++) {
+		struct bpf_map *ev = bpf_object__find_map_by_name(objs[i], "events");
+		if (!ev || bpf_map__set_max_entries(ev, size))
+			die(EXIT_FAIL, "cannot size the ring buffer");
+	}
+	for (int i = 0; i < nobjs; i++)
+		if (bpf_object__load(objs[i]))
+			die(EXIT_FAIL, "loading %s failed (see libbpf messages above; an incompatible pinned map "
+				       "from an older layout must be removed from %s)", bpf_object__name(objs[i]), o->pin);
 
 	if (mkdir_p(pin_path(path, sizeof(path), o->pin, "progs")) ||
 	    mkdir_p(pin_path(path, sizeof(path), o->pin, "links")))
 		die(EXIT_FAIL, "cannot create %s: %s", path, strerror(errno));
 
-	struct bpf_object *objs[] = { c->obj, s->obj };
 	struct bpf_program *p;
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < nobjs; i++)
 		bpf_object__for_each_program(p, objs[i]) pin_prog(o->pin, p);
-	int updated = update_links(o->pin, objs, 2);
+	int updated = update_links(o->pin, objs, nobjs);
 
 	printf("{\"pin\":");
 	json_str(stdout, o->pin);
 	printf(",\"ringbuf_size\":%u,\"links_updated\":%d,\"programs\":{", size, updated);
 	int first = 1;
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < nobjs; i++)
 		bpf_object__for_each_program(p, objs[i]) print_prog(stdout, p, &first);
 	printf("}}\n");
 	/* Pins and links hold the kernel objects; our fds can go. */
 	connect_bpf__destroy(c);
 	sock_bpf__destroy(s);
+	flow_bpf__destroy(f);
+	skb_bpf__destroy(k);
 	return EXIT_OK;
 }

@@ -22,7 +22,7 @@ static void __attribute__((noreturn)) usage(void)
 	      "  detach CGROUP_PATH|ID         remove that cgroup's links\n"
 	      "  stream [--counters-ms MS] [--poll-ms MS]  records to stdout (256-byte frames)\n"
 	      "  apply                         map operations from stdin (see bpf/README.md)\n"
-	      "  dump MAP                      cgroup_policy policies bypass rules resolvers config counters links\n"
+	      "  dump MAP                      cgroup_policy policies bypass rules resolvers host_rules\n                                dns_cache config counters links\n"
 	      "  stats                         counters and ring buffer facts as JSON\n"
 	      "--pin defaults to $SLUICE_BPF_PIN or " SLUICE_DEFAULT_PIN "\n",
 	      stderr);

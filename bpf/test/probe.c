@@ -18,6 +18,12 @@
  *     sendburst ADDR PORT N RATE   N UDP sendto on one socket (one syscall per verdict),
  *                              at most RATE per second (0 = unpaced); counts
  *     serve ADDR PORT MS       TCP listener accepting and closing for MS ms (benchmarks)
+ *     resolve SERVER NAME TYPE DNS query (TYPE a|aaaa) to SERVER:53 over UDP; waits for the answer
+ *     dnsrecv ADDR MS          binds UDP ADDR:0, prints {"op":"ready","port":P}, counts datagrams for MS ms
+ *     resolveconnect SERVER FMT N PORT   N times: resolve FMT (printf, %d = i), TCP connect to the
+ *                              last 4 answer bytes (the server's one A record) at PORT, close
+ *     tcpflow ADDR PORT SEND PAUSE_MS   connect, send SEND bytes in two halves PAUSE_MS apart,
+ *                              shutdown(SHUT_WR), read to EOF, close; reports bytes received
  *     sleep MS
  */
 #define _GNU_SOURCE
@@ -214,6 +220,172 @@ static void serve(const char *addr, const char *port, long ms)
 	printf("{\"op\":\"served\",\"total\":%ld,\"pid\":%d}\n", n, getpid());
 }
 
+/* A DNS query for name (type 1 A, 28 AAAA) into buf; returns its length. */
+static int dns_query(unsigned char *buf, const char *name, int type, unsigned short id)
+{
+	int n = 0;
+	buf[n++] = id >> 8;
+	buf[n++] = id & 0xff;
+	buf[n++] = 0x01; /* RD */
+	buf[n++] = 0;
+	buf[n++] = 0, buf[n++] = 1; /* QDCOUNT */
+	memset(buf + n, 0, 6);
+	n += 6;
+	const char *p = name;
+	while (*p) {
+		const char *dot = strchr(p, '.');
+		int len = dot ? dot - p : (int)strlen(p);
+		buf[n++] = len;
+		memcpy(buf + n, p, len);
+		n += len;
+		p += len;
+		if (*p == '.')
+			p++;
+	}
+	buf[n++] = 0;
+	buf[n++] = type >> 8, buf[n++] = type & 0xff;
+	buf[n++] = 0, buf[n++] = 1; /* IN */
+	return n;
+}
+
+/* One query on fd (connected to the server); returns the answer length or -errno. */
+static int dns_roundtrip(int fd, const char *name, int type, unsigned char *ans, int cap)
+{
+	unsigned char q[512];
+	int n = dns_query(q, name, type, (unsigned short)rand());
+	if (send(fd, q, n, 0) != n)
+		return -errno;
+	int r = recv(fd, ans, cap, 0);
+	return r < 0 ? -errno : r;
+}
+
+static int dns_socket(const char *server)
+{
+	struct target t;
+	parse_target(server, "53", &t);
+	int fd = socket(t.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct timeval tv = { .tv_sec = 2, .tv_usec = 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (fd < 0 || connect(fd, (struct sockaddr *)&t.ss, t.len))
+		return -errno;
+	return fd;
+}
+
+static void resolve_op(const char *server, const char *name, const char *type)
+{
+	unsigned char ans[4096];
+	int fd = dns_socket(server);
+	int r = fd < 0 ? fd : dns_roundtrip(fd, name, !strcmp(type, "aaaa") ? 28 : 1, ans, sizeof(ans));
+	printf("{\"op\":\"resolve\",\"ok\":%s,\"errno\":%d,\"bytes\":%d,\"cookie\":\"%llu\",\"pid\":%d}\n",
+	       r >= 0 ? "true" : "false", r < 0 ? -r : 0, r < 0 ? 0 : r, fd >= 0 ? cookie_of(fd) : 0ull, getpid());
+	fflush(stdout);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void dnsrecv_op(const char *addr, long ms)
+{
+	struct target t;
+	parse_target(addr, "0", &t);
+	int fd = socket(t.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int big = 8 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&t.ss, t.len)) {
+		fprintf(stderr, "probe: dnsrecv bind %s: %s\n", addr, strerror(errno));
+		exit(2);
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	int port = ntohs(t.family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	printf("{\"op\":\"ready\",\"port\":%d,\"cookie\":\"%llu\",\"pid\":%d}\n", port, cookie_of(fd), getpid());
+	fflush(stdout);
+	long n = 0;
+	long long end = now_ms() + ms;
+	unsigned char buf[4096];
+	while (now_ms() < end) {
+		struct timeval tv = { .tv_sec = 0, .tv_usec = 50000 };
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (recv(fd, buf, sizeof(buf), 0) >= 0)
+			n++;
+	}
+	printf("{\"op\":\"dnsrecv\",\"total\":%ld,\"pid\":%d}\n", n, getpid());
+	fflush(stdout);
+	close(fd);
+}
+
+static void resolveconnect_op(const char *server, const char *fmt, long n, const char *port)
+{
+	unsigned char ans[4096];
+	char name[256];
+	long ok = 0, resolved = 0, refused = 0, other = 0;
+	int fd = dns_socket(server);
+	if (fd < 0) {
+		fprintf(stderr, "probe: dns socket: %s\n", strerror(-fd));
+		exit(2);
+	}
+	for (long i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), fmt, (int)i);
+		int r = dns_roundtrip(fd, name, 1, ans, sizeof(ans));
+		if (r < 16) {
+			other++;
+			continue;
+		}
+		resolved++;
+		char ip[32];
+		snprintf(ip, sizeof(ip), "%u.%u.%u.%u", ans[r - 4], ans[r - 3], ans[r - 2], ans[r - 1]);
+		struct target t;
+		parse_target(ip, port, &t);
+		int err = attempt(&t, SOCK_STREAM, 0, NULL);
+		if (!err)
+			ok++;
+		else if (err == ECONNREFUSED)
+			refused++;
+		else
+			other++;
+	}
+	close(fd);
+	printf("{\"op\":\"resolveconnect\",\"total\":%ld,\"outcomes\":{\"resolved\":%ld,\"OK\":%ld,\"ECONNREFUSED\":%ld,\"other\":%ld},\"pid\":%d}\n",
+	       n, resolved, ok, refused, other, getpid());
+	fflush(stdout);
+}
+
+static void tcpflow_op(const char *addr, const char *port, long send_bytes, long pause_ms)
+{
+	struct target t;
+	parse_target(addr, port, &t);
+	int fd = socket(t.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (connect(fd, (struct sockaddr *)&t.ss, t.len)) {
+		report("tcpflow", -1, errno, fd);
+		close(fd);
+		return;
+	}
+	static char buf[1 << 16];
+	memset(buf, 'x', sizeof(buf));
+	long sent = 0, received = 0;
+	for (int half = 0; half < 2; half++) {
+		long want = half ? send_bytes - send_bytes / 2 : send_bytes / 2;
+		while (want > 0) {
+			ssize_t w = write(fd, buf, want < (long)sizeof(buf) ? want : (long)sizeof(buf));
+			if (w <= 0)
+				break;
+			want -= w;
+			sent += w;
+		}
+		if (!half && pause_ms)
+			usleep(pause_ms * 1000);
+	}
+	shutdown(fd, SHUT_WR);
+	ssize_t r;
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		received += r;
+	unsigned long long cookie = cookie_of(fd);
+	close(fd);
+	printf("{\"op\":\"tcpflow\",\"ok\":true,\"errno\":0,\"error\":\"\",\"cookie\":\"%llu\",\"sent\":%ld,\"received\":%ld,\"pid\":%d}\n",
+	       cookie, sent, received, getpid());
+	fflush(stdout);
+}
+
 static void join_cgroup(const char *path)
 {
 	char file[4096];
@@ -281,6 +453,22 @@ int main(int argc, char **argv)
 			NEED(3);
 			serve(argv[i + 1], argv[i + 2], atol(argv[i + 3]));
 			i += 4;
+		} else if (!strcmp(op, "resolve")) {
+			NEED(3);
+			resolve_op(argv[i + 1], argv[i + 2], argv[i + 3]);
+			i += 4;
+		} else if (!strcmp(op, "dnsrecv")) {
+			NEED(2);
+			dnsrecv_op(argv[i + 1], atol(argv[i + 2]));
+			i += 3;
+		} else if (!strcmp(op, "resolveconnect")) {
+			NEED(4);
+			resolveconnect_op(argv[i + 1], argv[i + 2], atol(argv[i + 3]), argv[i + 4]);
+			i += 5;
+		} else if (!strcmp(op, "tcpflow")) {
+			NEED(4);
+			tcpflow_op(argv[i + 1], argv[i + 2], atol(argv[i + 3]), atol(argv[i + 4]));
+			i += 5;
 		} else if (!strcmp(op, "sleep")) {
 			NEED(1);
 			usleep(atol(argv[i + 1]) * 1000);

@@ -5,6 +5,7 @@ import {
   decodeKernelRecord,
   KERNEL_RECORD_SIZE,
   type KernelCountersRecord,
+  type KernelDnsRecord,
   type KernelEgressRecord,
   type KernelRecord,
 } from '@sluice/contracts';
@@ -36,6 +37,10 @@ export class RecordStream {
   /** Kernel records only (the helper's in-band counter snapshots left out). */
   get kernel(): KernelEgressRecord[] {
     return this.records.filter((r): r is KernelEgressRecord => r.kind !== 'counters' && r.kind !== 'dns');
+  }
+
+  get dns(): KernelDnsRecord[] {
+    return this.records.filter((r): r is KernelDnsRecord => r.kind === 'dns');
   }
 
   get counters(): KernelCountersRecord[] {

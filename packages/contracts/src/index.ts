@@ -9,3 +9,4 @@ export * from './policy-parse.ts';
 export * from './suppressed-record.ts';
 export * from './kernel-record.ts';
 export * from './policy-api.ts';
+export * from './name-hash.ts';

@@ -95,6 +95,19 @@ export const KERNEL_COUNTER = {
   denied: 3,
   bypassed: 4,
   audit: 5,
+  /** DNS responses parsed (one record per A/AAAA answer). */
+  dns_answers: 6,
+  /** DNS responses the kernel parser rejected: nothing attributed. */
+  dns_malformed: 7,
+  /** Answers from a server that is no resolver of the cgroup's policy: recorded, not cached. */
+  dns_untrusted: 8,
+  /** Responses longer than the kernel's parse window (answers beyond it unread). */
+  dns_partial: 9,
+  /** Flow state could not be kept: the attempt got its own record instead. */
+  flow_no_storage: 10,
+  /** UDP aggregation table full: the attempt got its own record instead. */
+  udp_table_full: 11,
+  host_allowed: 12,
 } as const;
 export type KernelCounterName = keyof typeof KERNEL_COUNTER;
 

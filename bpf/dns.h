@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * DNS answers, parsed on cgroup_skb ingress before the datagram reaches the
+ * socket: every A/AAAA of the answer section fills dns_cache[(cgroup, addr)]
+ * with the hashes of the QUESTION name (so a CNAME chain is attributed to the
+ * name the program asked for) and yields one DNS record. The next connect of
+ * that cgroup finds the name with no race, and another cgroup's lookups never
+ * label this one's traffic.
+ *
+ * All or nothing: the whole message is walked once to validate it (header,
+ * question, every answer's owner name, fixed fields and rdata bounds); only a
+ * message that passes is walked again to attribute. A malformed one is
+ * counted and attributes nothing. Only answers from a resolver of the
+ * cgroup's policy (or to a cgroup in learn mode) fill the cache: a server the
+ * policy does not trust cannot make an IP look like an allowed name. Owner
+ * names are not compared with the question: the answer section of a trusted
+ * resolver is the chain it resolved.
+ *
+ * Verifier notes (measured): loop state lives in the per-CPU scratch value,
+ * not on the stack (the stack version hit the 1M-instruction limit); every
+ * read is `& SLUICE_DNS_MASK` after the bounds check; lengths are computed in
+ * 64 bits before clamping.
+ */
+#ifndef SLUICE_DNS_H
+#define SLUICE_DNS_H
+
+#define SLUICE_DNS_BUF 1024 /* parse window; longer messages are parsed up to it (counted) */
+#define SLUICE_DNS_MASK (SLUICE_DNS_BUF - 1)
+#define SLUICE_DNS_MAX_ANSWERS 64
+#define SLUICE_QTYPE_A 1
+#define SLUICE_QTYPE_AAAA 28
+
+struct sluice_dns_scratch {
+	__u8 pkt[SLUICE_DNS_BUF];
+	char name[256]; /* question name: lower-case dotted text, NUL padded */
+	struct sluice_dns_name nm;
+	union sluice_addr src;
+	__u64 cgid;
+	__u64 cookie;
+	__u64 now;
+	__u64 h;
+	__u32 n;     /* message bytes in pkt */
+	__u32 off;   /* cursor */
+	__u32 name_len;
+	__u32 label_rem;
+	__u32 dots;
+	__u32 ancount;
+	__u32 emitted;
+	__u16 qtype;
+	__u8 rcode;
+	__u8 partial; /* message longer than the window */
+	__u8 err;
+	__u8 done;
+	__u8 emit;    /* second pass */
+	__u8 trusted;
+	__u8 v6;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sluice_dns_scratch);
+} dns_scratch SEC(".maps");
+
+/* bpf_loop wants its context on the stack; the state itself lives in the scratch value. */
+struct sluice_dns_loop {
+	struct sluice_dns_scratch *sc;
+};
+
+static __always_inline __u8 sluice_pkt_at(const struct sluice_dns_scratch *sc, __u32 at)
+{
+	return sc->pkt[at & SLUICE_DNS_MASK];
+}
+
+/* One byte of the question name per step. */
+static long sluice_qname_step(__u32 i, void *ctx)
+{
+	struct sluice_dns_scratch *sc = ((struct sluice_dns_loop *)ctx)->sc;
+	if (sc->off >= sc->n) {
+		sc->err = 1;
+		return 1;
+	}
+	__u8 c = sluice_pkt_at(sc, sc->off);
+	sc->off++;
+	if (sc->label_rem == 0) {
+		if (c == 0) {
+			sc->done = 1;
+			return 1;
+		}
+		if (c > 63) { /* compression pointer or reserved bits: no name precedes the question */
+			sc->err = 1;
+			return 1;
+		}
+		if (sc->name_len) {
+			sc->name[sc->name_len & 255] = '.';
+			sc->name_len++;
+		}
+		sc->label_rem = c;
+	} else {
+		/* A dot inside a label would make label-wise suffixes ambiguous. */
+		if (c == '.' || c == 0) {
+			sc->err = 1;
+			return 1;
+		}
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		sc->name[sc->name_len & 255] = c;
+		sc->name_len++;
+		sc->label_rem--;
+	}
+	if (sc->name_len > 253) {
+		sc->err = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* The name backwards: the state at each '.' is the hash of the suffix after it. */
+static long sluice_hash_step(__u32 i, void *ctx)
+{
+	struct sluice_dns_scratch *sc = ((struct sluice_dns_loop *)ctx)->sc;
+	__u8 c = sc->name[(sc->name_len - 1 - i) & 255];
+	if (c == '.') {
+		__u64 hv = sluice_hash_final(sc->h);
+		sc->dots++;
+		if (sc->dots <= SLUICE_HOST_DEPTH)
+			sc->nm.suffix[(sc->dots - 1) & (SLUICE_HOST_DEPTH - 1)] = hv;
+		sc->nm.parent = hv;
+	}
+	sc->h = sluice_fnv_step(sc->h, c);
+	return 0;
+}
+
+static __always_inline void sluice_dns_emit(struct sluice_dns_scratch *sc, __u32 o, __u16 type, __u32 ttl)
+{
+	union sluice_addr a;
+	if (type == SLUICE_QTYPE_A) {
+		__u32 v4;
+		__u8 *b = (__u8 *)&v4;
+		b[0] = sluice_pkt_at(sc, o);
+		b[1] = sluice_pkt_at(sc, o + 1);
+		b[2] = sluice_pkt_at(sc, o + 2);
+		b[3] = sluice_pkt_at(sc, o + 3);
+		sluice_addr_from_v4(&a, v4);
+	} else {
+		for (int k = 0; k < 16; k++)
+			a.b[k] = sluice_pkt_at(sc, o + k);
+	}
+	if (sc->trusted && type) {
+		struct sluice_dns_key key = { .cgroup_id = sc->cgid };
+		__builtin_memcpy(key.addr, a.b, 16);
+		sc->nm.expires_boot_ns = sc->now + (__u64)ttl * 1000000000ull;
+		bpf_map_update_elem(&dns_cache, &key, &sc->nm, BPF_ANY);
+	}
+
+	sluice_count(SLUICE_C_GENERATED);
+	struct sluice_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		sluice_count(SLUICE_C_DROP_RINGBUF_FULL);
+		return;
+	}
+	__builtin_memset(r, 0, sizeof(*r));
+	r->version = SLUICE_RECORD_VERSION;
+	r->kind = SLUICE_KIND_DNS;
+	r->ts_ns = sc->now;
+	r->cgroup_id = sc->cgid;
+	r->socket_cookie = sc->cookie;
+	r->domain_hash = sc->nm.full;
+	r->l4_proto = SLUICE_IPPROTO_UDP;
+	r->dst_port = 0;
+	r->src_port = SLUICE_DNS_PORT;
+	if (sc->name_len > SLUICE_QNAME_LEN)
+		r->flags |= SLUICE_F_QNAME_TRUNC;
+	/* IPv4 answer from an IPv4 resolver: AF_INET; anything else: AF_INET6, IPv4 mapped. */
+	if (!sc->v6 && (type == SLUICE_QTYPE_A || !type)) {
+		r->family = SLUICE_AF_INET;
+		__builtin_memcpy(r->dst_addr, &a.w[3], 4);
+		__builtin_memcpy(r->src_addr, &sc->src.w[3], 4);
+	} else {
+		r->family = SLUICE_AF_INET6;
+		__builtin_memcpy(r->dst_addr, a.b, 16);
+		__builtin_memcpy(r->src_addr, sc->src.b, 16);
+	}
+	if (!type) /* no address answer (NXDOMAIN, CNAME only, ...): one record for the question */
+		__builtin_memset(r->dst_addr, 0, 16);
+	r->body.dns.ttl = ttl;
+	r->body.dns.qtype = sc->qtype;
+	r->body.dns.rcode = sc->rcode;
+	r->body.dns.answer_index = sc->emitted;
+	r->body.dns.answer_count = sc->ancount > 255 ? 255 : sc->ancount;
+	r->body.dns.qname_len = sc->name_len;
+	__builtin_memcpy(r->body.dns.qname, sc->name, SLUICE_QNAME_LEN);
+	sluice_submit(r);
+	sc->emitted++;
+}
+
+/* One resource record of the answer section per step (validate, or emit on the second pass). */
+static long sluice_answer_step(__u32 i, void *ctx)
+{
+	struct sluice_dns_scratch *sc = ((struct sluice_dns_loop *)ctx)->sc;
+	/* Owner name: skipped (labels, or a pointer that ends it). */
+	for (int k = 0; k < 128; k++) {
+		if (sc->off >= sc->n)
+			goto end;
+		__u8 c = sluice_pkt_at(sc, sc->off);
+		if (c == 0) {
+			sc->off += 1;
+			break;
+		}
+		if ((c & 0xC0) == 0xC0) {
+			sc->off += 2;
+			break;
+		}
+		if (c & 0xC0)
+			goto bad;
+		sc->off += c + 1;
+		if (k == 127)
+			goto bad;
+	}
+	__u64 o = sc->off;
+	if (o + 10 > sc->n)
+		goto end;
+	__u16 type = (__u16)sluice_pkt_at(sc, o) << 8 | sluice_pkt_at(sc, o + 1);
+	__u16 class = (__u16)sluice_pkt_at(sc, o + 2) << 8 | sluice_pkt_at(sc, o + 3);
+	__u32 ttl = (__u32)sluice_pkt_at(sc, o + 4) << 24 | (__u32)sluice_pkt_at(sc, o + 5) << 16 |
+		    (__u32)sluice_pkt_at(sc, o + 6) << 8 | sluice_pkt_at(sc, o + 7);
+	__u64 rdlen = (__u16)sluice_pkt_at(sc, o + 8) << 8 | sluice_pkt_at(sc, o + 9);
+	o += 10;
+	if (o + rdlen > sc->n)
+		goto end;
+	if (ttl > 0x7fffffff) /* RFC 2181: treat as 0 */
+		ttl = 0;
+	if (sc->emit && class == 1 &&
+	    ((type == SLUICE_QTYPE_A && rdlen == 4) || (type == SLUICE_QTYPE_AAAA && rdlen == 16)))
+		sluice_dns_emit(sc, o, type, ttl);
+	sc->off = o + rdlen;
+	return 0;
+end:
+	/* Ran out of message: malformed, unless the message goes on past our window. */
+	if (!sc->partial)
+		sc->err = 1;
+	return 1;
+bad:
+	sc->err = 1;
+	return 1;
+}
+
+static __always_inline void sluice_dns_answer(struct __sk_buff *skb, const struct sluice_pkt *p)
+{
+	__u32 zero = 0;
+	struct sluice_dns_scratch *sc = bpf_map_lookup_elem(&dns_scratch, &zero);
+	if (!sc)
+		return;
+	struct sluice_dns_loop lp = { .sc = sc };
+	__u64 avail = (__u64)skb->len;
+	__u64 start = (__u64)p->l4off + 8;
+	if (avail <= start)
+		return;
+	avail -= start;
+	__u64 len = p->udp_len < avail ? p->udp_len : avail;
+	if (len < 12) {
+		sluice_count(SLUICE_C_DNS_MALFORMED);
+		return;
+	}
+	sc->partial = len > SLUICE_DNS_BUF;
+	if (len > SLUICE_DNS_BUF)
+		len = SLUICE_DNS_BUF;
+	if (bpf_skb_load_bytes(skb, start, sc->pkt, len))
+		return;
+	sc->n = len;
+
+	/* Header: a response (QR), standard query, exactly one question. */
+	if (!(sc->pkt[2] & 0x80) || (sc->pkt[2] & 0x78) || sc->pkt[4] != 0 || sc->pkt[5] != 1) {
+		sluice_count(SLUICE_C_DNS_MALFORMED);
+		return;
+	}
+	sc->rcode = sc->pkt[3] & 0x0f;
+	sc->ancount = (__u32)sc->pkt[6] << 8 | sc->pkt[7];
+
+	sc->off = 12;
+	sc->name_len = 0;
+	sc->label_rem = 0;
+	sc->err = 0;
+	sc->done = 0;
+	__builtin_memset(sc->name, 0, sizeof(sc->name));
+	bpf_loop(256, sluice_qname_step, &lp, 0);
+	if (sc->err || !sc->done || !sc->name_len || sc->off + 4 > sc->n) {
+		sluice_count(SLUICE_C_DNS_MALFORMED);
+		return;
+	}
+	sc->qtype = (__u16)sc->pkt[sc->off & SLUICE_DNS_MASK] << 8 | sc->pkt[(sc->off + 1) & SLUICE_DNS_MASK];
+	sc->off += 4;
+	__u32 qend = sc->off;
+
+	__u32 nans = sc->ancount > SLUICE_DNS_MAX_ANSWERS ? SLUICE_DNS_MAX_ANSWERS : sc->ancount;
+	sc->emit = 0;
+	bpf_loop(nans, sluice_answer_step, &lp, 0);
+	if (sc->err) {
+		sluice_count(SLUICE_C_DNS_MALFORMED);
+		return;
+	}
+	if (sc->partial)
+		sluice_count(SLUICE_C_DNS_PARTIAL);
+
+	__builtin_memset(&sc->nm, 0, sizeof(sc->nm));
+	sc->h = SLUICE_FNV_OFFSET;
+	sc->dots = 0;
+	bpf_loop(sc->name_len, sluice_hash_step, &lp, 0);
+	sc->nm.full = sluice_hash_final(sc->h);
+	sc->nm.nlabels = sc->dots + 1;
+
+	sc->cgid = bpf_skb_cgroup_id(skb);
+	sc->cookie = bpf_get_socket_cookie(skb);
+	sc->now = bpf_ktime_get_boot_ns();
+	sc->src = p->src;
+	sc->v6 = p->v6;
+	struct sluice_decision d = {};
+	sluice_policy_for(&d, sc->cgid);
+	struct sluice_resolver_key rk = { .policy_id = d.policy_id };
+	__builtin_memcpy(rk.addr, p->src.b, 16);
+	sc->trusted = d.mode == SLUICE_MODE_LEARN || bpf_map_lookup_elem(&resolvers, &rk);
+	if (!sc->trusted)
+		sluice_count(SLUICE_C_DNS_UNTRUSTED);
+	sluice_count(SLUICE_C_DNS_ANSWERS);
+
+	sc->off = qend;
+	sc->emitted = 0;
+	sc->emit = 1;
+	bpf_loop(nans, sluice_answer_step, &lp, 0);
+	if (!sc->emitted)
+		sluice_dns_emit(sc, 0, 0, 0);
+}
+
+#endif
