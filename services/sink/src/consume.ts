@@ -61,9 +61,12 @@ export async function startConsuming(
         await pipeline.room();
         if (stopped) break;
         try {
-          const batch = await consumer.fetch({ max_messages: Math.min(o.maxAckPending, o.fetchMessages ?? 64), expires: 1000 });
+          const batch = await consumer.fetch({ max_messages: Math.min(o.maxAckPending, o.fetchMessages ?? 16), expires: 1000 });
           for await (const m of batch) {
             pipeline.add(m, { source: b.source, subject: m.subject, seq: m.seq }, parseBatch(b.source, m.string(), new Date().toISOString()));
+            // Buffered messages resolve as microtasks: without this, parsing a whole fetch would
+            // hold the event loop and stall bulk responses (and so acks) for its duration.
+            await new Promise((r) => setImmediate(r));
           }
         } catch (err) {
           // NATS away or the consumer briefly missing: say so, wait, pull again.

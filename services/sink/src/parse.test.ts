@@ -16,6 +16,7 @@ describe('parseBatch', () => {
     expect(doc.attributes).toEqual(e);
     expect(doc.resource.attributes).toEqual({ service: { name: 'sluice' }, host: { name: 'node-t' } });
     expect(doc.severity.text).toBe('WARN');
+    expect(JSON.parse(docs[0]!.json)).toEqual(doc);
     expect(doc.body).toBe('DENIED connect tcp proj/agent-1 curl[101] -> api.github.com:443 (93.184.0.1) reason=rule out=3B in=5B');
   });
 
@@ -29,6 +30,15 @@ describe('parseBatch', () => {
     ]);
     expect(rejects[0]!.raw).toBe('{not json');
     expect(rejects[1]!.reason).toMatch(/^line 3: dst_port: /);
+  });
+
+  it('serializes exactly the validated fields, also when the input carried unknown ones', () => {
+    const line = JSON.stringify({ ...egressEvent(5), prompt: 'must not be stored' });
+    const [d] = parseBatch('egress', line, observed).docs;
+    expect(JSON.parse(d!.json)).toEqual(d!.doc);
+    expect(d!.json).not.toContain('prompt');
+    const padded = parseBatch('egress', `  ${JSON.stringify(egressEvent(6))}\r`, observed).docs[0]!;
+    expect(JSON.parse(padded.json)).toEqual(padded.doc);
   });
 
   it('validates each source against its own schema', () => {

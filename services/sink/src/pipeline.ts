@@ -101,7 +101,7 @@ export class Pipeline {
     }
     const at = this.now();
     for (const d of batch.docs) {
-      this.queue.push({ item: { source: meta.source, id: d.id, json: JSON.stringify(d.doc) }, owner, at });
+      this.queue.push({ item: { source: meta.source, id: d.id, json: d.json }, owner, at });
     }
     this.pump();
   }
@@ -195,14 +195,17 @@ export class Pipeline {
     this.setAvailable(true, '');
     const retry: Queued[] = [];
     const settled: Held[] = [];
+    // Counted once per bulk: a metric call per document costs more than the bookkeeping itself.
+    let created = 0;
+    let duplicates = 0;
     outcomes.forEach((outcome, i) => {
       const q = batch[i]!;
       switch (outcome.kind) {
         case 'created':
-          this.o.counters.created();
+          created++;
           break;
         case 'duplicate':
-          this.o.counters.duplicate();
+          duplicates++;
           break;
         case 'reject':
           this.o.counters.rejected('opensearch');
@@ -214,6 +217,8 @@ export class Pipeline {
       }
       if (--q.owner.remaining === 0) settled.push(q.owner);
     });
+    if (created > 0) this.o.counters.created(created);
+    if (duplicates > 0) this.o.counters.duplicate(duplicates);
     if (retry.length > 0) {
       this.o.sizer.shrink();
       this.retryLater(retry, 'some documents were refused for now');
