@@ -5,6 +5,8 @@ import { createServer, type Server } from 'node:net';
 
 export interface Listeners {
   tcp(host: string): Promise<number>;
+  /** TCP: reads to the client's FIN, then answers `reply` bytes and closes; `received` per connection. */
+  exchange(host: string, reply: number): Promise<{ port: number; received: number[] }>;
   udp(host: string): Promise<{ port: number; received: () => number }>;
   close(): Promise<void>;
 }
@@ -23,6 +25,24 @@ export function listeners(): Listeners {
         });
         s.on('error', rej);
         s.listen({ host, port: 0, backlog: 4096 }, () => res((s.address() as { port: number }).port));
+        servers.push(s);
+      });
+    },
+    exchange(host, reply) {
+      const received: number[] = [];
+      return new Promise((res, rej) => {
+        const s = createServer((c) => {
+          conns.add(c);
+          let n = 0;
+          c.on('data', (d: Buffer) => (n += d.length));
+          c.on('end', () => {
+            received.push(n);
+            c.end(Buffer.alloc(reply, 'y'));
+          });
+          c.on('error', () => {}).on('close', () => conns.delete(c));
+        });
+        s.on('error', rej);
+        s.listen({ host, port: 0 }, () => res({ port: (s.address() as { port: number }).port, received }));
         servers.push(s);
       });
     },
