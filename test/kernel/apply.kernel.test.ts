@@ -7,6 +7,8 @@ import { listeners } from './net.ts';
 import type { RecordStream } from './record-stream.ts';
 import { Sandbox, type Cgroup } from './sandbox.ts';
 
+// connect4/6, sendmsg4/6, sock_create, sock_ops, cgroup_skb ingress/egress: one link each per scope.
+const PROGRAMS = 8;
 const sb = new Sandbox('apply');
 const net = listeners();
 let stream: RecordStream;
@@ -101,7 +103,7 @@ describe('apply on live traffic', () => {
 
   it('changes decisions without detaching: link and program ids unchanged', async () => {
     const linksBefore = await sb.dump<Link>('links');
-    expect(linksBefore).toHaveLength(5);
+    expect(linksBefore).toHaveLength(PROGRAMS);
     expect(await one('connect', '127.0.0.2', tcpA)).toMatchObject({ ok: true });
 
     await sb.apply(['policy 32', `rule 32 321 127.0.0.4/32 ${tcpC} tcp`, `cgroup ${agent.path} 32 enforce`, 'policy-del 31']);
@@ -170,7 +172,7 @@ describe('apply on live traffic', () => {
     await new Promise((r) => setTimeout(r, 200));
     const load = await sb.helper(['load']);
     expect(load.code, load.stderr).toBe(0);
-    expect(JSON.parse(load.stdout)).toMatchObject({ links_updated: 5 });
+    expect(JSON.parse(load.stdout)).toMatchObject({ links_updated: PROGRAMS });
     const [[ok], [no]] = await loops;
     expect(ok!.outcomes).toEqual({ OK: ok!.total });
     expect(no!.outcomes).toEqual({ EPERM: no!.total });

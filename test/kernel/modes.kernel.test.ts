@@ -26,6 +26,7 @@ beforeAll(async () => {
     `rule 20 201 127.0.0.2/32 ${tcpA} tcp`,
     `cgroup ${learner.path} 20 learn`,
     `cgroup ${bypassed.path} 20 enforce`,
+    'timeouts 60000 200', // allowed UDP is recorded after the idle window: keep it short
   ]);
 });
 
@@ -64,7 +65,7 @@ describe('learn mode', () => {
 
     expect(await stream.one(allowed.cookie)).toMatchObject({ verdict: 'ALLOWED', reason: 'rule', ruleId: 201, mode: 'learn', audit: false });
     expect(await stream.one(wouldDeny.cookie)).toMatchObject({ verdict: 'ALLOWED', reason: 'default', mode: 'learn', audit: true });
-    expect(await stream.one(udp.cookie)).toMatchObject({ kind: 'sendmsg', verdict: 'ALLOWED', audit: true });
+    expect(await stream.one(udp.cookie)).toMatchObject({ kind: 'udp_flow', verdict: 'ALLOWED', audit: true });
     expect(await stream.one(mapped.cookie)).toMatchObject({ verdict: 'ALLOWED', audit: true, v4mapped: true });
   });
 
