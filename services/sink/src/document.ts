@@ -58,7 +58,7 @@ export function egressDocument(e: EgressEvent, observed: string): Ss4oDocument {
     observedTimestamp: observed,
     body: egressBody(e),
     severity: warn ? WARN : INFO,
-    attributes: { ...e },
+    attributes: e,
     resource: resource(e.node),
   };
 }
@@ -69,7 +69,7 @@ export function dnsDocument(e: DnsEvent, observed: string): Ss4oDocument {
     observedTimestamp: observed,
     body: dnsBody(e),
     severity: INFO,
-    attributes: { ...e },
+    attributes: e,
     resource: resource(e.node),
   };
 }
@@ -80,7 +80,7 @@ export function auditDocument(e: AuditEvent, observed: string): Ss4oDocument {
     observedTimestamp: observed,
     body: auditBody(e),
     severity: WARN,
-    attributes: { ...e },
+    attributes: e,
     resource: resource(undefined),
   };
 }
