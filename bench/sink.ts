@@ -11,7 +11,7 @@ import { startService, stopService } from '../test/lib/service-process.ts';
 import { ensureTemplates } from '../services/sink/src/opensearch-setup.ts';
 import { parseBatch } from '../services/sink/src/parse.ts';
 import { closeSlice, openSlice, publishEgress, searchableCount, sliceEnv, type Slice } from '../services/sink/src/sink-harness.ts';
-import { dataStreamName } from '../services/sink/src/templates.ts';
+import { dataStreamName, SOURCES, templateName } from '../services/sink/src/templates.ts';
 import { egressEvent } from '../services/sink/src/test-events.ts';
 
 const DOCS = Number(process.env.BENCH_SINK_DOCS ?? 60_000);
@@ -41,8 +41,10 @@ async function plainLoader(s: Slice, prefix: string, docs: Array<{ id: string; j
     return ((await s.os.count({ index })).body as { count: number }).count;
   })();
   if (count !== docs.length) throw new Error(`plain loader stored ${count} of ${docs.length}`);
-  await s.os.indices.deleteDataStream({ name: index });
-  await s.os.indices.deleteIndexTemplate({ name: `${prefix}*` }).catch(() => {});
+  for (const src of SOURCES) {
+    await s.os.indices.deleteDataStream({ name: dataStreamName(prefix, src) });
+    await s.os.indices.deleteIndexTemplate({ name: templateName(prefix, src) });
+  }
   return (docs.length / ms) * 1000;
 }
 
