@@ -98,8 +98,10 @@ static long sluice_qname_step(__u32 i, void *ctx)
 		}
 		sc->label_rem = c;
 	} else {
-		/* A dot inside a label would make label-wise suffixes ambiguous. */
-		if (c == '.' || c == 0) {
+		/* A dot inside a label would make label-wise suffixes ambiguous; control and
+		 * non-ASCII bytes have no place in a hostname (IDNs travel as punycode) and would
+		 * reach logs and dashboards verbatim. */
+		if (c == '.' || c <= 0x20 || c >= 0x7f) {
 			sc->err = 1;
 			return 1;
 		}
@@ -255,19 +257,19 @@ static __always_inline void sluice_dns_answer(struct __sk_buff *skb, const struc
 	struct sluice_dns_loop lp = { .sc = sc };
 	__u64 avail = (__u64)skb->len;
 	__u64 start = (__u64)p->l4off + 8;
-	if (avail <= start)
-		return;
-	avail -= start;
+	avail = avail > start ? avail - start : 0;
 	__u64 len = p->udp_len < avail ? p->udp_len : avail;
-	if (len < 12) {
+	if (len < 12) { /* an empty datagram too: every rejected response is counted */
 		sluice_count(SLUICE_C_DNS_MALFORMED);
 		return;
 	}
 	sc->partial = len > SLUICE_DNS_BUF;
 	if (len > SLUICE_DNS_BUF)
 		len = SLUICE_DNS_BUF;
-	if (bpf_skb_load_bytes(skb, start, sc->pkt, len))
+	if (bpf_skb_load_bytes(skb, start, sc->pkt, len)) {
+		sluice_count(SLUICE_C_DNS_MALFORMED);
 		return;
+	}
 	sc->n = len;
 
 	/* Header: a response (QR), standard query, exactly one question. */

@@ -1,3 +1,5 @@
+import { formatIpv6 } from '@sluice/contracts';
+
 // DNS on the wire for the kernel tests: a response builder (with name compression, CNAME chains)
 // and a reference reader that applies exactly the kernel parser's rules (bpf/dns.h), so a fuzz
 // corpus can be judged case by case: the kernel must attribute what the reference reads, and
@@ -115,11 +117,7 @@ function fmt4(b: Uint8Array, o: number): string {
   return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
 }
 
-function fmt6(b: Uint8Array, o: number): string {
-  const g: string[] = [];
-  for (let i = 0; i < 8; i++) g.push(((b[o + 2 * i]! << 8) | b[o + 2 * i + 1]!).toString(16));
-  return g.join(':');
-}
+const fmt6 = formatIpv6;
 
 /** What the kernel parser makes of a message (bpf/dns.h, rule for rule). */
 export function readLikeKernel(msg: Buffer): Reading {
@@ -146,7 +144,7 @@ export function readLikeKernel(msg: Buffer): Reading {
       if (name.length) name += '.';
       rem = c;
     } else {
-      if (c === 0x2e || c === 0) return { ok: false, why: 'dot in label' };
+      if (c === 0x2e || c <= 0x20 || c >= 0x7f) return { ok: false, why: 'dot, control or non-ASCII byte in a label' };
       if (c >= 0x41 && c <= 0x5a) c += 0x20;
       name += String.fromCharCode(c);
       rem--;

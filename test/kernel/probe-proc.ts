@@ -35,6 +35,7 @@ export function spawnProbe(cgroup: string, ...ops: (string | number)[]): ProbePr
       else rej(new Error(`probe exited ${code}: ${stderr}`));
     }),
   );
+  done.catch(() => {}); // a killed probe is judged by whoever awaits `done`
   return {
     async line() {
       while (taken >= lines.length) {
