@@ -3,7 +3,9 @@
 # scripts/build-base-images.sh. No image registry is reachable: Debian packages come from the mirror
 # apt uses (the bases' sources.list), OpenSearch from Maven Central (the zip services.sh caches).
 #
-#   scripts/build-images.sh [app|nats|redis|opensearch|prometheus]...   (default: all)
+#   scripts/build-images.sh [--no-cache] [app|nats|redis|opensearch|prometheus]...   (default: all)
+#
+# --no-cache rebuilds even existing tags without Docker's layer cache: what a fresh machine pays.
 #
 # Every image is tagged with a hash of its exact build context (Dockerfile and files, staged as a
 # deterministic tar) and of its base image id, so an unchanged tree builds nothing, and a changed
@@ -17,6 +19,7 @@ DOCKER_DIR="$REPO_ROOT/infra/docker"
 MACHINE_CACHE="${SLUICE_MACHINE_CACHE:-/var/cache/sluice}"
 OPENSEARCH_VERSION="${SLUICE_OPENSEARCH_VERSION:-2.19.6}"
 ALL_IMAGES=(app nats redis opensearch prometheus)
+NO_CACHE=0
 
 log() { printf '[build-images] %s\n' "$*" >&2; }
 die() {
@@ -37,12 +40,14 @@ build() {
   base_id="$(image_id "$base")" || die "$name: base image $base is missing"
   hash="$( (echo "$base_id" && sha256sum <"$tar") | sha256sum | cut -c1-16)"
   image="sluice/$name:$hash"
-  if image_id "$image" >/dev/null; then
+  if ((!NO_CACHE)) && image_id "$image" >/dev/null; then
     log "$image: up to date"
   else
     log "$image: building ($(du -h "$tar" | cut -f1) context)"
     # The legacy builder prints every step; it goes to stderr with the rest of the chatter.
-    docker build --force-rm -t "$image" - <"$tar" | sed -u "s/^/    [$name] /" >&2 ||
+    local cache_flag=()
+    ((NO_CACHE)) && cache_flag=(--no-cache)
+    docker build --force-rm "${cache_flag[@]}" -t "$image" - <"$tar" | sed -u "s/^/    [$name] /" >&2 ||
       die "$name: docker build failed"
     image_id "$image" >/dev/null || die "$name: docker build failed"
     log "$image: built in $((SECONDS - started))s"
@@ -116,6 +121,10 @@ stage_opensearch() {
 
 main() {
   local want=() n
+  if [[ ${1:-} == --no-cache ]]; then
+    NO_CACHE=1
+    shift
+  fi
   (($# > 0)) || set -- "${ALL_IMAGES[@]}"
   for n in "$@"; do
     [[ " ${ALL_IMAGES[*]} " == *" $n "* ]] || die "unknown image '$n' (one of: ${ALL_IMAGES[*]})"
