@@ -5,11 +5,14 @@
 //                                  median of interleaved rounds (goal ≤ 1.3).
 //   kernel.events_per_s            records/s delivered through `sluice-bpf stream` into this
 //                                  process from two producers, with zero drops.
+//   kernel.dns_attributed_ratio    connects right after resolution carrying the right name (kernel-dns.ts)
+//   kernel.dns_answers_per_s       DNS responses parsed per second with zero drops (kernel-dns.ts)
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { HELPER, PROBE, probe, until, type ProbeCounts } from '../test/kernel/exec.ts';
 import { cgroup2Mount, Sandbox } from '../test/kernel/sandbox.ts';
+import { dnsAnswersPerSecond, dnsAttributedRatio } from './kernel-dns.ts';
 
 const ROUNDS = 9;
 const ROUND_MS = 500;
@@ -124,5 +127,7 @@ export async function run(): Promise<Record<string, number>> {
   return {
     'kernel.connect_overhead_ratio': await connectOverhead(),
     'kernel.events_per_s': await eventsPerSecond(),
+    'kernel.dns_attributed_ratio': await dnsAttributedRatio(),
+    'kernel.dns_answers_per_s': await dnsAnswersPerSecond(),
   };
 }

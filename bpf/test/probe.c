@@ -24,6 +24,8 @@
  *                              last 4 answer bytes (the server's one A record) at PORT, close
  *     tcpflow ADDR PORT SEND PAUSE_MS   connect, send SEND bytes in two halves PAUSE_MS apart,
  *                              shutdown(SHUT_WR), read to EOF, close; reports bytes received
+ *     dnsblast SRC DST PORT N  (outside the managed scope) N copies of a one-answer DNS response from
+ *                              SRC:53 to DST:PORT as fast as possible; reports the elapsed ns
  *     sleep MS
  */
 #define _GNU_SOURCE
@@ -386,6 +388,32 @@ static void tcpflow_op(const char *addr, const char *port, long send_bytes, long
 	fflush(stdout);
 }
 
+static void dnsblast_op(const char *src, const char *dst, const char *port, long n)
+{
+	static const unsigned char msg[] = {
+		0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
+		5, 'b', 'l', 'a', 's', 't', 5, 'b', 'e', 'n', 'c', 'h', 4, 't', 'e', 's', 't', 0, 0, 1, 0, 1,
+		0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1,
+	};
+	struct target s, d;
+	parse_target(src, "53", &s);
+	parse_target(dst, port, &d);
+	int fd = socket(s.family, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&s.ss, s.len) || connect(fd, (struct sockaddr *)&d.ss, d.len)) {
+		fprintf(stderr, "probe: dnsblast %s -> %s:%s: %s\n", src, dst, port, strerror(errno));
+		exit(2);
+	}
+	long long t0 = now_ns();
+	long sent = 0;
+	for (long i = 0; i < n; i++)
+		sent += send(fd, msg, sizeof(msg), 0) == (ssize_t)sizeof(msg);
+	long long ns = now_ns() - t0;
+	close(fd);
+	printf("{\"op\":\"dnsblast\",\"total\":%ld,\"sent\":%ld,\"ns\":%lld,\"pid\":%d}\n", n, sent, ns, getpid());
+	fflush(stdout);
+}
+
 static void join_cgroup(const char *path)
 {
 	char file[4096];
@@ -468,6 +496,10 @@ int main(int argc, char **argv)
 		} else if (!strcmp(op, "tcpflow")) {
 			NEED(4);
 			tcpflow_op(argv[i + 1], argv[i + 2], atol(argv[i + 3]), atol(argv[i + 4]));
+			i += 5;
+		} else if (!strcmp(op, "dnsblast")) {
+			NEED(4);
+			dnsblast_op(argv[i + 1], argv[i + 2], argv[i + 3], atol(argv[i + 4]));
 			i += 5;
 		} else if (!strcmp(op, "sleep")) {
 			NEED(1);
