@@ -1,14 +1,20 @@
 import { parseArgs } from 'node:util';
 import { say, type Command } from '../command.ts';
+import { compose } from '../local/compose.ts';
 import { LOCAL_SERVICES, stopLocal } from '../local/pipeline.ts';
 import { servers } from '../local/servers.ts';
 
 export const down: Command = {
   name: 'down',
   summary: 'stop the local services (and, with --all, the servers sluice up started)',
-  usage: 'down [--all]',
+  usage: 'down [--all] | down --compose [--all]',
   async run(argv) {
-    const { values } = parseArgs({ args: argv, options: { all: { type: 'boolean', default: false } } });
+    const { values } = parseArgs({
+      args: argv,
+      options: { all: { type: 'boolean', default: false }, compose: { type: 'boolean', default: false } },
+    });
+    // --all also removes the deployment's volumes (event store, JetStream, reader state).
+    if (values.compose) return compose(['down', ...(values.all ? ['-v'] : [])]);
     for (const s of [...LOCAL_SERVICES].reverse()) {
       if (await stopLocal(s)) say(`stopped ${s.name}`);
     }
