@@ -246,7 +246,7 @@ maven_fetch() {
       local out
       if ! out="$(mvn -B -q dependency:copy -Dartifact="$group:$artifact:$version:$ext" \
         -DoutputDirectory="$(dirname "$machine_copy")" -Dmdep.overWriteReleases=true 2>&1)"; then
-        if grep -q 'Could not find artifact\|could not be resolved' <<<"$out"; then return 3; fi
+        if grep -qiE 'could not find artifact|unable to find artifact|was not found in|could not be resolved' <<<"$out"; then return 3; fi
         printf '%s\n' "$out" | tail -n 20 >&2
         die "maven could not fetch $group:$artifact:$version:$ext"
       fi
@@ -298,6 +298,7 @@ install_opensearch_ism() {
     echo absent >"$RUN_DIR/opensearch/ism"
     return 0
   fi
+  ((rc == 0)) || die "could not fetch the ISM plugin (see maven's messages above)"
   js="$(maven_fetch org.opensearch.plugin opensearch-job-scheduler "$v" zip)" ||
     die "ISM found but its dependency opensearch-job-scheduler:$v is not on Maven Central"
   local z

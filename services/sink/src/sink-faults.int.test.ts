@@ -1,31 +1,28 @@
 // Issue 9's fault checks: exactly N documents after a `kill -9` of the sink mid-stream and after an
-// OpenSearch restart mid-stream. The OpenSearch restart touches a shared server: it is one short
-// test, and it always brings the server back (afterAll too).
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+// OpenSearch restart mid-stream. The restart is of a private OpenSearch node this file starts, so
+// the shared one other tests use is never disturbed.
 import { STREAMS } from '@sluice/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, stopService, waitFor, type ServiceProcess } from '../../../test/lib/service-process.ts';
+import { privateServer, type PrivateServer } from '../../../test/lib/private-server.ts';
+import { stopService, waitFor, type ServiceProcess } from '../../../test/lib/service-process.ts';
 import { closeSlice, metric, openSlice, publishEgress, searchableCount, startSink, waitForCount, type Slice } from './sink-harness.ts';
 import { egressEvent } from './test-events.ts';
 
 const PORT = 19_482;
-const services = (verb: 'up' | 'down') =>
-  execFileSync(join(REPO_ROOT, 'scripts', 'services.sh'), [verb, 'opensearch'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 240_000 });
-
 let s: Slice;
 let sink: ServiceProcess | undefined;
-let opensearchDown = false;
+let opensearch: PrivateServer;
 
 beforeAll(async () => {
-  s = await openSlice('sinkfault');
-});
+  opensearch = await privateServer('opensearch');
+  s = await openSlice('sinkfault', opensearch.url);
+}, 300_000);
 
 afterAll(async () => {
-  if (opensearchDown) services('up');
   if (sink) await stopService(sink, 5000);
   if (s) await closeSlice(s);
-});
+  await opensearch?.destroy();
+}, 120_000);
 
 /** Publish `events` in messages of 100, pacing so the stream is still flowing while the test acts. */
 function pacedPublish(events: ReturnType<typeof egressEvent>[], pauseMs: number): { done: Promise<void>; published: () => number } {
@@ -64,7 +61,7 @@ describe('sink faults', () => {
     sink.child.kill('SIGKILL');
     expect(await sink.exited).toBe('SIGKILL');
     const atKill = await searchableCount(s, 'egress');
-    expect(pub.published()).toBeLessThan(N);
+    // Mid-stream for the sink: it had landed only part of what was published when it died.
     expect(atKill).toBeLessThan(N);
 
     sink = await startSink(s, PORT, { SINK_ACK_WAIT_MS: '3000' });
@@ -76,19 +73,18 @@ describe('sink faults', () => {
   }, 240_000);
 
   it('OpenSearch restart mid-stream: nothing acked while it is away, exactly N after', async () => {
+    if (!sink || sink.child.exitCode !== null || sink.child.signalCode !== null) sink = await startSink(s, PORT);
     const before = await searchableCount(s, 'egress');
     const M = 10_000;
     const pub = pacedPublish(makeEvents(N, M), 20);
     await waitFor('some documents of the second run', async () => ((await searchableCount(s, 'egress')) >= before + 1000 ? true : undefined), 60_000);
-    opensearchDown = true;
-    services('down');
+    await opensearch.down();
     // The sink notices, reports not-ready, and holds what it has unacked.
     await waitFor('sink not ready', async () => ((await fetch(`http://127.0.0.1:${PORT}/readyz`)).status === 503 ? true : undefined), 60_000);
     await pub.done;
     const held = await s.jsm.consumers.info(STREAMS.events.name, `${s.consumerPrefix}-egress`);
     expect(held.num_ack_pending + held.num_pending).toBeGreaterThan(0);
-    services('up');
-    opensearchDown = false;
+    await opensearch.up();
     await waitForCount(s, 'egress', N + M, 180_000);
     await consumerSettled();
     expect(await searchableCount(s, 'egress')).toBe(N + M);

@@ -24,9 +24,11 @@ export interface Slice {
   js: JetStreamClient;
   jsm: JetStreamManager;
   os: Client;
+  opensearchUrl: string;
 }
 
-export async function openSlice(name: string): Promise<Slice> {
+/** `opensearchUrl`: a private node (fault tests that restart OpenSearch); default the shared one. */
+export async function openSlice(name: string, opensearchUrl = OPENSEARCH_URL): Promise<Slice> {
   const letters = Array.from({ length: 8 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('');
   const tag = `${name}${letters}`;
   const nc = await connect({ servers: NATS_URL });
@@ -43,7 +45,8 @@ export async function openSlice(name: string): Promise<Slice> {
     nc,
     js: jetstream(nc),
     jsm,
-    os: new Client({ node: OPENSEARCH_URL }),
+    os: new Client({ node: opensearchUrl }),
+    opensearchUrl,
   };
 }
 
@@ -51,7 +54,7 @@ export async function openSlice(name: string): Promise<Slice> {
 export function sliceEnv(s: Slice, port: number, extra: Record<string, string> = {}): Record<string, string> {
   return {
     NATS_URL,
-    OPENSEARCH_URL,
+    OPENSEARCH_URL: s.opensearchUrl,
     METRICS_PORT: String(port),
     NODE_NAME: `sink-${s.tag}`,
     LOG_LEVEL: 'info',
