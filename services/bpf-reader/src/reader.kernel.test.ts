@@ -1,7 +1,6 @@
 // The reader on the real kernel and real NATS: a probe process in a test cgroup makes connects
 // the default policy denies (EPERM, one DENIED record each); the reader runs as a real service
 // process supervising the real helper; what lands in JetStream is read back and counted.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,11 +8,15 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probe, sleep, until, type ProbeCounts } from '../../../test/kernel/exec.ts';
 import { Sandbox, type Cgroup } from '../../../test/kernel/sandbox.ts';
+import { privateServer, type PrivateServer } from '../../../test/lib/private-server.ts';
 import { OFF } from './layout.ts';
 import { purgeRaw, readRaw } from './testing/raw-stream.ts';
 import { startReader, type Reader } from './testing/reader-process.ts';
 
-const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+// A private NATS: the restart test stops and starts it, which must never disturb other tests'
+// server, and must work whoever started the shared one.
+let natsServer: PrivateServer;
+let NATS_URL = '';
 const NODE = `reader-ktest-${process.pid}`;
 const sb = new Sandbox('reader');
 const state = mkdtempSync(join(tmpdir(), 'reader-state-'));
@@ -62,6 +65,8 @@ async function quiesce(generatedAtLeast: number): Promise<void> {
 beforeAll(async () => {
   // Default ring (4 MiB, 16k records): a 2000-connect burst fits; a connect loop at ~200k/s
   // overflows it while the helper is down, so kernel drops are really exercised.
+  natsServer = await privateServer('nats');
+  NATS_URL = natsServer.url;
   await sb.setup();
   agent = sb.cgroup('agent'); // no policy assigned: the default policy denies everything
   nc = await connect({ servers: NATS_URL });
@@ -88,6 +93,7 @@ afterAll(async () => {
   await nc?.close();
   await sb.teardown();
   rmSync(state, { recursive: true, force: true });
+  await natsServer?.destroy();
   expect(stopped?.killed).toBe(false);
 });
 
@@ -145,7 +151,6 @@ describe('bpf-reader on the real kernel', () => {
   it('a NATS restart mid-stream loses nothing within the buffer bound and duplicates nothing', async () => {
     const before = await delivered();
     const dropsBefore = (await readerDrops()) + (await kernelDrops());
-    const services = join(import.meta.dirname, '../../../scripts/services.sh');
     // ~40k records over ~3 s, well inside the 262k-record queue bound.
     let generated = 0;
     const bursts = (async () => {
@@ -158,10 +163,10 @@ describe('bpf-reader on the real kernel', () => {
     await sleep(600);
     const failuresBefore = await reader.value('sluice_reader_publish_failures_total');
     try {
-      execFileSync(services, ['down', 'nats'], { stdio: 'pipe' });
+      await natsServer.down();
       await sleep(1500);
     } finally {
-      execFileSync(services, ['up', 'nats'], { stdio: 'pipe' });
+      await natsServer.up();
     }
     await bursts;
     await quiesce((await sb.stats()).counters.generated!);
