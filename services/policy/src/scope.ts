@@ -2,21 +2,9 @@
 // writer lock for its lifetime (its apply session): after that, `load`/`attach` from anyone
 // else would be refused. Both helper commands are idempotent, so this runs on every start and a
 // restart never detaches anything.
-import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-
-function helper(bin: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { run as helper } from './helper.ts';
 
 export class ScopeError extends Error {
   constructor(
