@@ -1,21 +1,33 @@
 import { parseArgs } from 'node:util';
-import { out, type Command } from '../command.ts';
+import { out, say, type Command } from '../command.ts';
+import { consumerLag } from '../local/lag.ts';
 import { LOCAL_SERVICES, probe } from '../local/pipeline.ts';
 
 export const status: Command = {
   name: 'status',
-  summary: "each service's health and drop counters",
-  usage: 'status [--json]',
+  summary: "each service's health, consumer lag and drop counters",
+  usage: 'status [--json] [--nats URL]',
   async run(argv) {
-    const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } } });
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        json: { type: 'boolean', default: false },
+        nats: { type: 'string', default: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' },
+      },
+    });
     const statuses = await Promise.all(LOCAL_SERVICES.map((s) => probe(s)));
+    const lag = await consumerLag(values.nats).catch((err: unknown) => {
+      say(`status: cannot read consumer lag from ${values.nats}: ${(err as Error).message}`);
+      return {} as Record<string, number | undefined>;
+    });
     if (values.json) {
-      out(JSON.stringify(statuses));
+      out(JSON.stringify(statuses.map((s) => ({ ...s, lag: lag[s.name] ?? null }))));
     } else {
-      out(['SERVICE', 'READY', 'PID', 'HANDLED', 'DROPPED'].join('\t'));
+      out(['SERVICE', 'READY', 'PID', 'LAG', 'HANDLED', 'DROPPED'].join('\t'));
       for (const s of statuses) {
         const drops = Object.entries(s.dropped).map(([r, n]) => `${r}=${n}`).join(',') || '0';
-        out([s.name, s.ready ? 'yes' : 'no', s.pid ?? '-', s.handled, drops].join('\t'));
+        const ready = s.ready ? (Object.values(s.checks).some((c) => !c.ok) ? 'degraded' : 'yes') : 'no';
+        out([s.name, ready, s.pid ?? '-', lag[s.name] ?? '-', s.handled, drops].join('\t'));
       }
     }
     return statuses.every((s) => s.ready) ? 0 : 1;

@@ -26,10 +26,11 @@ describe('run attempts table', () => {
   it('groups by destination, port, proto and verdict, denied first, names before IPs', () => {
     const a = new Attempts();
     a.add(e({ dst_host: 'api.example.test' }));
-    a.add(e({ dst_host: 'api.example.test' }));
     a.add(e({ verdict: 'DENIED', dst_ip: '10.9.9.9', dst_port: 22 }));
     a.add(e({ verdict: 'ALLOWED', audit: true, dst_host: 'new.example.test' }));
-    a.add(e({ kind: 'tcp_close', dst_host: 'api.example.test', bytes_out: 5 }));
+    a.add(e({ kind: 'tcp_close', dst_host: 'api.example.test', bytes_out: 5, socket_cookie: '7' }));
+    a.add(e({ kind: 'connect', dst_host: 'api.example.test', socket_cookie: '7' }));
+    a.add(e({ kind: 'tcp_interim', dst_host: 'api.example.test', socket_cookie: '8' }));
     a.add(e({ kind: 'suppressed', verdict: 'DENIED', dst_ip: '10.9.9.9', dst_port: 22, suppressed_count: 40 }));
     expect(a.table()).toEqual([
       { destination: '10.9.9.9', port: 22, proto: 'tcp', verdict: 'DENIED', count: 41 },

@@ -12,12 +12,18 @@ export interface AttemptRow {
 
 export class Attempts {
   private readonly rows = new Map<string, AttemptRow>();
+  private readonly counted = new Set<string>();
   readonly totals = { ALLOWED: 0, DENIED: 0, BYPASSED: 0, audit: 0 };
 
   add(e: EgressEvent): void {
-    // Flow-close and interim records describe a connect already counted; suppressed summaries
-    // carry a count of attempts the rate limiter folded.
-    if (e.kind === 'tcp_close' || e.kind === 'tcp_interim') return;
+    // An allowed TCP flow may be reported at connect, at close (flow records), or both: count the
+    // socket once. Interim records are progress reports of a flow already counted. Suppressed
+    // summaries carry a count of attempts the rate limiter folded.
+    if (e.kind === 'tcp_interim') return;
+    if (e.socket_cookie !== undefined && e.socket_cookie !== '0' && (e.kind === 'connect' || e.kind === 'tcp_close')) {
+      if (this.counted.has(e.socket_cookie)) return;
+      this.counted.add(e.socket_cookie);
+    }
     const n = e.kind === 'suppressed' ? (e.suppressed_count ?? 0) : 1;
     const verdict = e.audit ? `${e.verdict} (would deny)` : e.verdict;
     const destination = e.dst_host ?? e.dst_ip;
