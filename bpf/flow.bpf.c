@@ -80,6 +80,7 @@ int sluice_sock_ops(struct bpf_sock_ops *skops)
 		return 1; /* not a flow connect4/6 allowed (accepted sockets, denied, pre-attach) */
 
 	if (op == BPF_SOCK_OPS_TCP_CONNECT_CB) {
+		tf->started = 1;
 		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG |
 							 BPF_SOCK_OPS_RTT_CB_FLAG);
 		return 1;

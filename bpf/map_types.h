@@ -169,7 +169,8 @@ struct sluice_tcp_flow {
 	__u8 fin_in;          /* the peer's FIN is in bytes_received */
 	__u8 fin_out;         /* our FIN is in bytes_acked */
 	__u8 established;     /* the SYN is in bytes_acked */
-	__u8 _pad[5];
+	__u8 started;         /* sock_ops saw TCP_CONNECT_CB: it will record the flow at close */
+	__u8 _pad[4];
 };
 
 /* UDP aggregation: per (socket, destination), flushed by a timer after the idle window. */

@@ -6,7 +6,7 @@
  * every socket() would flood the ring for nothing. AF_PACKET never reaches
  * this hook (inet sockets only): a residual gap, see README.
  */
-#include "emit.h"
+#include "flow.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -46,4 +46,27 @@ int sluice_sock_create(struct bpf_sock *sk)
 		sluice_submit(r);
 	}
 	return d.verdict == SLUICE_VERDICT_DENIED ? 0 : 1;
+}
+
+/*
+ * An allowed TCP connect leaves state in socket storage and is recorded by
+ * sock_ops at TCP_CLOSE. A connect that failed before the SYN (no route, no
+ * source address) never reaches TCP_CLOSE: its state is still here when the
+ * socket is released, and this records the attempt (zero bytes) so it is not
+ * lost silently.
+ */
+SEC("cgroup/sock_release")
+int sluice_sock_release(struct bpf_sock *sk)
+{
+	struct sluice_tcp_flow *tf = bpf_sk_storage_get(&flows, sk, 0, 0);
+	/* Release runs before the TCP close: a started flow is recorded by sock_ops later. */
+	if (!tf || tf->info.l4_proto != SLUICE_IPPROTO_TCP || tf->started)
+		return 1;
+	struct sluice_record *r = sluice_flow_record_begin(SLUICE_KIND_TCP_CLOSE, &tf->info, bpf_get_socket_cookie(sk));
+	if (r) {
+		r->body.flow.duration_ns = r->ts_ns - tf->info.start_ns;
+		sluice_submit(r);
+	}
+	tf->started = 1; /* recorded; the storage dies with the socket (delete is not offered here) */
+	return 1;
 }

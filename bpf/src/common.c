@@ -24,6 +24,7 @@ const struct prog_spec sluice_progs[] = {
 	{ "sluice_sendmsg4", BPF_CGROUP_UDP4_SENDMSG },
 	{ "sluice_sendmsg6", BPF_CGROUP_UDP6_SENDMSG },
 	{ "sluice_sock_create", BPF_CGROUP_INET_SOCK_CREATE },
+	{ "sluice_sock_release", BPF_CGROUP_INET_SOCK_RELEASE },
 	{ "sluice_sock_ops", BPF_CGROUP_SOCK_OPS },
 	{ "sluice_ingress", BPF_CGROUP_INET_INGRESS },
 	{ "sluice_egress", BPF_CGROUP_INET_EGRESS },

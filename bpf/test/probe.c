@@ -26,6 +26,8 @@
  *                              shutdown(SHUT_WR), read to EOF, close; reports bytes received
  *     dnsblast SRC DST PORT N  (outside the managed scope) N copies of a one-answer DNS response from
  *                              SRC:53 to DST:PORT as fast as possible; reports the elapsed ns
+ *     v6onlyconnect ADDR PORT  TCP connect from an IPV6_V6ONLY socket (to ::ffff:a.b.c.d: fails
+ *                              with ENETUNREACH in the kernel, after the connect hook)
  *     sleep MS
  */
 #define _GNU_SOURCE
@@ -501,6 +503,16 @@ int main(int argc, char **argv)
 			NEED(4);
 			dnsblast_op(argv[i + 1], argv[i + 2], argv[i + 3], atol(argv[i + 4]));
 			i += 5;
+		} else if (!strcmp(op, "v6onlyconnect")) {
+			NEED(2);
+			struct target t;
+			parse_target(argv[i + 1], argv[i + 2], &t);
+			int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+			int rc = connect(fd, (struct sockaddr *)&t.ss, t.len);
+			report(op, rc, errno, fd);
+			close(fd);
+			i += 3;
 		} else if (!strcmp(op, "sleep")) {
 			NEED(1);
 			usleep(atol(argv[i + 1]) * 1000);

@@ -7,8 +7,8 @@ import { listeners } from './net.ts';
 import type { RecordStream } from './record-stream.ts';
 import { Sandbox, type Cgroup } from './sandbox.ts';
 
-// connect4/6, sendmsg4/6, sock_create, sock_ops, cgroup_skb ingress/egress: one link each per scope.
-const PROGRAMS = 8;
+// connect4/6, sendmsg4/6, sock_create, sock_release, sock_ops, cgroup_skb ingress/egress: one link each per scope.
+const PROGRAMS = 9;
 const sb = new Sandbox('apply');
 const net = listeners();
 let stream: RecordStream;

@@ -98,6 +98,22 @@ describe('TCP flows', () => {
     expect(await stream.one(r!.cookie)).toMatchObject({ kind: 'tcp_close', verdict: 'ALLOWED', flow: { bytesOut: 0n, bytesIn: 0n } });
   });
 
+  it('records an allowed connect that failed before the SYN when the socket is released', async () => {
+    // A v6-only socket to a mapped address: the connect hook allows it (the IPv4 decision), then
+    // tcp_v6_connect refuses it; sock_ops never sees it.
+    const [r] = await probe(agent.path, 'v6onlyconnect', '::ffff:127.0.0.2', closer);
+    expect(r).toMatchObject({ ok: false, error: 'ENETUNREACH' });
+    expect(await stream.one(r!.cookie)).toMatchObject({
+      kind: 'tcp_close',
+      verdict: 'ALLOWED',
+      ruleId: 301,
+      family: 'ipv6',
+      v4mapped: true,
+      dstAddr: '::ffff:127.0.0.2',
+      flow: { bytesOut: 0n, bytesIn: 0n },
+    });
+  });
+
   it('records a denied connect at the attempt', async () => {
     const [r] = await probe(agent.path, 'connect', '127.0.0.4', 80);
     expect(r).toMatchObject({ ok: false, error: 'EPERM' });
