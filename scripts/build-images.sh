@@ -34,6 +34,16 @@ det_tar() {
 
 image_id() { docker image inspect -f '{{.Id}}' "$1" 2>/dev/null; }
 
+# Older content-hash tags of NAME go, or every edit would leave a few hundred MB behind. `docker rmi`
+# without -f refuses an image a container still uses, so a running stack keeps its image.
+prune_old() {
+  local name=$1 keep=$2 tag
+  for tag in $(docker image ls --format '{{.Tag}}' "sluice/$name"); do
+    [[ $tag =~ ^[0-9a-f]{16}$ && $tag != "$keep" ]] || continue
+    if docker rmi "sluice/$name:$tag" >/dev/null 2>&1; then log "sluice/$name:$tag: removed (superseded)"; fi
+  done
+}
+
 # build NAME BASE CONTEXT_TAR: builds sluice/NAME:<hash> unless it exists; prints the env line.
 build() {
   local name=$1 base=$2 tar=$3 base_id hash image started=$SECONDS
@@ -53,6 +63,7 @@ build() {
     log "$image: built in $((SECONDS - started))s"
   fi
   docker tag "$image" "sluice/$name:latest"
+  prune_old "$name" "$hash"
   printf 'SLUICE_%s_IMAGE=%s\n' "$(tr '[:lower:]-' '[:upper:]_' <<<"$name")" "$image"
 }
 
