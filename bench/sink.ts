@@ -2,9 +2,13 @@
 // sink process (child, default settings) drains a backlog of egress events from JetStream into
 // accepted documents (every message acked only after OpenSearch accepted its documents);
 // `sink.bulk_ratio` divides it by the rate of a plain `_bulk` loader sending the very same
-// documents, prebuilt, to the same OpenSearch in the same run (1000 docs a bulk, 2 in flight).
-// Goal ≥ 0.9. Knobs: BENCH_SINK_DOCS, BENCH_SINK_ROUNDS, BENCH_SINK_ENV (JSON env for the sink,
-// for tuning), BENCH_SINK_DEBUG (print the sink's bulk metrics).
+// documents, prebuilt, to the same OpenSearch in the same run. Like with like: both send bulks of
+// BULK docs with CONCURRENCY in flight (the sink's adaptive sizer is pinned to that size: left
+// free it grows to 5000-doc bulks, which OpenSearch digests faster than the loader's, and the ratio
+// then measures bulk size, not the sink's own cost), into data streams made by the same templates.
+// A warm-up round, then rounds alternating which side goes first; figures are medians.
+// Goal ≥ 0.9. Knobs: BENCH_SINK_DOCS, BENCH_SINK_ROUNDS, BENCH_SINK_BULK, BENCH_SINK_ENV (JSON env
+// for the sink, for tuning), BENCH_SINK_DEBUG (print the sink's bulk metrics).
 import { STREAMS } from '@sluice/contracts';
 import { createLogger } from '@sluice/runtime';
 import { startService, stopService } from '../test/lib/service-process.ts';
@@ -17,13 +21,15 @@ import { egressEvent } from '../services/sink/src/test-events.ts';
 const DOCS = Number(process.env.BENCH_SINK_DOCS ?? 60_000);
 const PER_MESSAGE = 500;
 const PORT = 19_489;
+const BULK = Number(process.env.BENCH_SINK_BULK ?? 1000);
+const CONCURRENCY = 2;
 
 async function plainLoader(s: Slice, prefix: string, docs: Array<{ id: string; json: string }>): Promise<number> {
   await ensureTemplates(s.os, prefix, createLogger('bench', 'silent'));
   const index = dataStreamName(prefix, 'egress');
   const bulks: string[][] = [];
-  for (let i = 0; i < docs.length; i += 1000) {
-    bulks.push(docs.slice(i, i + 1000).flatMap((d) => [`{"create":{"_index":"${index}","_id":${JSON.stringify(d.id)}}}`, d.json]));
+  for (let i = 0; i < docs.length; i += BULK) {
+    bulks.push(docs.slice(i, i + BULK).flatMap((d) => [`{"create":{"_index":"${index}","_id":${JSON.stringify(d.id)}}}`, d.json]));
   }
   const t0 = performance.now();
   let next = 0;
@@ -34,7 +40,7 @@ async function plainLoader(s: Slice, prefix: string, docs: Array<{ id: string; j
       if ((r.body as { errors?: boolean }).errors) throw new Error('plain loader: bulk had item errors');
     }
   };
-  await Promise.all([worker(), worker()]);
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const ms = performance.now() - t0;
   const count = await (async () => {
     await s.os.indices.refresh({ index });
@@ -55,7 +61,12 @@ async function plainLoader(s: Slice, prefix: string, docs: Array<{ id: string; j
  */
 async function sinkRate(s: Slice, events: ReturnType<typeof egressEvent>[]): Promise<number> {
   await publishEgress(s, events, PER_MESSAGE);
-  const sink = startService('sink', sliceEnv(s, PORT, { LOG_LEVEL: 'warn', ...JSON.parse(process.env.BENCH_SINK_ENV ?? '{}') }));
+  const sink = startService('sink', sliceEnv(s, PORT, {
+      LOG_LEVEL: 'warn',
+      SINK_BULK_MIN_DOCS: String(BULK),
+      SINK_BULK_MAX_DOCS: String(BULK),
+      SINK_BULK_CONCURRENCY: String(CONCURRENCY),
+      ...JSON.parse(process.env.BENCH_SINK_ENV ?? '{}') }));
   try {
     const info = () => s.jsm.consumers.info(STREAMS.events.name, `${s.consumerPrefix}-egress`).catch(() => undefined);
     let t0 = 0;
@@ -88,9 +99,10 @@ function documentsOf(events: ReturnType<typeof egressEvent>[]): Array<{ id: stri
 }
 
 export async function run(): Promise<Record<string, number>> {
-  // OpenSearch on a small machine is noisy from one run to the next: alternate loader and sink
-  // rounds and compare the means, so neither side gets all the warm (or all the cold) moments.
-  const rounds = Number(process.env.BENCH_SINK_ROUNDS ?? 2);
+  // OpenSearch on a small machine is noisy from one run to the next: alternate which side goes
+  // first and take medians, so neither side gets all the warm (or all the cold) moments and one
+  // disturbed round does not move the figure.
+  const rounds = Number(process.env.BENCH_SINK_ROUNDS ?? 3);
   const loaderRates: number[] = [];
   const sinkRates: number[] = [];
   const warm = await openSlice('sinkbenchwarm');
@@ -103,17 +115,31 @@ export async function run(): Promise<Record<string, number>> {
     const s = await openSlice('sinkbench');
     try {
       const events = Array.from({ length: DOCS }, (_, i) => egressEvent(i, { project: s.project }));
-      loaderRates.push(await plainLoader(s, `${s.prefix}plain-`, documentsOf(events)));
-      sinkRates.push(await sinkRate(s, events));
+      const docs = documentsOf(events);
+      if (r % 2 === 0) {
+        loaderRates.push(await plainLoader(s, `${s.prefix}plain-`, docs));
+        sinkRates.push(await sinkRate(s, events));
+      } else {
+        sinkRates.push(await sinkRate(s, events));
+        loaderRates.push(await plainLoader(s, `${s.prefix}plain-`, docs));
+      }
+      if (process.env.BENCH_SINK_DEBUG) process.stderr.write(`round ${r}: loader ${Math.round(loaderRates[r]!)} sink ${Math.round(sinkRates[r]!)} docs/s\n`);
     } finally {
       await closeSlice(s);
     }
   }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  };
+  // The ratio of each round (same minutes, same machine load) before the median: a cross-round
+  // ratio of medians would mix a quiet round's loader with a busy round's sink.
+  const ratios = sinkRates.map((v, i) => v / loaderRates[i]!);
   return {
-    'sink.docs_per_s': Math.round(mean(sinkRates)),
-    'sink.plain_bulk_docs_per_s': Math.round(mean(loaderRates)),
-    'sink.bulk_ratio': Number((mean(sinkRates) / mean(loaderRates)).toFixed(3)),
+    'sink.docs_per_s': Math.round(median(sinkRates)),
+    'sink.plain_bulk_docs_per_s': Math.round(median(loaderRates)),
+    'sink.bulk_ratio': Number(median(ratios).toFixed(3)),
   };
 }
 

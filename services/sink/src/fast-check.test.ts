@@ -1,0 +1,152 @@
+// The fast path must never change what the sink does. Random events, valid and broken in every
+// field, are parsed by parseBatch (fast check + spliced serialization) and by the zod-only
+// reference below (parseBatch as it was before the fast path): documents, bytes and rejection
+// messages must be identical.
+import { AuditEvent, DnsEvent, EgressEvent, VERDICTS } from '@sluice/contracts';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { auditDocument, dnsDocument, egressDocument, type Ss4oDocument, type SourceName } from './document.ts';
+import { compileFastCheck } from './fast-check.ts';
+import { fastChecked, parseBatch } from './parse.ts';
+import { dnsEvent, egressEvent } from './test-events.ts';
+
+const observed = '2026-01-01T12:00:01.000Z';
+
+/** parseBatch before the fast path: zod for every line, `JSON.stringify` for the document head. */
+function reference(source: SourceName, payload: string): ReturnType<typeof parseBatch> {
+  const { schema, build } = {
+    egress: { schema: EgressEvent, build: egressDocument },
+    dns: { schema: DnsEvent, build: dnsDocument },
+    overseer: { schema: AuditEvent, build: auditDocument },
+  }[source] as { schema: z.ZodType<{ id: string }>; build: (e: never, o: string) => Ss4oDocument };
+  const out: ReturnType<typeof parseBatch> = { docs: [], rejects: [] };
+  payload.split('\n').forEach((raw, i) => {
+    if (raw.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (err) {
+      out.rejects.push({ kind: 'not_json', reason: `line ${i + 1}: ${(err as Error).message}`, raw, line: i + 1 });
+      return;
+    }
+    const r = schema.safeParse(value);
+    if (!r.success) {
+      const reason = r.error.issues
+        .slice(0, 5)
+        .map((x) => `${x.path.length ? x.path.join('.') : '(root)'}: ${x.message}`)
+        .join('; ');
+      out.rejects.push({ kind: 'schema', reason: `line ${i + 1}: ${reason}`, raw, line: i + 1 });
+      return;
+    }
+    const doc = build(r.data as never, observed);
+    let json: string;
+    if (Object.keys(value as object).length !== Object.keys(r.data).length) json = JSON.stringify(doc);
+    else {
+      const { attributes: _a, ...rest } = doc;
+      json = `${JSON.stringify(rest).slice(0, -1)},"attributes":${raw.trim()}}`;
+    }
+    out.docs.push({ id: r.data.id, doc, json });
+  });
+  return out;
+}
+
+// Values that sit on every edge the schemas draw: types, bounds, integers, formats, enums.
+const junk = fc.oneof(
+  fc.constantFrom<unknown>(null, true, false, 0, -0, -1, 1.5, 65535, 65536, 2 ** 53, 2 ** 53 - 1, '', '1', 'x', '-1', '123456789012345678901'),
+  fc.constantFrom<unknown>('2026-01-01T12:00:00Z', '2026-02-30T12:00:00Z', '2026-01-01T12:00:00+01:00', '2026-01-01 12:00:00Z'),
+  fc.constantFrom<unknown>(...VERDICTS, 'allowed', 'connect', 'docker', 'ipv4', 'ipv7', 'rule', []),
+  fc.string(),
+  fc.integer(),
+  fc.double(),
+  fc.array(fc.oneof(fc.string(), fc.integer()), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 2 }),
+);
+const extraKey = fc.constantFrom('prompt', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'agent ', 'ID');
+
+/** A valid event, then a few fields dropped, replaced with junk, or added. */
+function mutated<T extends object>(valid: fc.Arbitrary<T>): fc.Arbitrary<string> {
+  return fc
+    .tuple(
+      valid,
+      fc.array(fc.tuple(fc.nat(), fc.constantFrom('drop', 'junk'), junk), { maxLength: 3 }),
+      fc.array(fc.tuple(extraKey, junk), { maxLength: 1 }),
+      fc.constantFrom('', ' ', '\r', '\t'),
+    )
+    .map(([event, edits, extras, pad]) => {
+      const keys = Object.keys(event);
+      // Rebuilt key by key so a "__proto__" extra becomes an own key, as JSON.parse makes it.
+      const fields: Array<[string, unknown]> = Object.entries(event);
+      for (const [n, op, value] of edits) {
+        const k = keys[n % keys.length]!;
+        const at = fields.findIndex(([f]) => f === k);
+        if (at < 0) continue;
+        if (op === 'drop') fields.splice(at, 1);
+        else fields[at] = [k, value];
+      }
+      for (const [k, value] of extras) fields.push([k, value]);
+      const body = fields.map(([k, v]) => `${JSON.stringify(k)}:${v === undefined ? 'null' : JSON.stringify(v)}`).join(',');
+      return `${pad}{${body}}${pad}`;
+    });
+}
+
+const validEgress = fc
+  .tuple(fc.nat(100_000), fc.record({ dst_host_stale: fc.boolean(), duration_ms: fc.double({ min: 0, max: 1e9, noNaN: true }), src_port: fc.integer({ min: 0, max: 65535 }) }, { requiredKeys: [] }))
+  .map(([i, extra]) => ({ ...egressEvent(i), ...extra }));
+const validDns = fc.nat(100_000).map((i) => dnsEvent(i));
+
+describe('fast path', () => {
+  it('exists for the hot sources (a contracts change that defeats it would only slow the sink)', () => {
+    expect(fastChecked('egress')).toBe(true);
+    expect(fastChecked('dns')).toBe(true);
+  });
+
+  it('parses egress batches exactly as zod alone does: same documents, same bytes, same rejections', () => {
+    let docs = 0;
+    let schemaRejects = 0;
+    fc.assert(
+      fc.property(fc.array(fc.oneof({ weight: 3, arbitrary: mutated(validEgress) }, fc.string(), fc.constant('{"a":1e400}')), { maxLength: 8 }), (lines) => {
+        const payload = lines.join('\n');
+        const got = parseBatch('egress', payload, observed);
+        expect(got).toStrictEqual(reference('egress', payload));
+        docs += got.docs.length;
+        schemaRejects += got.rejects.filter((r) => r.kind === 'schema').length;
+      }),
+      { numRuns: 3000 },
+    );
+    // Both sides of the comparison were really exercised.
+    expect(docs).toBeGreaterThan(1000);
+    expect(schemaRejects).toBeGreaterThan(1000);
+  });
+
+  it('parses dns and audit batches exactly as zod alone does', () => {
+    fc.assert(
+      fc.property(fc.array(mutated(validDns), { maxLength: 5 }), (lines) => {
+        const payload = lines.join('\n');
+        expect(parseBatch('dns', payload, observed)).toStrictEqual(reference('dns', payload));
+        expect(parseBatch('overseer', payload, observed)).toStrictEqual(reference('overseer', payload));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('accepts every valid event it is given, so the hot path is really taken', () => {
+    const check = compileFastCheck(EgressEvent)!;
+    fc.assert(fc.property(validEgress, (e) => check(JSON.parse(JSON.stringify(e))) === true));
+    // Numbers zod refuses though JSON carries them: out of safe-integer range, infinite.
+    expect(check({ ...egressEvent(1), pid: 2 ** 53 })).toBe(false);
+    expect(check({ ...egressEvent(1), duration_ms: Infinity })).toBe(false);
+  });
+
+  it('declines schemas it cannot vouch for, leaving them to zod', () => {
+    expect(compileFastCheck(z.object({ a: z.string() }).refine(() => false))).toBeUndefined();
+    expect(compileFastCheck(z.object({ a: z.string().trim() }))).toBeUndefined();
+    expect(compileFastCheck(z.object({ a: z.string().default('x') }))).toBeUndefined();
+    expect(compileFastCheck(z.object({ a: z.string().refine((s) => s !== 'x') }))).toBeUndefined();
+    expect(compileFastCheck(z.strictObject({ a: z.string() }))).toBeUndefined();
+    expect(compileFastCheck(z.object({ a: z.record(z.string(), z.string()) }))).toBeUndefined();
+    expect(compileFastCheck(z.object({ a: z.union([z.string(), z.number()]) }))).toBeUndefined();
+    expect(compileFastCheck(z.string())).toBeUndefined();
+    expect(compileFastCheck(AuditEvent)).toBeUndefined();
+  });
+});
