@@ -102,7 +102,7 @@ export async function run(): Promise<Record<string, number>> {
   // OpenSearch on a small machine is noisy from one run to the next: alternate which side goes
   // first and take medians, so neither side gets all the warm (or all the cold) moments and one
   // disturbed round does not move the figure.
-  const rounds = Number(process.env.BENCH_SINK_ROUNDS ?? 3);
+  const rounds = Number(process.env.BENCH_SINK_ROUNDS ?? 5);
   const loaderRates: number[] = [];
   const sinkRates: number[] = [];
   const warm = await openSlice('sinkbenchwarm');

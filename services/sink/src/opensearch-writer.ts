@@ -7,25 +7,30 @@
 // second copy in the new write index. Searches that must be exact can collapse on attributes.id.
 import type { Client } from '@opensearch-project/opensearch';
 import { classifyBulk, type ItemOutcome } from './bulk-result.ts';
+import type { SourceName } from './document.ts';
 import { dataStreamName } from './templates.ts';
 import { WriteUnavailable, type BulkItem, type DocumentWriter } from './writer.ts';
 
 export class OpenSearchWriter implements DocumentWriter {
   readonly kind = 'opensearch';
+  /** The action line up to the `_id` value, per source: the same for every document of a source. */
+  private readonly actionHead: Record<SourceName, string>;
 
   constructor(
     private readonly client: Client,
     private readonly prefix: string,
     private readonly requestTimeoutMs = 30_000,
-  ) {}
+  ) {
+    const head = (s: SourceName) => `{"create":{"_index":${JSON.stringify(dataStreamName(prefix, s))},"_id":`;
+    this.actionHead = { egress: head('egress'), dns: head('dns'), overseer: head('overseer') };
+  }
 
   async write(items: BulkItem[]): Promise<ItemOutcome[]> {
     if (items.length === 0) return [];
-    const lines: string[] = [];
-    for (const it of items) {
-      lines.push(`{"create":{"_index":${JSON.stringify(dataStreamName(this.prefix, it.source))},"_id":${JSON.stringify(it.id)}}}`);
-      lines.push(it.json);
-    }
+    // The NDJSON body as one string (the client passes a string through as it is), rather than a
+    // line array the client joins: one copy of every document fewer per bulk.
+    let lines = '';
+    for (const it of items) lines += `${this.actionHead[it.source]}${JSON.stringify(it.id)}}}\n${it.json}\n`;
     let body: unknown;
     try {
       const res = await this.client.bulk(
