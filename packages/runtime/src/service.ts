@@ -74,11 +74,15 @@ export async function runService<S extends z.ZodRawShape>(opts: {
   ]);
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
 
+  // Not ready until the component's own start finished (its consumers and APIs exist), whatever
+  // checks it sets meanwhile: callers that wait for /readyz may use it at once.
+  readiness.set('started', false, 'starting');
   nc = await connectNats(config.NATS_URL, `${opts.name}@${config.NODE_NAME}`, log, {
     user: config.NATS_USER,
     pass: config.NATS_PASSWORD,
   });
   readiness.set('nats', true, nc.getServer());
   started = await opts.start({ config, log, metrics, readiness, nc });
+  readiness.set('started', true, 'started');
   log.info('ready');
 }
