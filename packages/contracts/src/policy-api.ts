@@ -74,6 +74,8 @@ export const PolicyChange = z.object({
   }),
   rules: z.array(z.object({ policy: z.string(), change: z.enum(['+', '-']), rule: z.string() })),
   default_mode: z.object({ before: z.string(), after: z.string() }).optional(),
+  /** Flow record timing (document `flows`, node-wide), when it changes. */
+  flows: z.object({ before: z.string(), after: z.string() }).optional(),
   /** The map operations, in the order `sluice-bpf apply` would run them on this node now. */
   map_ops: z.array(z.string()),
   gaps: z.array(z.string()),
@@ -120,6 +122,7 @@ export function renderPolicyChange(c: PolicyChange): string[] {
     if (names.length) out.push(`# policies ${label}: ${names.join(', ')}`);
   }
   if (c.default_mode) out.push(`# default mode: ${c.default_mode.before} -> ${c.default_mode.after}`);
+  if (c.flows) out.push(`# flows: ${c.flows.before} -> ${c.flows.after}`);
   for (const r of c.rules) out.push(`${r.change} ${r.policy}: ${r.rule}`);
   if (c.map_ops.length) out.push(`# map operations (${c.map_ops.length}), in order:`, ...c.map_ops.map((o) => `  ${o}`));
   else out.push('# no map change');

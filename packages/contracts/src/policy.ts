@@ -19,7 +19,11 @@
 //    namespace that cannot leave the container; set it false for workloads in the host namespace
 //    (`sluice run`), where loopback reaches host services such as NATS;
 //  - the kernel's per-entry limit (16 port ranges for one prefix, counting every rule whose CIDR
-//    contains it) is checked here, so the helper never rejects a document that validated;
+//    contains it) is checked here, so the helper never rejects a document that validated; so are
+//    its host-rule limits (a `**.` base has at most 8 labels: the DNS cache keeps 8 suffix hashes;
+//    rules naming the same pattern share one entry of at most 16 port ranges);
+//  - `flows` (optional, document level: the kernel setting is node-wide) sets the TCP active
+//    timeout and the UDP idle window of flow records; durations need a unit ("500ms", "10s", "5m").
 //  - `default.mode` is what cgroups under the managed scope that match no policy get: enforce means
 //    deny all (fail closed), learn means allow-and-flag (only when written down).
 import { isIPv4, isIPv6 } from 'node:net';
@@ -37,6 +41,8 @@ export const MAX_RULES_PER_POLICY = (1 << RULE_BITS) - 1;
 export const MAX_POLICIES = 4095;
 /** SLUICE_MAX_RANGES in bpf/map_types.h: port ranges one LPM entry can carry. */
 export const MAX_RANGES_PER_ENTRY = 16;
+/** SLUICE_HOST_DEPTH in bpf/map_types.h: labels a `**.` base may have. */
+export const MAX_ANY_BASE_LABELS = 8;
 
 // ---- ports -------------------------------------------------------------------------------------
 
@@ -161,6 +167,9 @@ export function parseHostPattern(input: string): HostPattern | string {
   const bad = labels.find((l) => !LABEL.test(l));
   if (bad !== undefined) return `"${input}": label "${bad}" is not a valid DNS label`;
   if (kind !== 'exact' && labels.length < 2) return `"${input}": a wildcard needs a base of at least two labels`;
+  if (kind === 'any' && labels.length > MAX_ANY_BASE_LABELS) {
+    return `"${input}": a "**." base has at most ${MAX_ANY_BASE_LABELS} labels (the kernel keeps that many suffixes of a name), this one has ${labels.length}`;
+  }
   return { kind, base, text: kind === 'exact' ? base : `${kind === 'any' ? '**' : '*'}.${base}` };
 }
 
@@ -270,6 +279,13 @@ export const Policy = z
     if (ids > MAX_RULES_PER_POLICY) {
       ctx.addIssue({ code: 'custom', path: ['egress', 'allow'], message: `${ids} rules and resolvers, over the ${MAX_RULES_PER_POLICY} a policy can hold` });
     }
+    for (const [i, over, pattern] of hostRangeOverflows(p.egress.allow)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['egress', 'allow', i, 'ports'],
+        message: `${over} port ranges name "${pattern}" (rules with the same host pattern share one kernel entry), over the kernel's ${MAX_RANGES_PER_ENTRY}: merge ports`,
+      });
+    }
     for (const [i, over] of cidrRangeOverflows(p.egress.allow)) {
       ctx.addIssue({
         code: 'custom',
@@ -280,10 +296,35 @@ export const Policy = z
   });
 export type Policy = z.infer<typeof Policy>;
 
+/** u32 milliseconds: what `sluice-bpf apply timeouts` accepts. */
+export const MAX_TIMEOUT_MS = 0xffffffff;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** "500ms" | "10s" | "5m" | "1h" → milliseconds; a reason string when it is not one. */
+export function parseDurationMs(text: string): number | string {
+  const m = /^\s*(\d{1,10})\s*(ms|s|m|h)\s*$/.exec(text);
+  if (!m) return `"${text}" is not a duration (a whole number with a unit: 500ms, 10s, 5m, 1h)`;
+  const ms = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+  if (ms < 1 || ms > MAX_TIMEOUT_MS) return `"${text}" is out of range (1ms to ${MAX_TIMEOUT_MS}ms)`;
+  return ms;
+}
+
+const Duration = z.string({ message: 'a duration string with a unit (500ms, 10s, 5m, 1h)' }).transform(fromParser(parseDurationMs));
+
+/** Flow record timing; the kernel setting is node-wide, so it lives at document level. */
+export const FlowSettings = z.strictObject({
+  /** TCP flows open longer than this get an interim record (default 5m, as IPFIX). */
+  active_timeout: Duration.optional(),
+  /** UDP aggregates are flushed after this long without traffic (default 10s). */
+  udp_idle: Duration.optional(),
+});
+export type FlowSettings = z.infer<typeof FlowSettings>;
+
 export const PolicyDocument = z
   .strictObject({
     version: z.literal(POLICY_VERSION, { message: `version must be ${POLICY_VERSION}` }),
     default: z.strictObject({ mode: z.enum(POLICY_MODES) }).default({ mode: 'enforce' }),
+    flows: FlowSettings.optional(),
     policies: z.array(Policy).max(MAX_POLICIES).default([]),
   })
   .superRefine((doc, ctx) => {
@@ -326,6 +367,19 @@ export function cidrRangeOverflows(allow: readonly AllowRule[]): Array<[number, 
     const total = cidrs.filter((o) => cidrContains(o.m, r.m)).reduce((sum, o) => sum + o.n, 0);
     if (total > MAX_RANGES_PER_ENTRY) out.push([r.i, total]);
   }
+  return out;
+}
+
+/** Rules whose host pattern's shared kernel entry would need over MAX_RANGES_PER_ENTRY ranges. */
+export function hostRangeOverflows(allow: readonly AllowRule[]): Array<[number, number, string]> {
+  const total = new Map<string, number>();
+  for (const r of allow) if ('host' in r) total.set(r.host.text, (total.get(r.host.text) ?? 0) + r.ports.length);
+  const out: Array<[number, number, string]> = [];
+  allow.forEach((r, i) => {
+    if (!('host' in r)) return;
+    const n = total.get(r.host.text)!;
+    if (n > MAX_RANGES_PER_ENTRY) out.push([i, n, r.host.text]);
+  });
   return out;
 }
 

@@ -1,9 +1,17 @@
 // What a new document changes relative to the current revision, for humans (`sluice policy diff`
 // and the reply to `apply`): policies added/removed/changed, rule lines added/removed, and the
-// map operations the node would run. Pure.
+// map operations the node would run (host ops annotated with the host_rules key they write, as
+// `sluice-bpf dump host_rules` will show it). Pure.
 import type { AllowRule, Policy, PolicyChange, PolicyDocument } from '@sluice/contracts';
 import type { Compiled } from './compile.ts';
-import { formatOp, type Op } from './model.ts';
+import { DEFAULT_TIMEOUTS, formatOp, type Op } from './model.ts';
+
+/** The helper line, plus for host rules the map key it lands under (the helper hashes the text). */
+export function describeOp(op: Op): string {
+  const line = formatOp(op);
+  if (op.op !== 'host') return line;
+  return `${line}  # host_rules[policy ${op.policy_id}, ${op.rule.match}, name_hash ${op.rule.hash}]`;
+}
 
 const ports = (r: AllowRule) => r.ports.map((p) => (p.from === p.to ? `${p.from}` : `${p.from}-${p.to}`)).join(',');
 
@@ -31,7 +39,7 @@ export function describeChange(
     before_revision: before.revision,
     policies: { added: [], removed: [], changed: [], unchanged: [] },
     rules: [],
-    map_ops: ops.map(formatOp),
+    map_ops: ops.map(describeOp),
     gaps: compiled.gaps,
   };
   for (const [name, lines] of next) {
@@ -49,6 +57,8 @@ export function describeChange(
     change.policies.removed.push(name);
     for (const l of lines) change.rules.push({ policy: name, change: '-', rule: l });
   }
+  const flows = (d: PolicyDocument | undefined) => `active_timeout ${d?.flows?.active_timeout ?? DEFAULT_TIMEOUTS.active_ms}ms udp_idle ${d?.flows?.udp_idle ?? DEFAULT_TIMEOUTS.udp_idle_ms}ms`;
+  if (flows(before.document) !== flows(after)) change.flows = { before: flows(before.document), after: flows(after) };
   const beforeMode = before.document?.default.mode ?? 'enforce';
   if (beforeMode !== after.default.mode) change.default_mode = { before: beforeMode, after: after.default.mode };
   return change;

@@ -13,8 +13,10 @@ import {
   type Policy,
   type PolicyDocument,
   type PolicyMode,
+  type PortRange,
+  type Proto,
 } from '@sluice/contracts';
-import { DENY_ALL_POLICY, emptyState, type CidrRuleEntry, type MapState, type PolicyContent } from './model.ts';
+import { DEFAULT_TIMEOUTS, DENY_ALL_POLICY, emptyState, hostEntry, type CidrRuleEntry, type MapState, type PolicyContent } from './model.ts';
 
 export interface PolicyIdTable {
   /** Where the allocator continues, so a just-freed id is not handed out again at once. */
@@ -60,7 +62,7 @@ interface PolicyBody {
   loopback: boolean;
   rules: Array<Omit<CidrRuleEntry, 'rule_id'> & { index: number }>;
   resolvers: string[];
-  hosts: Array<{ host: string; ports: string; proto: string; index: number }>;
+  hosts: Array<{ host: string; ports: PortRange[]; proto: Proto; index: number }>;
 }
 
 function body(p: Policy): PolicyBody {
@@ -68,7 +70,7 @@ function body(p: Policy): PolicyBody {
   const hosts: PolicyBody['hosts'] = [];
   p.egress.allow.forEach((r, index) => {
     if ('cidr' in r) rules.push({ index, cidr: r.cidr.text, ports: r.ports, proto: r.proto });
-    else hosts.push({ index, host: r.host.text, ports: r.ports.map((x) => `${x.from}-${x.to}`).join(','), proto: r.proto });
+    else hosts.push({ index, host: r.host.text, ports: r.ports, proto: r.proto });
   });
   return { loopback: p.loopback, rules, resolvers: p.resolvers, hosts };
 }
@@ -93,6 +95,10 @@ export function compile(input: CompileInput): Compiled {
   const doc = input.document;
   const state = emptyState();
   state.default = { policy_id: DENY_ALL_POLICY, mode: doc.default.mode };
+  state.timeouts = {
+    active_ms: doc.flows?.active_timeout ?? DEFAULT_TIMEOUTS.active_ms,
+    udp_idle_ms: doc.flows?.udp_idle ?? DEFAULT_TIMEOUTS.udp_idle_ms,
+  };
   const taken = new Set<number>([DENY_ALL_POLICY, ...(input.present ?? [])]);
   for (const e of Object.values(previous.policies)) taken.add(e.id);
 
@@ -125,15 +131,21 @@ export function compile(input: CompileInput): Compiled {
   for (const p of doc.policies) {
     const id = ids.policies[p.name]!.id;
     const b = body(p);
-    const content: PolicyContent = { loopback: b.loopback, rules: [], resolvers: new Map() };
+    const content: PolicyContent = { loopback: b.loopback, rules: [], resolvers: new Map(), hosts: [] };
     for (const r of b.rules) {
       const rid = ruleId(id, r.index);
       content.rules.push({ rule_id: rid, cidr: r.cidr, ports: r.ports, proto: r.proto });
       rules[rid] = { policy: p.name, kind: 'cidr', index: r.index, text: r.cidr };
     }
     for (const h of b.hosts) {
-      rules[ruleId(id, h.index)] = { policy: p.name, kind: 'host', index: h.index, text: h.host };
-      gaps.add('host rules are validated and stored but not yet enforced: this kernel build has no host-rule map');
+      const rid = ruleId(id, h.index);
+      content.hosts.push(hostEntry(rid, h.host, h.ports, h.proto));
+      rules[rid] = { policy: p.name, kind: 'host', index: h.index, text: h.host };
+    }
+    // The kernel fills its name cache only from answers of the policy's own resolvers (or in
+    // learn mode), so host rules with no resolver can never match: say so rather than hide it.
+    if (b.hosts.length && b.resolvers.length === 0 && p.mode === 'enforce') {
+      gaps.add(`policy ${p.name}: host rules take effect only for names resolved through the policy's resolvers, and it lists none (add resolvers: e.g. [127.0.0.11] for Docker's DNS)`);
     }
     b.resolvers.forEach((addr, j) => {
       const rid = ruleId(id, p.egress.allow.length + j);
@@ -141,7 +153,7 @@ export function compile(input: CompileInput): Compiled {
       rules[rid] = { policy: p.name, kind: 'resolver', index: j, text: addr };
     });
     state.policies.set(id, content);
-    state.written.set(id, { rules: content.rules, resolvers: content.resolvers });
+    state.written.set(id, { rules: content.rules, resolvers: content.resolvers, hosts: content.hosts });
   }
 
   const assignments: Record<string, string | null> = {};

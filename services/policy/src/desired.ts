@@ -85,7 +85,7 @@ export function desiredState(input: DesiredInput): DesiredResult {
       const p = input.actual.policies.get(entry.policy_id);
       if (p && !c.state.policies.has(entry.policy_id)) {
         c.state.policies.set(entry.policy_id, p);
-        c.state.written.set(entry.policy_id, { rules: p.rules, resolvers: p.resolvers });
+        c.state.written.set(entry.policy_id, { rules: p.rules, resolvers: p.resolvers, hosts: p.hosts });
       }
     }
     for (const [cg, exp] of input.actual.bypass) {

@@ -1,8 +1,12 @@
 // The kernel's decision (bpf/decide.h) evaluated on the MapState model: bypass, then the cgroup's
-// policy (or the default), loopback, resolvers on port 53, CIDR rules, then learn mode. Used to
+// policy (or the default), loopback, resolvers on port 53, CIDR rules, host rules for the name the
+// cgroup resolved the destination from (by hash, as the kernel looks them up), then learn mode. Used to
 // prove that a plan never opens a window, and by `diff` to show what a change does.
-import { cidrContains, ipBytes, mappedCidr, parseCidr, type Cidr } from '@sluice/contracts';
-import type { MapState } from './model.ts';
+import { canonicalName, cidrContains, ipBytes, mappedCidr, nameHash, parseCidr, type Cidr } from '@sluice/contracts';
+import type { HostRuleEntry, MapState } from './model.ts';
+
+/** SLUICE_HOST_DEPTH (bpf/map_types.h): the DNS cache keeps this many suffix hashes of a name. */
+export const HOST_DEPTH = 8;
 
 export type Outcome = 'ALLOWED' | 'DENIED' | 'BYPASSED' | 'AUDIT';
 export type L4 = 'tcp' | 'udp';
@@ -12,6 +16,17 @@ export interface Probe {
   dst: string;
   port: number;
   proto: L4;
+  /** The name this cgroup resolved `dst` from through a trusted resolver (the kernel's DNS cache). */
+  name?: string;
+}
+
+/** The kernel keys a resolved name offers host rules: its hash, its parent's, its proper suffixes'. */
+export function nameKeys(name: string): Array<{ match: HostRuleEntry['match']; hash: string }> {
+  const labels = canonicalName(name).split('.');
+  const keys: Array<{ match: HostRuleEntry['match']; hash: string }> = [{ match: 'exact', hash: nameHash(labels.join('.')).toString() }];
+  if (labels.length > 1) keys.push({ match: 'one', hash: nameHash(labels.slice(1).join('.')).toString() });
+  for (let j = 1; j < labels.length && j <= HOST_DEPTH; j++) keys.push({ match: 'any', hash: nameHash(labels.slice(-j).join('.')).toString() });
+  return keys;
 }
 
 const addrCache = new Map<string, number[]>();
@@ -48,12 +63,12 @@ export function evaluate(s: MapState, p: Probe, nowBootNs = 0n): Outcome {
   if (bypass !== undefined && nowBootNs < bypass) return 'BYPASSED';
   const entry = s.cgroups.get(p.cgroup_id) ?? s.default;
   const dst = mapped(p.dst);
-  const allowed = matches(s, entry.policy_id, dst, p.port, p.proto);
+  const allowed = matches(s, entry.policy_id, dst, p.port, p.proto, p.name);
   if (allowed) return 'ALLOWED';
   return entry.mode === 'learn' ? 'AUDIT' : 'DENIED';
 }
 
-function matches(s: MapState, policyId: number, dst: number[], port: number, proto: L4): boolean {
+function matches(s: MapState, policyId: number, dst: number[], port: number, proto: L4, name?: string): boolean {
   if (s.policies.get(policyId)?.loopback && isLoopback(dst)) return true;
   const w = s.written.get(policyId);
   if (!w) return false;
@@ -61,10 +76,10 @@ function matches(s: MapState, policyId: number, dst: number[], port: number, pro
     for (const addr of w.resolvers.keys()) if (mapped(addr).every((b, i) => b === dst[i])) return true;
   }
   const at = { bytes: dst, prefix: 128 };
-  return w.rules.some(
-    (r) =>
-      cidrContains(cidrOf(r.cidr), at) &&
-      (r.proto === 'any' || r.proto === proto) &&
-      r.ports.some((range) => port >= range.from && port <= range.to),
-  );
+  const inRange = (r: { proto: string; ports: readonly { from: number; to: number }[] }) =>
+    (r.proto === 'any' || r.proto === proto) && r.ports.some((range) => port >= range.from && port <= range.to);
+  if (w.rules.some((r) => cidrContains(cidrOf(r.cidr), at) && inRange(r))) return true;
+  if (name === undefined || w.hosts.length === 0) return false;
+  const keys = new Set(nameKeys(name).map((k) => `${k.match}:${k.hash}`));
+  return w.hosts.some((h) => keys.has(`${h.match}:${h.hash}`) && inRange(h));
 }

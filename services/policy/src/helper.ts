@@ -4,7 +4,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { PolicyMode, Proto } from '@sluice/contracts';
-import { emptyState, formatOp, type MapState, type Op } from './model.ts';
+import { DEFAULT_TIMEOUTS, emptyState, formatOp, type HostMatch, type MapState, type Op } from './model.ts';
+
+type DumpRange = { lo: number; hi: number; proto: Proto | 'other'; rule_id: number };
+
+/** Config's ns value in ms; the kernel's 0 means its default. */
+const configMs = (ns: string | number | undefined, dflt: number): number => (ns === undefined || BigInt(ns) === 0n ? dflt : Number(BigInt(ns) / 1_000_000n));
 
 /** EXIT_LOCKED in bpf/src/common.h. */
 export const EXIT_LOCKED = 3;
@@ -58,20 +63,24 @@ export async function dumpState(bin: string, pin: string): Promise<MapState> {
     if (r.code !== 0) throw new Error(`sluice-bpf dump ${map} failed (${r.code}): ${r.stderr.trim()}`);
     return lines<T>(r.stdout, `dump ${map}`);
   };
-  const [config, policies, rules, resolvers, cgroups, bypass] = await Promise.all([
-    dump<{ default_policy_id: number; default_mode: PolicyMode }>('config'),
+  const [config, policies, rules, hosts, resolvers, cgroups, bypass] = await Promise.all([
+    dump<{ default_policy_id: number; default_mode: PolicyMode; active_timeout_ns?: string; udp_idle_ns?: string }>('config'),
     dump<{ policy_id: number; loopback: boolean }>('policies'),
-    dump<{ policy_id: number; cidr: string; ranges: Array<{ lo: number; hi: number; proto: Proto | 'other'; rule_id: number }> }>('rules'),
+    dump<{ policy_id: number; cidr: string; ranges: DumpRange[] }>('rules'),
+    dump<{ policy_id: number; match: HostMatch; name_hash: string; ranges: DumpRange[] }>('host_rules'),
     dump<{ policy_id: number; addr: string; rule_id: number }>('resolvers'),
     dump<{ cgroup_id: string; policy_id: number; mode: PolicyMode }>('cgroup_policy'),
     dump<{ cgroup_id: string; expires_boot_ns: string }>('bypass'),
   ]);
   const s = emptyState();
   const c = config[0];
-  if (c) s.default = { policy_id: c.default_policy_id, mode: c.default_mode };
+  if (c) {
+    s.default = { policy_id: c.default_policy_id, mode: c.default_mode };
+    s.timeouts = { active_ms: configMs(c.active_timeout_ns, DEFAULT_TIMEOUTS.active_ms), udp_idle_ms: configMs(c.udp_idle_ns, DEFAULT_TIMEOUTS.udp_idle_ms) };
+  }
   const slot = (id: number) => {
     let w = s.written.get(id);
-    if (!w) s.written.set(id, (w = { rules: [], resolvers: new Map() }));
+    if (!w) s.written.set(id, (w = { rules: [], resolvers: new Map(), hosts: [] }));
     return w;
   };
   // Closure entries become one pseudo-rule per range: the same decisions, compared by signature.
@@ -85,10 +94,22 @@ export async function dumpState(bin: string, pin: string): Promise<MapState> {
       });
     }
   }
+  // Host entries the same way, keyed by hash (no pattern: the kernel keeps none).
+  for (const h of hosts) {
+    for (const range of h.ranges) {
+      slot(h.policy_id).hosts.push({
+        rule_id: range.rule_id,
+        match: h.match,
+        hash: String(h.name_hash),
+        ports: [{ from: range.lo, to: range.hi }],
+        proto: range.proto === 'other' ? 'any' : range.proto,
+      });
+    }
+  }
   for (const r of resolvers) slot(r.policy_id).resolvers.set(r.addr, r.rule_id);
   for (const p of policies) {
     const w = slot(p.policy_id);
-    s.policies.set(p.policy_id, { loopback: p.loopback, rules: w.rules, resolvers: w.resolvers });
+    s.policies.set(p.policy_id, { loopback: p.loopback, rules: w.rules, resolvers: w.resolvers, hosts: w.hosts });
   }
   for (const e of cgroups) s.cgroups.set(e.cgroup_id, { policy_id: e.policy_id, mode: e.mode });
   for (const b of bypass) s.bypass.set(b.cgroup_id, BigInt(b.expires_boot_ns));

@@ -2,7 +2,7 @@
 // (bpf/map_types.h, bpf/src/apply_parse.c). The compiler produces a MapState, the planner turns two
 // MapStates into Ops, and the property test replays Ops one by one on this model: what the kernel
 // would see between any two operations of a batch.
-import type { PolicyMode, PortRange, Proto } from '@sluice/contracts';
+import { hostPatternKey, type PolicyMode, type PortRange, type Proto } from '@sluice/contracts';
 
 /** Reserved by the kernel: holds no rules, so it denies everything (the fail-closed default). */
 export const DENY_ALL_POLICY = 0;
@@ -15,12 +15,51 @@ export interface CidrRuleEntry {
   proto: Proto;
 }
 
+export type HostMatch = 'exact' | 'one' | 'any';
+
+export interface HostRuleEntry {
+  rule_id: number;
+  /** The kernel key: match kind and the name hash of the base (u64, decimal), as `dump host_rules` shows. */
+  match: HostMatch;
+  hash: string;
+  /**
+   * The pattern as the compiler emits it (the helper hashes it). Absent for entries read back
+   * from the maps: the kernel keeps only the hash, which is all a lookup needs.
+   */
+  pattern?: string;
+  ports: PortRange[];
+  proto: Proto;
+}
+
+/** A host rule entry for a canonical pattern (`api.x`, `*.x`, `**.x`), keyed as the kernel keys it. */
+export function hostEntry(rule_id: number, pattern: string, ports: PortRange[], proto: Proto): HostRuleEntry {
+  const k = hostPatternKey(pattern);
+  return { rule_id, match: k.match, hash: k.hash.toString(), pattern, ports, proto };
+}
+
 export interface PolicyContent {
   loopback: boolean;
   rules: CidrRuleEntry[];
   /** Canonical address → rule id. */
   resolvers: Map<string, number>;
+  hosts: HostRuleEntry[];
 }
+
+/** Written rules of one policy id: what lookups see, whether or not the policy marker exists. */
+export interface WrittenRules {
+  rules: CidrRuleEntry[];
+  resolvers: Map<string, number>;
+  hosts: HostRuleEntry[];
+}
+
+/** Flow record timing (config map), node-wide. The kernel's 0 means its default, shown resolved. */
+export interface FlowTimeouts {
+  active_ms: number;
+  udp_idle_ms: number;
+}
+
+/** bpf README: `timeouts` defaults, 5 min active timeout (as IPFIX), 10 s UDP idle window. */
+export const DEFAULT_TIMEOUTS: FlowTimeouts = { active_ms: 300_000, udp_idle_ms: 10_000 };
 
 export interface CgroupEntry {
   policy_id: number;
@@ -32,15 +71,18 @@ export interface MapState {
   /** Policy ids whose `policies` entry exists (written last: the policy is complete). */
   policies: Map<number, PolicyContent>;
   /** Rules and resolvers written for a policy id, complete or not (what lookups actually see). */
-  written: Map<number, { rules: CidrRuleEntry[]; resolvers: Map<string, number> }>;
+  written: Map<number, WrittenRules>;
   /** cgroup id (u64 decimal) → entry. */
   cgroups: Map<string, CgroupEntry>;
   /** cgroup id → absolute CLOCK_BOOTTIME expiry in ns. */
   bypass: Map<string, bigint>;
+  timeouts: FlowTimeouts;
 }
 
 export type Op =
   | { op: 'rule'; policy_id: number; rule: CidrRuleEntry }
+  | { op: 'host'; policy_id: number; rule: HostRuleEntry }
+  | { op: 'timeouts'; active_ms: number; udp_idle_ms: number }
   | { op: 'resolver'; policy_id: number; rule_id: number; addr: string }
   | { op: 'policy'; policy_id: number; loopback: boolean }
   | { op: 'default'; policy_id: number; mode: PolicyMode }
@@ -57,18 +99,20 @@ export function emptyState(): MapState {
     written: new Map(),
     cgroups: new Map(),
     bypass: new Map(),
+    timeouts: { ...DEFAULT_TIMEOUTS },
   };
 }
 
 export function cloneState(s: MapState): MapState {
-  const written = new Map<number, { rules: CidrRuleEntry[]; resolvers: Map<string, number> }>();
-  for (const [id, w] of s.written) written.set(id, { rules: [...w.rules], resolvers: new Map(w.resolvers) });
+  const written = new Map<number, WrittenRules>();
+  for (const [id, w] of s.written) written.set(id, { rules: [...w.rules], resolvers: new Map(w.resolvers), hosts: [...w.hosts] });
   return {
     default: { ...s.default },
     policies: new Map(s.policies),
     written,
     cgroups: new Map(s.cgroups),
     bypass: new Map(s.bypass),
+    timeouts: { ...s.timeouts },
   };
 }
 
@@ -76,7 +120,7 @@ export function cloneState(s: MapState): MapState {
 export function applyOp(s: MapState, op: Op): void {
   const slot = (id: number) => {
     let w = s.written.get(id);
-    if (!w) s.written.set(id, (w = { rules: [], resolvers: new Map() }));
+    if (!w) s.written.set(id, (w = { rules: [], resolvers: new Map(), hosts: [] }));
     return w;
   };
   switch (op.op) {
@@ -85,12 +129,20 @@ export function applyOp(s: MapState, op: Op): void {
       w.rules = [...w.rules.filter((r) => r.rule_id !== op.rule.rule_id), op.rule];
       return;
     }
+    case 'host': {
+      const w = slot(op.policy_id);
+      w.hosts = [...w.hosts.filter((r) => r.rule_id !== op.rule.rule_id), op.rule];
+      return;
+    }
+    case 'timeouts':
+      s.timeouts = { active_ms: op.active_ms, udp_idle_ms: op.udp_idle_ms };
+      return;
     case 'resolver':
       slot(op.policy_id).resolvers.set(op.addr, op.rule_id);
       return;
     case 'policy': {
       const w = slot(op.policy_id);
-      s.policies.set(op.policy_id, { loopback: op.loopback, rules: w.rules, resolvers: w.resolvers });
+      s.policies.set(op.policy_id, { loopback: op.loopback, rules: w.rules, resolvers: w.resolvers, hosts: w.hosts });
       return;
     }
     case 'default':
@@ -116,12 +168,18 @@ export function applyOp(s: MapState, op: Op): void {
 }
 
 /** The helper's line protocol (bpf/src/apply_parse.c). */
+const portsText = (ports: readonly PortRange[]) => ports.map((p) => (p.from === p.to ? `${p.from}` : `${p.from}-${p.to}`)).join(',');
+
 export function formatOp(op: Op): string {
   switch (op.op) {
-    case 'rule': {
-      const ports = op.rule.ports.map((p) => (p.from === p.to ? `${p.from}` : `${p.from}-${p.to}`)).join(',');
-      return `rule ${op.policy_id} ${op.rule.rule_id} ${op.rule.cidr} ${ports} ${op.rule.proto}`;
-    }
+    case 'rule':
+      return `rule ${op.policy_id} ${op.rule.rule_id} ${op.rule.cidr} ${portsText(op.rule.ports)} ${op.rule.proto}`;
+    case 'host':
+      // The helper hashes the pattern itself; only compiled entries (which carry it) are written.
+      if (op.rule.pattern === undefined) throw new Error(`host rule ${op.rule.rule_id} has no pattern (read back from the maps?)`);
+      return `host ${op.policy_id} ${op.rule.rule_id} ${op.rule.pattern} ${portsText(op.rule.ports)} ${op.rule.proto}`;
+    case 'timeouts':
+      return `timeouts ${op.active_ms} ${op.udp_idle_ms}`;
     case 'resolver':
       return `resolver ${op.policy_id} ${op.rule_id} ${op.addr}`;
     case 'policy':

@@ -12,11 +12,18 @@ const DSTS = ['10.1.2.3', '10.1.9.9', '10.200.0.1', '192.168.1.1', '8.8.8.8', '1
 const PROBE_PORTS = [53, 80, 443, 8050, 22];
 const LABELS = { project: ['p1', 'p2'], agent: ['a1', 'a2', 'a3'] };
 
-const rule = fc.record({
-  cidr: fc.constantFrom(...CIDRS),
-  ports: fc.uniqueArray(fc.constantFrom(...PORTS), { minLength: 1, maxLength: 2 }),
-  proto: fc.constantFrom('tcp', 'udp', 'any'),
-});
+const HOSTS = ['api.example.test', '*.example.test', '**.example.test', '**.npmjs.org'];
+// Names a cgroup may have resolved a destination from (the kernel's DNS cache), probed at an
+// address no CIDR but 0.0.0.0/0 covers so host rules decide.
+const NAMED_DST = '203.0.113.7';
+const NAMES = ['api.example.test', 'a.b.example.test', 'example.test', 'registry.npmjs.org'];
+
+const ports = fc.uniqueArray(fc.constantFrom(...PORTS), { minLength: 1, maxLength: 2 });
+const protoArb = fc.constantFrom('tcp', 'udp', 'any');
+const rule = fc.oneof(
+  fc.record({ cidr: fc.constantFrom(...CIDRS), ports, proto: protoArb }),
+  fc.record({ host: fc.constantFrom(...HOSTS), ports, proto: protoArb }),
+);
 const selector = fc
   .record({ project: fc.option(fc.constantFrom(...LABELS.project), { nil: undefined }), agent: fc.option(fc.constantFrom(...LABELS.agent), { nil: undefined }) })
   .filter((s) => s.project !== undefined || s.agent !== undefined)
@@ -49,6 +56,7 @@ function probes(cgroups: Iterable<string>): Probe[] {
   const out: Probe[] = [];
   for (const cgroup_id of new Set([...cgroups, '999'])) {
     for (const dst of DSTS) for (const port of PROBE_PORTS) for (const proto of ['tcp', 'udp'] as const) out.push({ cgroup_id, dst, port, proto });
+    for (const name of NAMES) for (const port of PROBE_PORTS) for (const proto of ['tcp', 'udp'] as const) out.push({ cgroup_id, dst: NAMED_DST, port, proto, name });
   }
   return out;
 }
@@ -78,7 +86,7 @@ function firstWindow(oldS: MapState, newS: MapState, ops: Op[], all: Probe[]): s
 const FAR = 10n ** 18n;
 
 describe('plan', () => {
-  it('never opens a window: every intermediate verdict is in old ∪ new, and the end state is the new one', () => {
+  it('never opens a window (CIDR and host rules): every intermediate verdict is in old ∪ new, and the end state is the new one', () => {
     fc.assert(
       fc.property(documentArb, documentArb, workloadsArb, workloadsArb, bypassArb, bypassArb, (d1, d2, w1, w2, b1, b2) => {
         // A cgroup keeps its labels for its lifetime: the second table reuses the first's labels.

@@ -1,8 +1,10 @@
 // Desired vs actual map state → the ordered operations that get from one to the other without a
 // window: at every point between two operations, each (cgroup, destination) gets the verdict of
 // either the old or the new state (plan.test.ts proves it on the model). The order:
-//   1. write every new policy completely (rules, resolvers, then its `policies` entry) — no cgroup
-//      references its id yet, so nothing can see it half-written;
+//   1. write every new policy completely (CIDR rules, host rules, resolvers, then its `policies`
+//      entry) — no cgroup references its id yet, so nothing can see it half-written; host rules
+//      are keyed by policy id, so the new policy's host rules exist before any flip to it and the
+//      old policy's stay until its `policy-del` (after the grace period) takes them along;
 //   2. flips, each one atomic 8-byte map update:
 //        a. bypass entries that appear or change (a bypassed cgroup ignores the flips after it),
 //        b. cgroup entries that appear or change,
@@ -34,14 +36,16 @@ export function samePolicy(a: PolicyContent | undefined, b: PolicyContent): bool
 /** The order in which the helper executes the operations of one batch (bpf/src/apply.c run_batch). */
 export const HELPER_ORDER: Record<Op['op'], number> = {
   rule: 0,
-  resolver: 1,
-  policy: 2,
-  default: 3,
-  cgroup: 4,
-  bypass: 5,
-  'cgroup-del': 6,
-  'bypass-del': 7,
-  'policy-del': 8,
+  host: 1,
+  resolver: 2,
+  policy: 3,
+  timeouts: 4,
+  default: 5,
+  cgroup: 6,
+  bypass: 7,
+  'cgroup-del': 8,
+  'bypass-del': 9,
+  'policy-del': 10,
 };
 
 export function helperOrder(batch: readonly Op[]): Op[] {
@@ -73,7 +77,7 @@ export function planBatches(actual: MapState, desired: MapState): Op[][] {
     const have = actual.policies.get(id);
     const written = actual.written.get(id);
     // What lookups see is what was written; the `policies` entry only says it is complete.
-    const current = have && written ? { loopback: have.loopback, rules: written.rules, resolvers: written.resolvers } : undefined;
+    const current = have && written ? { loopback: have.loopback, ...written } : undefined;
     if (current && samePolicy(current, want)) continue;
     // Live and different, or entries without a marker (the helper can only delete marked ids):
     // the caller recompiles so the policy gets another id.
@@ -85,11 +89,18 @@ export function planBatches(actual: MapState, desired: MapState): Op[][] {
     // define an id that exists).
     if (have) repair.push({ op: 'policy-del', policy_id: id });
     for (const rule of want.rules) write.push({ op: 'rule', policy_id: id, rule });
+    for (const rule of want.hosts) write.push({ op: 'host', policy_id: id, rule });
     for (const [addr, rule_id] of want.resolvers) write.push({ op: 'resolver', policy_id: id, rule_id, addr });
     write.push({ op: 'policy', policy_id: id, loopback: want.loopback });
   }
   if (dirty.length) {
     throw new PlanError(`live policy ids ${dirty.join(', ')} differ from their compiled content`, dirty);
+  }
+
+  // Node-wide flow timing changes no verdict: it rides with the writes.
+  const t = desired.timeouts;
+  if (actual.timeouts.active_ms !== t.active_ms || actual.timeouts.udp_idle_ms !== t.udp_idle_ms) {
+    write.push({ op: 'timeouts', active_ms: t.active_ms, udp_idle_ms: t.udp_idle_ms });
   }
 
   // 2. flips.

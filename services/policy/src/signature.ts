@@ -1,9 +1,11 @@
 // What a policy *means* to the kernel, independent of how its rules are spelled: per CIDR prefix
 // present in the LPM trie, the (proto, port) intervals a lookup at that prefix allows (the helper's
 // closure), plus resolvers and the loopback flag. `sluice-bpf dump rules` shows closure entries,
-// not the rules that were written, so actual and desired are compared by this signature.
+// not the rules that were written, so actual and desired are compared by this signature. Host
+// rules likewise: per kernel key (match kind, base hash) the (proto, port) intervals its merged
+// entry allows — `dump host_rules` shows hashes, never the pattern text.
 import { cidrContains, mappedCidr, parseCidr, type Cidr } from '@sluice/contracts';
-import type { CidrRuleEntry, PolicyContent } from './model.ts';
+import type { CidrRuleEntry, HostRuleEntry, PolicyContent } from './model.ts';
 
 type Interval = [number, number];
 
@@ -43,9 +45,34 @@ export function rulesSignature(rules: readonly CidrRuleEntry[]): string {
   return parts.join(' | ');
 }
 
-export function policySignature(p: { loopback: boolean; rules: readonly CidrRuleEntry[]; resolvers: ReadonlyMap<string, number> }): string {
+type Ranged = { ports: readonly { from: number; to: number }[]; proto: 'tcp' | 'udp' | 'any' };
+
+function portsOf(rules: readonly Ranged[], proto: 'tcp' | 'udp'): string {
+  return union(rules.filter((r) => r.proto === 'any' || r.proto === proto).flatMap((r) => r.ports.map((p): Interval => [p.from, p.to])))
+    .map(([a, b]) => `${a}-${b}`)
+    .join(',');
+}
+
+export function hostsSignature(hosts: readonly HostRuleEntry[]): string {
+  const byKey = new Map<string, HostRuleEntry[]>();
+  for (const h of hosts) {
+    const key = `${h.match}:${h.hash}`;
+    byKey.set(key, [...(byKey.get(key) ?? []), h]);
+  }
+  return [...byKey]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, rs]) => `${key} tcp:${portsOf(rs, 'tcp')} udp:${portsOf(rs, 'udp')}`)
+    .join(' | ');
+}
+
+export function policySignature(p: {
+  loopback: boolean;
+  rules: readonly CidrRuleEntry[];
+  resolvers: ReadonlyMap<string, number>;
+  hosts: readonly HostRuleEntry[];
+}): string {
   const resolvers = [...p.resolvers.keys()].map((a) => mappedOf(a.includes(':') ? `${a}/128` : `${a}/32`).bytes.join('.')).sort();
-  return `loopback:${p.loopback} resolvers:${resolvers.join(',')} rules:${rulesSignature(p.rules)}`;
+  return `loopback:${p.loopback} resolvers:${resolvers.join(',')} rules:${rulesSignature(p.rules)} hosts:${hostsSignature(p.hosts)}`;
 }
 
 export type { PolicyContent };
