@@ -1,0 +1,13 @@
+// The pids of the shared servers that scripts/services.sh started (its pid files), so a benchmark
+// can charge their CPU to the work it drove through them.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../test/lib/service-process.ts';
+
+/** pid of the server `name` (nats, redis, opensearch, …) started by services.sh, if it runs. */
+export function serverPid(name: string): number | undefined {
+  const f = join(REPO_ROOT, '.run', 'pids', `${name}.pid`);
+  if (!existsSync(f)) return undefined;
+  const pid = Number(readFileSync(f, 'utf8').trim());
+  return Number.isInteger(pid) && existsSync(`/proc/${pid}`) ? pid : undefined;
+}
