@@ -196,4 +196,33 @@ describe('Pipeline', () => {
     p.close();
     expect(h.acks).toBe(1);
   });
+
+  it('reads ahead only one bulk per sending slot, and pulls again as soon as a bulk goes out', async () => {
+    // Bulks of 50, 2 in flight: room while fewer than 100 documents wait unsent, far below the
+    // 1000-document buffer bound.
+    const w = new ScriptedWriter();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const held = async (items: BulkItem[]): Promise<ItemOutcome[]> => {
+      await gate;
+      return items.map(() => ({ kind: 'created' }));
+    };
+    // The script's steps are synchronous in type; `write` awaits whatever they return.
+    w.script = [held, held] as unknown as typeof w.script;
+    const { p } = setup(w);
+    let roomy = false;
+    const h = new Handle();
+    p.add(h, meta(1), batch(0, 220)); // 100 go out at once, 120 wait
+    void p.room().then(() => (roomy = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(p.buffered).toBe(220);
+    expect(roomy).toBe(false);
+    release();
+    // The next two bulks go out and leave 20 waiting: room again.
+    await new Promise((r) => setTimeout(r, 10));
+    expect(roomy).toBe(true);
+    await p.drain();
+    p.close();
+    expect(h.acks).toBe(1);
+  });
 });
