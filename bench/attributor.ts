@@ -1,9 +1,12 @@
-// attributor: the pure enrich path (raw batch bytes → decoded records → cache lookup → NDJSON
-// messages grouped by subject) on one core, and the heap cost of the label cache.
+// attributor: the pure enrich path (raw batch bytes → decoded records → DNS names learned →
+// cache lookup → NDJSON messages grouped by subject, dst_host named) on one core, and the heap
+// cost of the label cache.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { parseRawBatch } from '@sluice/contracts';
+import { nameHash, parseRawBatch } from '@sluice/contracts';
+import { DnsNames } from '../services/attributor/src/dns-names.ts';
 import { decodeBatch, misses, renderBatch } from '../services/attributor/src/enrich.ts';
+import { learnNames, nameBatch } from '../services/attributor/src/host-names.ts';
 import { LabelCache } from '../services/attributor/src/label-cache.ts';
 import { kernelCodec, RECORD_SIZE } from '../services/attributor/src/kernel-adapter.ts';
 import { encodeBatch, headerGetter, type FixtureRecord } from '../services/attributor/src/kernel-fixture.ts';
@@ -49,14 +52,24 @@ export async function run(): Promise<Record<string, number>> {
   for (let i = 0; i < 200; i++) cache.upsert(identity(i));
   const lookup = cache.lookupCgroup.bind(cache);
 
-  // 64 batches of 512 records (the reader's typical batch), 95% known cgroups, 1 in 8 DNS records.
+  const names = new DnsNames();
+  // 64 batches of 512 records (the reader's typical batch), 95% known cgroups, 1 in 8 DNS records
+  // (each cgroup resolves one of 50 names), half of the connects to a name their cgroup resolved.
+  const qname = (cg: number) => `api-${cg % 50}.bench.example.test`;
+  const hashes = Array.from({ length: 50 }, (_, k) => nameHash(qname(k)));
   const batches = Array.from({ length: 64 }, (_, b) => {
-    const recs: FixtureRecord[] = Array.from({ length: 512 }, (_, i) => ({
-      kind: i % 8 === 0 ? 'dns' : 'connect',
-      cgroupId: BigInt(i % 20 === 0 ? 999_999 : 100_000 + ((b * 7 + i) % 200)),
-      tsNs: BigInt(Date.now()) * 1_000_000n - OFFSET + BigInt(i),
-      verdict: ((i % 3) + 1) as 1 | 2 | 3,
-    }));
+    const recs: FixtureRecord[] = Array.from({ length: 512 }, (_, i) => {
+      const cg = i % 20 === 0 ? 999_999 : 100_000 + ((b * 7 + i) % 200);
+      const dns = i % 8 === 0;
+      return {
+        kind: dns ? 'dns' : 'connect',
+        cgroupId: BigInt(cg),
+        tsNs: BigInt(Date.now()) * 1_000_000n - OFFSET + BigInt(i),
+        verdict: ((i % 3) + 1) as 1 | 2 | 3,
+        qname: qname(cg),
+        domainHash: dns || i % 2 === 1 ? hashes[cg % 50] : 0n,
+      };
+    });
     return encodeBatch(recs, { node: NODE, firstSeq: b * 512, wallOffsetNs: OFFSET });
   });
 
@@ -65,8 +78,10 @@ export async function run(): Promise<Record<string, number>> {
     for (const b of batches) {
       const meta = parseRawBatch(headerGetter(b.headers), b.body, RECORD_SIZE);
       const decoded = decodeBatch(meta, b.body, kernelCodec);
+      learnNames(decoded, names);
       misses(decoded, lookup);
-      const out = renderBatch(decoded, lookup, 512 * 1024);
+      const hosts = nameBatch(decoded, names);
+      const out = renderBatch(decoded, lookup, 512 * 1024, hosts.hosts);
       for (const m of out.messages) n += m.count;
     }
     return n;
@@ -77,6 +92,12 @@ export async function run(): Promise<Record<string, number>> {
   const deadline = start + 3_000_000_000n;
   while (process.hrtime.bigint() < deadline) events += once();
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  let named = 0;
+  for (const b of batches.slice(0, 4)) {
+    const decoded = decodeBatch(parseRawBatch(headerGetter(b.headers), b.body, RECORD_SIZE), b.body, kernelCodec);
+    named += renderBatch(decoded, lookup, 512 * 1024, nameBatch(decoded, names).hosts).hosts.named;
+  }
+  if (named === 0) throw new Error('the benchmark named no destination: the DNS-name path was not exercised');
 
   return {
     'attributor.events_per_s': Math.round(events / seconds),

@@ -23,7 +23,12 @@ export type Identity = z.infer<typeof Identity>;
 export const EventKind = z.enum(['connect', 'sendmsg', 'tcp_close', 'tcp_interim', 'udp_flow', 'sock_create', 'suppressed']);
 export type EventKind = z.infer<typeof EventKind>;
 
-export const MatchReason = z.enum(['rule', 'default', 'resolver', 'loopback', 'bypass', 'raw_socket', 'learn', 'none']);
+/**
+ * Why the kernel decided as it did (bpf/README.md). `host`: a host rule allowed the name the
+ * cgroup resolved; `rule_port`: a rule's CIDR or host matched but not its ports/protocol, so the
+ * attempt fell to the default (rule_id names that near-miss rule).
+ */
+export const MatchReason = z.enum(['rule', 'host', 'rule_port', 'default', 'resolver', 'loopback', 'bypass', 'raw_socket', 'learn', 'none']);
 export type MatchReason = z.infer<typeof MatchReason>;
 
 export const EgressEvent = Identity.extend({

@@ -38,6 +38,15 @@ export const env = {
   ACK_WAIT_MS: z.coerce.number().int().positive().default(30_000),
   /** Raw batches processed concurrently (each waits for its publish acks before its own ack). */
   CONCURRENCY: z.coerce.number().int().positive().max(256).default(8),
+  /** domain_hash → name entries kept in memory over all cgroups (LRU). */
+  DNS_NAMES_MAX: z.coerce.number().int().positive().default(100_000),
+  /** Names shared in Redis expire this long after their cgroup last taught a new one (refreshed). */
+  DNS_NAME_TTL_S: z.coerce.number().int().positive().default(24 * 3600),
+  /**
+   * An egress record's name neither this replica nor Redis knows: wait this long once for the
+   * replica holding the DNS record's batch to share it (0 = never wait: single replica).
+   */
+  DNS_MISS_WAIT_MS: z.coerce.number().int().nonnegative().max(5000).default(100),
   /** Upper bound for one NDJSON message; NATS' default max_payload is 1 MiB. */
   MAX_MESSAGE_BYTES: z.coerce.number().int().min(4096).default(512 * 1024),
 };

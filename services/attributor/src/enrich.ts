@@ -58,14 +58,19 @@ export interface OutMessage {
 export interface Rendered {
   messages: OutMessage[];
   attributed: { docker: number; registered: number; unknown: number };
+  /** Egress records with a domain_hash: named (dst_host set) or not (the name was never learned). */
+  hosts: { named: number; unnamed: number };
 }
 
-export function renderBatch(batch: DecodedBatch, lookup: Lookup, maxMessageBytes: number): Rendered {
+/** `hosts[i]`: record i's dst_host (host-names.ts nameBatch); without it no destination is named. */
+export function renderBatch(batch: DecodedBatch, lookup: Lookup, maxMessageBytes: number, hosts?: ReadonlyArray<string | undefined>): Rendered {
   const { node, bootId, firstSeq, wallOffsetNs } = batch.meta;
   const idPrefix = JSON.stringify(`${node}:${bootId}:`).slice(0, -1);
   const nodeField = `,"node":${JSON.stringify(node)}`;
   const groups = new Map<string, { lines: string[]; seqs: number[] }>();
   const attributed = { docker: 0, registered: 0, unknown: 0 };
+  let named = 0;
+  let unnamed = 0;
   let lastMs = NaN;
   let lastIso = '';
   for (let i = 0; i < batch.records.length; i++) {
@@ -78,7 +83,16 @@ export function renderBatch(batch: DecodedBatch, lookup: Lookup, maxMessageBytes
     if (entry === UNKNOWN) attributed.unknown++;
     else attributed[entry.identity.attribution]++;
     const seq = firstSeq + i;
-    const line = `{"id":${idPrefix}${seq}","time":"${lastIso}"${nodeField}${entry.fragment}${r.fields}}`;
+    let host = '';
+    if (r.domainHash !== 0n && r.out === 'egress') {
+      const name = hosts?.[i];
+      if (name === undefined) unnamed++;
+      else {
+        named++;
+        host = r.hostStale ? `,"dst_host":${JSON.stringify(name)},"dst_host_stale":true` : `,"dst_host":${JSON.stringify(name)}`;
+      }
+    }
+    const line = `{"id":${idPrefix}${seq}","time":"${lastIso}"${nodeField}${entry.fragment}${r.fields}${host}}`;
     const subject = r.out === 'dns' ? entry.dnsSubject : entry.eventsPrefix + r.verdict;
     let g = groups.get(subject);
     if (!g) groups.set(subject, (g = { lines: [], seqs: [] }));
@@ -87,7 +101,7 @@ export function renderBatch(batch: DecodedBatch, lookup: Lookup, maxMessageBytes
   }
   const messages: OutMessage[] = [];
   for (const [subject, g] of groups) chunk(subject, g.lines, g.seqs, node, bootId, maxMessageBytes, messages);
-  return { messages, attributed };
+  return { messages, attributed, hosts: { named, unnamed } };
 }
 
 /** Split one subject's lines into messages under the size bound; the id names the first event and the count. */

@@ -59,6 +59,11 @@ export class IdentityStore {
     return this.upNow;
   }
 
+  /** The connection, for other shared state kept beside identities (dns-name-store.ts). */
+  get client(): Redis {
+    return this.redis;
+  }
+
   get pendingWrites(): number {
     return this.pending.size;
   }

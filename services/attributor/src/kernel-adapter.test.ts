@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeKernelRecord, EgressEvent, encodeSuppressed, KERNEL_RECORD_FIELDS } from '@sluice/contracts';
+import { decodeKernelRecord, DnsEvent, EgressEvent, encodeSuppressed, KERNEL_RECORD_FIELDS, KERNEL_REASON, nameHash } from '@sluice/contracts';
 import { kernelCodec, RECORD_SIZE } from './kernel-adapter.ts';
 import { encodeRecord } from './kernel-fixture.ts';
 import { RecordError } from './record.ts';
@@ -39,6 +39,60 @@ describe('kernel adapter', () => {
     expect(e).toMatchObject({ kind: 'suppressed', verdict: 'DENIED', suppressed_count: 1234 });
     expect(e.first_time).toBe(new Date(1_700_000_000_001).toISOString());
     expect(e.last_time).toBe(new Date(1_700_000_000_003).toISOString());
+  });
+
+  it('renders a DNS record as a DnsEvent: answer, ttl, qtype, rcode, resolver, and the hash for the name table', () => {
+    const h = nameHash('api.example.test');
+    const r = dec(encodeRecord({ kind: 'dns', cgroupId: 9n, tsNs: 1n, qname: 'api.example.test', dst: '127.0.0.5', resolver: '127.0.0.153', domainHash: h }));
+    expect(r).toMatchObject({ out: 'dns', verdict: undefined, domainHash: h, qname: 'api.example.test', cgroupId: '9' });
+    expect(DnsEvent.parse(doc(r.fields))).toMatchObject({
+      qname: 'api.example.test',
+      qtype: 'A',
+      rcode: 'NOERROR',
+      answers: ['127.0.0.5'],
+      ttl: 60,
+      resolver_ip: '127.0.0.153',
+      cgroup_id: '9',
+    });
+  });
+
+  it('gives a DNS record without an address (NXDOMAIN, CNAME only) no answers, and its rcode', () => {
+    const b = encodeRecord({ kind: 'dns', cgroupId: 9n, tsNs: 1n, qname: 'nope.test', dst: '0.0.0.0', resolver: '10.0.0.2' });
+    b[KERNEL_RECORD_FIELDS['body.dns.rcode'][0]] = 3;
+    expect(DnsEvent.parse(doc(dec(b).fields))).toMatchObject({ answers: [], rcode: 'NXDOMAIN', resolver_ip: '10.0.0.2' });
+  });
+
+  it('prints an A answer and resolver the kernel mapped into IPv6 (IPv6 resolver) as IPv4', () => {
+    const b = encodeRecord({ kind: 'dns', cgroupId: 9n, tsNs: 1n, qname: 'a.test' });
+    b[KERNEL_RECORD_FIELDS.family[0]] = 10;
+    const dst = KERNEL_RECORD_FIELDS.dst_addr[0];
+    const src = KERNEL_RECORD_FIELDS.src_addr[0];
+    b.fill(0, dst, dst + 32);
+    b.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1], dst);
+    b.set([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53], src);
+    expect(DnsEvent.parse(doc(dec(b).fields))).toMatchObject({ answers: ['192.0.2.1'], resolver_ip: 'fd00::53' });
+  });
+
+  it('names the host and rule_port reasons as MatchReason does, and carries the hash and stale flag to render', () => {
+    const h = nameHash('api.example.test');
+    const host = dec(encodeRecord({ cgroupId: 1n, tsNs: 1n, verdict: 1, reason: KERNEL_REASON.host, domainHash: h, hostStale: true }));
+    expect(EgressEvent.parse(doc(host.fields))).toMatchObject({ reason: 'host', domain_hash: h.toString() });
+    expect(host).toMatchObject({ domainHash: h, hostStale: true });
+    // dst_host / dst_host_stale belong to the name, which render adds when it knows it.
+    expect(EgressEvent.parse(doc(host.fields)).dst_host_stale).toBeUndefined();
+    const port = dec(encodeRecord({ cgroupId: 1n, tsNs: 1n, verdict: 2, reason: KERNEL_REASON.rule_port }));
+    expect(EgressEvent.parse(doc(port.fields))).toMatchObject({ reason: 'rule_port', verdict: 'DENIED' });
+    expect(port.domainHash).toBe(0n);
+  });
+
+  it('maps the flow body (bytes in/out, duration) on tcp_close, tcp_interim and udp_flow only', () => {
+    const flow = { bytesOut: 1234n, bytesIn: 56789n, durationNs: 2_500_000n };
+    for (const kind of ['tcp_close', 'tcp_interim', 'udp_flow'] as const) {
+      const e = EgressEvent.parse(doc(dec(encodeRecord({ kind, cgroupId: 1n, tsNs: 1n, verdict: 1, flow })).fields));
+      expect(e).toMatchObject({ kind, bytes_out: 1234, bytes_in: 56789, duration_ms: 2.5 });
+    }
+    const c = EgressEvent.parse(doc(dec(encodeRecord({ kind: 'connect', cgroupId: 1n, tsNs: 1n, flow })).fields));
+    expect(c.bytes_out).toBeUndefined();
   });
 
   it('refuses counters records and unknown versions with a reason', () => {

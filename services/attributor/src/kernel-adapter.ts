@@ -58,9 +58,8 @@ export const OFF = {
 export const KIND = { ...KERNEL_KIND, suppressed: KIND_SUPPRESSED } as const;
 const KIND_NAMES = ['', 'connect', 'sendmsg', 'tcp_close', 'tcp_interim', 'udp_flow', 'dns', 'sock_create'] as const;
 const VERDICT_NAMES: ReadonlyArray<Verdict | undefined> = [undefined, 'ALLOWED', 'DENIED', 'BYPASSED'];
-// MatchReason has no host / rule_port words: a host rule is a rule, and a CIDR rule whose ports
-// did not match ends in the default deny (rule_id still names the near-miss rule).
-const REASONS = ['none', 'rule', 'default', 'resolver', 'loopback', 'bypass', 'raw_socket', 'rule', 'default'] as const;
+// Indexed by the kernel's reason byte (KERNEL_REASON): the words are the same as MatchReason's.
+const REASONS = ['none', 'rule', 'default', 'resolver', 'loopback', 'bypass', 'raw_socket', 'host', 'rule_port'] as const;
 const F_AUDIT = KERNEL_FLAG.audit;
 const F_V4MAPPED = KERNEL_FLAG.v4mapped;
 const F_HOST_STALE = KERNEL_FLAG.host_stale;
@@ -90,6 +89,12 @@ function isZero(b: Uint8Array, o: number, n: number): boolean {
   return true;
 }
 
+/** ::ffff:a.b.c.d → a.b.c.d: the kernel maps an IPv4 answer or resolver when the resolver spoke IPv6. */
+function dnsAddr(b: Uint8Array, o: number, family: number): string {
+  if (family === AF_INET6 && isZero(b, o, 10) && b[o + 10] === 0xff && b[o + 11] === 0xff) return formatKernelAddr(b, o + 12, AF_INET);
+  return formatKernelAddr(b, o, family);
+}
+
 export const kernelCodec: RecordCodec = {
   size: RECORD_SIZE,
   decode(v: DataView, b: Uint8Array, o: number, wallOffsetNs: bigint): AttributableRecord {
@@ -107,25 +112,12 @@ export const kernelCodec: RecordCodec = {
     const tsNs = v.getBigUint64(o + OFF.ts, true);
     const pid = v.getUint32(o + OFF.pid, true);
     const comm = cstring(b, o + OFF.comm, 16, latin1);
-    const dstIp = formatKernelAddr(b, o + OFF.dst, family);
-
     const cg = `,"cgroup_id":"${cgroupId}","pid":${pid},"comm":${JSON.stringify(comm)}`;
+    const domainHash = v.getBigUint64(o + OFF.domainHash, true);
 
-    if (kind === KIND.dns) {
-      const qtype = v.getUint16(o + OFF.dnsQtype, true);
-      const rcode = b[o + OFF.dnsRcode]!;
-      const qname = cstring(b, o + OFF.dnsQname, 120, utf8);
-      return {
-        cgroupId,
-        tsNs,
-        out: 'dns',
-        verdict: undefined,
-        fields:
-          `${cg},"qname":${JSON.stringify(qname)},"qtype":"${QTYPES[qtype] ?? `TYPE${qtype}`}"` +
-          `,"rcode":"${RCODES[rcode] ?? `RCODE${rcode}`}","answers":["${dstIp}"],"ttl":${v.getUint32(o + OFF.dnsTtl, true)}`,
-      };
-    }
+    if (kind === KIND.dns) return dnsRecord(v, b, o, family, cgroupId, tsNs, cg, domainHash);
 
+    const dstIp = formatKernelAddr(b, o + OFF.dst, family);
     if (suppressed) return suppressedRecord(b, o, cgroupId, tsNs, cg, dstIp, wallOffsetNs);
     const verdict = VERDICT_NAMES[b[o + OFF.verdict]!];
     if (!verdict) throw new RecordError('bad_verdict', `record verdict ${b[o + OFF.verdict]} on a ${KIND_NAMES[kind]} record`);
@@ -140,17 +132,42 @@ export const kernelCodec: RecordCodec = {
     if (!isZero(b, o + OFF.src, 16)) {
       fields += `,"src_ip":"${formatKernelAddr(b, o + OFF.src, family)}","src_port":${v.getUint16(o + OFF.sport, true)}`;
     }
-    const domainHash = v.getBigUint64(o + OFF.domainHash, true);
+    // dst_host and dst_host_stale are added at render, from the names the cgroup's DNS records taught.
     if (domainHash !== 0n) fields += `,"domain_hash":"${domainHash}"`;
-    if ((flags & F_HOST_STALE) !== 0) fields += ',"dst_host_stale":true';
     if (kind === KIND.tcp_close || kind === KIND.tcp_interim || kind === KIND.udp_flow) {
       fields +=
         `,"bytes_out":${v.getBigUint64(o + OFF.bytesOut, true)},"bytes_in":${v.getBigUint64(o + OFF.bytesIn, true)}` +
         `,"duration_ms":${Number(v.getBigUint64(o + OFF.durationNs, true)) / 1e6}`;
     }
-    return { cgroupId, tsNs, out: 'egress', verdict, fields };
+    return { cgroupId, tsNs, out: 'egress', verdict, fields, domainHash, hostStale: (flags & F_HOST_STALE) !== 0 };
   },
 };
+
+/**
+ * One DNS record = one A/AAAA answer of a response (dst = the answer, src = the resolver), or one
+ * record without an address (all zero) for a response that has none: NXDOMAIN, CNAME only, … The
+ * event keeps that shape: `answers` holds this record's address, or nothing.
+ */
+function dnsRecord(
+  v: DataView,
+  b: Uint8Array,
+  o: number,
+  family: number,
+  cgroupId: string,
+  tsNs: bigint,
+  cg: string,
+  domainHash: bigint,
+): AttributableRecord {
+  const qtype = v.getUint16(o + OFF.dnsQtype, true);
+  const rcode = b[o + OFF.dnsRcode]!;
+  const qname = cstring(b, o + OFF.dnsQname, 120, utf8);
+  const answers = isZero(b, o + OFF.dst, 16) ? '[]' : `["${dnsAddr(b, o + OFF.dst, family)}"]`;
+  let fields =
+    `${cg},"qname":${JSON.stringify(qname)},"qtype":"${QTYPES[qtype] ?? `TYPE${qtype}`}"` +
+    `,"rcode":"${RCODES[rcode] ?? `RCODE${rcode}`}","answers":${answers},"ttl":${v.getUint32(o + OFF.dnsTtl, true)}`;
+  if (!isZero(b, o + OFF.src, 16)) fields += `,"resolver_ip":"${dnsAddr(b, o + OFF.src, family)}"`;
+  return { cgroupId, tsNs, out: 'dns', verdict: undefined, fields, domainHash, hostStale: false, qname };
+}
 
 const iso = (tsNs: bigint, wallOffsetNs: bigint) => new Date(Number((tsNs + wallOffsetNs) / 1_000_000n)).toISOString();
 
@@ -180,5 +197,5 @@ function suppressedRecord(
     `,"family":"${b[o + OFF.family] === AF_INET ? 'ipv4' : 'ipv6'}","l4_proto":"${PROTOS[l4] ?? String(l4)}"` +
     `,"dst_ip":"${dstIp}","dst_port":${b[o + OFF.dport]! | (b[o + OFF.dport + 1]! << 8)}` +
     `,"suppressed_count":${s.count},"first_time":"${iso(s.firstTsNs, wallOffsetNs)}","last_time":"${iso(s.lastTsNs, wallOffsetNs)}"`;
-  return { cgroupId, tsNs, out: 'egress', verdict, fields };
+  return { cgroupId, tsNs, out: 'egress', verdict, fields, domainHash: 0n, hostStale: false };
 }

@@ -1,7 +1,7 @@
 // Builds kernel records in the bpf/record.h layout, for tests and the benchmark: they feed
 // SLUICE_RAW with batches naming real container cgroup ids until the kernel side produces them.
 import { randomUUID } from 'node:crypto';
-import { HEADERS, rawBatchHeaders, type RawBatchMeta } from '@sluice/contracts';
+import { HEADERS, KERNEL_FLAG, rawBatchHeaders, type RawBatchMeta } from '@sluice/contracts';
 import { KIND, OFF, RECORD_SIZE, RECORD_VERSION } from './kernel-adapter.ts';
 
 export interface FixtureRecord {
@@ -16,6 +16,14 @@ export interface FixtureRecord {
   dst?: string;
   dport?: number;
   qname?: string;
+  /** 0n / absent: no name. DNS records: the question name's hash (normally nameHash(qname)). */
+  domainHash?: bigint;
+  /** Egress: the kernel's host_stale flag. */
+  hostStale?: boolean;
+  /** DNS: the resolver (IPv4 dotted text). */
+  resolver?: string;
+  /** tcp_close / tcp_interim / udp_flow body. */
+  flow?: { bytesOut: bigint; bytesIn: bigint; durationNs: bigint };
 }
 
 export function encodeRecord(r: FixtureRecord, out = new Uint8Array(RECORD_SIZE), at = 0): Uint8Array {
@@ -34,6 +42,14 @@ export function encodeRecord(r: FixtureRecord, out = new Uint8Array(RECORD_SIZE)
   (r.dst ?? '93.184.216.34').split('.').forEach((x, i) => (out[at + OFF.dst + i] = Number(x)));
   v.setUint16(at + OFF.dport, r.dport ?? 443, true);
   out.set(new TextEncoder().encode((r.comm ?? 'wget').slice(0, 15)), at + OFF.comm);
+  if (r.domainHash) v.setBigUint64(at + OFF.domainHash, r.domainHash, true);
+  if (r.hostStale) v.setUint32(at + OFF.flags, v.getUint32(at + OFF.flags, true) | KERNEL_FLAG.host_stale, true);
+  if (r.resolver) r.resolver.split('.').forEach((x, i) => (out[at + OFF.src + i] = Number(x)));
+  if (r.flow) {
+    v.setBigUint64(at + OFF.bytesOut, r.flow.bytesOut, true);
+    v.setBigUint64(at + OFF.bytesIn, r.flow.bytesIn, true);
+    v.setBigUint64(at + OFF.durationNs, r.flow.durationNs, true);
+  }
   if (r.kind === 'dns') {
     v.setUint32(at + OFF.dnsTtl, 60, true);
     v.setUint16(at + OFF.dnsQtype, 1, true);

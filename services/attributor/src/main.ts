@@ -6,6 +6,8 @@ import { ensureStream, jetstreamManager, runService } from '@sluice/runtime';
 import { findCgroup2Mount } from './cgroup.ts';
 import { DEFAULT_METRICS_PORT, env } from './config.ts';
 import { ContainerWatch } from './container-watch.ts';
+import { DnsNameStore } from './dns-name-store.ts';
+import { DnsNames } from './dns-names.ts';
 import { startIdentityApi } from './identity-api.ts';
 import { IdentityStore } from './identity-store.ts';
 import { kernelCodec } from './kernel-adapter.ts';
@@ -94,7 +96,24 @@ await runService({
     );
     const api = startIdentityApi({ nc, node, cgroupMount, cache, store, graceMs: config.GRACE_MS, log, publish });
 
-    const sweep = setInterval(() => cache.sweep(Date.now()), 1000);
+    const names = new DnsNames({ maxEntries: config.DNS_NAMES_MAX });
+    const nameStore = new DnsNameStore(
+      {
+        prefix: config.REDIS_PREFIX,
+        ttlS: config.DNS_NAME_TTL_S,
+        missWaitMs: config.DNS_MISS_WAIT_MS,
+        negativeTtlMs: config.NEGATIVE_TTL_MS,
+      },
+      store,
+      names,
+      log,
+      metrics,
+    );
+    // A container's names die with its identity, after the grace for its in-flight records
+    // (cgroup ids are reused; a later holder must not inherit them).
+    const sweep = setInterval(() => {
+      for (const e of cache.sweep(Date.now())) if (e.identity.cgroup_id) nameStore.forget(e.identity.node, e.identity.cgroup_id);
+    }, 1000);
     const refresh = setInterval(
       () => {
         for (const e of cache.entries()) if (e.identity.node === node && e.identity.died_ms === undefined) store!.put(e.identity);
@@ -113,7 +132,7 @@ await runService({
     };
     await ensureRawConsumer(nc, consumerOpts, log);
     const stopConsumer = await startRawConsumer(
-      { nc, codec: kernelCodec, lookup: cache.lookupCgroup.bind(cache), resolver, log, metrics },
+      { nc, codec: kernelCodec, lookup: cache.lookupCgroup.bind(cache), resolver, names, nameStore, log, metrics },
       consumerOpts,
     );
     readiness.set('attributor', true, `consuming ${config.RAW_FILTER}`);

@@ -15,6 +15,11 @@ export interface AttributorMetrics {
   dockerEvent(action: string): void;
   cgroupScan(result: 'found' | 'not_found' | 'rate_limited'): void;
   lifecycle(event: string): void;
+  /**
+   * DNS names (dst_host): learned / rejected from DNS records, shared / shared_rejected read back
+   * from other replicas, named / unnamed egress records that carried a domain_hash.
+   */
+  dnsNames(result: string, n: number): void;
 }
 
 export function createAttributorMetrics(
@@ -43,6 +48,9 @@ export function createAttributorMetrics(
   const lifecycle = meter.createCounter('sluice_attributor_lifecycle_published_total', {
     description: 'Container lifecycle messages published',
   });
+  const dnsNames = meter.createCounter('sluice_attributor_dns_names_total', {
+    description: 'DNS names: learned/rejected from DNS records, shared from other replicas, egress records named/unnamed',
+  });
   meter
     .createObservableGauge('sluice_attributor_redis_up', { description: '1 when the shared identity store is reachable' })
     .addCallback((r) => r.observe(gauges.redisUp() ? 1 : 0));
@@ -62,5 +70,6 @@ export function createAttributorMetrics(
     dockerEvent: (action) => dockerEvents.add(1, { action }),
     cgroupScan: (result) => scans.add(1, { result }),
     lifecycle: (event) => lifecycle.add(1, { event }),
+    dnsNames: (result, n) => n > 0 && dnsNames.add(n, { result }),
   };
 }

@@ -7,7 +7,10 @@ import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-
 import { jetstream, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { HEADERS, parseRawBatch, RawBatchError, STREAMS } from '@sluice/contracts';
 import { ensureConsumer, jetstreamManager, type Logger } from '@sluice/runtime';
+import type { DnsNameStore } from './dns-name-store.ts';
+import type { DnsNames } from './dns-names.ts';
 import { decodeBatch, misses, renderBatch, type Lookup } from './enrich.ts';
+import { learnNames, nameBatch, renameMisses } from './host-names.ts';
 import type { AttributorMetrics } from './metrics.ts';
 import type { RecordCodec } from './record.ts';
 import type { MissResolver } from './resolver.ts';
@@ -25,6 +28,9 @@ export interface RawConsumerDeps {
   codec: RecordCodec;
   lookup: Lookup;
   resolver: MissResolver;
+  /** domain_hash → name (dst_host), and its Redis share across replicas (absent: this replica's only). */
+  names: DnsNames;
+  nameStore?: DnsNameStore;
   log: Logger;
   metrics: AttributorMetrics;
 }
@@ -59,9 +65,21 @@ export async function handleRaw(m: JsMsg, js: JetStreamClient, d: RawConsumerDep
   }
   const batch = decodeBatch(meta, m.data, d.codec);
   for (const [reason, n] of batch.errors) d.metrics.stage.dropped(reason, n);
+  // Names first, synchronously on arrival: a later batch on this replica always finds them.
+  const learned = learnNames(batch, d.names);
+  d.metrics.dnsNames('learned', learned.names.filter((l) => l.fresh).length);
+  d.metrics.dnsNames('rejected', learned.rejected);
+  const sharing = d.nameStore?.share(meta.node, learned.names);
   const unknown = misses(batch, d.lookup);
-  if (unknown.size > 0) await d.resolver.resolve(meta.node, unknown);
-  const out = renderBatch(batch, d.lookup, o.maxMessageBytes);
+  const hosts = nameBatch(batch, d.names);
+  await Promise.all([
+    unknown.size > 0 ? d.resolver.resolve(meta.node, unknown) : undefined,
+    hosts.misses.size > 0 && d.nameStore ? d.nameStore.resolve(meta.node, hosts.misses).then(() => renameMisses(batch, d.names, hosts)) : undefined,
+  ]);
+  const out = renderBatch(batch, d.lookup, o.maxMessageBytes, hosts.hosts);
+  d.metrics.dnsNames('named', out.hosts.named);
+  d.metrics.dnsNames('unnamed', out.hosts.unnamed);
+  await sharing; // never rejects; shared before the ack, so a replica that sees a later batch can find them
   try {
     await Promise.all(
       out.messages.map((msg) => {

@@ -17,6 +17,15 @@ export interface AttributableRecord {
    * building and stringifying an object per record was half the cost of the enrich path.
    */
   fields: string;
+  /**
+   * The kernel's hash of the name (bpf/name_hash.h), 0n when none. On an egress record it is the
+   * name this cgroup resolved for the destination; on a DNS record, the question name's.
+   */
+  domainHash: bigint;
+  /** Egress: the kernel flagged the name past its TTL (kept attached, P7 / DESIGN). */
+  hostStale: boolean;
+  /** DNS records: the question name (lower-cased, maybe truncated at 120 bytes). */
+  qname?: string;
 }
 
 /** A record the adapter cannot turn into an event; `reason` is the drop-counter label. */

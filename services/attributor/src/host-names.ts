@@ -1,0 +1,77 @@
+// The DNS-name pass of the hot path, pure: what a decoded batch teaches the name table (its DNS
+// records), and the name of each egress record's destination (dst_host) with the hashes the
+// table cannot name yet (to ask the shared store before rendering).
+//
+// Order within a batch does not matter: every DNS record of the batch is learned before any
+// record is named, and a hash stands for one name whatever record carried it. Across batches on
+// one replica, a batch's names are learned synchronously on arrival, before any later batch is
+// named. Across replicas, see dns-name-store.ts.
+import type { DnsNames } from './dns-names.ts';
+import type { DecodedBatch } from './enrich.ts';
+
+export interface LearnedName {
+  cgroupId: string;
+  hash: bigint;
+  name: string;
+  /** First time this process saw it (not a repeat answer). */
+  fresh: boolean;
+}
+
+export interface LearnResult {
+  names: LearnedName[];
+  /** DNS records whose qname did not hash to their domain_hash (truncated, garbled). */
+  rejected: number;
+}
+
+export function learnNames(batch: DecodedBatch, names: DnsNames): LearnResult {
+  const out: LearnedName[] = [];
+  let rejected = 0;
+  const node = batch.meta.node;
+  for (const r of batch.records) {
+    if (!r || r.out !== 'dns' || r.qname === undefined || r.domainHash === 0n) continue;
+    const before = names.learnedCount;
+    if (!names.learn(node, r.cgroupId, r.domainHash, r.qname)) {
+      rejected++;
+      continue;
+    }
+    out.push({ cgroupId: r.cgroupId, hash: r.domainHash, name: names.lookup(node, r.cgroupId, r.domainHash)!, fresh: names.learnedCount > before });
+  }
+  return { names: out, rejected };
+}
+
+export interface BatchHosts {
+  /** Index i: record i's dst_host, if it is an egress record whose name the table knows. */
+  hosts: Array<string | undefined>;
+  /** cgroup id → hashes its egress records carry that the table cannot name (yet). */
+  misses: Map<string, Set<bigint>>;
+}
+
+export function nameBatch(batch: DecodedBatch, names: DnsNames): BatchHosts {
+  const hosts: Array<string | undefined> = new Array(batch.records.length);
+  const misses = new Map<string, Set<bigint>>();
+  const node = batch.meta.node;
+  for (let i = 0; i < batch.records.length; i++) {
+    const r = batch.records[i];
+    if (!r || r.out !== 'egress' || r.domainHash === 0n) continue;
+    const name = names.lookup(node, r.cgroupId, r.domainHash);
+    if (name !== undefined) {
+      hosts[i] = name;
+      continue;
+    }
+    let s = misses.get(r.cgroupId);
+    if (!s) misses.set(r.cgroupId, (s = new Set()));
+    s.add(r.domainHash);
+  }
+  return { hosts, misses };
+}
+
+/** After the shared store taught the table more: name the records that missed. */
+export function renameMisses(batch: DecodedBatch, names: DnsNames, b: BatchHosts): void {
+  if (b.misses.size === 0) return;
+  const node = batch.meta.node;
+  for (let i = 0; i < batch.records.length; i++) {
+    const r = batch.records[i];
+    if (!r || r.out !== 'egress' || r.domainHash === 0n || b.hosts[i] !== undefined) continue;
+    if (b.misses.get(r.cgroupId)?.has(r.domainHash)) b.hosts[i] = names.lookup(node, r.cgroupId, r.domainHash);
+  }
+}
