@@ -132,16 +132,18 @@ export class DnsNameStore {
   }
 
   /** A cgroup is gone for good (its identity swept after the grace): its names go everywhere. */
-  forget(node: string, cgroupId: string): void {
+  async forget(node: string, cgroupId: string): Promise<void> {
     this.names.forgetCgroup(node, cgroupId);
     const k = this.key(node, cgroupId);
     this.refreshed.delete(k);
     if (!this.redis.up) return;
-    this.redis.client.del(k).catch((err: unknown) => {
+    try {
+      await this.redis.client.del(k);
+    } catch (err) {
       // Not a leak: the key expires on its own after ttlS.
       this.metrics.redisError('dns_forget');
       this.log.debug({ err: (err as Error).message }, 'could not forget shared DNS names');
-    });
+    }
   }
 
   private sweepNegative(nowMs: number): void {

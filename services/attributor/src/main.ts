@@ -112,7 +112,7 @@ await runService({
     // A container's names die with its identity, after the grace for its in-flight records
     // (cgroup ids are reused; a later holder must not inherit them).
     const sweep = setInterval(() => {
-      for (const e of cache.sweep(Date.now())) if (e.identity.cgroup_id) nameStore.forget(e.identity.node, e.identity.cgroup_id);
+      for (const e of cache.sweep(Date.now())) if (e.identity.cgroup_id) void nameStore.forget(e.identity.node, e.identity.cgroup_id);
     }, 1000);
     const refresh = setInterval(
       () => {
