@@ -12,9 +12,12 @@
 //   e2e.pipeline_cpu_cores CPU used by reader + helper + attributor + sink during the run, in cores
 // The producer is a denied UDP sendto burst (`probe sendburst`, one record per syscall, paced)
 // run inside a labelled container's cgroup, which sits under the sandbox's managed scope, so the
-// records are attributed to the container's labels. What dominates the latency is the sink's
-// linger (200 ms) plus the data stream's refresh interval (1 s, the shipped template): a document
-// is searchable only after the refresh that follows its bulk.
+// records are attributed to the container's labels. The floor is the reader's batch wait (50 ms),
+// the sink's linger (200 ms) and the data stream's refresh interval (1 s, the shipped template).
+// Measured (2026-11, 2 cores shared with other sessions' work): p50 2.6–4.2 s, p99 4.9–6.7 s; the
+// pending samples printed to stderr show the backlog in the sink's consumer (10–30 NDJSON messages
+// ack-pending, i.e. 1–3 s of traffic), none at the attributor: OpenSearch indexing, not the
+// pipeline's CPU (reader + attributor + sink used ~0.25 cores), is what holds documents back.
 // Knobs: BENCH_E2E_RATE (default 10000), BENCH_E2E_SECONDS (default 20).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -108,7 +111,17 @@ export async function run(): Promise<Record<string, number>> {
     const cpu0 = pids.map(cpuSeconds);
     const start = Date.now();
     const n = RATE * SECONDS;
-    const [burst] = await probe<ProbeCounts>(cgPath, 'sendburst', '198.51.100.8', 9, n, RATE);
+    // Where a backlog sits, for the reading of the figure (stderr only): pending per consumer.
+    const backlog = setInterval(() => {
+      void Promise.all([
+        slice!.jsm.consumers.info(STREAMS.raw.name, `${tag}-attr`),
+        slice!.jsm.consumers.info(STREAMS.events.name, `${slice!.consumerPrefix}-egress`),
+      ]).then(
+        ([a, k]) => process.stderr.write(`e2e bench: +${((Date.now() - start) / 1000).toFixed(0)} s pending: attributor ${a.num_pending}+${a.num_ack_pending} msgs, sink ${k.num_pending}+${k.num_ack_pending} msgs; searchable ${watch.seen}\n`),
+        () => undefined,
+      );
+    }, 2000);
+    const [burst] = await probe<ProbeCounts>(cgPath, 'sendburst', '198.51.100.8', 9, n, RATE).finally(() => clearInterval(backlog));
     const offered = n / ((Date.now() - start) / 1000);
     if (burst!.outcomes.EPERM !== n) throw new Error(`the producer was not denied every time: ${JSON.stringify(burst)}`);
     const main = () => [...watch.latencies.values()].filter((d) => d.tsMs >= start - 5); // ms clocks, same host
@@ -118,16 +131,21 @@ export async function run(): Promise<Record<string, number>> {
     await watch.stop();
     const docs = main();
     const lat = docs.map((d) => d.latencyMs).filter((x) => Number.isFinite(x));
-    const firstTs = Math.min(...docs.map((d) => d.tsMs));
-    const lastSeen = Math.max(...docs.map((d) => d.tsMs + (Number.isFinite(d.latencyMs) ? d.latencyMs : 0)));
+    // Loops, not Math.min(...xs): 200k arguments overflow the stack.
+    let firstTs = Infinity;
+    let lastSeen = -Infinity;
+    for (const d of docs) {
+      firstTs = Math.min(firstTs, d.tsMs);
+      if (Number.isFinite(d.latencyMs)) lastSeen = Math.max(lastSeen, d.tsMs + d.latencyMs);
+    }
     process.stderr.write(
       `e2e bench: ${docs.length} of ${n} searchable (${watch.late} late), offered ${Math.round(offered)}/s, ` +
-        `p50 ${percentile(lat, 50)} ms p99 ${percentile(lat, 99)} ms max ${Math.max(...lat)} ms\n`,
+        `p50 ${percentile(lat, 50)} ms p99 ${percentile(lat, 99)} ms max ${percentile(lat, 100)} ms\n`,
     );
     return {
       'e2e.latency_p50_ms': percentile(lat, 50),
       'e2e.latency_p99_ms': percentile(lat, 99),
-      'e2e.latency_max_ms': Math.max(...lat),
+      'e2e.latency_max_ms': percentile(lat, 100),
       'e2e.offered_per_s': Math.round(offered),
       'e2e.indexed_per_s': Math.round(docs.length / ((lastSeen - firstTs) / 1000)),
       'e2e.records': n,
