@@ -113,7 +113,7 @@ describe('DNS names in attributed events (real kernel DNS parser, reader, attrib
     ]);
     const ident = { agent: `dns agent ✓ ${h.run}`, project: `dns.proj.${h.run}` };
     for (const cg of [resolved, direct]) {
-      const r = await h.request('register', { node: h.node, cgroup_path: cg.path.slice(h.mount.length), ...ident });
+      const r = await h.register({ cgroup_path: cg.path.slice(h.mount.length), ...ident });
       expect(r).toMatchObject({ ok: true });
     }
 

@@ -118,7 +118,7 @@ describe('attributor (real Docker, NATS, Redis)', () => {
     const path = `/sluice-it-${h.run}`;
     await mkdir(join(h.mount, path));
     try {
-      const reg = await h.request('register', { cgroup_path: path, agent: 'cli agent', project: `cli.${h.run}` });
+      const reg = await h.register({ cgroup_path: path, agent: 'cli agent', project: `cli.${h.run}` });
       expect(reg.ok).toBe(true);
       const cg = BigInt(reg.identity!.cgroup_id as string);
       const ids = await h.publishRaw([{ cgroupId: cg }]);
@@ -131,10 +131,10 @@ describe('attributor (real Docker, NATS, Redis)', () => {
       const again = await h.publishRaw([{ cgroupId: cg }]);
       await waitFor('event after restart', async () => h.byId().get(again[0]!)?.[0]);
       expect(EgressEvent.parse(h.byId().get(again[0]!)![0]!.doc)).toMatchObject({ attribution: 'registered', agent: 'cli agent' });
-      const bad = await h.request('register', { agent: 'x' });
+      const bad = await h.register({ agent: 'x' });
       expect(bad).toMatchObject({ ok: false });
       expect(bad.error).toMatch(/cgroup_id or cgroup_path is required/);
-      const missing = await h.request('register', { cgroup_path: '/no/such/cgroup' });
+      const missing = await h.register({ cgroup_path: '/no/such/cgroup' });
       expect(missing.error).toMatch(/cgroup_path "\/no\/such\/cgroup"/);
     } finally {
       await rmdir(join(h.mount, path));
