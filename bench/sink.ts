@@ -9,6 +9,7 @@
 // A warm-up round, then rounds alternating which side goes first; figures are medians.
 // Goal ≥ 0.9. Knobs: BENCH_SINK_DOCS, BENCH_SINK_ROUNDS, BENCH_SINK_BULK, BENCH_SINK_ENV (JSON env
 // for the sink, for tuning), BENCH_SINK_DEBUG (print the sink's bulk metrics).
+// `sink.parse_us_per_doc`: the per-document CPU alone (median of 5 timed passes over 20,000 events).
 import { STREAMS } from '@sluice/contracts';
 import { createLogger } from '@sluice/runtime';
 import { startService, stopService } from '../test/lib/service-process.ts';
@@ -98,6 +99,24 @@ function documentsOf(events: ReturnType<typeof egressEvent>[]): Array<{ id: stri
   }));
 }
 
+/**
+ * CPU per event of the sink's own per-document work (JSON.parse, validation, document, serialization)
+ * in this process: less noisy than the end-to-end rates, which share two cores with OpenSearch.
+ */
+function parseMicros(): number {
+  const messages = Array.from({ length: 40 }, (_, m) =>
+    Array.from({ length: PER_MESSAGE }, (_, i) => JSON.stringify(egressEvent(m * PER_MESSAGE + i))).join('\n'),
+  );
+  const per: number[] = [];
+  for (let rep = 0; rep < 7; rep++) {
+    const observed = new Date().toISOString();
+    const t0 = performance.now();
+    for (const m of messages) parseBatch('egress', m, observed);
+    per.push(((performance.now() - t0) * 1000) / (messages.length * PER_MESSAGE));
+  }
+  return per.slice(2).sort((a, b) => a - b)[2]!;
+}
+
 export async function run(): Promise<Record<string, number>> {
   // OpenSearch on a small machine is noisy from one run to the next: alternate which side goes
   // first and take medians, so neither side gets all the warm (or all the cold) moments and one
@@ -137,6 +156,7 @@ export async function run(): Promise<Record<string, number>> {
   // ratio of medians would mix a quiet round's loader with a busy round's sink.
   const ratios = sinkRates.map((v, i) => v / loaderRates[i]!);
   return {
+    'sink.parse_us_per_doc': Number(parseMicros().toFixed(2)),
     'sink.docs_per_s': Math.round(median(sinkRates)),
     'sink.plain_bulk_docs_per_s': Math.round(median(loaderRates)),
     'sink.bulk_ratio': Number(median(ratios).toFixed(3)),
