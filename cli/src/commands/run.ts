@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { EgressEvent, subjects } from '@sluice/contracts';
 import { out, say, UsageError, type Command } from '../command.ts';
-import { ensurePipeline } from '../local/ensure.ts';
+import { ensurePipeline, localNode } from '../local/ensure.ts';
 import { HELPER } from '../local/paths.ts';
 import { Attempts, formatAttempts } from '../run/attempts.ts';
 import { createRunCgroup, inCgroupArgv, removeRunCgroup, type RunCgroup } from '../run/cgroup.ts';
@@ -51,7 +51,7 @@ export const run: Command = {
     const nc = await connect({ servers: (state.endpoints.NATS_URL ?? 'nats://127.0.0.1:4222').split(',') });
     const cg = createRunCgroup(SCOPE, `run-${process.pid}-${Date.now().toString(36)}`);
     try {
-      await call(nc, subjects.api('identity', 'register'), { cgroup_path: cg.relative, ...sel }, timeoutMs);
+      await call(nc, subjects.api('identity', 'register'), { node: localNode(), cgroup_path: cg.relative, ...sel }, timeoutMs);
       const mode = await applyPolicy(nc, sel, policyYaml, values.policy, values.actor, timeoutMs);
       await waitForEntry(HELPER, PIN, cg.id, (e) => mode === undefined || e.mode === mode, timeoutMs);
       say(`sluice: running ${positionals.join(' ')} as ${sel.project}/${sel.agent} (cgroup ${cg.id}${mode ? `, ${mode}` : ''})`);
@@ -88,7 +88,7 @@ export const run: Command = {
       if (diff !== undefined) out(diff);
       return code;
     } finally {
-      await call(nc, subjects.api('identity', 'unregister'), { cgroup_id: cg.id }, timeoutMs).catch((err: unknown) =>
+      await call(nc, subjects.api('identity', 'unregister'), { node: localNode(), cgroup_id: cg.id }, timeoutMs).catch((err: unknown) =>
         say(`sluice: could not unregister cgroup ${cg.id}: ${(err as Error).message}`),
       );
       await removeRunCgroup(cg);

@@ -1,6 +1,7 @@
 // Bring the local pipeline up (servers from scripts/services.sh, then the five services) and wait
 // until every service is ready. Shared by `sluice up` and `sluice run`; already-running pieces are
 // reused, so calling it again is cheap.
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { say } from '../command.ts';
 import { LOCAL_SERVICES, logFile, probe, startLocal, type ServiceStatus } from './pipeline.ts';
@@ -36,6 +37,8 @@ export async function ensurePipeline(o: EnsureOptions): Promise<PipelineState> {
     READER_STATE_DIR: join(RUN_DIR, 'data', 'bpf-reader'),
     // The policy service loads the programs, attaches them to the managed scopes and owns the maps.
     SLUICE_BPF_BIN: HELPER,
+    // One node name for every local service, so `sluice run` can address this node's attributor.
+    NODE_NAME: localNode(),
   };
   for (const s of LOCAL_SERVICES) {
     const pid = startLocal(s, env);
@@ -56,4 +59,9 @@ export async function ensurePipeline(o: EnsureOptions): Promise<PipelineState> {
     );
   }
   return { ok: statuses.every((s) => s.ready), statuses, endpoints: srv.endpoints };
+}
+
+/** The node name local services run under (SLUICE_NODE overrides the host name). */
+export function localNode(): string {
+  return process.env.SLUICE_NODE ?? hostname();
 }

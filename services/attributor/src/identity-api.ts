@@ -4,7 +4,7 @@
 // `{ ok: true, identity }` or `{ ok: false, error }` naming what was wrong.
 import { z } from 'zod';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { subjects, u64String } from '@sluice/contracts';
+import { encodeToken, subjects, u64String } from '@sluice/contracts';
 import type { Logger } from '@sluice/runtime';
 import { cgroupIdOfPath } from './cgroup.ts';
 import type { CachedIdentity } from './identity.ts';
@@ -91,12 +91,25 @@ export async function register(d: IdentityApiDeps, req: z.infer<typeof RegisterR
   return identity;
 }
 
+/** False when the request names another node: that node's attributor answers it. */
+export function forThisNode(data: Uint8Array, node: string): boolean {
+  try {
+    const named = (JSON.parse(new TextDecoder().decode(data)) as { node?: unknown }).node;
+    return named === undefined || named === node;
+  } catch {
+    return true; // malformed: answer with the parse error
+  }
+}
+
 export function startIdentityApi(d: IdentityApiDeps): Subscription[] {
   const serve = (verb: string, handler: (data: Uint8Array) => Promise<unknown>): Subscription =>
     d.nc.subscribe(subjects.api('identity', verb), {
-      queue: 'attributor',
+      // One queue group per node: every node's attributors see each request once, and only the
+      // node it names answers (a request naming no node is answered by whichever replies first).
+      queue: `attributor-${encodeToken(d.node)}`,
       callback: (err, msg) => {
         if (err) return d.log.error({ err }, `identity ${verb} subscription failed`);
+        if (!forThisNode(msg.data, d.node)) return;
         handler(msg.data)
           .then((identity) => msg.respond(JSON.stringify({ ok: true, identity: identity ?? null })))
           .catch((e: unknown) => {
