@@ -4,9 +4,10 @@
 // API's real handler, the new revision is compiled and planned by the policy service's code and
 // applied by sluice-bpf — and then exactly the learned destinations connect, a new one is denied.
 //
-// Destinations are IP literals on loopback: host rules are stored but not enforced by this kernel
-// build (the policy compiler reports it as a gap), and the attributor does not yet map domain
-// hashes to names, so names cannot be shown end to end here; the integration tests cover names.
+// Destinations are IP literals on loopback. Learning by name works the same way (the attributor
+// puts dst_host on events, the policy compiles host rules into the kernel): names are covered by
+// the learner's integration tests, the attributor's DNS e2e test and the policy's hosts kernel test,
+// but not yet all three in one test.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { jetstream } from '@nats-io/jetstream';
