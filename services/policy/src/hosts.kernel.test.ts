@@ -9,12 +9,13 @@ import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { hostPatternKey, nameHash, type ApiReply, type ContainerLifecycle } from '@sluice/contracts';
 import { dnsServer, type DnsServer } from '../../../test/kernel/dns-server.ts';
-import { HELPER, probe, sleep, until, type ProbeCounts, type ProbeResult } from '../../../test/kernel/exec.ts';
+import { probe, sleep, until, type ProbeCounts, type ProbeResult } from '../../../test/kernel/exec.ts';
 import { listeners } from '../../../test/kernel/net.ts';
 import type { RecordStream } from '../../../test/kernel/record-stream.ts';
-import { cgroup2Mount, Sandbox, type Cgroup } from '../../../test/kernel/sandbox.ts';
-import { startService, stopService, waitFor, type ServiceProcess } from '../../../test/lib/service-process.ts';
-import { freePort, startAccountsNats, TEST_PASSWORDS, type TestNats } from './testing/nats-server.ts';
+import { Sandbox, type Cgroup } from '../../../test/kernel/sandbox.ts';
+import { stopService, type ServiceProcess } from '../../../test/lib/service-process.ts';
+import { startAccountsNats, TEST_PASSWORDS, type TestNats } from './testing/nats-server.ts';
+import { startPolicyService } from './testing/policy-process.ts';
 
 const NODE = 'hosts-kernel-node';
 const RESOLVER = '127.0.0.163';
@@ -85,22 +86,7 @@ beforeAll(async () => {
   operator = await nats.connectAs('operator', TEST_PASSWORDS.SLUICE_OPERATOR_PASSWORD);
   attributor = await nats.connectAs('attributor', TEST_PASSWORDS.SLUICE_ATTRIBUTOR_PASSWORD);
   cg = sb.cgroup('agent');
-  svc = startService('policy', {
-    NATS_URL: nats.url,
-    NATS_USER: 'policy',
-    NATS_PASSWORD: TEST_PASSWORDS.SLUICE_POLICY_PASSWORD,
-    METRICS_PORT: String(await freePort()),
-    NODE_NAME: NODE,
-    SLUICE_BPF_BIN: HELPER,
-    SLUICE_BPF_PIN: sb.pin,
-    SLUICE_MANAGED_CGROUPS: sb.scope.slice(cgroup2Mount().length),
-    RECONCILE_INTERVAL_S: '1',
-    LOG_LEVEL: 'info',
-  });
-  await waitFor('policy service', async () => {
-    if (svc.child.exitCode !== null) throw new Error(`policy service exited ${svc.child.exitCode}: ${svc.stderr()}`);
-    return svc.stderr().includes('"msg":"ready"') ? true : undefined;
-  });
+  svc = await startPolicyService(nats, sb, NODE);
   const m: ContainerLifecycle = {
     event: 'start',
     time: new Date().toISOString(),

@@ -6,11 +6,12 @@ import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { rmdirSync } from 'node:fs';
 import type { ApiReply, ContainerLifecycle } from '@sluice/contracts';
-import { HELPER, probe, sleep, until, type ProbeCounts, type ProbeResult } from '../../../test/kernel/exec.ts';
+import { probe, sleep, until, type ProbeCounts, type ProbeResult } from '../../../test/kernel/exec.ts';
 import { listeners } from '../../../test/kernel/net.ts';
-import { cgroup2Mount, Sandbox, type Cgroup } from '../../../test/kernel/sandbox.ts';
-import { startService, stopService, waitFor, type ServiceProcess } from '../../../test/lib/service-process.ts';
-import { freePort, startAccountsNats, TEST_PASSWORDS, type TestNats } from './testing/nats-server.ts';
+import { Sandbox, type Cgroup } from '../../../test/kernel/sandbox.ts';
+import { startService, stopService, type ServiceProcess } from '../../../test/lib/service-process.ts';
+import { startAccountsNats, TEST_PASSWORDS, type TestNats } from './testing/nats-server.ts';
+import { policyEnv, startPolicyService } from './testing/policy-process.ts';
 
 const NODE = 'kernel-test-node';
 const sb = new Sandbox('policy-sync');
@@ -34,26 +35,7 @@ policies:
 ${rules.map((r) => `        - ${r}`).join('\n')}
 `;
 
-async function startPolicy(): Promise<ServiceProcess> {
-  const p = startService('policy', {
-    NATS_URL: nats.url,
-    NATS_USER: 'policy',
-    NATS_PASSWORD: TEST_PASSWORDS.SLUICE_POLICY_PASSWORD,
-    METRICS_PORT: String(await freePort()),
-    NODE_NAME: NODE,
-    SLUICE_BPF_BIN: HELPER,
-    SLUICE_BPF_PIN: sb.pin,
-    // Attach only to this test's scope, never to the host's real /docker or /sluice.
-    SLUICE_MANAGED_CGROUPS: sb.scope.slice(cgroup2Mount().length),
-    RECONCILE_INTERVAL_S: '1',
-    LOG_LEVEL: 'info',
-  });
-  await waitFor('policy service', async () => {
-    if (p.child.exitCode !== null) throw new Error(`policy service exited ${p.child.exitCode}: ${p.stderr()}`);
-    return p.stderr().includes('"msg":"ready"') ? true : undefined;
-  });
-  return p;
-}
+const startPolicy = (): Promise<ServiceProcess> => startPolicyService(nats, sb, NODE);
 
 async function call(verb: string, body: unknown): Promise<ApiReply> {
   return (await operator.request(`sluice.api.policy.${verb}`, JSON.stringify(body), { timeout: 10_000 })).json<ApiReply>();
@@ -188,16 +170,7 @@ describe('policy service on the real kernel', () => {
     // The expired bypass entry is cleaned up by the resync.
     await until(async () => (await sb.dump('bypass')).length === 0, 10_000, 'expired bypass removed');
 
-    const second = startService('policy', {
-      NATS_URL: nats.url,
-      NATS_USER: 'policy',
-      NATS_PASSWORD: TEST_PASSWORDS.SLUICE_POLICY_PASSWORD,
-      METRICS_PORT: String(await freePort()),
-      NODE_NAME: NODE,
-      SLUICE_BPF_BIN: HELPER,
-      SLUICE_BPF_PIN: sb.pin,
-      SLUICE_MANAGED_CGROUPS: sb.scope.slice(cgroup2Mount().length),
-    });
+    const second = startService('policy', await policyEnv(nats, sb, NODE));
     expect(await second.exited).toBe(3);
     expect(second.stderr()).toMatch(/locked by another sluice-bpf writer/);
     expect(second.stderr()).toMatch(/refusing to start/);
