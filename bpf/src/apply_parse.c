@@ -225,6 +225,21 @@ static int want(struct op *op, int ntok, int min, int max, const char *usage)
 	return 0;
 }
 
+/* RULE_ID and PROTO fields shared by `rule` and `host`; nonzero (op failed) on a bad one. */
+static int parse_rule_id_proto(struct op *op, const char *rule_id, const char *proto_word, __u8 *proto)
+{
+	if (parse_u32(rule_id, &op->rule_id, 1)) {
+		fail(op, "bad rule id '%s' (an integer > 0)", rule_id);
+		return -1;
+	}
+	*proto = !strcmp(proto_word, "tcp") ? IPPROTO_TCP : !strcmp(proto_word, "udp") ? IPPROTO_UDP : 0;
+	if (!*proto && strcmp(proto_word, "any")) {
+		fail(op, "bad protocol '%s' (tcp | udp | any)", proto_word);
+		return -1;
+	}
+	return 0;
+}
+
 static void parse_op(struct op *op, int n, char **t)
 {
 	const char *k = t[0];
@@ -240,15 +255,9 @@ static void parse_op(struct op *op, int n, char **t)
 		op->kind = OP_RULE;
 		if (want(op, n, 6, 6, "rule POLICY RULE_ID CIDR PORTS tcp|udp|any") || parse_policy_id(op, t[1], 0))
 			return;
-		if (parse_u32(t[2], &op->rule_id, 1)) {
-			fail(op, "bad rule id '%s' (an integer > 0)", t[2]);
+		__u8 proto;
+		if (parse_rule_id_proto(op, t[2], t[5], &proto))
 			return;
-		}
-		__u8 proto = !strcmp(t[5], "tcp") ? IPPROTO_TCP : !strcmp(t[5], "udp") ? IPPROTO_UDP : 0;
-		if (!proto && strcmp(t[5], "any")) {
-			fail(op, "bad protocol '%s' (tcp | udp | any)", t[5]);
-			return;
-		}
 		if (!parse_cidr(op, t[3]))
 			parse_ports(op, t[4], proto);
 	} else if (!strcmp(k, "host")) {
@@ -256,15 +265,9 @@ static void parse_op(struct op *op, int n, char **t)
 		if (want(op, n, 6, 6, "host POLICY RULE_ID NAME|*.NAME|**.NAME PORTS tcp|udp|any") ||
 		    parse_policy_id(op, t[1], 0))
 			return;
-		if (parse_u32(t[2], &op->rule_id, 1)) {
-			fail(op, "bad rule id '%s' (an integer > 0)", t[2]);
+		__u8 proto;
+		if (parse_rule_id_proto(op, t[2], t[5], &proto))
 			return;
-		}
-		__u8 proto = !strcmp(t[5], "tcp") ? IPPROTO_TCP : !strcmp(t[5], "udp") ? IPPROTO_UDP : 0;
-		if (!proto && strcmp(t[5], "any")) {
-			fail(op, "bad protocol '%s' (tcp | udp | any)", t[5]);
-			return;
-		}
 		if (!parse_host(op, t[3]))
 			parse_ports(op, t[4], proto);
 	} else if (!strcmp(k, "timeouts")) {
