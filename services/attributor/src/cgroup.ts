@@ -3,26 +3,11 @@
 // pure v2, /sys/fs/cgroup/unified on hybrid hosts), so it is always read from mountinfo.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { findMount } from '@sluice/runtime';
 
-/** The cgroup2 mount point from /proc/self/mountinfo text, or undefined when there is none. */
+/** The cgroup2 mount point from /proc/self/mountinfo text (the runtime's mountinfo parser). */
 export function cgroup2MountFromMountinfo(text: string): string | undefined {
-  for (const line of text.split('\n')) {
-    // "36 25 0:30 / /sys/fs/cgroup/unified rw,... shared:9 - cgroup2 cgroup2 rw,nsdelegate"
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const fsType = line.slice(sep + 3).split(' ')[0];
-    if (fsType !== 'cgroup2') continue;
-    const fields = line.slice(0, sep).split(' ');
-    const root = fields[3];
-    const mount = fields[4];
-    // A bind mount of a sub-tree (root != "/") would make paths from /proc/<pid>/cgroup wrong.
-    if (mount !== undefined && root === '/') return unescapeMountinfo(mount);
-  }
-  return undefined;
-}
-
-function unescapeMountinfo(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+  return findMount('cgroup2', text);
 }
 
 /** The unified-hierarchy path from /proc/<pid>/cgroup text (the `0::` line). */
