@@ -3,22 +3,19 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KernelCounterName } from '@sluice/contracts';
+import { findMount, parseMountinfo } from '@sluice/runtime';
 import { HELPER, jsonLines, run, type RunResult } from './exec.ts';
 import { RecordStream } from './record-stream.ts';
 
 /** The cgroup v2 mount, from /proc/self/mountinfo (hybrid hosts mount it at .../unified). */
 export function cgroup2Mount(): string {
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const [left, right] = line.split(' - ');
-    if (right?.split(' ')[0] === 'cgroup2') return left!.split(' ')[4]!;
-  }
-  throw new Error('no cgroup2 mount in /proc/self/mountinfo: the kernel tests need cgroup v2');
+  const mount = findMount('cgroup2');
+  if (!mount) throw new Error('no cgroup2 mount in /proc/self/mountinfo: the kernel tests need cgroup v2');
+  return mount;
 }
 
 export function bpffsMounted(): boolean {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .some((l) => l.split(' - ')[1]?.startsWith('bpf ') && l.split(' ')[4] === '/sys/fs/bpf');
+  return parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).some((m) => m.fsType === 'bpf' && m.mountPoint === '/sys/fs/bpf');
 }
 
 /** The kernel tests need root, bpffs and a built helper; fail with a reason rather than skip. */
