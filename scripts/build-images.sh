@@ -16,16 +16,13 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DOCKER_DIR="$REPO_ROOT/infra/docker"
-MACHINE_CACHE="${SLUICE_MACHINE_CACHE:-/var/cache/sluice}"
-OPENSEARCH_VERSION="${SLUICE_OPENSEARCH_VERSION:-2.19.6}"
+LOG_TAG=build-images
+source "$REPO_ROOT/scripts/lib/common.sh"
+source "$REPO_ROOT/scripts/versions.sh"
+source "$REPO_ROOT/scripts/lib/maven.sh"
 ALL_IMAGES=(app nats redis opensearch prometheus)
 NO_CACHE=0
 
-log() { printf '[build-images] %s\n' "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
 
 # A tar whose bytes depend on content only (names, modes, file bytes), so its hash is a stable tag.
 det_tar() {
@@ -101,21 +98,10 @@ stage_plain() {
   det_tar -C "$DOCKER_DIR/$name" -cf "$tar" .
 }
 
-# The same artifact services.sh runs: from the machine cache, else fetched with maven's own client.
+# The same artifact services.sh runs, from the same cache.
 opensearch_zip() {
-  local rel="org/opensearch/distribution/integ-test-zip/opensearch/$OPENSEARCH_VERSION/opensearch-$OPENSEARCH_VERSION.zip"
-  local f
-  for f in "$REPO_ROOT/.cache/maven/$rel" "$MACHINE_CACHE/maven/$rel"; do
-    [[ -s $f ]] && echo "$f" && return
-  done
-  f="$MACHINE_CACHE/maven/$rel"
-  mkdir -p "$(dirname "$f")"
-  log "fetching opensearch $OPENSEARCH_VERSION with maven"
-  mvn -B -q dependency:copy \
-    -Dartifact="org.opensearch.distribution.integ-test-zip:opensearch:$OPENSEARCH_VERSION:zip" \
-    -DoutputDirectory="$(dirname "$f")" -Dmdep.overWriteReleases=true >&2 ||
-    die "maven could not fetch opensearch $OPENSEARCH_VERSION"
-  echo "$f"
+  maven_fetch org.opensearch.distribution.integ-test-zip opensearch "$OPENSEARCH_VERSION" zip ||
+    die "opensearch $OPENSEARCH_VERSION is not on Maven Central"
 }
 
 # Unpacked here, so the image holds the distribution once (not the zip plus its contents).

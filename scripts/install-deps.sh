@@ -2,11 +2,14 @@
 # Idempotent install of every system dependency Sluice needs on a fresh Debian bookworm machine
 # (root, no systemd, only package registries reachable). Fast no-op when everything is present, so
 # scripts/services.sh can call it on every `up`. All chatter goes to stderr.
+#
+#   scripts/install-deps.sh [opensearch]   opensearch: also the OpenSearch distribution (+ ISM) in .cache/
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-
-log() { printf '[install-deps] %s\n' "$*" >&2; }
+LOG_TAG=install-deps
+source "$REPO_ROOT/scripts/lib/common.sh"
+source "$REPO_ROOT/scripts/versions.sh"
 
 # BPF toolchain (bpf/), the real servers started by scripts/services.sh, and the tools those scripts use.
 # The JRE runs OpenSearch (the integ-test zip bundles no JDK); redis-tools gives redis-cli for health checks.
@@ -55,3 +58,15 @@ if [[ "$(findmnt -n -o FSTYPE /sys/fs/bpf 2>/dev/null || true)" != bpf ]]; then
   mkdir -p /sys/fs/bpf 2>/dev/null || true
   mount -t bpf bpf /sys/fs/bpf
 fi
+
+# Provisioning of downloaded servers, on request (services.sh asks before it starts one).
+for what in "$@"; do
+  case $what in
+    opensearch)
+      source "$REPO_ROOT/scripts/lib/maven.sh"
+      source "$REPO_ROOT/scripts/lib/opensearch-dist.sh"
+      provision_opensearch
+      ;;
+    *) die "unknown provisioning target '$what' (known: opensearch)" ;;
+  esac
+done

@@ -10,14 +10,23 @@ echo "==> pnpm install" >&2
 pnpm install --frozen-lockfile --reporter=silent
 echo "==> build (bpf)" >&2
 pnpm -s build
-echo "==> servers" >&2
-bash scripts/services.sh up all >&2
 
+# The suite's private instance (never the servers, maps or cgroups of a Sluice the user runs).
+REPO_ROOT="$PWD"
+source scripts/lib/test-instance.sh
+echo "==> servers (private instance in $SLUICE_RUN_DIR)" >&2
 # In CI leave the machine as we found it; on a workstation keep the servers for the next run.
 if [ "${CI:-}" = "true" ]; then trap 'bash scripts/services.sh down all >&2 || true' EXIT; fi
+endpoints="$(bash scripts/services.sh up all)"
+set -a
+eval "$endpoints"
+# shellcheck disable=SC1091
+source "$SLUICE_RUN_DIR/ports.env"
+set +a
+printf '%s\n' "$endpoints" | sed 's/^/    /' >&2
 
-report=".run/test-report.json"
-mkdir -p .run
+report="$SLUICE_RUN_DIR/test-report.json"
+mkdir -p "$SLUICE_RUN_DIR"
 rc=0
 pnpm -s typecheck || rc=$?
 if [ "$rc" -eq 0 ]; then

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { say, type Command } from '../command.ts';
 import { compose } from '../local/compose.ts';
-import { LOCAL_SERVICES, stopLocal } from '../local/pipeline.ts';
+import { stopPipeline } from '../local/pipeline.ts';
 import { servers } from '../local/servers.ts';
 
 export const down: Command = {
@@ -15,9 +15,8 @@ export const down: Command = {
     });
     // --all also removes the deployment's volumes (event store, JetStream, reader state).
     if (values.compose) return compose(['down', ...(values.all ? ['-v'] : [])]);
-    for (const s of [...LOCAL_SERVICES].reverse()) {
-      if (await stopLocal(s)) say(`stopped ${s.name}`);
-    }
+    const stopped = await stopPipeline();
+    if (stopped.length) say(`stopped ${stopped.length} process(es): ${stopped.join(' ')}`);
     if (values.all) return servers('down', ['all']).ok ? 0 : 1;
     return 0;
   },

@@ -11,6 +11,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { EgressEvent, subjects } from '@sluice/contracts';
 import { out, say, UsageError, type Command } from '../command.ts';
 import { ensurePipeline, localNode } from '../local/ensure.ts';
+import { instance } from '../local/instance.ts';
 import { HELPER } from '../local/paths.ts';
 import { Attempts, formatAttempts } from '../run/attempts.ts';
 import { createRunCgroup, inCgroupArgv, removeRunCgroup, type RunCgroup } from '../run/cgroup.ts';
@@ -20,8 +21,8 @@ import { drain } from '../run/drain.ts';
 import { call } from './learn-accept.ts';
 import { learnWhile } from './learn-run.ts';
 
-const SCOPE = process.env.SLUICE_RUN_SCOPE ?? '/sluice';
-const PIN = process.env.SLUICE_BPF_PIN ?? '/sys/fs/bpf/sluice';
+const SCOPE = instance.scopes[0]!;
+const PIN = instance.pinDir;
 
 export const run: Command = {
   name: 'run',
@@ -48,7 +49,7 @@ export const run: Command = {
 
     const state = await ensurePipeline({ opensearch: values.opensearch, docker: false, timeoutMs: 120_000, quiet: true });
     if (!state.ok) return 1;
-    const nc = await connect({ servers: (state.endpoints.NATS_URL ?? 'nats://127.0.0.1:4222').split(',') });
+    const nc = await connect({ servers: (state.endpoints.NATS_URL ?? instance.natsUrl).split(',') });
     const cg = createRunCgroup(SCOPE, `run-${process.pid}-${Date.now().toString(36)}`);
     try {
       await call(nc, subjects.api('identity', 'register'), { node: localNode(), cgroup_path: cg.relative, ...sel }, timeoutMs);

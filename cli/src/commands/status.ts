@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { out, say, type Command } from '../command.ts';
 import { consumerLag } from '../local/lag.ts';
-import { LOCAL_SERVICES, probe } from '../local/pipeline.ts';
+import { instance } from '../local/instance.ts';
+import { LOCAL_SERVICES, probe, supervisorPid } from '../local/pipeline.ts';
 
 export const status: Command = {
   name: 'status',
@@ -12,10 +13,11 @@ export const status: Command = {
       args: argv,
       options: {
         json: { type: 'boolean', default: false },
-        nats: { type: 'string', default: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' },
+        nats: { type: 'string', default: instance.natsUrl },
       },
     });
     const statuses = await Promise.all(LOCAL_SERVICES.map((s) => probe(s)));
+    if (!supervisorPid() && statuses.some((s) => s.ready)) say('status: the supervisor is not running: services that crash will not be restarted (sluice down; sluice up)');
     const lag = await consumerLag(values.nats).catch((err: unknown) => {
       say(`status: cannot read consumer lag from ${values.nats}: ${(err as Error).message}`);
       return {} as Record<string, number | undefined>;
@@ -23,11 +25,12 @@ export const status: Command = {
     if (values.json) {
       out(JSON.stringify(statuses.map((s) => ({ ...s, lag: lag[s.name] ?? null }))));
     } else {
-      out(['SERVICE', 'READY', 'PID', 'LAG', 'HANDLED', 'DROPPED'].join('\t'));
+      out(['SERVICE', 'READY', 'PID', 'RESTARTS', 'LAG', 'HANDLED', 'DROPPED'].join('\t'));
       for (const s of statuses) {
         const drops = Object.entries(s.dropped).map(([r, n]) => `${r}=${n}`).join(',') || '0';
-        const ready = s.ready ? (Object.values(s.checks).some((c) => !c.ok) ? 'degraded' : 'yes') : 'no';
-        out([s.name, ready, s.pid ?? '-', lag[s.name] ?? '-', s.handled, drops].join('\t'));
+        const ready = s.ready ? (Object.values(s.checks).some((c) => !c.ok) ? 'degraded' : 'yes') : s.state === 'crash-loop' ? 'crash-loop' : 'no';
+        out([s.name, ready, s.pid ?? '-', s.restarts, lag[s.name] ?? '-', s.handled, drops].join('\t'));
+        if (!s.ready && s.lastExit) say(`${s.name}: last exit ${s.lastExit}`);
       }
     }
     return statuses.every((s) => s.ready) ? 0 : 1;

@@ -1,11 +1,11 @@
 // Bring the local pipeline up (servers from scripts/services.sh, then the five services) and wait
 // until every service is ready. Shared by `sluice up` and `sluice run`; already-running pieces are
 // reused, so calling it again is cheap.
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { say } from '../command.ts';
-import { LOCAL_SERVICES, logFile, probe, startLocal, type ServiceStatus } from './pipeline.ts';
-import { HELPER, RUN_DIR } from './paths.ts';
+import { instance } from './instance.ts';
+import { LOCAL_SERVICES, logFile, probe, startSupervisor, type ServiceStatus } from './pipeline.ts';
+import { HELPER } from './paths.ts';
 import { servers } from './servers.ts';
 
 export interface EnsureOptions {
@@ -33,17 +33,17 @@ export async function ensurePipeline(o: EnsureOptions): Promise<PipelineState> {
     ...srv.endpoints,
     // No OpenSearch asked for: the sink's embedded NDJSON store is the default.
     OPENSEARCH_URL: srv.endpoints.OPENSEARCH_URL ?? '',
-    SINK_DATA_DIR: join(RUN_DIR, 'data', 'events'),
-    READER_STATE_DIR: join(RUN_DIR, 'data', 'bpf-reader'),
+    SINK_DATA_DIR: join(instance.runDir, 'data', 'events'),
+    READER_STATE_DIR: join(instance.runDir, 'data', 'bpf-reader'),
     // The policy service loads the programs, attaches them to the managed scopes and owns the maps.
     SLUICE_BPF_BIN: HELPER,
+    SLUICE_BPF_PIN: instance.pinDir,
+    SLUICE_MANAGED_CGROUPS: instance.scopes.join(','),
     // One node name for every local service, so `sluice run` can address this node's attributor.
     NODE_NAME: localNode(),
   };
-  for (const s of LOCAL_SERVICES) {
-    const pid = startLocal(s, env);
-    if (!o.quiet) say(`  ${s.name}: pid ${pid}`);
-  }
+  const sup = await startSupervisor(env);
+  if (!o.quiet) say(`  supervisor: pid ${sup}`);
   const deadline = Date.now() + o.timeoutMs;
   let statuses = await Promise.all(LOCAL_SERVICES.map((s) => probe(s)));
   while (statuses.some((s) => !s.ready) && Date.now() < deadline) {
@@ -53,9 +53,7 @@ export async function ensurePipeline(o: EnsureOptions): Promise<PipelineState> {
   for (const s of statuses.filter((s) => !s.ready)) {
     const failing = Object.entries(s.checks).filter(([, c]) => !c.ok);
     say(
-      `${s.name} is not ready (${failing.map(([k, c]) => `${k}: ${c.detail}`).join('; ') || 'not answering'}); log: ${logFile(
-        LOCAL_SERVICES.find((l) => l.name === s.name)!,
-      )}`,
+      `${s.name} is not ready (${failing.map(([k, c]) => `${k}: ${c.detail}`).join('; ') || s.lastExit || 'not answering'}); log: ${logFile(instance.runDir, s.name)}`,
     );
   }
   return { ok: statuses.every((s) => s.ready), statuses, endpoints: srv.endpoints };
@@ -63,5 +61,5 @@ export async function ensurePipeline(o: EnsureOptions): Promise<PipelineState> {
 
 /** The node name local services run under (SLUICE_NODE overrides the host name). */
 export function localNode(): string {
-  return process.env.SLUICE_NODE ?? hostname();
+  return instance.node;
 }

@@ -1,0 +1,19 @@
+// The five services of a local instance and where each one listens for /metrics and /readyz.
+import { join } from 'node:path';
+import type { Instance } from './instance.ts';
+import { REPO_ROOT } from './paths.ts';
+
+export interface LocalService {
+  name: string;
+  port: number;
+}
+
+export const SERVICE_NAMES = ['bpf-reader', 'attributor', 'policy', 'learner', 'sink'] as const;
+
+export function localServices(i: Pick<Instance, 'metricsPortBase'>): LocalService[] {
+  return SERVICE_NAMES.map((name, k) => ({ name, port: i.metricsPortBase + k }));
+}
+
+export const serviceMain = (name: string): string => join(REPO_ROOT, 'services', name, 'src', 'main.ts');
+export const serviceDir = (name: string): string => join(REPO_ROOT, 'services', name);
+export const logFile = (runDir: string, name: string): string => join(runDir, 'logs', `svc-${name}.log`);

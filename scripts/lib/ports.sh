@@ -1,0 +1,66 @@
+# The ports of one instance (one run dir). The default instance (.run/, what `sluice up` and
+# `sluice run` use) listens on the well-known ports. A private instance (SLUICE_PRIVATE_SERVERS=1,
+# the test suite's) never does: its ports are picked free at random the first time and kept in
+# $RUN_DIR/ports.env, so a workstation reuses its servers across runs, and a port that something
+# else took meanwhile is picked anew rather than shared. Needs RUN_DIR, common.sh.
+
+PORT_KEYS=(NATS_PORT NATS_MONITOR_PORT REDIS_PORT OPENSEARCH_PORT PROMETHEUS_PORT METRICS_PORT_BASE)
+declare -A PORT_DEFAULT=([NATS_PORT]=4222 [NATS_MONITOR_PORT]=8222 [REDIS_PORT]=6379 [OPENSEARCH_PORT]=9200
+  [PROMETHEUS_PORT]=9090 [METRICS_PORT_BASE]=9464)
+# METRICS_PORT_BASE is the first of the five services' metrics ports (bpf-reader … sink).
+declare -A PORT_SPAN=([METRICS_PORT_BASE]=5)
+PRIVATE="${SLUICE_PRIVATE_SERVERS:-0}"
+PORTS_FILE="$RUN_DIR/ports.env"
+PICKED=" "
+
+port_busy() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+
+# A free port (or run of N ports) below the ephemeral range, never a well-known default.
+pick_port() {
+  local span=${1:-1} p i ok tries=0
+  while ((tries++ < 500)); do
+    p=$((20000 + RANDOM % 12000))
+    ok=1
+    for ((i = 0; i < span; i++)); do
+      if port_busy $((p + i)) || [[ $PICKED == *" $((p + i)) "* ]]; then ok=0 && break; fi
+      case $((p + i)) in 4222 | 8222 | 6379 | 9200 | 9090 | 946[4-8]) ok=0 ;; esac
+    done
+    if ((ok)); then
+      for ((i = 0; i < span; i++)); do PICKED+="$((p + i)) "; done
+      echo "$p"
+      return
+    fi
+  done
+  die "no free port found"
+}
+
+load_ports() {
+  # ports.env holds SLUICE_<KEY>=N lines; it wins over the environment once written.
+  # shellcheck disable=SC1090
+  [[ -s $PORTS_FILE ]] && source "$PORTS_FILE"
+  local k v
+  for k in "${PORT_KEYS[@]}"; do
+    v="SLUICE_$k"
+    v="${!v:-}"
+    if [[ -z $v ]]; then
+      if [[ $PRIVATE == 1 ]]; then v="$(pick_port "${PORT_SPAN[$k]:-1}")"; else v="${PORT_DEFAULT[$k]}"; fi
+    fi
+    printf -v "$k" '%s' "$v"
+  done
+}
+
+save_ports() {
+  [[ $PRIVATE == 1 ]] || return 0
+  mkdir -p "$RUN_DIR"
+  local k tmp="$PORTS_FILE.tmp"
+  : >"$tmp"
+  for k in "${PORT_KEYS[@]}"; do echo "SLUICE_$k=${!k}" >>"$tmp"; done
+  mv "$tmp" "$PORTS_FILE"
+}
+
+# A private instance's server found its port taken by something not ours: move it.
+repick_ports() {
+  local k
+  for k in "$@"; do printf -v "$k" '%s' "$(pick_port "${PORT_SPAN[$k]:-1}")"; done
+  save_ports
+}
