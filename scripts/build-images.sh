@@ -64,24 +64,20 @@ build() {
   printf 'SLUICE_%s_IMAGE=%s\n' "$(tr '[:lower:]-' '[:upper:]_' <<<"$name")" "$image"
 }
 
-# The workspace as the services run it: sources without tests, node_modules as pnpm installed them on
-# this machine (relative symlinks, so they survive the move to /opt/sluice), and the helper binary.
+# What the services run: each one compiled file (dependencies bundled in, no node_modules needed),
+# the CLI likewise, and the helper binary. pnpm-workspace.yaml marks the root the CLI looks for.
 stage_app() {
   local tar=$1 helper="$REPO_ROOT/bpf/build/sluice-bpf"
-  [[ -x $helper ]] || die "app: $helper is missing; run 'make -C bpf' (pnpm build) first"
-  [[ -d $REPO_ROOT/node_modules/.pnpm ]] || die "app: node_modules missing; run 'pnpm install' first"
+  [[ -x $helper ]] || die "app: $helper is missing; run 'pnpm build' first"
+  node "$REPO_ROOT/scripts/build-js.mjs" --check || node "$REPO_ROOT/scripts/build-js.mjs"
   local ctx
   ctx="$(mktemp -d)"
   cp "$DOCKER_DIR/app/Dockerfile" "$ctx/Dockerfile"
   det_tar -C "$ctx" -cf "$tar" Dockerfile
   rm -rf "$ctx"
-  local paths=(package.json pnpm-workspace.yaml pnpm-lock.yaml tsconfig.base.json tsconfig.json
-    node_modules packages services cli bpf/build/sluice-bpf)
-  # Tests, caches and run state never reach the image (and don't change its tag).
-  det_tar -C "$REPO_ROOT" --transform 's,^,workspace/,S' \
-    --exclude='*.test.ts' --exclude='.run' --exclude='.cache' --exclude='node_modules/.cache' \
-    --exclude='node_modules/.vite' --exclude='node_modules/.vitest' \
-    -rf "$tar" "${paths[@]}"
+  local paths=(package.json pnpm-workspace.yaml cli/dist bpf/build/sluice-bpf) s
+  for s in bpf-reader attributor policy learner sink; do paths+=("services/$s/dist"); done
+  det_tar -C "$REPO_ROOT" --transform 's,^,workspace/,S' -rf "$tar" "${paths[@]}"
 }
 
 # nats-server reads both files from /etc/nats; cluster.conf includes ./accounts.conf.

@@ -14,7 +14,7 @@ export { logFile } from './services.ts';
 export type { LocalService } from './services.ts';
 export const LOCAL_SERVICES: LocalService[] = localServices(instance);
 
-const SUPERVISOR_MAIN = join(REPO_ROOT, 'cli', 'src', 'supervise', 'main.ts');
+const SUPERVISOR_MAIN = join(REPO_ROOT, 'cli', 'dist', 'supervise.js');
 
 /** The supervisor's pid when it is alive and really ours (pids are reused). */
 export function supervisorPid(runDir = instance.runDir): number | undefined {
@@ -38,7 +38,8 @@ export async function startSupervisor(env: Record<string, string>): Promise<numb
   mkdirSync(join(instance.runDir, 'logs'), { recursive: true });
   rmSync(stateFile(instance.runDir), { force: true });
   const log = openSync(join(instance.runDir, 'logs', 'supervisor.log'), 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', SUPERVISOR_MAIN], {
+  if (!existsSync(SUPERVISOR_MAIN)) throw new Error(`${SUPERVISOR_MAIN} is missing: run \`pnpm build\` (./sluice does it for you)`);
+  const child = spawn(process.execPath, ['--enable-source-maps', SUPERVISOR_MAIN], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env, SLUICE_RUN_DIR: instance.runDir, [INSTANCE_MARKER]: instance.runDir },
     stdio: ['ignore', log, log],

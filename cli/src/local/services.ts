@@ -14,6 +14,7 @@ export function localServices(i: Pick<Instance, 'metricsPortBase'>): LocalServic
   return SERVICE_NAMES.map((name, k) => ({ name, port: i.metricsPortBase + k }));
 }
 
-export const serviceMain = (name: string): string => join(REPO_ROOT, 'services', name, 'src', 'main.ts');
+/** The compiled service (`pnpm build`): node runs it as it is, nothing transpiles at start. */
+export const serviceMain = (name: string): string => join(REPO_ROOT, 'services', name, 'dist', 'main.js');
 export const serviceDir = (name: string): string => join(REPO_ROOT, 'services', name);
 export const logFile = (runDir: string, name: string): string => join(runDir, 'logs', `svc-${name}.log`);

@@ -32,8 +32,8 @@ function start(s: LocalService): void {
   if (stopping) return;
   const log = openSync(logFile(runDir, s.name), 'a');
   const startedAt = Date.now();
-  // node --import tsx runs the service in this very process: the pid is the service's.
-  const child = spawn(process.execPath, ['--import', 'tsx', serviceMain(s.name)], {
+  // The compiled service runs in this very process: the pid is the service's.
+  const child = spawn(process.execPath, ['--enable-source-maps', serviceMain(s.name)], {
     cwd: serviceDir(s.name),
     env: { ...process.env, METRICS_PORT: String(s.port) },
     stdio: ['ignore', log, log],

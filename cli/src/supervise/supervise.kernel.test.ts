@@ -45,7 +45,7 @@ describe('sluice up supervision', () => {
     const before = statusRows().find((r) => r.name === 'attributor')!;
     expect(before.pid).toBeGreaterThan(1);
     // The pid status shows is the service itself: its command line is the service's main.
-    expect(readFileSync(`/proc/${before.pid}/cmdline`, 'utf8')).toContain('services/attributor/src/main.ts');
+    expect(readFileSync(`/proc/${before.pid}/cmdline`, 'utf8')).toContain('services/attributor/dist/main.js');
     process.kill(before.pid!, 'SIGKILL');
     const after = await until('the attributor back and ready', () => {
       const row = statusRows().find((r) => r.name === 'attributor');
