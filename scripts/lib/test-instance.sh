@@ -8,7 +8,7 @@ export SLUICE_RUN_DIR="${SLUICE_TEST_RUN_DIR:-$REPO_ROOT/.run-test}"
 export SLUICE_PRIVATE_SERVERS=1
 export SLUICE_BPF_PIN="/sys/fs/bpf/sluice-test-$tag"
 export SLUICE_MANAGED_CGROUPS="/sluice-test-$tag"
-export SLUICE_NODE="sluice-test-$tag"
+export NODE_NAME="sluice-test-$tag"
 export SLUICE_COMPOSE_PROJECT="sluice-test-$tag"
 unset tag
 # Whatever the caller's shell points at belongs to the caller, never to the tests.

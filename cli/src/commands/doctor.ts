@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { out, type Command } from '../command.ts';
 import { formatResults } from '../doctor/check.ts';
 import * as checks from '../doctor/checks.ts';
+import { instance } from '../local/instance.ts';
 
 export const doctor: Command = {
   name: 'doctor',
@@ -19,7 +20,7 @@ export const doctor: Command = {
       checks.bpffs(),
       checks.cgroup2(),
       checks.helper(),
-      checks.pinnedState(values['pin-dir'] ?? env.SLUICE_PIN_DIR ?? '/sys/fs/bpf/sluice'),
+      checks.pinnedState(values['pin-dir'] ?? instance.pinDir),
       checks.nats(env.NATS_URL ?? 'nats://127.0.0.1:4222'),
       checks.redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379'),
       checks.opensearch(env.OPENSEARCH_URL || undefined),

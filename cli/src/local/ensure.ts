@@ -59,7 +59,7 @@ export async function ensurePipeline(o: EnsureOptions): Promise<PipelineState> {
   return { ok: statuses.every((s) => s.ready), statuses, endpoints: srv.endpoints };
 }
 
-/** The node name local services run under (SLUICE_NODE overrides the host name). */
+/** The node name local services run under (NODE_NAME overrides the host name). */
 export function localNode(): string {
   return instance.node;
 }

@@ -6,6 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { parseEnv } from '@sluice/runtime';
+import { env as cliEnv } from './env.ts';
 import { REPO_ROOT } from './paths.ts';
 
 export interface Instance {
@@ -41,13 +43,14 @@ export function loadInstance(env: NodeJS.ProcessEnv = process.env): Instance {
     if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${key}=${JSON.stringify(raw)}: expected a port number 1-65535`);
     return n;
   };
+  const c = parseEnv('sluice', cliEnv, v);
   return {
     runDir,
-    metricsPortBase: port('SLUICE_METRICS_PORT_BASE', 9464),
-    natsUrl: v.NATS_URL || `nats://127.0.0.1:${port('SLUICE_NATS_PORT', 4222)}`,
-    pinDir: v.SLUICE_BPF_PIN || '/sys/fs/bpf/sluice',
-    scopes: (v.SLUICE_MANAGED_CGROUPS || '/sluice').split(',').map((s) => s.trim()).filter(Boolean),
-    node: v.SLUICE_NODE || hostname(),
+    metricsPortBase: c.SLUICE_METRICS_PORT_BASE,
+    natsUrl: c.NATS_URL ?? `nats://127.0.0.1:${port('SLUICE_NATS_PORT', 4222)}`,
+    pinDir: c.SLUICE_BPF_PIN,
+    scopes: c.SLUICE_MANAGED_CGROUPS.split(',').map((s) => s.trim()).filter(Boolean),
+    node: c.NODE_NAME ?? hostname(),
   };
 }
 

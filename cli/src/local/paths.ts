@@ -18,4 +18,4 @@ export const REPO_ROOT = ((): string => {
 })();
 export const RUN_DIR = process.env.SLUICE_RUN_DIR ?? join(REPO_ROOT, '.run');
 export const SERVICES_SH = join(REPO_ROOT, 'scripts', 'services.sh');
-export const HELPER = process.env.SLUICE_BPF_HELPER ?? join(REPO_ROOT, 'bpf', 'build', 'sluice-bpf');
+export const HELPER = process.env.SLUICE_BPF_BIN || join(REPO_ROOT, 'bpf', 'build', 'sluice-bpf');

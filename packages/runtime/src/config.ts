@@ -16,6 +16,7 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 
 /** Variables every service shares. */
 export const commonEnv = {
+  /** NATS server(s), comma-separated: a cluster's seed list. */
   NATS_URL: z
     .string()
     .refine(
@@ -25,10 +26,15 @@ export const commonEnv = {
   /** The component's NATS identity (infra/nats/accounts.conf); unset for the open dev server. */
   NATS_USER: z.string().optional(),
   NATS_PASSWORD: z.string().optional(),
+  /** pino level (fatal, error, warn, info, debug, trace, silent); logs are JSON lines on stderr. */
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** Port of the one HTTP server for /metrics (Prometheus), /healthz and /readyz; each service has its own default. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535),
+  /** Address that server binds; 0.0.0.0 in compose so Prometheus on the internal network can scrape. */
   METRICS_HOST: z.string().default('127.0.0.1'),
+  /** This node's name: subject token of sluice.raw.<node> and the key of node-scoped state. */
   NODE_NAME: z.string().min(1).default(process.env.HOSTNAME ?? 'local'),
+  /** Graceful-stop budget after SIGTERM before in-flight work is abandoned. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(4000),
 };
 
