@@ -98,7 +98,8 @@ export const AuditEvent = z.object({
 export type AuditEvent = z.infer<typeof AuditEvent>;
 
 export const ContainerLifecycle = Identity.extend({
-  event: z.enum(['start', 'die', 'destroy', 'rename', 'network', 'snapshot']),
+  /** `create`: announced before the process exists, so the policy is in place at its first instruction. */
+  event: z.enum(['create', 'start', 'die', 'destroy', 'rename', 'network', 'snapshot']),
   time: z.iso.datetime(),
   node: z.string().min(1),
   container_id: z.string(),

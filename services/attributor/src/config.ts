@@ -20,6 +20,14 @@ export const env = {
   /** Live identities are refreshed well within this; dead ones expire after the grace period. */
   IDENTITY_TTL_S: z.coerce.number().int().positive().default(6 * 3600),
   DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
+  /**
+   * Managed scopes (as the policy service's): containers created with a cgroup parent inside one get
+   * their cgroup created and announced at Docker's `create` event, ahead of their first instruction.
+   */
+  SLUICE_MANAGED_CGROUPS: z
+    .string()
+    .default('/sluice')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   /** How long a dead container's entry still attributes in-flight records (P13 invalidation). */
   GRACE_MS: z.coerce.number().int().nonnegative().default(10_000),
   /**

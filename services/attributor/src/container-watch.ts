@@ -4,11 +4,12 @@
 // conventional cgroup path, and failing that to the cgroup scan when its records arrive.
 import type Docker from 'dockerode';
 import type { Logger } from '@sluice/runtime';
-import { cgroupOfPid, conventionalCgroup, type ResolvedCgroup } from './cgroup.ts';
+import { cgroupIdOfPath, cgroupOfPid, conventionalCgroup, type ResolvedCgroup } from './cgroup.ts';
 import type { CachedIdentity } from './identity.ts';
 import type { IdentityStore } from './identity-store.ts';
 import { factsFromInspect, type ContainerFacts, type InspectLike, type LabelKeys } from './inspect.ts';
 import type { LabelCache } from './label-cache.ts';
+import { inScope, plannedCgroupPath, precreateCgroup, removePrecreated } from './prepare-cgroup.ts';
 import { lifecycleMessage, rawSocketAudit, type ControlMessage, type LifecycleEvent } from './lifecycle.ts';
 import type { AttributorMetrics } from './metrics.ts';
 
@@ -19,6 +20,8 @@ export interface WatchDeps {
   node: string;
   cgroupMount: string;
   labels: LabelKeys;
+  /** Managed scopes: containers created into one are prepared at `create`. */
+  scopes: readonly string[];
   publish: (m: ControlMessage) => Promise<void>;
   log: Logger;
   metrics: AttributorMetrics;
@@ -127,7 +130,8 @@ export class ContainerWatch {
     if (ev.Type !== 'container' || !cid) return;
     switch (action) {
       case 'create':
-        this.d.metrics.dockerEvent(action); // nothing to index before there is a cgroup
+        this.d.metrics.dockerEvent(action);
+        void this.enqueue(cid, () => this.prepare(cid, ev.Actor?.Attributes, dedupe));
         return;
       case 'start':
       case 'rename':
@@ -186,6 +190,28 @@ export class ContainerWatch {
     return identity;
   }
 
+  /**
+   * At `create`, for a container whose cgroup will be in a managed scope: create that cgroup now and
+   * announce it, so its policy entry is installed before its first instruction (prepare-cgroup.ts).
+   */
+  async prepare(cid: string, attrs: Record<string, string> | undefined, dedupe: string): Promise<void> {
+    let inspect: InspectLike;
+    try {
+      inspect = (await this.d.docker.getContainer(cid).inspect()) as unknown as InspectLike;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return; // removed already
+      throw err;
+    }
+    const path = plannedCgroupPath(cid, inspect.HostConfig?.CgroupParent);
+    if (!path || !inScope(path, this.d.scopes)) return;
+    await precreateCgroup(this.d.cgroupMount, path);
+    const cgroup = { path, id: await cgroupIdOfPath(this.d.cgroupMount, path) };
+    const facts = factsFromInspect(inspect, this.d.labels);
+    const identity = this.identityFrom(facts, cgroup, this.d.cache.get(this.d.node, cid)?.identity);
+    this.index(identity, undefined);
+    await this.d.publish(lifecycleMessage('create', identity, Date.now(), `${dedupe}-${attrs ? 'attrs' : ''}`));
+  }
+
   /** A cgroup the scan found under a container's path: track that container with it. */
   async adoptCgroup(cid: string, cgroup: ResolvedCgroup): Promise<void> {
     await this.enqueue(cid, async () => {
@@ -224,6 +250,8 @@ export class ContainerWatch {
   private async died(cid: string, atMs: number, event: 'die' | 'destroy', dedupe: string): Promise<void> {
     const entry = this.d.cache.markDead(this.d.node, cid, atMs);
     if (!entry) return; // never tracked (started and ended while we were down)
+    const path = entry.identity.cgroup_path;
+    if (event === 'destroy' && path && inScope(path, this.d.scopes)) await removePrecreated(this.d.cgroupMount, path);
     this.d.store.put(entry.identity);
     await this.d.publish(lifecycleMessage(event, entry.identity, atMs, dedupe));
   }

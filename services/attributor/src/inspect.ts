@@ -8,7 +8,7 @@ export interface InspectLike {
   Created?: string;
   Config?: { Labels?: Record<string, string> | null; Image?: string };
   State?: { Pid?: number; StartedAt?: string; FinishedAt?: string; Running?: boolean };
-  HostConfig?: { Privileged?: boolean; CapAdd?: string[] | null; CapDrop?: string[] | null };
+  HostConfig?: { Privileged?: boolean; CapAdd?: string[] | null; CapDrop?: string[] | null; CgroupParent?: string };
   NetworkSettings?: {
     IPAddress?: string;
     GlobalIPv6Address?: string;

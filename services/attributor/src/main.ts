@@ -68,6 +68,7 @@ await runService({
       node,
       cgroupMount,
       labels: { agent: config.AGENT_LABEL, project: config.PROJECT_LABEL },
+      scopes: config.SLUICE_MANAGED_CGROUPS,
       publish,
       log,
       metrics,

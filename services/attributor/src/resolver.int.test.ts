@@ -45,6 +45,7 @@ describe('miss resolver', () => {
     const cache = new LabelCache({ graceMs: 1000, startSlackMs: 500 });
     const published: string[] = [];
     const watch = new ContainerWatch({
+      scopes: [],
       docker: h.docker,
       cache,
       store,
