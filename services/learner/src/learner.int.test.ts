@@ -4,11 +4,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { learnWhile } from '../../../cli/src/commands/learn-run.ts';
-import { attempt, harness, type Harness } from './testing/harness.ts';
+import { attempt, learnerHarness, type LearnerHarness } from '@sluice/testkit';
 
-let h: Harness;
+let h: LearnerHarness;
 beforeAll(async () => {
-  h = await harness('learner');
+  h = await learnerHarness('learner');
 });
 afterAll(async () => {
   await h?.close();

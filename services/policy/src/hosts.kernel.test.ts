@@ -13,9 +13,7 @@ import { probe, sleep, until, type ProbeCounts, type ProbeResult } from '../../.
 import { listeners } from '../../../test/kernel/net.ts';
 import type { RecordStream } from '../../../test/kernel/record-stream.ts';
 import { Sandbox, type Cgroup } from '../../../test/kernel/sandbox.ts';
-import { stopService, type ServiceProcess } from '../../../test/lib/service-process.ts';
-import { startAccountsNats, TEST_PASSWORDS, type TestNats } from './testing/nats-server.ts';
-import { startPolicyService } from './testing/policy-process.ts';
+import { type ServiceProcess, startAccountsNats, startPolicyService, stopService, TEST_PASSWORDS, type TestNats } from '@sluice/testkit';
 
 const NODE = 'hosts-kernel-node';
 const RESOLVER = '127.0.0.163';

@@ -9,9 +9,7 @@ import type { ApiReply, ContainerLifecycle } from '@sluice/contracts';
 import { probe, sleep, until, type ProbeCounts, type ProbeResult } from '../../../test/kernel/exec.ts';
 import { listeners } from '../../../test/kernel/net.ts';
 import { Sandbox, type Cgroup } from '../../../test/kernel/sandbox.ts';
-import { startService, stopService, type ServiceProcess } from '../../../test/lib/service-process.ts';
-import { startAccountsNats, TEST_PASSWORDS, type TestNats } from './testing/nats-server.ts';
-import { policyEnv, startPolicyService } from './testing/policy-process.ts';
+import { policyEnv, type ServiceProcess, startAccountsNats, startPolicyService, startService, stopService, TEST_PASSWORDS, type TestNats } from '@sluice/testkit';
 
 const NODE = 'kernel-test-node';
 const sb = new Sandbox('policy-sync');

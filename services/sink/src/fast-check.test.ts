@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { auditDocument, dnsDocument, egressDocument, type Ss4oDocument, type SourceName } from './document.ts';
 import { compileFastCheck } from './fast-check.ts';
 import { fastChecked, parseBatch } from './parse.ts';
-import { dnsEvent, egressEvent } from './test-events.ts';
+import { dnsEvent, egressEvent } from '@sluice/testkit/unit';
 
 const observed = '2026-01-01T12:00:01.000Z';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileStoreWriter, readNdjsonStore } from './file-store.ts';
 import { parseBatch } from './parse.ts';
-import { dnsEvent, egressEvent, ndjson } from './test-events.ts';
+import { dnsEvent, egressEvent, ndjson } from '@sluice/testkit/unit';
 import type { BulkItem } from './writer.ts';
 
 let dir: string;

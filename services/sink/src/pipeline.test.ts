@@ -7,7 +7,7 @@ import { Backoff, BulkSizer } from './bulk-size.ts';
 import { parseBatch } from './parse.ts';
 import { Pipeline, type AckHandle, type DlqEntry } from './pipeline.ts';
 import type { SinkCounters } from './sink-metrics.ts';
-import { egressEvent, ndjson } from './test-events.ts';
+import { egressEvent, ndjson } from '@sluice/testkit/unit';
 import { WriteUnavailable, type BulkItem, type DocumentWriter } from './writer.ts';
 
 class Handle implements AckHandle {
