@@ -4,12 +4,12 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { nameHash, parseRawBatch } from '@sluice/contracts';
+import { encodeBatch, headerGetter, type RecordSpec } from '@sluice/testkit/unit';
 import { DnsNames } from '../services/attributor/src/dns-names.ts';
 import { decodeBatch, misses, renderBatch } from '../services/attributor/src/enrich.ts';
 import { learnNames, nameBatch } from '../services/attributor/src/host-names.ts';
 import { LabelCache } from '../services/attributor/src/label-cache.ts';
 import { kernelCodec, RECORD_SIZE } from '../services/attributor/src/kernel-adapter.ts';
-import { encodeBatch, headerGetter, type RecordSpec } from '@sluice/testkit/unit';
 import type { CachedIdentity } from '../services/attributor/src/identity.ts';
 
 const NODE = 'bench-node';

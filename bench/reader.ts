@@ -30,9 +30,9 @@ import { mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectNats, createLogger } from '@sluice/runtime';
+import { purgeRaw, type Reader, startReader, testServer } from '@sluice/testkit';
 import { HELPER, probe, sleep, until, type ProbeCounts } from '../test/kernel/exec.ts';
 import { Sandbox, type Cgroup } from '../test/kernel/sandbox.ts';
-import { purgeRaw, type Reader, startReader, testServer } from '@sluice/testkit';
 import { cpuSeconds, machineBusySeconds, peakRssMb, reapedChildrenCpuSeconds, rssMb } from './lib/proc.ts';
 import { serverPid } from './lib/servers.ts';
 

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsEvent, EgressEvent, encodeToken, nameHash } from '@sluice/contracts';
+import { AttributorHarness, type Reader, type ServiceProcess, startReader, stopService, waitFor } from '@sluice/testkit';
 import { dnsServer, type DnsServer } from '../../../test/kernel/dns-server.ts';
 import { probe } from '../../../test/kernel/exec.ts';
 import { listeners } from '../../../test/kernel/net.ts';
 import { Sandbox } from '../../../test/kernel/sandbox.ts';
-import { AttributorHarness, type Reader, type ServiceProcess, startReader, stopService, waitFor } from '@sluice/testkit';
 
 const h = new AttributorHarness();
 const sb = new Sandbox('attr-e2e');

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { EgressEvent, nameHash, parseRawBatch } from '@sluice/contracts';
 import { describe, expect, it } from 'vitest';
+import { encodeBatch, headerGetter, type RecordSpec } from '@sluice/testkit/unit';
 import { DnsNames } from './dns-names.ts';
 import { decodeBatch, renderBatch, type DecodedBatch } from './enrich.ts';
 import { learnNames, nameBatch, renameMisses } from './host-names.ts';
 import { kernelCodec, RECORD_SIZE } from './kernel-adapter.ts';
-import { encodeBatch, headerGetter, type RecordSpec } from '@sluice/testkit/unit';
 
 const API = 'api.example.test';
 const H = nameHash(API);

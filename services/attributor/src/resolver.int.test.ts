@@ -3,12 +3,12 @@
 // record's cgroup id; scans are rate limited; ids that are nobody's stay unknown.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@sluice/runtime';
+import { AttributorHarness } from '@sluice/testkit';
 import { ContainerWatch } from './container-watch.ts';
 import { IdentityStore } from './identity-store.ts';
 import { LabelCache } from './label-cache.ts';
 import type { AttributorMetrics } from './metrics.ts';
 import { MissResolver } from './resolver.ts';
-import { AttributorHarness } from '@sluice/testkit';
 
 const h = new AttributorHarness();
 const log = createLogger('resolver-test', 'silent');

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Batcher, type Batch } from './batcher.ts';
 import { encodeRecord, markOf } from '@sluice/testkit/unit';
+import { Batcher, type Batch } from './batcher.ts';
 
 function setup(maxRecords: number, maxDelayMs = 50) {
   let next = 500;

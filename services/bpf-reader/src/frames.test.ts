@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { encodeRecord, markOf } from '@sluice/testkit/unit';
 import { FrameSplitter } from './frames.ts';
 import { RECORD_SIZE } from './layout.ts';
-import { encodeRecord, markOf } from '@sluice/testkit/unit';
 
 function collect() {
   const marks: number[] = [];

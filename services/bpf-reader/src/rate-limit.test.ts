@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CgroupRateLimiter } from './rate-limit.ts';
 import { encodeRecord } from '@sluice/testkit/unit';
+import { CgroupRateLimiter } from './rate-limit.ts';
 
 const MS = 1_000_000n;
 

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { privateServer, type PrivateServer, purgeRaw, type Reader, readRaw, startReader } from '@sluice/testkit';
 import { probe, sleep, until, type ProbeCounts } from '../../../test/kernel/exec.ts';
 import { Sandbox, type Cgroup } from '../../../test/kernel/sandbox.ts';
-import { privateServer, type PrivateServer, purgeRaw, type Reader, readRaw, startReader } from '@sluice/testkit';
 import { OFF } from './layout.ts';
 
 // A private NATS: the restart test stops and starts it, which must never disturb other tests'

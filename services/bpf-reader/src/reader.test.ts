@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeSuppressed, KIND_SUPPRESSED } from '@sluice/contracts';
+import { encodeRecord } from '@sluice/testkit/unit';
 import { Batcher, type Batch } from './batcher.ts';
 import { DropLedger } from './drops.ts';
 import { KIND_COUNTERS, OFF } from './layout.ts';
 import { CgroupRateLimiter } from './rate-limit.ts';
 import { ReaderCore } from './reader.ts';
-import { encodeRecord } from '@sluice/testkit/unit';
 
 function counters(generated: number, ringbufFull: number): Buffer {
   const r = encodeRecord({ kind: KIND_COUNTERS, verdict: 0 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RedeliveryFilter } from './redelivery.ts';
 import { encodeRecord } from '@sluice/testkit/unit';
+import { RedeliveryFilter } from './redelivery.ts';
 
 const rec = (i: number) => encodeRecord({ tsNs: BigInt(1000 + i), mark: i });
 

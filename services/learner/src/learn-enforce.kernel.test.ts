@@ -16,6 +16,7 @@ import { decodeKernelRecord, KERNEL_RECORD_SIZE, parsePolicy, STREAMS, type Poli
 import { createLogger, ensureKv, ensureStream } from '@sluice/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { learnerHarness, type LearnerHarness } from '@sluice/testkit';
 import { acceptLearned } from '../../../cli/src/commands/learn-accept.ts';
 import { HELPER, probe, sleep, until, type ProbeResult } from '../../../test/kernel/exec.ts';
 import { listeners } from '../../../test/kernel/net.ts';
@@ -29,7 +30,6 @@ import { applyOp, emptyState, formatOp, type MapState } from '../../policy/src/m
 import { planBatches } from '../../policy/src/plan.ts';
 import { auditPublisher } from '../../policy/src/server.ts';
 import { PolicyStore } from '../../policy/src/store.ts';
-import { learnerHarness, type LearnerHarness } from '@sluice/testkit';
 
 const sb = new Sandbox('learner');
 const net = listeners();

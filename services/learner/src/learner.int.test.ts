@@ -3,8 +3,8 @@
 // ports; two replicas give the same diff as one; a learner killed mid-session loses nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { learnWhile } from '../../../cli/src/commands/learn-run.ts';
 import { attempt, learnerHarness, type LearnerHarness } from '@sluice/testkit';
+import { learnWhile } from '../../../cli/src/commands/learn-run.ts';
 
 let h: LearnerHarness;
 beforeAll(async () => {
