@@ -4,12 +4,12 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { nameHash, parseRawBatch } from '@sluice/contracts';
+import { encodeBatch, headerGetter, type RecordSpec } from '@sluice/testkit/unit';
 import { DnsNames } from '../services/attributor/src/dns-names.ts';
 import { decodeBatch, misses, renderBatch } from '../services/attributor/src/enrich.ts';
 import { learnNames, nameBatch } from '../services/attributor/src/host-names.ts';
 import { LabelCache } from '../services/attributor/src/label-cache.ts';
 import { kernelCodec, RECORD_SIZE } from '../services/attributor/src/kernel-adapter.ts';
-import { encodeBatch, headerGetter, type FixtureRecord } from '../services/attributor/src/kernel-fixture.ts';
 import type { CachedIdentity } from '../services/attributor/src/identity.ts';
 
 const NODE = 'bench-node';
@@ -58,7 +58,7 @@ export async function run(): Promise<Record<string, number>> {
   const qname = (cg: number) => `api-${cg % 50}.bench.example.test`;
   const hashes = Array.from({ length: 50 }, (_, k) => nameHash(qname(k)));
   const batches = Array.from({ length: 64 }, (_, b) => {
-    const recs: FixtureRecord[] = Array.from({ length: 512 }, (_, i) => {
+    const recs: RecordSpec[] = Array.from({ length: 512 }, (_, i) => {
       const cg = i % 20 === 0 ? 999_999 : 100_000 + ((b * 7 + i) % 200);
       const dns = i % 8 === 0;
       return {

@@ -27,12 +27,25 @@ import { promisify } from 'node:util';
 import { STREAMS } from '@sluice/contracts';
 import { probe, sleep, until, type ProbeCounts } from '../test/kernel/exec.ts';
 import { cgroup2Mount, Sandbox } from '../test/kernel/sandbox.ts';
-import { startService, stopService, waitFor, type ServiceProcess } from '../test/lib/service-process.ts';
-import { startReader, type Reader } from '../services/bpf-reader/src/testing/reader-process.ts';
-import { purgeRaw } from '../services/bpf-reader/src/testing/raw-stream.ts';
-import { closeSlice, NATS_URL, OPENSEARCH_URL, openSlice, startSink, type Slice } from '../services/sink/src/sink-harness.ts';
+import {
+  closeSlice,
+  dockerSocket,
+  freePort,
+  openSlice,
+  purgeRaw,
+  type Reader,
+  type ServiceProcess,
+  type Slice,
+  startReader,
+  startService,
+  startSink,
+  stopService,
+  TEST_IMAGE,
+  testServer,
+  waitFor,
+  waitReady,
+} from '@sluice/testkit';
 import { dataStreamName } from '../services/sink/src/templates.ts';
-import { freePort } from './lib/net.ts';
 import { cpuSeconds } from './lib/proc.ts';
 import { percentile } from './lib/stats.ts';
 import { VisibilityWatch } from './lib/visibility.ts';
@@ -40,20 +53,14 @@ import { VisibilityWatch } from './lib/visibility.ts';
 const exec = promisify(execFile);
 const RATE = Number(process.env.BENCH_E2E_RATE ?? 10_000);
 const SECONDS = Number(process.env.BENCH_E2E_SECONDS ?? 20);
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const IMAGE = 'sluice/base:busybox';
+const NATS_URL = testServer('NATS_URL');
+const REDIS_URL = testServer('REDIS_URL');
+const OPENSEARCH_URL = testServer('OPENSEARCH_URL');
 const WARMUP = 500;
-
-async function ready(port: number, p: ServiceProcess, what: string): Promise<void> {
-  await waitFor(`${what} ready`, async () => {
-    if (p.child.exitCode !== null) throw new Error(`${what} exited ${p.child.exitCode}: ${p.stderr().slice(-2000)}`);
-    return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined;
-  }, 60_000);
-}
 
 /** A labelled container whose cgroup sits under `parent` (relative to the cgroup2 mount); its cgroup path. */
 async function container(name: string, parent: string, labels: Record<string, string>): Promise<string> {
-  const args = ['run', '-d', '--name', name, '--cgroup-parent', parent, ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), IMAGE, 'sleep', '600'];
+  const args = ['run', '-d', '--name', name, '--cgroup-parent', parent, ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), TEST_IMAGE, 'sleep', '600'];
   await exec('docker', args);
   const { stdout } = await exec('docker', ['inspect', '-f', '{{.State.Pid}}', name]);
   const { readFile } = await import('node:fs/promises');
@@ -90,6 +97,7 @@ export async function run(): Promise<Record<string, number>> {
     attributor = startService('attributor', {
       NATS_URL,
       REDIS_URL,
+      DOCKER_SOCKET: dockerSocket(),
       NODE_NAME: node,
       METRICS_PORT: String(attrPort),
       LOG_LEVEL: 'warn',
@@ -97,7 +105,7 @@ export async function run(): Promise<Record<string, number>> {
       CONSUMER_NAME: `${tag}-attr`,
       REDIS_PREFIX: `sluice-bench:${tag}`,
     });
-    await ready(attrPort, attributor, 'attributor');
+    await waitReady(attributor, attrPort, 'attributor');
     sink = await startSink(slice, await freePort(), { LOG_LEVEL: 'warn', SINK_ACK_WAIT_MS: '30000' });
     const helperPid = await until(() => reader!.helperPid(), 10_000, 'the helper');
 

@@ -2,6 +2,7 @@
 // real Redis, the fast path for traffic no session watches, and proposal rendering cost.
 import { randomBytes } from 'node:crypto';
 import type { EgressEvent } from '@sluice/contracts';
+import { attempt, testServer } from '@sluice/testkit';
 import { BatchHandler } from '../services/learner/src/consume.ts';
 import type { LearnerMetrics } from '../services/learner/src/metrics.ts';
 import { propose, renderProposal } from '../services/learner/src/proposal.ts';
@@ -12,31 +13,12 @@ import { LearnStore, type AggregatedDestination } from '../services/learner/src/
 const noMetrics: LearnerMetrics = { handled: () => {}, dropped: () => {}, skipped: () => {}, applied: () => {} };
 
 function event(i: number, run: string): EgressEvent {
-  return {
-    id: `bench:${run}:${i}`,
-    time: new Date().toISOString(),
-    node: 'bench',
-    kind: 'connect',
-    verdict: 'ALLOWED',
-    audit: true,
-    reason: 'learn',
-    rule_id: 0,
-    cgroup_id: '1',
-    pid: 1,
-    comm: 'node',
-    family: 'ipv4',
-    l4_proto: 'tcp',
-    dst_ip: `10.1.${(i >> 8) & 255}.${i & 255}`,
-    dst_port: 443 + (i % 4),
-    dst_host: `h${i % 200}.bench.test`,
-    attribution: 'docker',
-    project: 'bench',
-    agent: `a${i % 8}`,
-  };
+  const dst = { host: `h${i % 200}.bench.test`, ip: `10.1.${(i >> 8) & 255}.${i & 255}`, port: 443 + (i % 4) };
+  return attempt(run, 'bench', `a${i % 8}`, dst, { id: `bench:${run}:${i}`, node: 'bench', cgroup_id: '1', pid: 1, comm: 'node' });
 }
 
 export async function run(): Promise<Record<string, number>> {
-  const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const redis = createRedis(testServer('REDIS_URL'));
   const prefix = `sluice:bench:${randomBytes(4).toString('hex')}:`;
   try {
     const store = new LearnStore(redis, prefix);

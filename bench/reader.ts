@@ -30,14 +30,13 @@ import { mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectNats, createLogger } from '@sluice/runtime';
+import { purgeRaw, type Reader, startReader, testServer } from '@sluice/testkit';
 import { HELPER, probe, sleep, until, type ProbeCounts } from '../test/kernel/exec.ts';
 import { Sandbox, type Cgroup } from '../test/kernel/sandbox.ts';
-import { purgeRaw } from '../services/bpf-reader/src/testing/raw-stream.ts';
-import { startReader, type Reader } from '../services/bpf-reader/src/testing/reader-process.ts';
 import { cpuSeconds, machineBusySeconds, peakRssMb, reapedChildrenCpuSeconds, rssMb } from './lib/proc.ts';
 import { serverPid } from './lib/servers.ts';
 
-const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const NATS_URL = testServer('NATS_URL');
 const TRIAL_S = Number(process.env.BENCH_READER_TRIAL_S ?? 3);
 const START = Number(process.env.BENCH_READER_START ?? 900_000);
 const RING = 64 << 20;

@@ -12,12 +12,10 @@
 // `sink.parse_us_per_doc`: the per-document CPU alone (median of 5 timed passes over 20,000 events).
 import { STREAMS } from '@sluice/contracts';
 import { createLogger } from '@sluice/runtime';
-import { startService, stopService } from '../test/lib/service-process.ts';
+import { closeSlice, egressEvent, openSlice, publishEgress, searchableCount, type Slice, sliceEnv, startService, stopService } from '@sluice/testkit';
 import { ensureTemplates } from '../services/sink/src/opensearch-setup.ts';
 import { parseBatch } from '../services/sink/src/parse.ts';
-import { closeSlice, openSlice, publishEgress, searchableCount, sliceEnv, type Slice } from '../services/sink/src/sink-harness.ts';
 import { dataStreamName, SOURCES, templateName } from '../services/sink/src/templates.ts';
-import { egressEvent } from '../services/sink/src/test-events.ts';
 
 const DOCS = Number(process.env.BENCH_SINK_DOCS ?? 60_000);
 const PER_MESSAGE = 500;

@@ -4,10 +4,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startService, stopService, waitFor, type ServiceProcess } from './lib/service-process.ts';
+import { dockerSocket, startService, stopService, testServer, waitFor, type ServiceProcess } from '@sluice/testkit';
 
 const SERVICES = ['bpf-reader', 'attributor', 'policy', 'learner', 'sink'] as const;
-const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const NATS_URL = testServer('NATS_URL');
 const running: ServiceProcess[] = [];
 
 afterAll(async () => {
@@ -19,13 +19,17 @@ describe.each(SERVICES.map((name, i) => ({ name, port: 19_460 + i })))('$name', 
     const dataDir = mkdtempSync(join(tmpdir(), `sluice-${name}-`));
     const p = startService(name, {
       NATS_URL,
+      // The test run's servers, never a service's default ports (a user's Sluice may be on them).
+      REDIS_URL: testServer('REDIS_URL'),
+      DOCKER_SOCKET: dockerSocket(),
       METRICS_PORT: String(port),
       NODE_NAME: `lifecycle-${name}`,
       LOG_LEVEL: 'info',
-      // Service-specific knobs that keep this test on private state.
-      SLUICE_PIN_DIR: join('/sys/fs/bpf', `sluice-lifecycle-${process.pid}`),
+      // Service-specific knobs that keep this test on private state: never the pin dir (ring
+      // buffer) or reader state of a Sluice running on this machine.
+      SLUICE_BPF_PIN: join('/sys/fs/bpf', `sluice-lifecycle-${process.pid}`),
+      READER_STATE_DIR: dataDir,
       SINK_DATA_DIR: dataDir,
-      SLUICE_DATA_DIR: dataDir,
     });
     running.push(p);
     const health = await waitFor(

@@ -6,9 +6,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { testServer } from '@sluice/testkit';
 
 const SERVICES_SH = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'services.sh');
-const NATS_MONITOR_URL = process.env.NATS_MONITOR_URL ?? 'http://127.0.0.1:8222';
+const NATS_MONITOR_URL = testServer('NATS_MONITOR_URL');
 const SERVERS = ['nats', 'redis', 'opensearch'] as const;
 
 interface ServerStatus {

@@ -5,16 +5,15 @@ import { mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, stopService, waitFor, type ServiceProcess } from '../../../test/lib/service-process.ts';
-import { Harness, NATS_URL } from '../../../services/attributor/src/attributor-harness.ts';
+import { AttributorHarness, REPO_ROOT, type ServiceProcess, stopService, waitFor } from '@sluice/testkit';
 
-const h = new Harness();
+const h = new AttributorHarness();
 let attributor: ServiceProcess;
 const path = `/sluice-cli-it-${h.run}`;
 
 function sluice(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'cli/src/main.ts'), ...args, '--nats', NATS_URL], { cwd: join(REPO_ROOT, 'cli') }, (err, stdout, stderr) =>
+    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'cli/src/main.ts'), ...args, '--nats', h.natsUrl], { cwd: join(REPO_ROOT, 'cli') }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });

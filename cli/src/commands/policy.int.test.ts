@@ -5,8 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, startService, stopService, waitFor, type ServiceProcess } from '../../../test/lib/service-process.ts';
-import { freePort, startAccountsNats, TEST_PASSWORDS, type TestNats } from '../../../services/policy/src/testing/nats-server.ts';
+import { freePort, REPO_ROOT, type ServiceProcess, startAccountsNats, startService, stopService, TEST_PASSWORDS, type TestNats, waitFor } from '@sluice/testkit';
 
 let nats: TestNats;
 let svc: ServiceProcess;

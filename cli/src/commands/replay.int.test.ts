@@ -9,10 +9,11 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { STREAMS, subjects, type EgressEvent } from '@sluice/contracts';
 import { createLogger, ensureStream } from '@sluice/runtime';
+import { testServer } from '@sluice/testkit';
 
 const main = fileURLToPath(new URL('../main.ts', import.meta.url));
-const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
-const OPENSEARCH_URL = process.env.OPENSEARCH_URL ?? 'http://127.0.0.1:9200';
+const NATS_URL = testServer('NATS_URL');
+const OPENSEARCH_URL = testServer('OPENSEARCH_URL');
 const tag = `${process.pid}${Date.now() % 100000}`;
 const project = `replay-${tag}`;
 let nc: NatsConnection;

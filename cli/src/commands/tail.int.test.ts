@@ -10,11 +10,12 @@ import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { STREAMS, subjects, type EgressEvent } from '@sluice/contracts';
 import { createLogger, ensureStream } from '@sluice/runtime';
+import { testServer } from '@sluice/testkit';
 import { egressDocument } from '@sluice/sink/document';
 import { FileStoreWriter } from '@sluice/sink/file-store';
 
 const main = fileURLToPath(new URL('../main.ts', import.meta.url));
-const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const NATS_URL = testServer('NATS_URL');
 const project = `tail test ${process.pid}.${Date.now()}`;
 
 function event(i: number, over: Partial<EgressEvent> = {}): EgressEvent {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { testServer } from '@sluice/testkit';
 import type { CheckResult } from './check.ts';
 
 const main = fileURLToPath(new URL('../main.ts', import.meta.url));
@@ -15,7 +16,7 @@ function doctor(env: Record<string, string>): { code: number | null; results: Ch
 
 describe('sluice doctor', () => {
   it('sees the real NATS and Redis and the host mounts', () => {
-    const { results } = doctor({ NATS_URL: 'nats://127.0.0.1:4222', REDIS_URL: 'redis://127.0.0.1:6379' });
+    const { results } = doctor({ NATS_URL: testServer('NATS_URL'), REDIS_URL: testServer('REDIS_URL') });
     const by = Object.fromEntries(results.map((r) => [r.name, r]));
     expect(by.nats?.ok).toBe(true);
     expect(by.redis?.ok).toBe(true);

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { metricByLabel, metricValue } from '@sluice/runtime';
 import { alive, INSTANCE_MARKER, instanceProcs } from '../supervise/instance-procs.ts';
 import { readState, stateFile } from '../supervise/state.ts';
 import { instance } from './instance.ts';
@@ -150,11 +151,8 @@ export async function probe(s: LocalService, host = '127.0.0.1'): Promise<Servic
     status.ready = body.ready;
     status.checks = body.checks;
     const text = await (await fetch(`http://${host}:${s.port}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
-    for (const m of text.matchAll(/^sluice_events_total\{[^}]*\} (\d+(?:\.\d+)?)/gm)) status.handled += Number(m[1]);
-    for (const m of text.matchAll(/^sluice_events_dropped_total\{([^}]*)\} (\d+(?:\.\d+)?)/gm)) {
-      const reason = /reason="([^"]*)"/.exec(m[1]!)?.[1] ?? 'unknown';
-      status.dropped[reason] = (status.dropped[reason] ?? 0) + Number(m[2]);
-    }
+    status.handled = metricValue(text, 'sluice_events_total');
+    status.dropped = metricByLabel(text, 'sluice_events_dropped_total', 'reason');
   } catch {
     /* not reachable: reported as not ready */
   }

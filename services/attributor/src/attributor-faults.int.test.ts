@@ -4,11 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { EgressEvent } from '@sluice/contracts';
-import { privateServer } from '../../../test/lib/private-server.ts';
-import { stopService, waitFor, type ServiceProcess } from '../../../test/lib/service-process.ts';
-import { Harness, metricValue } from './attributor-harness.ts';
+import { AttributorHarness, metricValue, privateServer, type ServiceProcess, stopService, waitFor } from '@sluice/testkit';
 
-const h = new Harness();
+const h = new AttributorHarness();
 let attributor: ServiceProcess | undefined;
 
 async function ready(): Promise<void> {

@@ -10,15 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsEvent, EgressEvent, encodeToken, nameHash } from '@sluice/contracts';
+import { AttributorHarness, type Reader, type ServiceProcess, startReader, stopService, waitFor } from '@sluice/testkit';
 import { dnsServer, type DnsServer } from '../../../test/kernel/dns-server.ts';
 import { probe } from '../../../test/kernel/exec.ts';
 import { listeners } from '../../../test/kernel/net.ts';
 import { Sandbox } from '../../../test/kernel/sandbox.ts';
-import { stopService, waitFor, type ServiceProcess } from '../../../test/lib/service-process.ts';
-import { startReader, type Reader } from '../../bpf-reader/src/testing/reader-process.ts';
-import { Harness, NATS_URL } from './attributor-harness.ts';
 
-const h = new Harness();
+const h = new AttributorHarness();
 const sb = new Sandbox('attr-e2e');
 const state = mkdtempSync(join(tmpdir(), 'attr-e2e-reader-'));
 let reader: Reader | undefined;
@@ -37,7 +35,7 @@ const labelSets = [
 beforeAll(async () => {
   await sb.setup(); // no policy applied: the default denies every connect (fail closed)
   await h.setup();
-  reader = await startReader({ NATS_URL, NODE_NAME: h.node, SLUICE_BPF_PIN: sb.pin, READER_STATE_DIR: state, READER_BATCH_MS: '20' });
+  reader = await startReader({ NATS_URL: h.natsUrl, NODE_NAME: h.node, SLUICE_BPF_PIN: sb.pin, READER_STATE_DIR: state, READER_BATCH_MS: '20' });
   attributor = h.startAttributor();
   await waitFor('attributor ready', async () => ((await fetch(`http://127.0.0.1:${h.metricsPort}/readyz`).catch(() => undefined))?.ok ? true : undefined));
 });

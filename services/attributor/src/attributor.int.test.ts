@@ -5,12 +5,11 @@ import { mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContainerLifecycle, DnsEvent, EgressEvent, parseEventSubject } from '@sluice/contracts';
-import { waitFor, stopService, type ServiceProcess } from '../../../test/lib/service-process.ts';
-import { Harness, metricValue } from './attributor-harness.ts';
+import { AttributorHarness, metricValue, type ServiceProcess, stopService, waitFor } from '@sluice/testkit';
 
 const AGENT = 'dev.clawker.agent';
 const PROJECT = 'dev.clawker.project';
-const h = new Harness();
+const h = new AttributorHarness();
 let attributor: ServiceProcess;
 
 const labelSets = [

@@ -4,12 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { nameHash } from '@sluice/contracts';
 import { createLogger } from '@sluice/runtime';
+import { testServer } from '@sluice/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsNameStore } from './dns-name-store.ts';
 import { DnsNames } from './dns-names.ts';
 import type { AttributorMetrics } from './metrics.ts';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const prefix = `sluice-it-dns:${randomUUID().slice(0, 8)}`;
 const log = createLogger('dns-name-store-test', 'silent');
 const counts = new Map<string, number>();
@@ -27,7 +27,7 @@ function replica(missWaitMs = 0): { names: DnsNames; store: DnsNameStore } {
 }
 
 beforeAll(async () => {
-  redis = new Redis(REDIS_URL);
+  redis = new Redis(testServer('REDIS_URL'));
   await redis.ping();
 });
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DnsEvent, EgressEvent, parseEventSubject, parseRawBatch } from '@sluice/contracts';
+import { encodeBatch, headerGetter } from '@sluice/testkit/unit';
 import { decodeBatch, misses, renderBatch } from './enrich.ts';
 import { LabelCache } from './label-cache.ts';
 import { kernelCodec, RECORD_SIZE } from './kernel-adapter.ts';
-import { encodeBatch, headerGetter } from './kernel-fixture.ts';
 
 const OFFSET = 1_700_000_000_000_000_000n; // wall ns − boot ns
 const at = (wallMs: number) => BigInt(wallMs) * 1_000_000n - OFFSET;

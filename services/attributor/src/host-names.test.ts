@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { EgressEvent, nameHash, parseRawBatch } from '@sluice/contracts';
 import { describe, expect, it } from 'vitest';
+import { encodeBatch, headerGetter, type RecordSpec } from '@sluice/testkit/unit';
 import { DnsNames } from './dns-names.ts';
 import { decodeBatch, renderBatch, type DecodedBatch } from './enrich.ts';
 import { learnNames, nameBatch, renameMisses } from './host-names.ts';
 import { kernelCodec, RECORD_SIZE } from './kernel-adapter.ts';
-import { encodeBatch, headerGetter, type FixtureRecord } from './kernel-fixture.ts';
 
 const API = 'api.example.test';
 const H = nameHash(API);
 
-function batch(records: FixtureRecord[], node = 'n1'): DecodedBatch {
+function batch(records: RecordSpec[], node = 'n1'): DecodedBatch {
   const b = encodeBatch(records, { node, bootId: randomUUID(), firstSeq: 1 });
   return decodeBatch(parseRawBatch(headerGetter(b.headers), b.body, RECORD_SIZE), b.body, kernelCodec);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeKernelRecord, DnsEvent, EgressEvent, encodeSuppressed, KERNEL_RECORD_FIELDS, KERNEL_REASON, nameHash } from '@sluice/contracts';
+import { encodeRecord } from '@sluice/testkit/unit';
 import { kernelCodec, RECORD_SIZE } from './kernel-adapter.ts';
-import { encodeRecord } from './kernel-fixture.ts';
 import { RecordError } from './record.ts';
 
 const doc = (fields: string) => JSON.parse(`{"id":"x","time":"2026-11-23T12:00:00.000Z","node":"n","attribution":"unknown"${fields}}`);

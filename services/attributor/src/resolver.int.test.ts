@@ -3,14 +3,14 @@
 // record's cgroup id; scans are rate limited; ids that are nobody's stay unknown.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@sluice/runtime';
+import { AttributorHarness } from '@sluice/testkit';
 import { ContainerWatch } from './container-watch.ts';
 import { IdentityStore } from './identity-store.ts';
 import { LabelCache } from './label-cache.ts';
 import type { AttributorMetrics } from './metrics.ts';
 import { MissResolver } from './resolver.ts';
-import { Harness, REDIS_URL } from './attributor-harness.ts';
 
-const h = new Harness();
+const h = new AttributorHarness();
 const log = createLogger('resolver-test', 'silent');
 const counts = new Map<string, number>();
 const bump = (k: string) => counts.set(k, (counts.get(k) ?? 0) + 1);
@@ -30,7 +30,7 @@ let store: IdentityStore;
 
 beforeAll(async () => {
   await h.setup();
-  store = new IdentityStore({ url: REDIS_URL, prefix: `sluice-it:${h.run}`, liveTtlS: 60, deadTtlS: 60 }, log, metrics);
+  store = new IdentityStore({ url: h.redisUrl, prefix: `sluice-it:${h.run}`, liveTtlS: 60, deadTtlS: 60 }, log, metrics);
   await store.connect();
 });
 

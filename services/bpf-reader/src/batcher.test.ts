@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { encodeRecord, markOf } from '@sluice/testkit/unit';
 import { Batcher, type Batch } from './batcher.ts';
-import { makeRecord, markOf } from './testing/records.ts';
 
 function setup(maxRecords: number, maxDelayMs = 50) {
   let next = 500;
@@ -20,7 +20,7 @@ describe('Batcher', () => {
 
   it('cuts at the size bound and numbers records consecutively', () => {
     const { b, batches } = setup(3);
-    for (let i = 0; i < 7; i++) b.add(makeRecord({ mark: i }), 0);
+    for (let i = 0; i < 7; i++) b.add(encodeRecord({ mark: i }), 0);
     expect(batches.map((x) => [x.firstSeq, x.count])).toEqual([[500, 3], [503, 3]]);
     expect(b.pending).toBe(1);
     const body = batches[1]!.body;
@@ -30,9 +30,9 @@ describe('Batcher', () => {
 
   it('cuts at the time bound counted from the first record', () => {
     const { b, batches } = setup(100, 50);
-    b.add(makeRecord({ mark: 1 }), 0);
+    b.add(encodeRecord({ mark: 1 }), 0);
     vi.advanceTimersByTime(30);
-    b.add(makeRecord({ mark: 2 }), 0);
+    b.add(encodeRecord({ mark: 2 }), 0);
     expect(batches).toHaveLength(0);
     vi.advanceTimersByTime(20);
     expect(batches.map((x) => x.count)).toEqual([2]);
@@ -42,7 +42,7 @@ describe('Batcher', () => {
 
   it('copies records: later changes to the source do not leak in', () => {
     const { b, batches } = setup(1);
-    const rec = makeRecord({ mark: 9 });
+    const rec = encodeRecord({ mark: 9 });
     b.add(rec, 0);
     rec.fill(0);
     expect(markOf(batches[0]!.body)).toBe(9);
@@ -50,7 +50,7 @@ describe('Batcher', () => {
 
   it('lets the reader write its own records in place', () => {
     const { b, batches } = setup(2);
-    b.addWith((out, off) => makeRecord({ mark: 77 }).copy(out, off));
+    b.addWith((out, off) => encodeRecord({ mark: 77 }).copy(out, off));
     b.cut();
     expect(markOf(batches[0]!.body)).toBe(77);
     expect(batches[0]!.body.length).toBe(256);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { encodeRecord, markOf } from '@sluice/testkit/unit';
 import { FrameSplitter } from './frames.ts';
 import { RECORD_SIZE } from './layout.ts';
-import { makeRecord, markOf } from './testing/records.ts';
 
 function collect() {
   const marks: number[] = [];
@@ -28,7 +28,7 @@ function chunked(buf: Buffer, cuts: number[]): Buffer[] {
 
 describe('FrameSplitter', () => {
   it('emits aligned records across arbitrary chunk boundaries', () => {
-    const recs = Array.from({ length: 20 }, (_, i) => makeRecord({ mark: i }));
+    const recs = Array.from({ length: 20 }, (_, i) => encodeRecord({ mark: i }));
     const all = Buffer.concat(recs);
     fc.assert(
       fc.property(fc.array(fc.nat(), { maxLength: 30 }), (cuts) => {
@@ -42,9 +42,9 @@ describe('FrameSplitter', () => {
   });
 
   it('counts a torn record once and keeps the records around it', () => {
-    const torn = makeRecord({ mark: 99 }).subarray(0, 100);
+    const torn = encodeRecord({ mark: 99 }).subarray(0, 100);
     const { splitter, marks, stats } = collect();
-    splitter.push(Buffer.concat([makeRecord({ mark: 1 }), torn, makeRecord({ mark: 2 }), makeRecord({ mark: 3 })]));
+    splitter.push(Buffer.concat([encodeRecord({ mark: 1 }), torn, encodeRecord({ mark: 2 }), encodeRecord({ mark: 3 })]));
     splitter.end();
     expect(marks).toEqual([1, 2, 3]);
     expect(stats).toEqual({ malformed: 1, skipped: 100 });
@@ -52,7 +52,7 @@ describe('FrameSplitter', () => {
 
   it('counts a record torn by the end of the stream', () => {
     const { splitter, marks, stats } = collect();
-    splitter.push(Buffer.concat([makeRecord({ mark: 1 }), makeRecord({ mark: 2 }).subarray(0, 255)]));
+    splitter.push(Buffer.concat([encodeRecord({ mark: 1 }), encodeRecord({ mark: 2 }).subarray(0, 255)]));
     // The whole record waits for its successor to be complete, to be sure it is not torn.
     expect(splitter.pending).toBe(511);
     expect(marks).toEqual([]);
@@ -78,7 +78,7 @@ describe('FrameSplitter', () => {
         let mark = 0;
         for (const p of pieces) {
           if (p !== 'rec') {
-            const bytes = 'garbage' in p ? p.garbage : makeRecord({ mark: 1_000_000 + mark }).subarray(0, p.torn);
+            const bytes = 'garbage' in p ? p.garbage : encodeRecord({ mark: 1_000_000 + mark }).subarray(0, p.torn);
             if ('torn' in p) tornEnds.push(parts.reduce((n, b) => n + b.length, 0) + RECORD_SIZE);
             parts.push(bytes);
             badBytes += bytes.length;
@@ -89,10 +89,10 @@ describe('FrameSplitter', () => {
             // fuzz follows each with two whole records; otherwise torn + anything can forge a
             // plausible record that nothing could tell from a real one.
             if ('garbage' in p) continue;
-            parts.push(makeRecord({ mark: ++mark }));
+            parts.push(encodeRecord({ mark: ++mark }));
             expected.push(mark);
           }
-          parts.push(makeRecord({ mark: ++mark }));
+          parts.push(encodeRecord({ mark: ++mark }));
           expected.push(mark);
           prevBad = false;
         }
@@ -133,7 +133,7 @@ describe('plausible', () => {
     const { plausible } = await import('./frames.ts');
     fc.assert(
       fc.property(fc.nat({ max: 255 }), fc.nat({ max: 255 }), fc.nat({ max: 255 }), fc.nat({ max: 255 }), fc.nat({ max: 255 }), (kind, verdict, reason, family, mode) => {
-        const r = makeRecord({ kind, verdict });
+        const r = encodeRecord({ kind, verdict, mark: kind * 256 + verdict });
         r[3] = reason % 12;
         r[4] = family % 12;
         r[6] = mode % 3;

@@ -8,12 +8,9 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { waitFor } from '../../../test/lib/service-process.ts';
-import { purgeRaw, readRaw } from './testing/raw-stream.ts';
-import { startReader, type Reader } from './testing/reader-process.ts';
-import { makeRecord, markOf } from './testing/records.ts';
+import { encodeRecord, markOf, purgeRaw, type Reader, readRaw, startReader, testServer, waitFor } from '@sluice/testkit';
 
-const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const NATS_URL = testServer('NATS_URL');
 const NODE = `reader-fuzz-${process.pid}`;
 const dir = mkdtempSync(join(tmpdir(), 'reader-fuzz-'));
 let nc: NatsConnection;
@@ -28,16 +25,16 @@ fc.sample(fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 900 }), fc.integer({
   ([garbage, torn, useGarbage], i) => {
     for (let k = 0; k < 3; k++) {
       const m = i * 10 + k + 1;
-      parts.push(makeRecord({ mark: m, tsNs: BigInt(m) * 1000n }));
+      parts.push(encodeRecord({ mark: m, tsNs: BigInt(m) * 1000n }));
       marks.push(m);
     }
-    parts.push(useGarbage ? Buffer.from(garbage) : makeRecord({ mark: 999_000 + i, tsNs: 1n }).subarray(0, torn));
+    parts.push(useGarbage ? Buffer.from(garbage) : encodeRecord({ mark: 999_000 + i, tsNs: 1n }).subarray(0, torn));
     badRuns++;
   },
 );
 // A torn record is told from a whole one by its successor: the stream ends with two whole ones.
 for (const m of [5000, 5001]) {
-  parts.push(makeRecord({ mark: m, tsNs: BigInt(m) * 1000n }));
+  parts.push(encodeRecord({ mark: m, tsNs: BigInt(m) * 1000n }));
   marks.push(m);
 }
 const stream = Buffer.concat(parts);

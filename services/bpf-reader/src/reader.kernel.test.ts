@@ -6,12 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { privateServer, type PrivateServer, purgeRaw, type Reader, readRaw, startReader } from '@sluice/testkit';
 import { probe, sleep, until, type ProbeCounts } from '../../../test/kernel/exec.ts';
 import { Sandbox, type Cgroup } from '../../../test/kernel/sandbox.ts';
-import { privateServer, type PrivateServer } from '../../../test/lib/private-server.ts';
 import { OFF } from './layout.ts';
-import { purgeRaw, readRaw } from './testing/raw-stream.ts';
-import { startReader, type Reader } from './testing/reader-process.ts';
 
 // A private NATS: the restart test stops and starts it, which must never disturb other tests'
 // server, and must work whoever started the shared one.

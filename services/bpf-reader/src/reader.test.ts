@@ -1,14 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeSuppressed, KIND_SUPPRESSED } from '@sluice/contracts';
+import { encodeRecord } from '@sluice/testkit/unit';
 import { Batcher, type Batch } from './batcher.ts';
 import { DropLedger } from './drops.ts';
 import { KIND_COUNTERS, OFF } from './layout.ts';
 import { CgroupRateLimiter } from './rate-limit.ts';
 import { ReaderCore } from './reader.ts';
-import { makeRecord } from './testing/records.ts';
 
 function counters(generated: number, ringbufFull: number): Buffer {
-  const r = makeRecord({ kind: KIND_COUNTERS, verdict: 0 });
+  const r = encodeRecord({ kind: KIND_COUNTERS, verdict: 0 });
   r.fill(0, OFF.body);
   r.writeBigUInt64LE(BigInt(generated), OFF.body);
   r.writeBigUInt64LE(BigInt(ringbufFull), OFF.body + 8);
@@ -35,7 +35,7 @@ describe('ReaderCore', () => {
 
   it('batches kernel records, keeps COUNTERS out of batches and turns them into kernel metrics', () => {
     const { core, batches, ledger, hooks } = setup();
-    core.push(Buffer.concat([counters(100, 5), makeRecord(), makeRecord(), counters(130, 9), makeRecord()]));
+    core.push(Buffer.concat([counters(100, 5), encodeRecord(), encodeRecord(), counters(130, 9), encodeRecord()]));
     vi.advanceTimersByTime(1000);
     expect(batches.map((b) => b.count)).toEqual([3]);
     expect(hooks).toEqual({ handled: 3, generated: 30 });
@@ -44,7 +44,7 @@ describe('ReaderCore', () => {
 
   it('summarises what the rate limit held back as SUPPRESSED records', () => {
     const { core, batches, ledger } = setup(1);
-    core.push(Buffer.concat(Array.from({ length: 10 }, (_, i) => makeRecord({ cgroupId: 5n, tsNs: BigInt(i) }))));
+    core.push(Buffer.concat(Array.from({ length: 10 }, (_, i) => encodeRecord({ cgroupId: 5n, tsNs: BigInt(i) }))));
     expect(core.summarise()).toBe(1);
     core.end();
     vi.advanceTimersByTime(1000);
@@ -58,7 +58,7 @@ describe('ReaderCore', () => {
 
   it('counts garbage and a torn tail as decode drops and carries on', () => {
     const { core, batches, ledger } = setup();
-    const r = (i: number) => makeRecord({ tsNs: BigInt(i), mark: i });
+    const r = (i: number) => encodeRecord({ tsNs: BigInt(i), mark: i });
     core.push(Buffer.concat([r(1), Buffer.from('not a record at all'), r(2), r(3)]));
     core.push(r(4).subarray(0, 17));
     core.end();

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { encodeRecord } from '@sluice/testkit/unit';
 import { RedeliveryFilter } from './redelivery.ts';
-import { makeRecord } from './testing/records.ts';
 
-const rec = (i: number) => makeRecord({ tsNs: BigInt(1000 + i), mark: i });
+const rec = (i: number) => encodeRecord({ tsNs: BigInt(1000 + i), mark: i });
 
 describe('RedeliveryFilter', () => {
   it('skips the repeated prefix of a restarted stream, then passes everything', () => {

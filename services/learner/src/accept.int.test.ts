@@ -11,16 +11,15 @@ import { hostMatches, parsePolicy, STREAMS, type PolicyDocument } from '@sluice/
 import { createLogger, ensureKv, ensureStream } from '@sluice/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { REPO_ROOT } from '../../../test/lib/service-process.ts';
+import { attempt, learnerHarness, type LearnerHarness, REPO_ROOT } from '@sluice/testkit';
 import { PolicyApi } from '../../policy/src/api.ts';
 import { compile } from '../../policy/src/compile.ts';
 import { evaluate } from '../../policy/src/evaluate.ts';
 import { auditPublisher } from '../../policy/src/server.ts';
 import { PolicyStore } from '../../policy/src/store.ts';
-import { attempt, harness, NATS_URL, type Harness } from './testing/harness.ts';
 
 const run = promisify(execFile);
-let h: Harness;
+let h: LearnerHarness;
 let bucket: string;
 let policyPrefix: string;
 let sub: Subscription;
@@ -29,7 +28,7 @@ let store: PolicyStore;
 beforeAll(async () => {
   bucket = `learntest-policy-${process.pid}-${Date.now()}`;
   policyPrefix = `learntest.${process.pid}${Date.now()}.api.policy`;
-  h = await harness('accept', { LEARNER_POLICY_API: policyPrefix });
+  h = await learnerHarness('accept', { LEARNER_POLICY_API: policyPrefix });
   await ensureStream(h.jsm, STREAMS.control, createLogger('test', 'silent'));
   store = new PolicyStore(await ensureKv(h.nc, bucket, 64));
   const api = new PolicyApi({ store, audit: auditPublisher(jetstream(h.nc)) });
@@ -48,7 +47,7 @@ afterAll(async () => {
 const sluice = (args: string[]) =>
   run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'cli', 'src', 'main.ts'), ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, NATS_URL, SLUICE_ACTOR: 'learn-test', SLUICE_POLICY_API: policyPrefix },
+    env: { ...process.env, NATS_URL: h.natsUrl, SLUICE_ACTOR: 'learn-test', SLUICE_POLICY_API: policyPrefix },
   });
 
 describe('learn accept', () => {

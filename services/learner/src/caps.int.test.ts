@@ -3,23 +3,15 @@
 import { jetstream } from '@nats-io/jetstream';
 import { subjects } from '@sluice/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attempt, harness, type Harness } from './testing/harness.ts';
+import { attempt, learnerHarness, metricValue, scrape, type LearnerHarness } from '@sluice/testkit';
 
-let h: Harness;
+let h: LearnerHarness;
 beforeAll(async () => {
-  h = await harness('caps', { LEARNER_MAX_DESTINATIONS: '3' });
+  h = await learnerHarness('caps', { LEARNER_MAX_DESTINATIONS: '3' });
 });
 afterAll(async () => {
   await h?.close();
 });
-
-function counter(metrics: string, name: string, labels: Record<string, string>): number {
-  for (const line of metrics.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.split(' ').pop());
-  }
-  return 0;
-}
 
 describe('learner caps', () => {
   it('drops destinations past the cap, counts them by reason, and a bad line costs only itself', async () => {
@@ -34,9 +26,9 @@ describe('learner caps', () => {
 
     const diff = await h.request('diff', { project: h.project });
     expect(diff.result.session).toMatchObject({ destinations: 3, overflow: 2, learned: 4 });
-    const metrics = await (await fetch(`http://127.0.0.1:${h.portOf.get(p)}/metrics`)).text();
-    expect(counter(metrics, 'sluice_events_dropped_total', { stage: 'learner', reason: 'cap' })).toBe(2);
-    expect(counter(metrics, 'sluice_events_dropped_total', { stage: 'learner', reason: 'json' })).toBe(1);
-    expect(counter(metrics, 'sluice_events_total', { stage: 'learner' })).toBe(6);
+    const metrics = await scrape(h.portOf.get(p)!);
+    expect(metricValue(metrics, 'sluice_events_dropped_total', { stage: 'learner', reason: 'cap' })).toBe(2);
+    expect(metricValue(metrics, 'sluice_events_dropped_total', { stage: 'learner', reason: 'json' })).toBe(1);
+    expect(metricValue(metrics, 'sluice_events_total', { stage: 'learner' })).toBe(6);
   });
 });

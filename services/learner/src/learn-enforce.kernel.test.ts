@@ -16,6 +16,7 @@ import { decodeKernelRecord, KERNEL_RECORD_SIZE, parsePolicy, STREAMS, type Poli
 import { createLogger, ensureKv, ensureStream } from '@sluice/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { learnerHarness, type LearnerHarness } from '@sluice/testkit';
 import { acceptLearned } from '../../../cli/src/commands/learn-accept.ts';
 import { HELPER, probe, sleep, until, type ProbeResult } from '../../../test/kernel/exec.ts';
 import { listeners } from '../../../test/kernel/net.ts';
@@ -29,12 +30,11 @@ import { applyOp, emptyState, formatOp, type MapState } from '../../policy/src/m
 import { planBatches } from '../../policy/src/plan.ts';
 import { auditPublisher } from '../../policy/src/server.ts';
 import { PolicyStore } from '../../policy/src/store.ts';
-import { harness, type Harness } from './testing/harness.ts';
 
 const sb = new Sandbox('learner');
 const net = listeners();
 let cg: Cgroup;
-let h: Harness;
+let h: LearnerHarness;
 let store: PolicyStore;
 let sub: Subscription;
 let raw: ChildProcess;
@@ -57,7 +57,7 @@ beforeAll(async () => {
   raw = spawn(HELPER, ['--pin', sb.pin, 'stream', '--counters-ms', '1000'], { stdio: ['ignore', 'pipe', 'inherit'] });
   raw.stdout!.on('data', (d: Buffer) => (frames = Buffer.concat([frames, d])));
 
-  h = await harness('kernel', { LEARNER_POLICY_API: policyPrefix });
+  h = await learnerHarness('kernel', { LEARNER_POLICY_API: policyPrefix });
   await ensureStream(h.jsm, STREAMS.control, createLogger('test', 'silent'));
   store = new PolicyStore(await ensureKv(h.nc, `learnk-policy-${process.pid}`, 64));
   const api = new PolicyApi({ store, audit: auditPublisher(jetstream(h.nc)) });

@@ -3,12 +3,12 @@
 // ports; two replicas give the same diff as one; a learner killed mid-session loses nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { attempt, learnerHarness, type LearnerHarness } from '@sluice/testkit';
 import { learnWhile } from '../../../cli/src/commands/learn-run.ts';
-import { attempt, harness, type Harness } from './testing/harness.ts';
 
-let h: Harness;
+let h: LearnerHarness;
 beforeAll(async () => {
-  h = await harness('learner');
+  h = await learnerHarness('learner');
 });
 afterAll(async () => {
   await h?.close();

@@ -8,10 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { waitFor } from '../../../test/lib/service-process.ts';
-import { attempt, freePort, harness, type Harness } from './testing/harness.ts';
+import { attempt, freePort, learnerHarness, type LearnerHarness, waitFor } from '@sluice/testkit';
 
-let h: Harness;
+let h: LearnerHarness;
 let port: number;
 let dir: string;
 let server: ChildProcess | undefined;
@@ -43,7 +42,7 @@ beforeAll(async () => {
   port = await freePort();
   dir = mkdtempSync(join(tmpdir(), 'learner-redis-'));
   await startRedis();
-  h = await harness('redisfault', { REDIS_URL: `redis://127.0.0.1:${port}` });
+  h = await learnerHarness('redisfault', { REDIS_URL: `redis://127.0.0.1:${port}` });
 });
 
 afterAll(async () => {

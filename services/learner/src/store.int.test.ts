@@ -2,11 +2,12 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { testServer } from '@sluice/testkit';
 import type { Observation } from './observation.ts';
 import { DEFAULT_LIMITS, LearnStore } from './store.ts';
 import { sessionId } from './session.ts';
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const redis = new Redis(testServer('REDIS_URL'));
 const prefix = `sluice:learntest:store-${randomBytes(4).toString('hex')}:`;
 afterAll(async () => {
   const keys = await redis.keys(`${prefix}*`);
@@ -46,7 +47,7 @@ describe('LearnStore', () => {
   it('applying the same events twice, or from two clients at once, gives one result', async () => {
     const sel = { project: 'p-idem' };
     const a = new LearnStore(redis, prefix);
-    const other = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const other = new Redis(testServer('REDIS_URL'));
     const b = new LearnStore(other, prefix);
     await a.start(sel, new Date(T0));
     const batch = Array.from({ length: 50 }, (_, i) => obs(`h${i % 7}.test`, 443 + (i % 3), { time_ms: T0 + 10 + i, agent: `ag${i % 2}` }));

@@ -5,8 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { AuditEvent, STREAMS, type ApiReply } from '@sluice/contracts';
-import { startService, stopService, waitFor, type ServiceProcess } from '../../../test/lib/service-process.ts';
-import { freePort, startAccountsNats, TEST_PASSWORDS, type TestNats } from './testing/nats-server.ts';
+import { freePort, type ServiceProcess, startAccountsNats, startService, stopService, TEST_PASSWORDS, type TestNats, waitFor } from '@sluice/testkit';
 
 const V1 = `version: 1
 policies:

@@ -8,14 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { hostPatternKey, nameHash, type ApiReply, type ContainerLifecycle } from '@sluice/contracts';
+import { type ServiceProcess, startAccountsNats, startPolicyService, stopService, TEST_PASSWORDS, type TestNats } from '@sluice/testkit';
 import { dnsServer, type DnsServer } from '../../../test/kernel/dns-server.ts';
 import { probe, sleep, until, type ProbeCounts, type ProbeResult } from '../../../test/kernel/exec.ts';
 import { listeners } from '../../../test/kernel/net.ts';
 import type { RecordStream } from '../../../test/kernel/record-stream.ts';
 import { Sandbox, type Cgroup } from '../../../test/kernel/sandbox.ts';
-import { stopService, type ServiceProcess } from '../../../test/lib/service-process.ts';
-import { startAccountsNats, TEST_PASSWORDS, type TestNats } from './testing/nats-server.ts';
-import { startPolicyService } from './testing/policy-process.ts';
 
 const NODE = 'hosts-kernel-node';
 const RESOLVER = '127.0.0.163';

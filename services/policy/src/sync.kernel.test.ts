@@ -6,12 +6,10 @@ import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { rmdirSync } from 'node:fs';
 import type { ApiReply, ContainerLifecycle } from '@sluice/contracts';
+import { policyEnv, type ServiceProcess, startAccountsNats, startPolicyService, startService, stopService, TEST_PASSWORDS, type TestNats } from '@sluice/testkit';
 import { probe, sleep, until, type ProbeCounts, type ProbeResult } from '../../../test/kernel/exec.ts';
 import { listeners } from '../../../test/kernel/net.ts';
 import { Sandbox, type Cgroup } from '../../../test/kernel/sandbox.ts';
-import { startService, stopService, type ServiceProcess } from '../../../test/lib/service-process.ts';
-import { startAccountsNats, TEST_PASSWORDS, type TestNats } from './testing/nats-server.ts';
-import { policyEnv, startPolicyService } from './testing/policy-process.ts';
 
 const NODE = 'kernel-test-node';
 const sb = new Sandbox('policy-sync');

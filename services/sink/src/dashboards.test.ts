@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { INFRA_DIR } from './export-infra.ts';
+import { INFRA_DIR } from '@sluice/testkit/unit';
 import { fieldPaths, SOURCES, dataStreamName } from './templates.ts';
 
 interface SavedObject {

@@ -6,10 +6,10 @@ import { AuditEvent, DnsEvent, EgressEvent, VERDICTS } from '@sluice/contracts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { dnsEvent, egressEvent } from '@sluice/testkit/unit';
 import { auditDocument, dnsDocument, egressDocument, type Ss4oDocument, type SourceName } from './document.ts';
 import { compileFastCheck } from './fast-check.ts';
 import { fastChecked, parseBatch } from './parse.ts';
-import { dnsEvent, egressEvent } from './test-events.ts';
 
 const observed = '2026-01-01T12:00:01.000Z';
 

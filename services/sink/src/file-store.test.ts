@@ -2,9 +2,9 @@ import { mkdtemp, readdir, rm, writeFile, appendFile, utimes } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { dnsEvent, egressEvent, ndjson } from '@sluice/testkit/unit';
 import { FileStoreWriter, readNdjsonStore } from './file-store.ts';
 import { parseBatch } from './parse.ts';
-import { dnsEvent, egressEvent, ndjson } from './test-events.ts';
 import type { BulkItem } from './writer.ts';
 
 let dir: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { auditEvent, dnsEvent, egressEvent, ndjson } from '@sluice/testkit/unit';
 import { parseBatch } from './parse.ts';
-import { auditEvent, dnsEvent, egressEvent, ndjson } from './test-events.ts';
 
 const observed = '2026-01-01T12:00:01.000Z';
 

@@ -2,12 +2,12 @@
 // needs it. The real server is exercised in sink.int.test.ts.
 import { createLogger } from '@sluice/runtime';
 import { describe, expect, it } from 'vitest';
+import { egressEvent, ndjson } from '@sluice/testkit/unit';
 import type { ItemOutcome } from './bulk-result.ts';
 import { Backoff, BulkSizer } from './bulk-size.ts';
 import { parseBatch } from './parse.ts';
 import { Pipeline, type AckHandle, type DlqEntry } from './pipeline.ts';
 import type { SinkCounters } from './sink-metrics.ts';
-import { egressEvent, ndjson } from './test-events.ts';
 import { WriteUnavailable, type BulkItem, type DocumentWriter } from './writer.ts';
 
 class Handle implements AckHandle {

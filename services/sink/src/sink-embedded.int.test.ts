@@ -5,10 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STREAMS } from '@sluice/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopService, waitFor, type ServiceProcess } from '../../../test/lib/service-process.ts';
+import { auditEvent, closeSlice, egressEvent, openSlice, publishAudit, publishEgress, type ServiceProcess, type Slice, startSink, stopService, waitFor } from '@sluice/testkit';
 import { readNdjsonStore } from './file-store.ts';
-import { closeSlice, openSlice, publishAudit, publishEgress, startSink, type Slice } from './sink-harness.ts';
-import { auditEvent, egressEvent } from './test-events.ts';
 
 const PORT = 19_483;
 let s: Slice;

@@ -3,10 +3,7 @@
 // the shared one other tests use is never disturbed.
 import { STREAMS } from '@sluice/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { privateServer, type PrivateServer } from '../../../test/lib/private-server.ts';
-import { stopService, waitFor, type ServiceProcess } from '../../../test/lib/service-process.ts';
-import { closeSlice, metric, openSlice, publishEgress, searchableCount, startSink, waitForCount, type Slice } from './sink-harness.ts';
-import { egressEvent } from './test-events.ts';
+import { closeSlice, egressEvent, openSlice, privateServer, type PrivateServer, publishEgress, scrapeValue, searchableCount, type ServiceProcess, type Slice, startSink, stopService, waitFor, waitForCount } from '@sluice/testkit';
 
 const PORT = 19_482;
 let s: Slice;
@@ -88,7 +85,7 @@ describe('sink faults', () => {
     await waitForCount(s, 'egress', N + M, 180_000);
     await consumerSettled();
     expect(await searchableCount(s, 'egress')).toBe(N + M);
-    expect(await metric(PORT, 'sluice_sink_bulk_requests_total', 'result="failed"')).toBeGreaterThan(0);
+    expect(await scrapeValue(PORT, 'sluice_sink_bulk_requests_total', { result: 'failed' })).toBeGreaterThan(0);
     const r = await stopService(sink!, 8000);
     sink = undefined;
     expect(r.code).toBe(0);

@@ -1,12 +1,10 @@
 // Issue 9 against the real NATS and OpenSearch: a real sink process, a private slice of both.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopService, type ServiceProcess } from '../../../test/lib/service-process.ts';
+import { auditEvent, closeSlice, dlqRecords, dnsEvent, egressEvent, ndjson, openSlice, publishAudit, publishDns, publishEgress, publishRaw, scrapeValue, searchableCount, type ServiceProcess, type Slice, startSink, stopService, waitForCount } from '@sluice/testkit';
 import { createLogger } from '@sluice/runtime';
 import { backingIndices, runLifecycleOnce } from './lifecycle.ts';
-import { closeSlice, dlqRecords, metric, openSlice, publishAudit, publishDns, publishEgress, publishRaw, searchableCount, startSink, waitForCount, type Slice } from './sink-harness.ts';
 import { ensureTemplates } from './opensearch-setup.ts';
 import { dataStreamName, indexTemplate, TEMPLATE_VERSION, templateName } from './templates.ts';
-import { auditEvent, dnsEvent, egressEvent, ndjson } from './test-events.ts';
 import { subjects } from '@sluice/contracts';
 
 const PORT = 19_481;
@@ -94,9 +92,9 @@ describe('sink against real OpenSearch', () => {
   });
 
   it('a redelivered batch is counted as duplicates, not stored twice', async () => {
-    const before = await metric(PORT, 'sluice_sink_documents_total', 'outcome="duplicate"');
+    const before = await scrapeValue(PORT, 'sluice_sink_documents_total', { outcome: 'duplicate' });
     await publishEgress(s, events.slice(0, 50), 50);
-    await waitForMetric(PORT, 'sluice_sink_documents_total', 'outcome="duplicate"', before + 50);
+    await waitForMetric(PORT, 'sluice_sink_documents_total', { outcome: 'duplicate' }, before + 50);
     expect(await searchableCount(s, 'egress')).toBe(N);
   });
 
@@ -113,8 +111,8 @@ describe('sink against real OpenSearch', () => {
     ]);
     expect(dlq.find((r) => r.kind === 'schema')!.reason).toMatch(/verdict/);
     expect(dlq.find((r) => r.kind === 'schema')!.raw).toBe(broken);
-    expect(await metric(PORT, 'sluice_events_dropped_total', 'reason="schema"')).toBe(1);
-    expect(await metric(PORT, 'sluice_events_dropped_total', 'reason="not_json"')).toBe(1);
+    expect(await scrapeValue(PORT, 'sluice_events_dropped_total', { reason: 'schema' })).toBe(1);
+    expect(await scrapeValue(PORT, 'sluice_events_dropped_total', { reason: 'not_json' })).toBe(1);
   });
 
   it('drives rollover and retention itself when the ISM plugin is absent', async (ctx) => {
@@ -172,13 +170,13 @@ describe('sink against real OpenSearch', () => {
   });
 });
 
-async function waitForMetric(port: number, name: string, labels: string, atLeast: number): Promise<void> {
+async function waitForMetric(port: number, name: string, labels: Record<string, string>, atLeast: number): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if ((await metric(port, name, labels)) >= atLeast) return;
+    if ((await scrapeValue(port, name, labels)) >= atLeast) return;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`metric ${name}{${labels}} never reached ${atLeast}`);
+  throw new Error(`metric ${name}${JSON.stringify(labels)} never reached ${atLeast}`);
 }
 
 async function waitForDlq(sl: Slice, n: number) {

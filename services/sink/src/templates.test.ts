@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { INFRA_DIR, infraFiles } from './export-infra.ts';
+import { INFRA_DIR, infraFiles } from '@sluice/testkit/unit';
 import { fieldPaths, indexTemplate, mappings } from './templates.ts';
 
 describe('index templates', () => {
-  it('match the committed infra/opensearch JSON (regenerate: tsx services/sink/src/export-infra.ts)', () => {
+  it('match the committed infra/opensearch JSON (regenerate: tsx packages/testkit/src/opensearch-infra.ts)', () => {
     for (const [rel, content] of infraFiles()) {
       expect(readFileSync(join(INFRA_DIR, rel), 'utf8'), rel).toBe(content);
     }

@@ -1,5 +1,5 @@
 // Index templates for the sink's data streams. This file is the source of truth; the JSON copies in
-// infra/opensearch/templates/ are generated from it (`tsx services/sink/src/export-infra.ts`) and a
+// infra/opensearch/templates/ are generated from it (`tsx packages/testkit/src/opensearch-infra.ts`) and a
 // unit test fails when they drift. Bump TEMPLATE_VERSION on any change: the sink only replaces an
 // installed template whose version is older, so replicas of different ages never fight.
 import type { SourceName } from './document.ts';

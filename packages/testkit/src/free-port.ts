@@ -1,4 +1,5 @@
-// A free loopback TCP port for a child service's metrics/health server.
+// A free loopback TCP port (for a child service's metrics/health server or a private server):
+// the kernel picks one, we release it and hand out the number.
 import { createServer } from 'node:net';
 
 export function freePort(): Promise<number> {

@@ -1,15 +1,17 @@
-// Generates infra/opensearch/{templates,ism}/*.json from the code that installs them, for operators
-// who manage OpenSearch by hand. `templates.test.ts` fails when the committed files drift.
-//   tsx services/sink/src/export-infra.ts
+// Generates infra/opensearch/{templates,ism}/*.json from the sink code that installs them, for
+// operators who manage OpenSearch by hand. The sink's templates.test.ts fails when the committed
+// files drift.
+//   tsx packages/testkit/src/opensearch-infra.ts
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ismPolicy } from './ism.ts';
-import { indexTemplate, SOURCES, templateName } from './templates.ts';
+import { ismPolicy } from '../../../services/sink/src/ism.ts';
+import { indexTemplate, SOURCES, templateName } from '../../../services/sink/src/templates.ts';
+import { REPO_ROOT } from './repo-paths.ts';
 
-export const INFRA_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../infra/opensearch');
-export const DEFAULT_PREFIX = 'clawker-';
-export const DEFAULT_LIFECYCLE = { rolloverMaxAge: '1d', rolloverMaxSize: '30gb', retention: '30d' };
+export const INFRA_DIR = join(REPO_ROOT, 'infra', 'opensearch');
+const DEFAULT_PREFIX = 'clawker-';
+const DEFAULT_LIFECYCLE = { rolloverMaxAge: '1d', rolloverMaxSize: '30gb', retention: '30d' };
 
 /** path (relative to infra/opensearch) → file content. */
 export function infraFiles(): Map<string, string> {

@@ -1,5 +1,5 @@
-// Event builders shared by the sink's tests and benchmark: valid by construction (the contracts'
-// schemas), varied across agents and verdicts so queries have something to tell apart.
+// Event builders shared by tests and benchmarks: valid by construction (the contracts' schemas),
+// varied across agents and verdicts so queries have something to tell apart.
 import type { AuditEvent, DnsEvent, EgressEvent, Verdict } from '@sluice/contracts';
 
 export function egressEvent(i: number, over: Partial<EgressEvent> = {}): EgressEvent {
@@ -65,3 +65,38 @@ export function auditEvent(i: number, over: Partial<AuditEvent> = {}): AuditEven
 }
 
 export const ndjson = (events: object[]): string => events.map((e) => JSON.stringify(e)).join('\n');
+
+let seq = 0;
+/** A learn-mode attempt (audit) from `agent` to host-or-IP:port, as the attributor would emit it. */
+export function attempt(
+  run: string,
+  project: string,
+  agent: string,
+  dst: { host?: string; ip: string; port: number; proto?: string },
+  over: Partial<EgressEvent> = {},
+): EgressEvent {
+  seq++;
+  return {
+    id: `learntest:${run}:${seq}`,
+    time: new Date().toISOString(),
+    node: 'learntest',
+    kind: 'connect',
+    verdict: 'ALLOWED',
+    audit: true,
+    reason: 'learn',
+    rule_id: 0,
+    cgroup_id: '4242',
+    pid: 100,
+    comm: 'curl',
+    family: dst.ip.includes(':') ? 'ipv6' : 'ipv4',
+    l4_proto: dst.proto ?? 'tcp',
+    dst_ip: dst.ip,
+    dst_port: dst.port,
+    ...(dst.host ? { dst_host: dst.host } : {}),
+    attribution: 'docker',
+    agent,
+    project,
+    container_id: `c-${agent}`,
+    ...over,
+  };
+}

@@ -2,30 +2,22 @@
 // Redis, events published the way the attributor publishes them (NDJSON batches on
 // sluice.events.<project>.<agent>.<verdict> in SLUICE_EVENTS). Every name is unique per run.
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { encodeToken, STREAMS, subjects, type EgressEvent } from '@sluice/contracts';
 import { createLogger, ensureStream } from '@sluice/runtime';
 import { Redis } from 'ioredis';
-import { startService, stopService, waitFor, type ServiceProcess } from '../../../../test/lib/service-process.ts';
+import { freePort } from './free-port.ts';
+import { testServer } from './servers.ts';
+import { startService, stopService, waitReady, type ServiceProcess } from './service-process.ts';
+import { waitFor } from './wait-for.ts';
 
-export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
-export interface Harness {
+export interface LearnerHarness {
   run: string;
   project: string;
   prefix: string;
   durable: string;
+  natsUrl: string;
   nc: NatsConnection;
   jsm: JetStreamManager;
   redis: Redis;
@@ -41,24 +33,27 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(tag: string, extraEnv: Record<string, string> = {}): Promise<Harness> {
+export async function learnerHarness(tag: string, extraEnv: Record<string, string> = {}): Promise<LearnerHarness> {
   const run = `${tag}-${randomBytes(4).toString('hex')}`;
   const project = `learntest-${run}`;
   const prefix = `sluice:learntest:${run}:`;
   const durable = `learntest-${run}`;
-  const nc = await connect({ servers: NATS_URL });
+  const natsUrl = testServer('NATS_URL');
+  const redisUrl = extraEnv.REDIS_URL ?? testServer('REDIS_URL');
+  const nc = await connect({ servers: natsUrl });
   const jsm = await jetstreamManager(nc);
   await ensureStream(jsm, STREAMS.events, createLogger('test', 'silent'));
   const js = jetstream(nc);
-  const redis = new Redis(REDIS_URL);
+  const redis = new Redis(redisUrl);
   const learners: ServiceProcess[] = [];
   const portOf = new Map<ServiceProcess, number>();
 
-  const h: Harness = {
+  const h: LearnerHarness = {
     run,
     project,
     prefix,
     durable,
+    natsUrl,
     nc,
     jsm,
     redis,
@@ -67,8 +62,8 @@ export async function harness(tag: string, extraEnv: Record<string, string> = {}
     async spawn() {
       const port = await freePort();
       const p = startService('learner', {
-        NATS_URL,
-        REDIS_URL,
+        NATS_URL: natsUrl,
+        REDIS_URL: redisUrl,
         METRICS_PORT: String(port),
         NODE_NAME: `learntest-${learners.length}`,
         LOG_LEVEL: 'warn',
@@ -82,15 +77,7 @@ export async function harness(tag: string, extraEnv: Record<string, string> = {}
       });
       learners.push(p);
       portOf.set(p, port);
-      await waitFor(
-        'learner ready',
-        async () => {
-          if (p.child.exitCode !== null) throw new Error(`learner exited ${p.child.exitCode}: ${p.stderr()}`);
-          const r = await fetch(`http://127.0.0.1:${port}/readyz`);
-          return r.status === 200 ? true : undefined;
-        },
-        60_000,
-      );
+      await waitReady(p, port, 'learner');
       return p;
     },
     async stop(p, signal = 'SIGTERM') {
@@ -134,39 +121,4 @@ export async function harness(tag: string, extraEnv: Record<string, string> = {}
     },
   };
   return h;
-}
-
-let seq = 0;
-/** A learn-mode attempt (audit) from `agent` to host-or-IP:port, as the attributor would emit it. */
-export function attempt(
-  run: string,
-  project: string,
-  agent: string,
-  dst: { host?: string; ip: string; port: number; proto?: string },
-  over: Partial<EgressEvent> = {},
-): EgressEvent {
-  seq++;
-  return {
-    id: `learntest:${run}:${seq}`,
-    time: new Date().toISOString(),
-    node: 'learntest',
-    kind: 'connect',
-    verdict: 'ALLOWED',
-    audit: true,
-    reason: 'learn',
-    rule_id: 0,
-    cgroup_id: '4242',
-    pid: 100,
-    comm: 'curl',
-    family: dst.ip.includes(':') ? 'ipv6' : 'ipv4',
-    l4_proto: dst.proto ?? 'tcp',
-    dst_ip: dst.ip,
-    dst_port: dst.port,
-    ...(dst.host ? { dst_host: dst.host } : {}),
-    attribution: 'docker',
-    agent,
-    project,
-    container_id: `c-${agent}`,
-    ...over,
-  };
 }

@@ -6,13 +6,12 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamCl
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { STREAMS, subjects, type AuditEvent, type DnsEvent, type EgressEvent } from '@sluice/contracts';
 import { createLogger, ensureStream } from '@sluice/runtime';
-import { startService, waitFor, type ServiceProcess } from '../../../test/lib/service-process.ts';
-import { DLQ_SUBJECT, type DlqRecord } from './dlq.ts';
-import { dataStreamName, SOURCES, templateName } from './templates.ts';
-import { ndjson } from './test-events.ts';
-
-export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
-export const OPENSEARCH_URL = process.env.OPENSEARCH_URL ?? 'http://127.0.0.1:9200';
+import { DLQ_SUBJECT, type DlqRecord } from '../../../services/sink/src/dlq.ts';
+import { dataStreamName, SOURCES, templateName } from '../../../services/sink/src/templates.ts';
+import { ndjson } from './events.ts';
+import { testServer } from './servers.ts';
+import { startService, waitReady, type ServiceProcess } from './service-process.ts';
+import { waitFor } from './wait-for.ts';
 
 export interface Slice {
   tag: string;
@@ -20,6 +19,7 @@ export interface Slice {
   consumerPrefix: string;
   project: string;
   auditKind: string;
+  natsUrl: string;
   nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
@@ -27,11 +27,12 @@ export interface Slice {
   opensearchUrl: string;
 }
 
-/** `opensearchUrl`: a private node (fault tests that restart OpenSearch); default the shared one. */
-export async function openSlice(name: string, opensearchUrl = OPENSEARCH_URL): Promise<Slice> {
+/** `opensearchUrl`: a private node (fault tests that restart OpenSearch); default the test run's. */
+export async function openSlice(name: string, opensearchUrl = testServer('OPENSEARCH_URL')): Promise<Slice> {
   const letters = Array.from({ length: 8 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('');
   const tag = `${name}${letters}`;
-  const nc = await connect({ servers: NATS_URL });
+  const natsUrl = testServer('NATS_URL');
+  const nc = await connect({ servers: natsUrl });
   const jsm = await jetstreamManager(nc);
   const log = createLogger('sink-test', 'silent');
   await ensureStream(jsm, STREAMS.events, log);
@@ -42,6 +43,7 @@ export async function openSlice(name: string, opensearchUrl = OPENSEARCH_URL): P
     consumerPrefix: `sink-${tag}`,
     project: `proj-${tag}`,
     auditKind: `${name.replace(/[^a-z]/g, '')}_${letters}`,
+    natsUrl,
     nc,
     js: jetstream(nc),
     jsm,
@@ -53,7 +55,7 @@ export async function openSlice(name: string, opensearchUrl = OPENSEARCH_URL): P
 /** Environment for a sink bound to the slice. */
 export function sliceEnv(s: Slice, port: number, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    NATS_URL,
+    NATS_URL: s.natsUrl,
     OPENSEARCH_URL: s.opensearchUrl,
     METRICS_PORT: String(port),
     NODE_NAME: `sink-${s.tag}`,
@@ -71,15 +73,7 @@ export function sliceEnv(s: Slice, port: number, extra: Record<string, string> =
 
 export async function startSink(s: Slice, port: number, extra: Record<string, string> = {}): Promise<ServiceProcess> {
   const p = startService('sink', sliceEnv(s, port, extra));
-  await waitFor(
-    'sink ready',
-    async () => {
-      if (p.child.exitCode !== null) throw new Error(`sink exited ${p.child.exitCode}: ${p.stderr()}`);
-      const r = await fetch(`http://127.0.0.1:${port}/readyz`);
-      return r.status === 200 ? true : undefined;
-    },
-    90_000,
-  );
+  await waitReady(p, port, 'sink', 90_000);
   return p;
 }
 
@@ -158,12 +152,6 @@ export async function dlqRecords(s: Slice): Promise<DlqRecord[]> {
     await s.jsm.consumers.delete(STREAMS.control.name, name);
   }
   return out;
-}
-
-export async function metric(port: number, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
 export async function closeSlice(s: Slice): Promise<void> {

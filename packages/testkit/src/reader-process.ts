@@ -1,8 +1,9 @@
 // The bpf-reader as operators run it (tsx main.ts, env config), for the kernel and integration
 // tests: its metrics port is read from its start-up log, its helper pid from /proc.
 import { readFileSync, readdirSync } from 'node:fs';
-import { startService, stopService, waitFor, type ServiceProcess } from '../../../../test/lib/service-process.ts';
-import { metric, scrape } from './scrape.ts';
+import { metricValue, scrape } from './scrape.ts';
+import { startService, stopService, type ServiceProcess } from './service-process.ts';
+import { waitFor } from './wait-for.ts';
 
 export interface Reader {
   proc: ServiceProcess;
@@ -26,7 +27,7 @@ export async function startReader(env: Record<string, string>): Promise<Reader> 
     proc,
     port,
     metrics,
-    value: async (name, labels) => metric(await metrics(), name, labels),
+    value: async (name, labels) => metricValue(await metrics(), name, labels),
     helperPid: () => childPids(proc.child.pid!).find((p) => comm(p) === 'sluice-bpf'),
     stop: () => stopService(proc, 8000),
   };

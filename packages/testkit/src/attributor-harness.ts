@@ -2,54 +2,47 @@
 // their real cgroup ids published to SLUICE_RAW, the attributor as a child process, and a reader
 // of what it published. Every name is unique per run so test files never collide.
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import Docker from 'dockerode';
 import { Redis } from 'ioredis';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import { ensureStream, createLogger } from '@sluice/runtime';
 import { STREAMS, subjects } from '@sluice/contracts';
-import { cgroupOfPid, findCgroup2Mount } from './cgroup.ts';
-import { encodeBatch, type FixtureRecord } from './kernel-fixture.ts';
-import { startService, type ServiceProcess } from '../../../test/lib/service-process.ts';
+import { cgroupOfPid, findCgroup2Mount } from '../../../services/attributor/src/cgroup.ts';
+import { freePort } from './free-port.ts';
+import { type RecordSpec } from './kernel-records.ts';
+import { encodeBatch } from './raw-batches.ts';
+import { scrape } from './scrape.ts';
+import { dockerSocket, testServer } from './servers.ts';
+import { startService, type ServiceProcess } from './service-process.ts';
 
-export const NATS_URL = 'nats://127.0.0.1:4222';
-export const REDIS_URL = 'redis://127.0.0.1:6379';
-export const IMAGE = 'sluice/base:busybox';
+export const TEST_IMAGE = 'sluice/base:busybox';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-export interface Line {
+export interface PublishedLine {
   subject: string;
   doc: Record<string, unknown> & { id: string };
 }
 
-export class Harness {
+export class AttributorHarness {
   readonly run = randomUUID().slice(0, 8);
   readonly node = `attr-it-${this.run}`;
   readonly bootId = randomUUID();
   readonly durable = `attr-it-${this.run}`;
-  readonly docker = new Docker({ socketPath: '/var/run/docker.sock' });
+  readonly natsUrl = testServer('NATS_URL');
+  readonly redisUrl = testServer('REDIS_URL');
+  readonly dockerSocket = dockerSocket();
+  readonly docker = new Docker({ socketPath: this.dockerSocket });
   nc!: NatsConnection;
   mount!: string;
   metricsPort = 0;
   private seq = 1;
   private readonly containers: string[] = [];
-  readonly events: Line[] = [];
-  readonly control: Line[] = [];
+  readonly events: PublishedLine[] = [];
+  readonly control: PublishedLine[] = [];
   private readers: ConsumerMessages[] = [];
 
   async setup(): Promise<void> {
-    this.nc = await connect({ servers: NATS_URL });
+    this.nc = await connect({ servers: this.natsUrl });
     const jsm = await jetstreamManager(this.nc);
     const log = createLogger('attributor-test', 'silent');
     for (const s of [STREAMS.raw, STREAMS.events, STREAMS.control]) await ensureStream(jsm, s, log);
@@ -61,7 +54,7 @@ export class Harness {
     for (const f of [subjects.containersAll, subjects.auditAll]) this.readers.push(await this.follow(STREAMS.control.name, f, since, this.control));
   }
 
-  private async follow(stream: string, filter: string, since: string, into: Line[]): Promise<ConsumerMessages> {
+  private async follow(stream: string, filter: string, since: string, into: PublishedLine[]): Promise<ConsumerMessages> {
     const c = await jetstream(this.nc).consumers.get(stream, {
       filter_subjects: filter,
       deliver_policy: DeliverPolicy.StartTime,
@@ -72,9 +65,9 @@ export class Harness {
       for await (const m of iter) {
         for (const text of m.string().split('\n')) {
           if (!text) continue;
-          let doc: Line['doc'];
+          let doc: PublishedLine['doc'];
           try {
-            doc = JSON.parse(text) as Line['doc'];
+            doc = JSON.parse(text) as PublishedLine['doc'];
           } catch {
             continue; // other writers' messages on shared subjects are not ours to judge
           }
@@ -88,8 +81,9 @@ export class Harness {
 
   env(over: Record<string, string> = {}): Record<string, string> {
     return {
-      NATS_URL,
-      REDIS_URL,
+      NATS_URL: this.natsUrl,
+      REDIS_URL: this.redisUrl,
+      DOCKER_SOCKET: this.dockerSocket,
       NODE_NAME: this.node,
       METRICS_PORT: String(this.metricsPort),
       LOG_LEVEL: 'info',
@@ -111,7 +105,7 @@ export class Harness {
 
   async runContainer(labels: Record<string, string>, opts: { capDrop?: string[]; cgroupParent?: string } = {}): Promise<{ id: string; cgroupId: bigint; ip: string }> {
     const c = await this.docker.createContainer({
-      Image: IMAGE,
+      Image: TEST_IMAGE,
       Cmd: ['sleep', '600'],
       Labels: { ...labels, 'sluice.test': this.run },
       HostConfig: { CapDrop: opts.capDrop ?? [], AutoRemove: false, ...(opts.cgroupParent ? { CgroupParent: opts.cgroupParent } : {}) },
@@ -143,7 +137,7 @@ export class Harness {
   }
 
   /** Publish one raw batch of records (ts defaults to now); returns the event ids it carries. */
-  async publishRaw(records: Array<Omit<FixtureRecord, 'tsNs'> & { tsNs?: bigint }>): Promise<string[]> {
+  async publishRaw(records: RecordSpec[]): Promise<string[]> {
     const now = BigInt(Date.now()) * 1_000_000n;
     const firstSeq = this.seq;
     this.seq += records.length;
@@ -157,15 +151,14 @@ export class Harness {
     return records.map((_, i) => `${this.node}:${this.bootId}:${firstSeq + i}`);
   }
 
-  byId(): Map<string, Line[]> {
-    const m = new Map<string, Line[]>();
+  byId(): Map<string, PublishedLine[]> {
+    const m = new Map<string, PublishedLine[]>();
     for (const l of this.events) m.set(l.doc.id, [...(m.get(l.doc.id) ?? []), l]);
     return m;
   }
 
-  async metrics(): Promise<string> {
-    const res = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`);
-    return res.text();
+  metrics(): Promise<string> {
+    return scrape(this.metricsPort);
   }
 
   async request(verb: string, body: unknown): Promise<{ ok: boolean; identity?: Record<string, unknown> | null; error?: string }> {
@@ -191,7 +184,7 @@ export class Harness {
     const jsm = await jetstreamManager(this.nc);
     await jsm.consumers.delete(STREAMS.raw.name, this.durable).catch(() => undefined);
     await this.nc.close();
-    const redis = new Redis(REDIS_URL);
+    const redis = new Redis(this.redisUrl);
     try {
       const keys = await redis.keys(`sluice-it:${this.run}:*`);
       if (keys.length > 0) await redis.del(...keys);
@@ -199,17 +192,4 @@ export class Harness {
       redis.disconnect();
     }
   }
-}
-
-/** Value of one Prometheus sample, summed over label sets that contain `labels`. */
-export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const m = /^([a-z_]+)(\{[^}]*\})?\s+([0-9.eE+-]+)/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const lbl = m[2] ?? '';
-    if (Object.entries(labels).every(([k, v]) => lbl.includes(`${k}="${v}"`))) sum += Number(m[3]);
-  }
-  return sum;
 }

@@ -2,10 +2,9 @@
 // exercise main.ts wiring, config validation and signal handling for real.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-
-export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { REPO_ROOT } from './repo-paths.ts';
+import { waitFor } from './wait-for.ts';
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -30,21 +29,6 @@ export function startService(name: string, env: Record<string, string | undefine
   return { child, stderr: () => err, stdout: () => out, exited };
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
-
 /** Sends SIGTERM and waits at most `graceMs` for a clean exit; SIGKILLs and reports otherwise. */
 export async function stopService(p: ServiceProcess, graceMs: number): Promise<{ code: number | string; killed: boolean }> {
   if (p.child.exitCode !== null) return { code: p.child.exitCode, killed: false };
@@ -56,4 +40,16 @@ export async function stopService(p: ServiceProcess, graceMs: number): Promise<{
     return { code: await p.exited, killed: true };
   }
   return { code: res, killed: false };
+}
+
+/** Waits until the service answers /readyz with 200 on `port`; fails at once when it exits. */
+export async function waitReady(p: ServiceProcess, port: number, what: string, timeoutMs = 60_000): Promise<void> {
+  await waitFor(
+    `${what} ready`,
+    async () => {
+      if (p.child.exitCode !== null) throw new Error(`${what} exited ${p.child.exitCode}: ${p.stderr().slice(-2000)}`);
+      return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 ? true : undefined;
+    },
+    timeoutMs,
+  );
 }

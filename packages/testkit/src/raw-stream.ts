@@ -2,8 +2,7 @@
 // validated with the contracts parser, records with their event ids.
 import { jetstream, jetstreamManager, DeliverPolicy } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { parseRawBatch, recordEventId, STREAMS, subjects, type RawBatchMeta } from '@sluice/contracts';
-import { RECORD_SIZE } from '../layout.ts';
+import { KERNEL_RECORD_SIZE as RECORD_SIZE, parseRawBatch, recordEventId, STREAMS, subjects, type RawBatchMeta } from '@sluice/contracts';
 
 export interface RawRecord {
   id: string;
