@@ -39,10 +39,12 @@ srv_docker_start() {
   [[ -s $RUN_DIR/docker/iptables ]] && iptables="$(cat "$RUN_DIR/docker/iptables")"
   log "docker: storage driver $driver, iptables $iptables"
   # cgroupfs: there is no systemd to delegate cgroups to. Containers still land in the cgroup v2
-  # hierarchy (0::/docker/<id>), which is what the BPF programs attach to.
+  # hierarchy (0::/docker/<id>), which is what the BPF programs attach to. The sluice runtime holds
+  # an agent's start until its policy entry is in place (infra/runtime/sluice-runc).
   launch docker "$RUN_DIR/docker" dockerd --host "unix://$DOCKER_SOCK" \
     --data-root "$RUN_DIR/docker/data" --pidfile "$RUN_DIR/docker/dockerd.pid" \
-    --storage-driver "$driver" --exec-opt native.cgroupdriver=cgroupfs --iptables="$iptables"
+    --storage-driver "$driver" --exec-opt native.cgroupdriver=cgroupfs --iptables="$iptables" \
+    --add-runtime "sluice=$REPO_ROOT/infra/runtime/sluice-runc"
 }
 
 # dockerd exits at once when the kernel lacks the netfilter pieces it wants: retry without them.

@@ -15,3 +15,5 @@ export * from './policy-process.ts';
 export * from './attributor-harness.ts';
 export * from './learner-harness.ts';
 export * from './sink-harness.ts';
+export * from './local-sluice.ts';
+export * from './start-race.ts';

@@ -7,6 +7,7 @@ import { PolicyApi } from './api.ts';
 import { DEFAULT_METRICS_PORT, env } from './config.ts';
 import { ApplySession, EXIT_LOCKED, HelperLockedError } from './helper.ts';
 import { loadAndAttach, ScopeError } from './scope.ts';
+import { writeRuntimeRegistration } from './runtime-registry.ts';
 import { followLifecycle } from './lifecycle.ts';
 import { auditPublisher, serveApi } from './server.ts';
 import { BYPASS_PREFIX, DOCUMENT_KEY, PolicyStore } from './store.ts';
@@ -30,6 +31,13 @@ await runService({
       try {
         const scopes = await loadAndAttach(config.SLUICE_BPF_BIN, config.SLUICE_BPF_PIN, cgroupRoot, config.SLUICE_MANAGED_CGROUPS);
         log.info({ scopes }, 'programs loaded and attached to the managed scopes');
+        const registered = writeRuntimeRegistration({
+          scopes: config.SLUICE_MANAGED_CGROUPS,
+          pin: config.SLUICE_BPF_PIN,
+          bin: config.SLUICE_BPF_BIN,
+          cgroupRoot,
+        });
+        log.info({ file: registered }, 'registered the managed scopes for the sluice-runc runtime wrapper');
         session = await ApplySession.start(config.SLUICE_BPF_BIN, config.SLUICE_BPF_PIN);
       } catch (err) {
         if (err instanceof HelperLockedError || (err instanceof ScopeError && err.exitCode === EXIT_LOCKED)) {
