@@ -1,4 +1,5 @@
 export * from './token.ts';
+export * from './label-value.ts';
 export * from './verdict.ts';
 export * from './subjects.ts';
 export * from './streams.ts';
