@@ -18,7 +18,7 @@ describe('drop notices', () => {
   it('are audit events the overseer stream accepts, with a deterministic id and a readable reason', () => {
     const n = dropNotice('bpf-reader', detail);
     expect(AuditEvent.parse(n)).toEqual(n);
-    expect(n.id).toBe('node.a b:b1:drops:3:kernel:ringbuf_full');
+    expect(n.id).toBe(`node.a b:b1:drops:3:${Date.parse(detail.interval_end)}:kernel:ringbuf_full`);
     expect(n.reason).toBe('266738 records lost at stage kernel (ringbuf_full) on node.a b between 2026-12-01T10:00:00.000Z and 2026-12-01T10:04:00.000Z; 267763 since boot');
     expect(dropNotice('bpf-reader', detail)).toEqual(n);
   });

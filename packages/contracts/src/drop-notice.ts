@@ -1,7 +1,7 @@
 // Drops as documents (P15): every interval in which a node lost records, one notice per stage and
 // reason lands in the overseer stream (`sluice.audit.drop_notice` → clawker-overseer), so an
 // investigator sees the gap where it happened. A notice is an AuditEvent (the sink's overseer
-// schema), with a fixed `detail`. Ids are deterministic (node, boot, round, stage, reason): a
+// schema), with a fixed `detail`. Ids are deterministic (node, boot, round, end, stage, reason): a
 // notice re-published after a crash is the same document, never a second count.
 import { z } from 'zod';
 import { AuditEvent, DropStage } from './events.ts';
@@ -32,8 +32,12 @@ export const DropNotice = AuditEvent.extend({
 });
 export type DropNotice = z.infer<typeof DropNotice>;
 
-export function dropNoticeId(d: Pick<DropNoticeDetail, 'node' | 'boot_id' | 'round' | 'stage' | 'drop_reason'>): string {
-  return `${d.node}:${d.boot_id}:drops:${d.round}:${d.stage}:${d.drop_reason}`;
+/**
+ * The interval's end is part of the id: were a node's account ever lost (bucket deleted), its
+ * rounds would count from 1 again, and a repeated id would overwrite an earlier notice's document.
+ */
+export function dropNoticeId(d: Pick<DropNoticeDetail, 'node' | 'boot_id' | 'round' | 'interval_end' | 'stage' | 'drop_reason'>): string {
+  return `${d.node}:${d.boot_id}:drops:${d.round}:${Date.parse(d.interval_end)}:${d.stage}:${d.drop_reason}`;
 }
 
 export function dropNotice(actor: string, d: DropNoticeDetail): DropNotice {

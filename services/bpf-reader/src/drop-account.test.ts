@@ -17,7 +17,7 @@ describe('DropAccount', () => {
     expect(DropAccountState.parse(s)).toEqual(s);
     expect(s.pending).toHaveLength(1);
     expect(DropNotice.parse(s.pending[0])).toMatchObject({
-      id: 'n1:boot-1:drops:1:kernel:ringbuf_full',
+      id: `n1:boot-1:drops:1:${at(10).getTime()}:kernel:ringbuf_full`,
       kind: 'drop_notice',
       subject: { node: 'n1' },
       detail: { stage: 'kernel', drop_reason: 'ringbuf_full', count: 7, total: 7, round: 1, interval_start: BOOT.toISOString(), interval_end: at(10).toISOString() },
@@ -43,9 +43,9 @@ describe('DropAccount', () => {
     const s1 = a.round([{ stage: 'reader', reason: 'publish', count: 3 }], kernel(50), at(5))!;
     const b = new DropAccount('n1', 'boot-2', structuredClone(s1), at(100));
     expect(b.kernelBaseline()).toEqual(new Array(16).fill(0));
-    expect(b.pending.map((n) => n.id)).toEqual(['n1:boot-1:drops:1:reader:publish']);
+    expect(b.pending.map((n) => n.id)).toEqual([`n1:boot-1:drops:1:${at(5).getTime()}:reader:publish`]);
     const s2 = b.round([{ stage: 'kernel', reason: 'ringbuf_full', count: 2 }], kernel(2), at(110))!;
-    expect(s2.pending.map((n) => n.id)).toEqual(['n1:boot-1:drops:1:reader:publish', 'n1:boot-2:drops:2:kernel:ringbuf_full']);
+    expect(s2.pending.map((n) => n.id)).toEqual([`n1:boot-1:drops:1:${at(5).getTime()}:reader:publish`, `n1:boot-2:drops:2:${at(110).getTime()}:kernel:ringbuf_full`]);
     expect(s2.pending[1]!.detail).toMatchObject({ total: 2, interval_start: at(100).toISOString() });
     expect(s2.totals).toEqual({ 'kernel/ringbuf_full': 2 });
   });
