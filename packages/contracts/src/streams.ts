@@ -38,6 +38,8 @@ export const STREAMS = {
 
 export const KV_BUCKETS = {
   policy: { name: 'sluice-policy', history: 64 },
+  /** Per node: the drops the bpf-reader has published notices for (drop-account.ts), so a restart resumes the count. */
+  dropAccounts: { name: 'sluice-drop-accounts', history: 4 },
 } as const;
 
 /** Header names carried on batch messages. */

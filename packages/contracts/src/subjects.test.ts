@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseEventSubject, subjects } from './subjects.ts';
+import { eventSubjectTokens, parseEventSubject, subjects } from './subjects.ts';
 
 describe('subjects', () => {
   it('encode label values into single tokens and parse back', () => {
@@ -16,5 +16,16 @@ describe('subjects', () => {
   it('refuse an invalid literal token', () => {
     expect(() => subjects.audit('policy.apply')).toThrow(/not a valid NATS subject token/);
     expect(subjects.audit('policy_apply')).toBe('sluice.audit.policy_apply');
+  });
+});
+
+describe('event subjects of long labels', () => {
+  it('stay five tokens; the tokens route, the values do not decode', () => {
+    const s = subjects.events('p'.repeat(4096), 'agent', 'ALLOWED');
+    expect(s.length).toBeLessThan(200);
+    const t = eventSubjectTokens(s);
+    expect(t.agent).toBe('agent');
+    expect(t.project).toMatch(/~[0-9a-f]{32}$/);
+    expect(() => parseEventSubject(s)).toThrow(/bounded token/);
   });
 });

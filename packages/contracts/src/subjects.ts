@@ -40,11 +40,20 @@ export interface ParsedEventSubject {
   verdict: string;
 }
 
-/** Inverse of subjects.events, for consumers that route on the subject alone. */
-export function parseEventSubject(subject: string): ParsedEventSubject {
+/** The project and agent tokens of an event subject as they stand (bounded tokens included). */
+export function eventSubjectTokens(subject: string): ParsedEventSubject {
   const parts = subject.split('.');
   if (parts.length !== 5 || parts[0] !== SUBJECT_ROOT || parts[1] !== 'events') {
-    throw new Error(`not an event subject: ${subject}`);
+    throw new Error(`not an event subject: ${subject.length > 300 ? subject.slice(0, 300) + '…' : subject}`);
   }
-  return { project: decodeToken(parts[2]!), agent: decodeToken(parts[3]!), verdict: parts[4]! };
+  return { project: parts[2]!, agent: parts[3]!, verdict: parts[4]! };
+}
+
+/**
+ * Inverse of subjects.events for values short enough to travel exactly. Throws a TokenError for
+ * a bounded token (a long label): route on eventSubjectTokens, read the value from the payload.
+ */
+export function parseEventSubject(subject: string): ParsedEventSubject {
+  const t = eventSubjectTokens(subject);
+  return { project: decodeToken(t.project), agent: decodeToken(t.agent), verdict: t.verdict };
 }

@@ -10,6 +10,7 @@ import type { IdentityStore } from './identity-store.ts';
 import { factsFromInspect, type ContainerFacts, type InspectLike, type LabelKeys } from './inspect.ts';
 import type { LabelCache } from './label-cache.ts';
 import { inScope, plannedCgroupPath, precreateCgroup, removePrecreated } from './prepare-cgroup.ts';
+import { labelDlqMessage, LabelRejections } from './label-dlq.ts';
 import { lifecycleMessage, rawSocketAudit, type ControlMessage, type LifecycleEvent } from './lifecycle.ts';
 import type { AttributorMetrics } from './metrics.ts';
 
@@ -41,6 +42,7 @@ export class ContainerWatch {
   private lastEventSec = 0;
   /** Events of one container are handled in order; different containers concurrently. */
   private readonly queues = new Map<string, Promise<void>>();
+  private readonly rejections = new LabelRejections();
 
   constructor(private readonly d: WatchDeps) {}
 
@@ -176,6 +178,7 @@ export class ContainerWatch {
       // Removed before we could inspect it: the event's attributes carry its labels.
       facts = factsFromInspect({ Id: cid, Name: attrs.name, Config: { Labels: attrs, Image: attrs.image } }, this.d.labels);
     }
+    await this.reportRejections(cid, facts);
     const previous = this.d.cache.get(this.d.node, cid)?.identity;
     let cgroup: ResolvedCgroup | undefined;
     if (keepCgroup && previous?.cgroup_id) cgroup = { id: previous.cgroup_id, path: previous.cgroup_path ?? '' };
@@ -207,9 +210,19 @@ export class ContainerWatch {
     await precreateCgroup(this.d.cgroupMount, path);
     const cgroup = { path, id: await cgroupIdOfPath(this.d.cgroupMount, path) };
     const facts = factsFromInspect(inspect, this.d.labels);
+    await this.reportRejections(cid, facts);
     const identity = this.identityFrom(facts, cgroup, this.d.cache.get(this.d.node, cid)?.identity);
     this.index(identity, undefined);
     await this.d.publish(lifecycleMessage('create', identity, Date.now(), `${dedupe}-${attrs ? 'attrs' : ''}`));
+  }
+
+  /** Label values not carried: counted and sent to the DLQ once; the container is tracked without them. */
+  private async reportRejections(cid: string, facts: ContainerFacts): Promise<void> {
+    for (const r of this.rejections.fresh(cid, facts.rejected)) {
+      this.d.metrics.labelDropped(r.label, r.reason);
+      this.d.log.warn({ container: cid, label: r.key, reason: r.reason, detail: r.detail }, 'label value not carried; sent to the DLQ');
+      await this.d.publish(labelDlqMessage(this.d.node, cid, r, Date.now()));
+    }
   }
 
   /** A cgroup the scan found under a container's path: track that container with it. */
@@ -249,6 +262,7 @@ export class ContainerWatch {
 
   private async died(cid: string, atMs: number, event: 'die' | 'destroy', dedupe: string): Promise<void> {
     const entry = this.d.cache.markDead(this.d.node, cid, atMs);
+    if (event === 'destroy') this.rejections.forget(cid);
     if (!entry) return; // never tracked (started and ended while we were down)
     const path = entry.identity.cgroup_path;
     if (event === 'destroy' && path && inScope(path, this.d.scopes)) await removePrecreated(this.d.cgroupMount, path);

@@ -4,7 +4,7 @@
 // `{ ok: true, identity }` or `{ ok: false, error }` naming what was wrong.
 import { z } from 'zod';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { encodeToken, subjects, u64String } from '@sluice/contracts';
+import { encodeToken, labelValueProblem, subjects, u64String } from '@sluice/contracts';
 import type { Logger } from '@sluice/runtime';
 import { cgroupIdOfPath } from './cgroup.ts';
 import type { CachedIdentity } from './identity.ts';
@@ -46,10 +46,19 @@ export interface IdentityApiDeps {
   publish?: (msg: ControlMessage) => Promise<void>;
 }
 
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
 function parse<T extends z.ZodType>(schema: T, data: Uint8Array): z.infer<T> {
+  let text: string;
+  try {
+    // Not the lenient decoder: it would turn a label's invalid bytes into U+FFFD, a value nobody set.
+    text = utf8Strict.decode(data);
+  } catch {
+    throw new Error('request is not valid UTF-8');
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(new TextDecoder().decode(data));
+    raw = JSON.parse(text);
   } catch {
     throw new Error('request is not JSON');
   }
@@ -61,6 +70,12 @@ function parse<T extends z.ZodType>(schema: T, data: Uint8Array): z.infer<T> {
 export async function register(d: IdentityApiDeps, req: z.infer<typeof RegisterRequest>, nowMs: number): Promise<CachedIdentity> {
   const node = req.node ?? d.node;
   if (node !== d.node) throw new Error(`node ${JSON.stringify(node)} is not this attributor's node ${JSON.stringify(d.node)}`);
+  // A value the pipeline cannot carry is refused here, where the caller hears why (label-value.ts).
+  for (const label of ['agent', 'project'] as const) {
+    const v = req[label];
+    const problem = v === undefined ? undefined : labelValueProblem(v);
+    if (problem) throw new Error(`${label}: ${problem.reason}: ${problem.detail}`);
+  }
   let cgroupId = req.cgroup_id;
   if (req.cgroup_path !== undefined) {
     let fromPath: string;

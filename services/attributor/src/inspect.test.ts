@@ -35,4 +35,17 @@ describe('inspect facts', () => {
     expect(dockerTimeMs('0001-01-01T00:00:00Z')).toBeUndefined();
     expect(dockerTimeMs('garbage')).toBeUndefined();
   });
+
+  it('does not carry label values over the cap or with lone surrogates; reports them instead', () => {
+    const keys = { agent: 'dev.clawker.agent', project: 'dev.clawker.project' };
+    const long = 'p'.repeat(64 * 1024);
+    const f = factsFromInspect({ Id: 'x', Config: { Labels: { [keys.project]: long, [keys.agent]: 'a\ud800' } } }, keys);
+    expect('project' in f || 'agent' in f).toBe(false);
+    expect(f.rejected.map((r) => [r.label, r.key, r.reason, r.value.length])).toEqual([
+      ['agent', keys.agent, 'label_not_unicode', 2],
+      ['project', keys.project, 'label_too_long', 65536],
+    ]);
+    const ok = factsFromInspect({ Id: 'y', Config: { Labels: { [keys.project]: 'q'.repeat(4096), [keys.agent]: 'ctl\u0000\u001b' } } }, keys);
+    expect(ok).toMatchObject({ project: 'q'.repeat(4096), agent: 'ctl\u0000\u001b', rejected: [] });
+  });
 });

@@ -1,5 +1,6 @@
 // From `docker inspect` to what Sluice records about a container. Pure: the Docker client and
 // the cgroup lookup live at the edges (docker-source.ts, cgroup.ts).
+import { labelValueProblem, type LabelProblem } from '@sluice/contracts';
 
 /** The parts of Docker's ContainerInspectResponse we read (all optional: Docker versions differ). */
 export interface InspectLike {
@@ -68,6 +69,14 @@ export interface ContainerFacts {
   privileged: boolean;
   cap_add: string[];
   cap_drop: string[];
+  /** Label values present but not carried (label-value.ts): absent from the facts, reported here. */
+  rejected: LabelRejection[];
+}
+
+export interface LabelRejection extends LabelProblem {
+  label: 'agent' | 'project';
+  key: string;
+  value: string;
 }
 
 export function factsFromInspect(c: InspectLike, keys: LabelKeys): ContainerFacts {
@@ -80,11 +89,18 @@ export function factsFromInspect(c: InspectLike, keys: LabelKeys): ContainerFact
     privileged: c.HostConfig?.Privileged ?? false,
     cap_add: c.HostConfig?.CapAdd ?? [],
     cap_drop: c.HostConfig?.CapDrop ?? [],
+    rejected: [],
   };
   if (c.Name) facts.container_name = c.Name.replace(/^\//, '');
   if (c.Config?.Image) facts.image = c.Config.Image;
-  if (Object.hasOwn(labels, keys.agent)) facts.agent = labels[keys.agent];
-  if (Object.hasOwn(labels, keys.project)) facts.project = labels[keys.project];
+  for (const label of ['agent', 'project'] as const) {
+    const key = keys[label];
+    if (!Object.hasOwn(labels, key)) continue;
+    const value = labels[key]!;
+    const problem = labelValueProblem(value);
+    if (problem) facts.rejected.push({ label, key, value, ...problem });
+    else facts[label] = value;
+  }
   const started = dockerTimeMs(c.State?.StartedAt);
   if (started !== undefined) facts.started_ms = started;
   return facts;

@@ -20,6 +20,8 @@ export interface AttributorMetrics {
    * from other replicas, named / unnamed egress records that carried a domain_hash.
    */
   dnsNames(result: string, n: number): void;
+  /** A label value not carried (label_too_long | label_not_unicode): the events keep their container, not the value. */
+  labelDropped(label: string, reason: string): void;
 }
 
 export function createAttributorMetrics(
@@ -51,6 +53,9 @@ export function createAttributorMetrics(
   const dnsNames = meter.createCounter('sluice_attributor_dns_names_total', {
     description: 'DNS names: learned/rejected from DNS records, shared from other replicas, egress records named/unnamed',
   });
+  const labelsDropped = meter.createCounter('sluice_attributor_label_values_dropped_total', {
+    description: 'Label values not carried (too long, not Unicode), by label and reason; each one is in sluice.dlq.attributor',
+  });
   meter
     .createObservableGauge('sluice_attributor_redis_up', { description: '1 when the shared identity store is reachable' })
     .addCallback((r) => r.observe(gauges.redisUp() ? 1 : 0));
@@ -71,5 +76,6 @@ export function createAttributorMetrics(
     cgroupScan: (result) => scans.add(1, { result }),
     lifecycle: (event) => lifecycle.add(1, { event }),
     dnsNames: (result, n) => n > 0 && dnsNames.add(n, { result }),
+    labelDropped: (label, reason) => labelsDropped.add(1, { label, reason }),
   };
 }

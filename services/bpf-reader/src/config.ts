@@ -2,6 +2,7 @@
 // come from @sluice/runtime's commonEnv.
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { KV_BUCKETS } from '@sluice/contracts';
 
 export const DEFAULT_METRICS_PORT = 9464;
 
@@ -29,6 +30,10 @@ export const env = {
   READER_PUBLISH_INFLIGHT: int(1).default(16),
   READER_PUBLISH_TIMEOUT_MS: int(100).default(5000),
   READER_DROPS_INTERVAL_MS: int(100).default(10_000),
+  /** KV bucket holding each node's drop account (what its notices covered; a restart resumes from it). */
+  READER_DROPS_BUCKET: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a valid KV bucket name').default(KV_BUCKETS.dropAccounts.name),
+  /** Replicas of that bucket (a cluster: 3). */
+  READER_KV_REPLICAS: int(1).max(5).default(1),
   READER_CLOCK_RESYNC_MS: int(100).default(10_000),
   READER_BACKOFF_MIN_MS: int(1).default(100),
   READER_BACKOFF_MAX_MS: int(1).default(5000),

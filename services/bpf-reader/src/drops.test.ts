@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DropNotification } from '@sluice/contracts';
 import { DropLedger } from './drops.ts';
-import { KernelCounters } from './kernel-counters.ts';
 
 describe('DropLedger', () => {
   it('notifies per stage with interval deltas and running totals, only when nonzero', () => {
@@ -20,14 +19,5 @@ describe('DropLedger', () => {
     expect(second).toMatchObject({ stage: 'reader', drops: { publish: 5 }, totals: { decode: 2, publish: 5 } });
     expect(seen).toEqual(['reader/decode/2', 'kernel/ringbuf_full/10', 'reader/publish/5']);
     expect(l.total('reader')).toBe(7);
-  });
-});
-
-describe('KernelCounters', () => {
-  it('turns cumulative snapshots into deltas; a reset counts from zero', () => {
-    const k = new KernelCounters();
-    expect(k.update([10, 1])).toEqual([0, 0]);
-    expect(k.update([15, 3])).toEqual([5, 2]);
-    expect(k.update([4, 0])).toEqual([4, 0]);
   });
 });

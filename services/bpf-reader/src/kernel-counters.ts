@@ -1,7 +1,11 @@
 // The kernel's own accounting (bpf/map_types.h SLUICE_C_*): `sluice-bpf stream` appends a
 // COUNTERS record in-band whenever the per-CPU counters changed, so kernel drops arrive in order
-// with the records they concern. Counters are cumulative since the programs were loaded; the
-// reader turns them into deltas (and treats a decrease as a reload that reset them).
+// with the records they concern. Counters are cumulative since the programs were loaded (within a
+// boot); the reader turns them into deltas (and treats a decrease as a reload that reset them).
+//
+// Across reader restarts the deltas stay exact: the reader resumes from the values its last drop
+// notice covered (drop-account.ts, persisted per node and boot), so the first snapshot after a
+// restart counts everything the kernel lost while no reader ran. A boot never seen starts from zero.
 import { OFF } from './layout.ts';
 
 export const COUNTER_SLOT = {
@@ -20,12 +24,30 @@ export function readCounters(buf: Buffer, off: number): number[] {
   return out;
 }
 
+export function fitCounters(values: readonly number[]): number[] {
+  return Array.from({ length: COUNTER_SLOTS }, (_, i) => values[i] ?? 0);
+}
+
 export class KernelCounters {
   private last: number[] | undefined;
   /** Latest absolute values (for gauges). */
   current: number[] = new Array<number>(COUNTER_SLOTS).fill(0);
 
-  /** Deltas since the previous snapshot; the first snapshot is the baseline (all zero deltas). */
+  /**
+   * Count the next snapshot from `baseline` (what was already accounted this boot; [] for a boot
+   * never seen). Without it the first snapshot is only a baseline: what came before is unknown.
+   */
+  resumeFrom(baseline: readonly number[]): void {
+    if (this.last) throw new Error('resumeFrom after the first snapshot');
+    this.last = fitCounters(baseline);
+  }
+
+  /** The absolute values whose deltas have been handed out (undefined before any baseline). */
+  get accounted(): readonly number[] | undefined {
+    return this.last;
+  }
+
+  /** Deltas since the previous snapshot (or the resumed baseline). */
   update(values: number[]): number[] {
     const prev = this.last;
     this.last = values;

@@ -3,12 +3,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
-import { HealthEvent, STREAMS, subjects, type DropNotification } from '@sluice/contracts';
-import { ensureStream, jetstreamManager, stageCounters, type ServiceContext, type Started } from '@sluice/runtime';
+import { DROP_NOTICE_KIND, HealthEvent, KV_BUCKETS, STREAMS, subjects, type DropAccountState, type DropNotification } from '@sluice/contracts';
+import { ensureKv, ensureStream, jetstreamManager, stageCounters, type ServiceContext, type Started } from '@sluice/runtime';
 import type { z } from 'zod';
 import { Batcher } from './batcher.ts';
 import { systemClock } from './clock.ts';
 import type { env } from './config.ts';
+import { DropAccount, roundDrops } from './drop-account.ts';
+import { DropAccountStore } from './drop-account-store.ts';
+import { DropNoticer } from './drop-notices.ts';
 import { DropLedger } from './drops.ts';
 import { COUNTER_SLOT } from './kernel-counters.ts';
 import { RECORD_SIZE } from './layout.ts';
@@ -96,6 +99,41 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
   }).addCallback((o) => o.observe(core.redelivery.redelivered));
   let lastSkipped = 0;
 
+  // Drop account (drop-account.ts): resume the kernel counters where the last notice left them,
+  // and publish what a previous reader left pending, before the helper's first snapshot arrives.
+  const js = jetstream(nc);
+  let store: DropAccountStore | undefined;
+  let loaded: DropAccountState | undefined;
+  try {
+    const kv = await ensureKv(nc, c.READER_DROPS_BUCKET, KV_BUCKETS.dropAccounts.history, c.READER_KV_REPLICAS);
+    store = new DropAccountStore(kv, c.READER_DROPS_BUCKET, node);
+    loaded = await store.load();
+  } catch (err) {
+    // Unknown baseline: kernel drops while no reader ran cannot be counted this time. Say so.
+    store = undefined;
+    log.error({ err: (err as Error).message }, 'drop account unavailable; kernel drops before this start are not counted');
+  }
+  const bootStart = new Date(Date.now() - Number(clock.bootNowNs() / 1_000_000n));
+  const account = new DropAccount(node, bootId, loaded, bootStart, SERVICE);
+  if (store) core.kernel.resumeFrom(account.kernelBaseline());
+  log.info(
+    { resumed: loaded?.boot_id === bootId, kernel: core.kernel.accounted?.slice(0, 2), pending: account.pending.length, round: account.state.round },
+    'drop account',
+  );
+  const notices = m.createCounter('sluice_reader_drop_notices_total', {
+    description: 'Drop notices (sluice.audit.drop_notice) by result: published, publish_failed, persist_failed (retried)',
+  });
+  const noticer = new DropNoticer({
+    account,
+    store,
+    publish: async (n) => {
+      await js.publish(subjects.audit(DROP_NOTICE_KIND), JSON.stringify(n), { msgID: n.id });
+    },
+    log,
+    counted: (result, n) => notices.add(n, { result }),
+  });
+  void noticer.resume();
+
   // Health: the helper being down is reported, repeated while it lasts (enforcement is unaffected).
   const health = (status: HealthEvent['status'], code: string, message: string) => {
     const ev: HealthEvent = { time: new Date().toISOString(), node, service: SERVICE, status, code, message };
@@ -157,13 +195,15 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
       },
     },
   );
-  const publishDrops = () => {
-    const notes: DropNotification[] = ledger.takeNotifications(node, c.READER_DROPS_INTERVAL_MS / 1000, new Date());
+  const publishDrops = (): Promise<void> => {
+    const now = new Date();
+    const notes: DropNotification[] = ledger.takeNotifications(node, c.READER_DROPS_INTERVAL_MS / 1000, now);
     for (const n of notes) nc.publish(subjects.drops(node), JSON.stringify(n));
+    return noticer.round(roundDrops(notes), core.kernel.accounted, now);
   };
   const timers = [
     setInterval(() => core.summarise(), c.READER_SUMMARY_MS),
-    setInterval(publishDrops, c.READER_DROPS_INTERVAL_MS),
+    setInterval(() => void publishDrops(), c.READER_DROPS_INTERVAL_MS),
     setInterval(() => clock.resync(), c.READER_CLOCK_RESYNC_MS),
     setInterval(() => {
       if (downSince !== undefined && Date.now() - downSince >= c.READER_HEALTH_REPEAT_MS) {
@@ -185,7 +225,7 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
           batcher.cut();
           const left = await publisher.idle(c.SHUTDOWN_TIMEOUT_MS / 3);
           publisher.close();
-          publishDrops();
+          await publishDrops();
           log.info({ left, received: core.stats.received, suppressed: core.stats.suppressed }, 'reader flushed');
         },
       },

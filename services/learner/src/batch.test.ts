@@ -1,4 +1,4 @@
-import type { EgressEvent } from '@sluice/contracts';
+import { encodeToken, subjects, type EgressEvent } from '@sluice/contracts';
 import { describe, expect, it } from 'vitest';
 import { parseBatch, routeOf } from './batch.ts';
 import { destinationKey, observe, parseDestinationKey } from './observation.ts';
@@ -46,7 +46,9 @@ describe('observe', () => {
 
 describe('routeOf / parseBatch', () => {
   it('routes event subjects only', () => {
-    expect(routeOf('sluice.events.my%20proj.bot.DENIED')).toEqual({ project: 'my proj', agent: 'bot' });
+    expect(routeOf('sluice.events.my%20proj.bot.DENIED')).toEqual({ projectToken: 'my%20proj', agentToken: 'bot' });
+    const long = subjects.events('p'.repeat(4096), 'bot', 'DENIED');
+    expect(routeOf(long)).toEqual({ projectToken: encodeToken('p'.repeat(4096)), agentToken: 'bot' });
     expect(routeOf('sluice.dns.p.a')).toBeUndefined();
     expect(routeOf('sluice.events.bad.subject')).toBeUndefined();
   });

@@ -1,6 +1,6 @@
 // One SLUICE_EVENTS message → the observations each live session should record. Pure: the
 // consumer does the I/O. A bad line costs only itself (counted by reason), never the batch.
-import { EgressEvent, parseEventSubject } from '@sluice/contracts';
+import { EgressEvent, eventSubjectTokens } from '@sluice/contracts';
 import { observe, type Observation, type SkipReason } from './observation.ts';
 import { sessionIdsFor } from './session.ts';
 
@@ -14,17 +14,18 @@ export interface ParsedBatch {
   events: number;
 }
 
+/** Subject tokens as they stand: a long label's token is bounded (hashed) and does not decode. */
 export interface SubjectRoute {
-  project: string;
-  agent: string;
+  projectToken: string;
+  agentToken: string;
 }
 
-/** The (project, agent) an event subject names, or undefined for DNS and other subjects. */
+/** The (project, agent) tokens an event subject names, or undefined for DNS and other subjects. */
 export function routeOf(subject: string): SubjectRoute | undefined {
   if (!subject.startsWith('sluice.events.')) return undefined;
   try {
-    const { project, agent } = parseEventSubject(subject);
-    return { project, agent };
+    const { project, agent } = eventSubjectTokens(subject);
+    return { projectToken: project, agentToken: agent };
   } catch {
     return undefined;
   }

@@ -7,7 +7,7 @@ import type { Logger } from '@sluice/runtime';
 import { parseBatch, routeOf } from './batch.ts';
 import type { LearnerMetrics } from './metrics.ts';
 import type { SessionCache } from './session-cache.ts';
-import { sessionIdsFor } from './session.ts';
+import { sessionIdsForTokens } from './session.ts';
 import type { LearnStore } from './store.ts';
 
 export interface ConsumeOptions {
@@ -34,7 +34,7 @@ export class BatchHandler {
       return;
     }
     // Candidate sessions from the subject alone: most traffic is acked here, unparsed.
-    const live = await this.cache.match(sessionIdsFor(route.project, route.agent));
+    const live = await this.cache.match(sessionIdsForTokens(route.projectToken, route.agentToken));
     if (live.length === 0) {
       this.metrics.skipped('no_session');
       return;

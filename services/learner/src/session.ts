@@ -32,7 +32,12 @@ export function sessionId(s: SessionSelector): string {
 
 /** Sessions an event from (project, agent) belongs to: the agent's own and the project-wide one. */
 export function sessionIdsFor(project: string, agent: string): string[] {
-  return [sessionId({ project, agent }), sessionId({ project })];
+  return sessionIdsForTokens(encodeToken(project), encodeToken(agent));
+}
+
+/** The same from an event subject's tokens (bounded ones included), without decoding them. */
+export function sessionIdsForTokens(projectToken: string, agentToken: string): string[] {
+  return [`${projectToken}.${agentToken}`, `${projectToken}.*`];
 }
 
 export interface SessionKeys {

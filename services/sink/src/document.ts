@@ -131,6 +131,7 @@ export function auditDocument(e: AuditEvent, observed: string): Ss4oDocument {
     body: auditBody(e),
     severity: WARN,
     attributes: e,
-    resource: resource(undefined),
+    // Node-scoped audit events (drop notices, raw-socket flags) name their node: it is the host.
+    resource: resource(typeof e.subject?.node === 'string' ? e.subject.node : undefined),
   };
 }
