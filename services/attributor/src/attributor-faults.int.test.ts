@@ -9,8 +9,17 @@ import { AttributorHarness, metricValue, privateServer, type ServiceProcess, sto
 const h = new AttributorHarness();
 let attributor: ServiceProcess | undefined;
 
+/** Ready, and Docker listed: the docker check is optional for readiness, but the test's container must be known first. */
 async function ready(): Promise<void> {
-  await waitFor('attributor ready', async () => ((await fetch(`http://127.0.0.1:${h.metricsPort}/readyz`).catch(() => undefined))?.ok ? true : undefined), 30_000);
+  await waitFor(
+    'attributor ready with Docker listed',
+    async () => {
+      const r = await fetch(`http://127.0.0.1:${h.metricsPort}/readyz`).catch(() => undefined);
+      const body = r?.ok ? ((await r.json()) as { checks?: Record<string, { ok: boolean }> }) : undefined;
+      return body?.checks?.docker?.ok ? true : undefined;
+    },
+    60_000,
+  );
 }
 
 beforeAll(async () => {
@@ -43,13 +52,13 @@ describe('attributor faults', () => {
     }
     await ready();
     await waitFor('every event', async () => (all.every((id) => h.byId().has(id)) ? true : undefined), 60_000);
-    await new Promise((r) => setTimeout(r, 2500)); // > ACK_WAIT_MS: any late redelivery would show now
+    await new Promise((r) => setTimeout(r, 2500)); // > ACK_WAIT_MS: any late redelivery would show now (a duplicate has no condition to wait on)
     const byId = h.byId();
     const dup = [...byId].filter(([, lines]) => lines.length > 1);
     expect(dup.map(([id]) => id)).toEqual([]);
     expect(all.filter((id) => !byId.has(id))).toEqual([]);
     for (const id of all.slice(0, 50)) expect(EgressEvent.parse(byId.get(id)![0]!.doc)).toMatchObject({ agent: 'steady', container_id: c.id });
-  });
+  }, 180_000);
 
   it('Redis stopped and restarted mid-stream: attribution continues, degradation visible, writes replayed', async () => {
     // A private Redis: this test owns what it stops, and the shared one stays up for everyone else.
