@@ -31,13 +31,19 @@ await runService({
       try {
         const scopes = await loadAndAttach(config.SLUICE_BPF_BIN, config.SLUICE_BPF_PIN, cgroupRoot, config.SLUICE_MANAGED_CGROUPS);
         log.info({ scopes }, 'programs loaded and attached to the managed scopes');
-        const registered = writeRuntimeRegistration({
-          scopes: config.SLUICE_MANAGED_CGROUPS,
-          pin: config.SLUICE_BPF_PIN,
-          bin: config.SLUICE_BPF_BIN,
-          cgroupRoot,
-        });
-        log.info({ file: registered }, 'registered the managed scopes for the sluice-runc runtime wrapper');
+        try {
+          const registered = writeRuntimeRegistration({
+            scopes: config.SLUICE_MANAGED_CGROUPS,
+            pin: config.SLUICE_BPF_PIN,
+            bin: config.SLUICE_BPF_BIN,
+            cgroupRoot,
+          });
+          log.info({ file: registered }, 'registered the managed scopes for the sluice-runc runtime wrapper');
+        } catch (err) {
+          // Enforcement does not depend on it: without the registration the wrapper does not wait,
+          // and a container's first connects may meet the deny default until its entry lands.
+          log.warn({ err: (err as Error).message }, 'cannot register the managed scopes for the sluice-runc runtime wrapper; agents started with it will not wait for their policy');
+        }
         session = await ApplySession.start(config.SLUICE_BPF_BIN, config.SLUICE_BPF_PIN);
       } catch (err) {
         if (err instanceof HelperLockedError || (err instanceof ScopeError && err.exitCode === EXIT_LOCKED)) {
