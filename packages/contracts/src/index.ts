@@ -5,6 +5,7 @@ export * from './streams.ts';
 export * from './events.ts';
 export * from './raw-batch.ts';
 export * from './policy.ts';
+export * from './policy-ack.ts';
 export * from './policy-parse.ts';
 export * from './suppressed-record.ts';
 export * from './kernel-record.ts';
