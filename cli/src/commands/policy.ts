@@ -14,10 +14,12 @@ import {
 import { checkPolicy } from '@sluice/policy-lint';
 import { out, say, UsageError, type Command } from '../command.ts';
 import { applyRefusal, countBy, printFindings } from '../policy/findings.ts';
+import { policyTest, POLICY_TEST_USAGE } from '../policy/test-command.ts';
 
 const USAGE = `policy validate FILE… [--strict] [--json] [--max-bytes N]
        policy apply FILE [--yes] [--reason R] [--expect-revision N] [--json]
        policy diff FILE [--json]
+       ${POLICY_TEST_USAGE}
        policy get [--revision N] [--json]
        policy history [--limit N] [--json]
        policy rollback REV [--reason R] [--json]
@@ -181,12 +183,13 @@ async function bypass(argv: string[]): Promise<number> {
 
 export const policy: Command = {
   name: 'policy',
-  summary: 'validate, apply, diff, get, history, rollback allowlists; bypass an agent for a while',
+  summary: 'validate, apply, diff, test (replay stored traffic), get, history, rollback allowlists; bypass an agent for a while',
   usage: USAGE,
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'validate') return validate(rest);
     if (sub === 'bypass') return bypass(rest);
+    if (sub === 'test') return policyTest(rest);
     const { values, positionals } = parseArgs({
       args: rest,
       allowPositionals: true,
