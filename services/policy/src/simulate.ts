@@ -166,3 +166,14 @@ export function simulate(document: PolicyDocument, attempts: Iterable<Attempt>):
   for (const a of attempts) b.add(a);
   return b.result();
 }
+
+/** The attempts `document` does not allow (denied, or would-deny in learn mode): a proof's misses. */
+export function deniedBy(document: PolicyDocument, attempts: Iterable<Attempt>): Array<Attempt & { outcome: Outcome }> {
+  const judge = candidateJudge(document);
+  const out: Array<Attempt & { outcome: Outcome }> = [];
+  for (const a of attempts) {
+    const outcome = judge(a);
+    if (decisionOf(outcome) === 'deny') out.push({ ...a, outcome });
+  }
+  return out;
+}
