@@ -9,10 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { EgressEvent, STREAMS, subjects } from '@sluice/contracts';
+import { DnsEvent, EgressEvent, STREAMS, subjects } from '@sluice/contracts';
 import { createLogger, ensureStream } from '@sluice/runtime';
 import { freePort } from '../../../services/policy/src/testing/nats-server.ts';
-import { jetstreamEvents } from './event-sources.ts';
+import { jetstreamDns, jetstreamEvents } from './event-sources.ts';
 
 const main = fileURLToPath(new URL('../main.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'sluice-policy-test-js-'));
@@ -72,6 +72,8 @@ beforeAll(async () => {
         [subjects.events('other', 'x', 'ALLOWED'), [event(5, { project: 'other', agent: 'x', audit: true, reason: 'learn' })]],
       ];
       for (const [subject, list] of batches) await js.publish(subject, list.map((e) => JSON.stringify(e)).join('\n'));
+      const answer = DnsEvent.parse({ id: 'vm:dns:1', time: new Date(now - 11 * 60_000).toISOString(), node: 'vm', attribution: 'docker', project: 'demo', agent: 'coder', cgroup_id: '9001', qname: 'api.github.com', qtype: 'A', rcode: 'NOERROR', answers: ['140.82.112.6'], ttl: 300, resolver_ip: '127.0.0.11' });
+      await js.publish(subjects.dns('demo', 'coder'), JSON.stringify(answer));
       await nc.close();
       break;
     } catch (err) {
@@ -98,6 +100,12 @@ describe('policy test --source jetstream', () => {
     expect(demo.sort()).toEqual(['vm:boot:2', 'vm:boot:3', 'vm:boot:4']);
   });
 
+  it('reads the DNS answers on sluice.dns.* from before the window', async () => {
+    const got: string[] = [];
+    for await (const d of jetstreamDns({ servers: url }, { project: 'demo', from: now - 5 * 60_000 }, () => {})) got.push(`${d.qname} ${d.resolver_ip}`);
+    expect(got).toEqual(['api.github.com 127.0.0.11']);
+  });
+
   it('the CLI gates on newly denied attempts', () => {
     const run = (file: string) =>
       spawnSync(process.execPath, ['--import', 'tsx', main, 'policy', 'test', join(dir, file), '--source', 'jetstream', '--nats', url, '--project', 'demo', '--since', '1h', '--json'], {
@@ -110,5 +118,9 @@ describe('policy test --source jetstream', () => {
     expect(cut.status, cut.stderr).toBe(1);
     const r = JSON.parse(cut.stdout) as { newly_denied: Array<{ destination: string; count: number }> };
     expect(r.newly_denied.map((g) => `${g.destination} ${g.count}`)).toEqual(['api.github.com 2']);
+    writeFileSync(join(dir, 'other-resolver.yaml'), POLICY.replace('[127.0.0.11]', '[10.0.0.2]'));
+    const moved = run('other-resolver.yaml');
+    expect(moved.status, moved.stderr).toBe(1);
+    expect(JSON.parse(moved.stdout)).toMatchObject({ dns_names: 1, newly_denied: [{ destination: 'api.github.com', count: 2 }] });
   });
 });

@@ -5,8 +5,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { EgressEvent } from '@sluice/contracts';
-import { egressDocument } from '@sluice/sink/document';
+import { DnsEvent, EgressEvent } from '@sluice/contracts';
+import { dnsDocument, egressDocument } from '@sluice/sink/document';
 import { FileStoreWriter } from '@sluice/sink/file-store';
 import { policy } from '../commands/policy.ts';
 import { queryOf } from './test-command.ts';
@@ -83,8 +83,15 @@ beforeAll(async () => {
   for (let i = 0; i < events.length; i += 3) {
     await writer.write(events.slice(i, i + 3).map((e) => ({ source: 'egress' as const, id: e.id, json: JSON.stringify(egressDocument(e, e.time)) })));
   }
+  // The DNS answers behind the names, as the attributor records them (clawker-dns).
+  const answer = (qname: string, ip: string, t: number): DnsEvent =>
+    DnsEvent.parse({ id: `vm:dns:${qname}`, time: new Date(t).toISOString(), node: 'vm', attribution: 'docker', project: 'demo', agent: 'coder', cgroup_id: '9001', qname, qtype: 'A', rcode: 'NOERROR', answers: [ip], ttl: 300, resolver_ip: '127.0.0.11' });
+  const answers = [answer('api.github.com', '140.82.112.6', T0), answer('registry.npmjs.org', '104.16.1.34', T0 + 1000)];
+  await writer.write(answers.map((e) => ({ source: 'dns' as const, id: e.id, json: JSON.stringify(dnsDocument(e, e.time)) })));
   await writer.close();
   writeFileSync(join(dir, 'current.yaml'), CURRENT);
+  // Names answered by 127.0.0.11 are not trusted by a policy that lists only another resolver.
+  writeFileSync(join(dir, 'other-resolver.yaml'), CURRENT.replace('resolvers: [127.0.0.11]', 'resolvers: [10.0.0.2]'));
   writeFileSync(join(dir, 'no-github.yaml'), CURRENT.replace('        - { host: api.github.com, ports: [443] }\n', ''));
 });
 
@@ -103,7 +110,7 @@ describe('sluice policy test (ndjson store)', () => {
     capture();
     expect(await policy.run(['test', join(dir, 'current.yaml'), '--dir', store])).toBe(0);
     expect(text(stdout)).toBe('newly denied: none\nnewly allowed: none\n');
-    expect(text(stderr)).toMatch(/replayed 7 attempt\(s\) from ndjson store .*: 7 unchanged/);
+    expect(text(stderr)).toMatch(/replayed 7 attempt\(s\) from ndjson store .*: 7 unchanged; 2 resolved name\(s\) with their resolvers/);
   });
 
   it('a candidate that removes one rule: exit 1 and exactly that rule\'s traffic, grouped', async () => {
@@ -143,6 +150,14 @@ describe('sluice policy test (ndjson store)', () => {
     expect(r.replayed).toBe(4);
     expect(r.newly_denied.map((g) => g.count)).toEqual([1]);
     expect(() => queryOf({ since: '1h', from: events[0]!.time })).toThrow(/not both/);
+  });
+
+  it('judges names by the resolver that answered them (DNS events in the store)', async () => {
+    capture();
+    expect(await policy.run(['test', join(dir, 'other-resolver.yaml'), '--dir', store, '--json'])).toBe(1);
+    const r = JSON.parse(text(stdout)) as { dns_names: number; newly_denied: Array<{ destination: string; count: number }> };
+    expect(r.dns_names).toBe(2);
+    expect(r.newly_denied.map((g) => `${g.destination} ${g.count}`)).toEqual(['api.github.com 3', 'registry.npmjs.org 1']);
   });
 
   it('refuses an invalid candidate with its errors (exit 2)', async () => {

@@ -4,14 +4,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatPolicyError, type EgressEvent } from '@sluice/contracts';
+import { formatPolicyError, type DnsEvent, type EgressEvent } from '@sluice/contracts';
 import { checkPolicy } from '@sluice/policy-lint';
-import { attemptOf, SimulationBuilder, type SkipReason } from '@sluice/policy/simulate';
+import { attemptOf, ResolverIndex, SimulationBuilder, type SkipReason } from '@sluice/policy/simulate';
 import { out, say, UsageError } from '../command.ts';
 import { parseSince } from '../events/filter.ts';
 import { RUN_DIR } from '../local/paths.ts';
 import { printFindings } from './findings.ts';
-import { jetstreamEvents, ndjsonEvents, opensearchEvents, type EventQuery, type OnBad } from './event-sources.ts';
+import { jetstreamDns, jetstreamEvents, ndjsonDns, ndjsonEvents, opensearchEvents, type EventQuery, type OnBad } from './event-sources.ts';
 import { renderSimulation } from './simulation-render.ts';
 
 export const POLICY_TEST_USAGE = `policy test CANDIDATE [--since 24h | --from ISO [--to ISO]] [--project P] [--agent A]
@@ -83,16 +83,21 @@ export async function policyTest(argv: string[]): Promise<number> {
   };
   let where: string;
   let events: AsyncIterable<EgressEvent>;
+  // Which resolver answered each name (DNS events), where the source keeps them: without it a
+  // name counts as trusted whenever the candidate's policy lists any resolver.
+  let dns: AsyncIterable<DnsEvent> | undefined;
   if (source === 'ndjson') {
     const dir = values.dir ?? process.env.SINK_DATA_DIR ?? join(RUN_DIR, 'data', 'events');
     where = `ndjson store ${dir}`;
     events = ndjsonEvents(dir, q, onBad);
+    dns = ndjsonDns(dir, q, onBad);
   } else if (source === 'jetstream') {
     const servers = values.nats ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
     where = `JetStream SLUICE_EVENTS at ${servers}`;
     const user = process.env.SLUICE_NATS_USER ?? process.env.NATS_USER;
     const pass = process.env.SLUICE_NATS_PASSWORD ?? process.env.NATS_PASSWORD;
     events = jetstreamEvents({ servers, user, pass }, q, onBad);
+    dns = jetstreamDns({ servers, user, pass }, q, onBad);
   } else {
     const node = values.opensearch ?? process.env.OPENSEARCH_URL ?? 'http://127.0.0.1:9200';
     where = `OpenSearch ${values.index} at ${node}`;
@@ -101,9 +106,11 @@ export async function policyTest(argv: string[]): Promise<number> {
 
   const sim = new SimulationBuilder(checked.document);
   const skipped: Partial<Record<SkipReason, number>> = {};
+  const resolvers = new ResolverIndex();
   try {
+    if (dns) for await (const d of dns) resolvers.add(d);
     for await (const e of events) {
-      const a = attemptOf(e);
+      const a = attemptOf(e, resolvers);
       if (typeof a === 'string') skipped[a] = (skipped[a] ?? 0) + 1;
       else sim.add(a);
     }
@@ -114,14 +121,14 @@ export async function policyTest(argv: string[]): Promise<number> {
   const result = sim.result();
   const window = { from: q.from !== undefined ? new Date(q.from).toISOString() : null, to: q.to !== undefined ? new Date(q.to).toISOString() : null };
   if (values.json) {
-    out(JSON.stringify({ candidate: file, source: where, window, ...result, skipped, unreadable, findings: checked.findings }));
+    out(JSON.stringify({ candidate: file, source: where, window, ...result, skipped, unreadable, dns_names: resolvers.size, findings: checked.findings }));
   } else {
     for (const line of renderSimulation(result)) out(line);
   }
   const skippedText = Object.entries(skipped).map(([k, n]) => `${k} ${n}`).join(', ');
   say(
     `replayed ${result.replayed} attempt(s) from ${where} (${window.from ?? 'oldest'} .. ${window.to ?? 'newest'}): ${result.unchanged} unchanged` +
-      `${skippedText ? `; not replayed: ${skippedText}` : ''}${unreadable ? `; ${unreadable} unreadable` : ''}`,
+      `${skippedText ? `; not replayed: ${skippedText}` : ''}${unreadable ? `; ${unreadable} unreadable` : ''}; ${resolvers.size} resolved name(s) with their resolvers`,
   );
   if (result.replayed === 0) say('policy test: no stored attempts matched: nothing was tested (check --source, --dir and the window)');
   return result.newly_denied.length > 0 ? 1 : 0;

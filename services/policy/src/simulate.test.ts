@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EgressEvent, parsePolicy, type PolicyDocument } from '@sluice/contracts';
-import { attemptOf, simulate, type Attempt } from './simulate.ts';
+import { DnsEvent, EgressEvent, parsePolicy, type PolicyDocument } from '@sluice/contracts';
+import { attemptOf, ResolverIndex, simulate, type Attempt } from './simulate.ts';
 
 const doc = (text: string): PolicyDocument => {
   const r = parsePolicy(text);
@@ -64,7 +64,7 @@ const traffic = (): EgressEvent[] => [
   event({ kind: 'sock_create', l4_proto: 'raw', verdict: 'DENIED', reason: 'raw_socket' }),
 ];
 
-const attempts = (events: EgressEvent[]) => events.map(attemptOf).filter((a): a is Attempt => typeof a !== 'string');
+const attempts = (events: EgressEvent[]) => events.map((e) => attemptOf(e)).filter((a): a is Attempt => typeof a !== 'string');
 
 describe('policy simulation', () => {
   it('keeps what was not a policy decision out of the replay', () => {
@@ -118,5 +118,28 @@ describe('policy simulation', () => {
   it('workloads no policy selects get the default', () => {
     const s = simulate(doc(CURRENT), attempts([event({ project: 'other' }), event({ project: undefined, agent: undefined, attribution: 'unknown' })]));
     expect(s.newly_denied.map((g) => `${g.project}/${g.agent} ${g.outcome}`)).toEqual(['null/null DENIED', 'other/coder DENIED']);
+  });
+});
+
+describe('resolver trust from DNS events', () => {
+  const dns = (over: Partial<DnsEvent>): DnsEvent =>
+    DnsEvent.parse({ id: `vm:dns:${++seq}`, time: new Date(Date.UTC(2026, 11, 1, 12, 0, 0)).toISOString(), node: 'vm', attribution: 'docker', project: 'demo', agent: 'coder', cgroup_id: '4242', qname: 'api.github.com.', qtype: 'A', rcode: 'NOERROR', answers: ['140.82.112.6'], ttl: 60, resolver_ip: '127.0.0.11', ...over });
+
+  it('a name counts only when a resolver the candidate lists answered it', () => {
+    const index = new ResolverIndex();
+    index.add(dns({}));
+    index.add(dns({ qname: 'registry.npmjs.org', answers: ['104.16.1.34'], resolver_ip: '8.8.8.8' }));
+    index.add(dns({ qname: 'ignored.example', answers: [], rcode: 'NXDOMAIN' }));
+    expect(index.lookup('demo', 'coder', 'API.GitHub.com')).toEqual(['127.0.0.11']);
+    expect(index.lookup('demo', 'other', 'api.github.com')).toBeUndefined();
+    const list = traffic().map((e) => attemptOf(e, index)).filter((a): a is Attempt => typeof a !== 'string');
+    expect(list[0]!.resolvers).toEqual(['127.0.0.11']);
+    // registry.npmjs.org was answered by 8.8.8.8, which the policy does not list: the kernel would
+    // not have trusted that answer, so the ** rule could not have matched.
+    expect(simulate(doc(CURRENT), list).newly_denied.map((g) => g.destination)).toEqual(['registry.npmjs.org']);
+    const both = simulate(doc(CURRENT.replace('[127.0.0.11]', '[127.0.0.11, 8.8.8.8]')), list);
+    expect(both.newly_denied).toEqual([]);
+    const moved = simulate(doc(CURRENT.replace('[127.0.0.11]', '[10.0.0.2]')), list);
+    expect(moved.newly_denied.map((g) => g.destination)).toEqual(['api.github.com', 'registry.npmjs.org']);
   });
 });

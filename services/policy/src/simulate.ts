@@ -2,8 +2,8 @@
 // traffic? The candidate is compiled and evaluated by the same compile()/evaluate() that model the
 // kernel (plan proofs, `diff`), so the answer is the kernel's, not a second reading of the rules.
 // Compared with what was recorded, each attempt is unchanged, newly denied or newly allowed. Pure.
-import type { EgressEvent, PolicyDocument } from '@sluice/contracts';
-import { selectPolicy } from '@sluice/contracts';
+import type { DnsEvent, EgressEvent, PolicyDocument } from '@sluice/contracts';
+import { formatIp, ipBytes, selectPolicy } from '@sluice/contracts';
 import { compile, type Workload } from './compile.ts';
 import { evaluate, type L4, type Outcome } from './evaluate.ts';
 
@@ -19,7 +19,42 @@ export interface Attempt {
   proto: L4;
   /** The name the cgroup resolved dst_ip from, as the kernel's DNS cache attributed it. */
   dst_host?: string | undefined;
+  /** Resolvers seen answering dst_host for this workload (DNS events); undefined: not known. */
+  resolvers?: readonly string[] | undefined;
   recorded: Decision;
+}
+
+const canonicalIp = (ip: string) => {
+  const b = ipBytes(ip.trim());
+  return b ? formatIp(b) : ip;
+};
+const nameKey = (project: string | undefined, agent: string | undefined, name: string) =>
+  JSON.stringify([project ?? null, agent ?? null, name.toLowerCase().replace(/\.$/, '')]);
+
+/**
+ * Which resolvers answered which names, per workload, from stored DNS events: egress events carry
+ * the name but not who answered it, and the kernel matches host rules only for names answered by
+ * one of the policy's resolvers (any resolver in learn mode).
+ */
+export class ResolverIndex {
+  private readonly byName = new Map<string, Set<string>>();
+
+  add(e: DnsEvent): void {
+    if (e.resolver_ip === undefined || e.answers.length === 0) return;
+    const key = nameKey(e.project, e.agent, e.qname);
+    let set = this.byName.get(key);
+    if (!set) this.byName.set(key, (set = new Set()));
+    set.add(canonicalIp(e.resolver_ip));
+  }
+
+  get size(): number {
+    return this.byName.size;
+  }
+
+  lookup(project: string | undefined, agent: string | undefined, name: string): string[] | undefined {
+    const set = this.byName.get(nameKey(project, agent, name));
+    return set ? [...set].sort() : undefined;
+  }
 }
 
 export type SkipReason = 'bypassed' | 'not_a_connection' | 'interim' | 'not_tcp_udp';
@@ -28,7 +63,7 @@ export type SkipReason = 'bypassed' | 'not_a_connection' | 'interim' | 'not_tcp_
  * The attempt an event records, or why it is not one a policy decides. Interim records repeat a
  * flow that also gets a close record; bypassed attempts carry no policy decision at all.
  */
-export function attemptOf(e: EgressEvent): Attempt | SkipReason {
+export function attemptOf(e: EgressEvent, resolvers?: ResolverIndex): Attempt | SkipReason {
   if (e.kind === 'sock_create' || e.kind === 'suppressed') return 'not_a_connection';
   if (e.kind === 'tcp_interim') return 'interim';
   if (e.verdict === 'BYPASSED') return 'bypassed';
@@ -41,6 +76,7 @@ export function attemptOf(e: EgressEvent): Attempt | SkipReason {
     dst_port: e.dst_port,
     proto: e.l4_proto,
     dst_host: e.dst_host,
+    ...(e.dst_host && resolvers ? { resolvers: resolvers.lookup(e.project, e.agent, e.dst_host) } : {}),
     recorded: e.verdict === 'DENIED' || e.audit ? 'deny' : 'allow',
   };
 }
@@ -85,10 +121,12 @@ export function candidateJudge(document: PolicyDocument): (a: Attempt) => Outcom
       compiled = compile({ document, workloads: workloads.values() });
     }
     // The kernel matches host rules only for names answered by one of the policy's resolvers (any
-    // resolver in learn mode). Which resolver answered is not in the egress event: a name counts
-    // when the governing policy could have trusted some answer at all.
+    // resolver in learn mode). When DNS events said who answered, that decides; otherwise a name
+    // counts when the governing policy could have trusted some answer at all.
     const p = selectPolicy(document.policies, a);
-    const trusted = p !== undefined && (p.mode === 'learn' || p.resolvers.length > 0);
+    const trusted =
+      p !== undefined &&
+      (p.mode === 'learn' || (a.resolvers !== undefined ? a.resolvers.some((r) => p.resolvers.includes(r)) : p.resolvers.length > 0));
     return evaluate(compiled.state, {
       cgroup_id: w.cgroup_id,
       dst: a.dst_ip,
