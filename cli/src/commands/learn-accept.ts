@@ -3,6 +3,8 @@
 // API with expect_revision — so a policy changed meanwhile is never overwritten — and reports back
 // so the learner audits the accept (learn_accept) beside the policy service's policy_apply.
 import type { NatsConnection } from '@nats-io/transport-node';
+import { formatPolicyError, parsePolicy } from '@sluice/contracts';
+import { replayProof, resolverHint, type ProofAttempt } from '@sluice/learner/proof';
 
 export type Reply = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string; details?: unknown } };
 
@@ -49,6 +51,45 @@ export interface AcceptResult {
   added: string[];
   /** The accept was applied but the learner could not audit/record it (the policy_apply audit stands). */
   warning?: string;
+  /** The session's would-deny attempts replayed against the applied document: none denied. */
+  proof?: { destinations: number; attempts: number; would_deny: 0 };
+}
+
+interface DiffProof {
+  destinations: number;
+  attempts: number;
+  replay: ProofAttempt[];
+}
+
+/**
+ * Replay the session's would-deny attempts against the exact document about to be applied; throws
+ * (nothing applied) when any would still be denied. The attempts are read after `prepare`, so
+ * traffic learned in between makes the check stricter, never looser.
+ */
+export async function proveAccept(
+  nc: NatsConnection,
+  sel: { project: string; agent?: string },
+  yaml: string,
+  timeoutMs: number,
+): Promise<{ destinations: number; attempts: number; would_deny: 0 }> {
+  const diff = (await call(nc, 'sluice.api.learn.diff', sel, timeoutMs)) as { proposal?: { proof?: DiffProof } };
+  const proof = diff.proposal?.proof;
+  if (!proof || !Array.isArray(proof.replay)) {
+    throw new ApiCallError('sluice.api.learn.diff', 'proof_missing', 'the learner offered no proof for this proposal (is it older than the CLI?): nothing applied');
+  }
+  const parsed = parsePolicy(yaml, { file: '<accepted proposal>' });
+  if (!parsed.ok) throw new ApiCallError('sluice.api.learn.prepare', 'invalid_policy', parsed.errors.map(formatPolicyError).join('\n'));
+  const misses = replayProof(parsed.document, sel, proof.replay);
+  if (misses.length) {
+    const hint = resolverHint(parsed.document, sel, misses);
+    throw new ApiCallError(
+      'sluice.api.learn.diff',
+      'proof_failed',
+      `refusing to accept: replayed against the accepted policy, ${misses.length} of the session's learned destinations would still be denied; nothing applied${hint ? `. ${hint}` : ''}`,
+      misses.map((m) => `${m.agent ?? '-'} -> ${m.destination}:${m.port}/${m.proto} ${m.outcome}`),
+    );
+  }
+  return { destinations: proof.destinations, attempts: proof.attempts, would_deny: 0 };
 }
 
 interface Prepared {
@@ -66,6 +107,7 @@ export async function acceptLearned(nc: NatsConnection, o: AcceptOptions): Promi
   for (let attempt = 0; ; attempt++) {
     const p = (await call(nc, 'sluice.api.learn.prepare', { ...sel, enforce: o.enforce, wildcards: o.wildcards }, o.timeoutMs)) as Prepared;
     if (!p.changed || p.yaml === undefined) return { changed: false, revision: p.base_revision, policy: p.policy, added: [] };
+    const proof = await proveAccept(nc, sel, p.yaml, o.timeoutMs);
     const reason = o.reason ?? `accept learn proposal for project ${o.project}${o.agent ? ` agent ${o.agent}` : ''}`;
     let revision: number;
     try {
@@ -80,7 +122,7 @@ export async function acceptLearned(nc: NatsConnection, o: AcceptOptions): Promi
       if (attempt === 0 && err instanceof ApiCallError && err.code === 'conflict') continue;
       throw err;
     }
-    const result: AcceptResult = { changed: true, revision, policy: p.policy, added: p.added };
+    const result: AcceptResult = { changed: true, revision, policy: p.policy, added: p.added, proof };
     try {
       await call(
         nc,

@@ -29,7 +29,8 @@ export const learn: Command = {
     '  status               lists sessions (--project optional)',
     '  diff                 prints the proposed allowlist diff as YAML',
     '  accept [--enforce] [--wildcard "**.example.com"]... [--reason TEXT]',
-    '                       applies the diff through the policy API (audited); --enforce also switches the policy to enforce',
+    '                       applies the diff through the policy API (audited); --enforce also switches the policy to enforce;',
+    '                       refused when the session\'s would-deny attempts, replayed against the result, are not all allowed',
     '  reset                ends the session and discards what it learned',
     '  common: [--json] [--nats URL] [--actor NAME] [--timeout-ms N]',
     '  NATS identity from SLUICE_NATS_USER / SLUICE_NATS_PASSWORD (accept needs the operator: it applies policy)',
@@ -117,6 +118,8 @@ export const learn: Command = {
         const added = r.added as string[];
         if (!r.changed) say('nothing to accept: the current policy already allows everything learned');
         else say(`policy revision ${String(r.revision)} (policy ${String(r.policy)}): added ${added.length} rule(s)`);
+        const proof = r.proof as { destinations: number; attempts: number } | undefined;
+        if (proof) say(`proof: the session's ${proof.attempts} would-deny attempt(s) to ${proof.destinations} destination(s), replayed against the applied policy: 0 would be denied`);
         if (typeof r.warning === 'string') say(`warning: ${r.warning}`);
         for (const a of added) out(`+ ${a}`);
         return 0;

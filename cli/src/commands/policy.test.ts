@@ -35,4 +35,35 @@ describe('sluice policy', () => {
       err.mockRestore();
     }
   });
+
+  it('validate prints findings on stderr and exits 0, --strict exits 2, --json puts them on stdout', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-policy-lint-'));
+    const broad = join(dir, 'broad.yaml');
+    writeFileSync(
+      broad,
+      'version: 1\npolicies:\n  - name: a\n    match: { agent: x }\n    resolvers: [127.0.0.11]\n    egress:\n      allow:\n        - { host: "*.co.uk", ports: [443] }\n        - { host: api.github.com, ports: [443] }\n        - { host: API.GitHub.com., ports: [443] }\n',
+    );
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const std = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      expect(await policy.run(['validate', broad])).toBe(0);
+      const text = err.mock.calls.map((c) => String(c[0])).join('');
+      expect(text).toContain(`${broad}:8:19: high broad-wildcard: "*.co.uk": "co.uk" is a public suffix`);
+      expect(text).toContain(`${broad}:10:19: medium duplicate-rule: same rule as egress.allow[1]`);
+      expect(text).toContain('valid (1 policy), 2 finding(s): 1 high, 1 medium, 0 low');
+      expect(await policy.run(['validate', '--strict', broad])).toBe(2);
+      std.mockClear();
+      expect(await policy.run(['validate', '--json', broad])).toBe(0);
+      const json = JSON.parse(std.mock.calls.map((c) => String(c[0])).join('')) as Array<{ findings: Array<{ code: string; line: number }> }>;
+      expect(json[0]!.findings.map((f) => `${f.code}@${f.line}`)).toEqual(['broad-wildcard@8', 'duplicate-rule@10']);
+      // apply refuses a high finding before contacting anything (no NATS here: that would be exit 1).
+      err.mockClear();
+      expect(await policy.run(['apply', broad, '--nats', 'nats://127.0.0.1:1'])).toBe(2);
+      expect(err.mock.calls.map((c) => String(c[0])).join('')).toMatch(/refusing to apply past 1 high finding\(s\) \(broad-wildcard\)/);
+      expect(await policy.run(['apply', broad, '--yes', '--nats', 'nats://127.0.0.1:1']).catch((e: UsageError) => e.exitCode)).toBe(1);
+    } finally {
+      err.mockRestore();
+      std.mockRestore();
+    }
+  });
 });

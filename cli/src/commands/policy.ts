@@ -7,22 +7,28 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
   ApiReply,
   formatPolicyError,
-  parsePolicy,
   renderPolicyChange,
   type PolicyChange,
   type PolicyError,
 } from '@sluice/contracts';
+import { checkPolicy } from '@sluice/policy-lint';
 import { out, say, UsageError, type Command } from '../command.ts';
+import { applyRefusal, countBy, printFindings } from '../policy/findings.ts';
+import { policyTest, POLICY_TEST_USAGE } from '../policy/test-command.ts';
 
-const USAGE = `policy validate FILE… [--json] [--max-bytes N]
-       policy apply FILE [--reason R] [--expect-revision N] [--json]
+const USAGE = `policy validate FILE… [--strict] [--json] [--max-bytes N]
+       policy apply FILE [--yes] [--reason R] [--expect-revision N] [--json]
        policy diff FILE [--json]
+       ${POLICY_TEST_USAGE}
        policy get [--revision N] [--json]
        policy history [--limit N] [--json]
        policy rollback REV [--reason R] [--json]
        policy bypass --agent A [--project P] --for 15m --reason R [--json]
        policy bypass list [--json]
        policy bypass cancel ID [--reason R]
+  Findings (breadth and sanity warnings) print as FILE:LINE:COL: SEVERITY CODE: message; validate
+  exits 0 on them (2 with --strict), apply refuses a high one without --yes. Silence one on purpose
+  with ack: [code] on the rule or policy.
   NATS: --nats URL (or NATS_URL), identity from SLUICE_NATS_USER / SLUICE_NATS_PASSWORD;
   actor recorded in audit events: --actor or SLUICE_ACTOR (default user@host).`;
 
@@ -111,16 +117,24 @@ function printChange(c: PolicyChange, json: boolean, extra: Record<string, unkno
 }
 
 async function validate(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...common, 'max-bytes': { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...common, 'max-bytes': { type: 'string' }, strict: { type: 'boolean', default: false } },
+  });
   if (positionals.length === 0) throw new UsageError('policy validate needs at least one FILE');
   const maxBytes = values['max-bytes'] === undefined ? undefined : Number(values['max-bytes']);
   let failed = false;
   const results = [];
   for (const file of positionals) {
-    const r = parsePolicy(readFileSync(file), { file, ...(maxBytes ? { maxBytes } : {}) });
-    results.push({ file, valid: r.ok, errors: r.ok ? [] : r.errors });
-    if (r.ok) say(`${file}: valid (${r.document.policies.length} ${r.document.policies.length === 1 ? 'policy' : 'policies'})`);
-    else {
+    const r = checkPolicy(readFileSync(file), { file, ...(maxBytes ? { maxBytes } : {}) });
+    results.push({ file, valid: r.ok, errors: r.ok ? [] : r.errors, findings: r.ok ? r.findings : [] });
+    if (r.ok) {
+      const n = r.document.policies.length;
+      if (!values.json) printFindings(r.findings);
+      say(`${file}: valid (${n} ${n === 1 ? 'policy' : 'policies'})${r.findings.length ? `, ${countBy(r.findings)}` : ''}`);
+      if (values.strict && r.findings.length) failed = true;
+    } else {
       failed = true;
       if (!values.json) printErrors(r.errors);
     }
@@ -169,16 +183,23 @@ async function bypass(argv: string[]): Promise<number> {
 
 export const policy: Command = {
   name: 'policy',
-  summary: 'validate, apply, diff, get, history, rollback allowlists; bypass an agent for a while',
+  summary: 'validate, apply, diff, test (replay stored traffic), get, history, rollback allowlists; bypass an agent for a while',
   usage: USAGE,
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'validate') return validate(rest);
     if (sub === 'bypass') return bypass(rest);
+    if (sub === 'test') return policyTest(rest);
     const { values, positionals } = parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { ...common, revision: { type: 'string' }, limit: { type: 'string' }, 'expect-revision': { type: 'string' } },
+      options: {
+        ...common,
+        revision: { type: 'string' },
+        limit: { type: 'string' },
+        'expect-revision': { type: 'string' },
+        yes: { type: 'boolean', default: false },
+      },
     });
     const num = (v: string | undefined, what: string) => {
       if (v === undefined) return undefined;
@@ -194,14 +215,23 @@ export const policy: Command = {
         const yaml = readDoc(file);
         // Validate here first: errors show without a round trip, and a document too large for a
         // NATS message is refused with the same precise error instead of a transport failure.
-        const local = parsePolicy(yaml, { file });
+        const local = checkPolicy(yaml, { file });
         if (!local.ok) {
           printErrors(local.errors);
           return 2;
         }
+        printFindings(local.findings);
+        const findings = values.json ? { findings: local.findings } : {};
+        if (sub === 'apply') {
+          const refusal = applyRefusal(local.findings, values.yes);
+          if (refusal) {
+            say(refusal);
+            return 2;
+          }
+        }
         return withApi(values.nats, async (api) => {
           if (sub === 'diff') {
-            printChange(await api.call<PolicyChange>('diff', { yaml, file }), values.json);
+            printChange(await api.call<PolicyChange>('diff', { yaml, file }), values.json, findings);
             return 0;
           }
           const expect = num(values['expect-revision'], '--expect-revision');
@@ -212,7 +242,7 @@ export const policy: Command = {
             ...(values.reason ? { reason: values.reason } : {}),
             ...(expect !== undefined ? { expect_revision: expect } : {}),
           });
-          printChange(r.change, values.json, { revision: r.revision });
+          printChange(r.change, values.json, { revision: r.revision, ...findings });
           say(`applied as revision ${r.revision}`);
           return 0;
         });

@@ -7,6 +7,7 @@ export * from './events.ts';
 export * from './drop-notice.ts';
 export * from './raw-batch.ts';
 export * from './policy.ts';
+export * from './policy-ack.ts';
 export * from './policy-parse.ts';
 export * from './suppressed-record.ts';
 export * from './kernel-record.ts';

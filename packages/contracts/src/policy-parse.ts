@@ -24,7 +24,12 @@ export interface ParsePolicyOptions {
   maxAliasCount?: number;
 }
 
-export type ParsePolicyResult = { ok: true; document: PolicyDocument } | { ok: false; errors: PolicyError[] };
+/** Where a path of the validated document sits in the source (aliases resolved to their anchor). */
+export type PolicyLocator = (path: readonly PropertyKey[]) => { line: number; column: number };
+
+export type ParsePolicyResult =
+  | { ok: true; document: PolicyDocument; locate: PolicyLocator }
+  | { ok: false; errors: PolicyError[] };
 
 export function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(document)';
@@ -86,7 +91,16 @@ export function parsePolicy(input: string | Uint8Array, opts: ParsePolicyOptions
   }
 
   const result = PolicyDocument.safeParse(value);
-  if (result.success) return { ok: true, document: result.data };
+  if (result.success) {
+    // Lint findings are about a valid document but still need file:line:col, so the caller gets
+    // the source positions along with it rather than parsing the YAML a second time.
+    const locate: PolicyLocator = (path) => {
+      const { node, deepest } = walkPath(doc, path);
+      const p = pos((node ?? deepest)?.range?.[0] ?? 0);
+      return { line: p.line, column: p.col };
+    };
+    return { ok: true, document: result.data, locate };
+  }
   for (const issue of result.error.issues) errors.push(...locate(doc, issue, file, pos));
   return { ok: false, errors: sortErrors(dedupe(errors)) };
 }

@@ -24,10 +24,13 @@
 //    rules naming the same pattern share one entry of at most 16 port ranges);
 //  - `flows` (optional, document level: the kernel setting is node-wide) sets the TCP active
 //    timeout and the UDP idle window of flow records; durations need a unit ("500ms", "10s", "5m").
+//  - `ack` (optional, on a rule or a policy) acknowledges lint findings on purpose (policy-ack.ts);
+//    it changes nothing the kernel sees.
 //  - `default.mode` is what cgroups under the managed scope that match no policy get: enforce means
 //    deny all (fail closed), learn means allow-and-flag (only when written down).
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
+import { PolicyAck, RuleAck } from './policy-ack.ts';
 
 export const POLICY_VERSION = 1;
 export const POLICY_MODES = ['enforce', 'learn'] as const;
@@ -220,11 +223,13 @@ export const HostRule = z.strictObject({
   host: z.string().transform(fromParser(parseHostPattern)),
   ports,
   proto,
+  ack: RuleAck,
 });
 export const CidrRule = z.strictObject({
   cidr: z.string().transform(fromParser(parseCidr)),
   ports,
   proto,
+  ack: RuleAck,
 });
 
 /** Pick the branch by key so errors talk about the rule that was meant, not a union mismatch. */
@@ -273,6 +278,7 @@ export const Policy = z
     loopback: z.boolean().default(true),
     resolvers: z.array(Resolver).default([]),
     egress: z.strictObject({ allow: z.array(AllowRule).default([]) }).default({ allow: [] }),
+    ack: PolicyAck,
   })
   .superRefine((p, ctx) => {
     const ids = p.egress.allow.length + p.resolvers.length;

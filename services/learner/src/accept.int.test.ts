@@ -58,6 +58,8 @@ policies:
   - name: team
     match: { project: ${JSON.stringify(h.project)} }
     mode: learn
+    # enforce trusts DNS answers only from listed resolvers: without one, accept --enforce is refused
+    resolvers: [127.0.0.11]
     egress:
       allow:
         - { host: unused.example.net, ports: [443] }
@@ -88,6 +90,7 @@ policies:
     expect(proposal.prune.map((x: any) => x.rule)).toEqual(['unused.example.net tcp 443']);
 
     const accepted = await sluice(['learn', 'accept', '--project', h.project, '--enforce', '--reason', 'learned in CI']);
+    expect(accepted.stderr).toContain("proof: the session's 4 would-deny attempt(s) to 4 destination(s), replayed against the applied policy: 0 would be denied");
     expect(accepted.stdout.trim().split('\n')).toEqual([
       '+ api.learn.test tcp 443,8443',
       '+ files.other.test tcp 443',

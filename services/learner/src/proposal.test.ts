@@ -224,6 +224,7 @@ describe('renderProposal', () => {
           proto: tcp
           members: [a.example.com, b.example.com]
           note: "suggestion only: 2 names under example.com were seen; accept adds the exact names unless told to use this wildcard"
+          opens: every name one label below example.com on tcp 80,443, not only the 2 seen
       prune:
         - rule: api.github.com tcp 443
           index: 0
@@ -234,6 +235,16 @@ describe('renderProposal', () => {
         - rule: 192.0.2.0/24 tcp 80
           index: 3
           note: unused during the learn window
+      proof:
+        accept: "after accepting: 0 of 6 would-deny attempts (6 destinations) would still be denied"
+        enforce: "after accepting with --enforce: 5 of 6 would-deny attempts (6 destinations) would still be denied"
+        enforce_would_deny:
+          - a1 -> a.example.com:443/tcp DENIED
+          - a1 -> b.example.com:80/tcp DENIED
+          - a1 -> b.example.com:443/tcp DENIED
+          - a1 -> files.pythonhosted.org:443/tcp DENIED
+          - a1 -> pypi.org:443/tcp DENIED
+        hint: "policy demo lists no resolvers: in enforce mode the kernel trusts no DNS answer, so no host rule matches; add the agents' DNS server (e.g. resolvers: [127.0.0.11] for Docker's embedded DNS) and accept again"
       "
     `);
   });

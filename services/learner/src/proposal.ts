@@ -2,6 +2,7 @@
 // deterministic — every list is sorted on a total order and nothing time- or run-dependent is
 // rendered — so two runs over the same traffic give byte-identical YAML.
 import {
+  AllowRule as AllowRuleSchema,
   cidrContains,
   hostMatches,
   ipBytes,
@@ -13,8 +14,10 @@ import {
   type PolicyDocument,
   type PortRange,
 } from '@sluice/contracts';
+import { breadthFindings } from '@sluice/policy-lint';
 import { getDomain } from 'tldts';
 import { Document, isScalar, isSeq, visit } from 'yaml';
+import { prove, type Proof, type ProofMiss } from './proof.ts';
 import type { SessionSelector } from './session.ts';
 import type { AggregatedAddress, AggregatedDestination } from './store.ts';
 
@@ -36,6 +39,10 @@ export interface Suggestion {
   ports: number[];
   members: string[];
   note: string;
+  /** The space the wildcard opens beyond the members that were observed. */
+  opens: string;
+  /** Breadth findings (@sluice/policy-lint) the wildcard would raise, as "code: message". */
+  findings: string[];
 }
 
 export interface Prune {
@@ -61,6 +68,8 @@ export interface Proposal {
   suggestions: Suggestion[];
   prune: Prune[];
   skipped: Skipped[];
+  /** The session's would-deny attempts replayed against the policy as accepted (proof.ts). */
+  proof: Proof;
 }
 
 export interface ProposalOptions {
@@ -189,16 +198,19 @@ export function propose(
     return byTarget || compareText(a.proto, b.proto);
   });
 
+  const name = policy?.name ?? newPolicyName(doc, sel);
+  const sortedResolvers = [...resolvers].sort(compareIp);
   return {
     project: sel.project,
     ...(sel.agent !== undefined ? { agent: sel.agent } : {}),
-    policy: policy?.name ?? newPolicyName(doc, sel),
+    policy: name,
     created: policy === undefined,
-    resolvers: [...resolvers].sort(compareIp),
+    resolvers: sortedResolvers,
     additions,
     suggestions: suggest(additions, minSiblings),
     prune: policy ? unused(policy, destinations, addresses) : [],
     skipped: skipped.sort((a, b) => compareText(a.destination, b.destination)),
+    proof: prove(doc, sel, { policy: name, created: policy === undefined, resolvers: sortedResolvers, additions }, destinations),
   };
 }
 
@@ -220,12 +232,17 @@ function suggest(additions: readonly Addition[], minSiblings: number): Suggestio
     if (names.length < minSiblings) continue;
     const [domain, proto] = key.split('|') as [string, RuleProto];
     const oneLabel = names.every((n) => n.slice(0, -domain.length - 1).split('.').length === 1);
+    const host = `${oneLabel ? '*' : '**'}.${domain}`;
+    const ports = [...new Set(members.flatMap((m) => m.ports))].sort((a, b) => a - b);
+    const rule = AllowRuleSchema.parse({ host, ports, proto }) as AllowRule;
     out.push({
-      host: `${oneLabel ? '*' : '**'}.${domain}`,
+      host,
       proto,
-      ports: [...new Set(members.flatMap((m) => m.ports))].sort((a, b) => a - b),
+      ports,
       members: names,
       note: `suggestion only: ${names.length} names under ${domain} were seen; accept adds the exact names unless told to use this wildcard`,
+      opens: `${oneLabel ? 'every name one label below' : 'every name at any depth below'} ${domain} on ${proto} ${ports.join(',')}, not only the ${names.length} seen`,
+      findings: breadthFindings(rule).map((f) => `${f.code}: ${f.message}`),
     });
   }
   return out.sort((a, b) => compareText(a.host, b.host) || compareText(a.proto, b.proto));
@@ -263,9 +280,18 @@ export function renderProposal(p: Proposal): string {
       seen: a.seen,
       agents: a.agents,
     })),
-    suggest: p.suggestions.map((s) => ({ host: s.host, ports: s.ports, proto: s.proto, members: s.members, note: s.note })),
+    suggest: p.suggestions.map((s) => ({
+      host: s.host,
+      ports: s.ports,
+      proto: s.proto,
+      members: s.members,
+      note: s.note,
+      opens: s.opens,
+      ...(s.findings.length ? { findings: s.findings } : {}),
+    })),
     prune: p.prune.map((x) => ({ rule: x.rule, index: x.index, note: x.note })),
     ...(p.skipped.length ? { skipped: p.skipped } : {}),
+    proof: renderProof(p.proof),
   };
   const yaml = new Document(doc);
   // Short lists read best inline ("ports: [443, 8443]"); everything else stays block style.
@@ -278,3 +304,16 @@ export function renderProposal(p: Proposal): string {
 }
 
 const FLOW_KEYS = new Set(['ports', 'agents', 'members', 'resolvers']);
+
+function renderProof(proof: Proof): Record<string, unknown> {
+  const claim = (misses: readonly ProofMiss[], how: string) =>
+    `${how}: ${misses.length} of ${proof.attempts} would-deny attempts (${proof.destinations} destinations) would still be denied`;
+  const list = (misses: readonly ProofMiss[]) => misses.map((m) => `${m.agent ?? '-'} -> ${m.destination}:${m.port}/${m.proto} ${m.outcome}`);
+  return {
+    accept: claim(proof.would_deny, 'after accepting'),
+    ...(proof.would_deny.length ? { would_deny: list(proof.would_deny) } : {}),
+    enforce: claim(proof.enforce_would_deny, 'after accepting with --enforce'),
+    ...(proof.enforce_would_deny.length ? { enforce_would_deny: list(proof.enforce_would_deny) } : {}),
+    ...(proof.hint ? { hint: proof.hint } : {}),
+  };
+}
