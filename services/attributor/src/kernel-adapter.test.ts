@@ -31,6 +31,16 @@ describe('kernel adapter', () => {
     });
   });
 
+  it('decodes a comm with bytes ≥ 0x80 in the middle (an agent names its own process) instead of spinning', () => {
+    // UTF-8 "é" then ASCII: the old loop stopped advancing at the first non-ASCII byte, forever.
+    for (const comm of ['é-agent', 'a\u00ffb', '日本語x']) {
+      const b = encodeRecord({ cgroupId: 3n, tsNs: 1n, verdict: 2, comm });
+      const e = EgressEvent.parse(doc(dec(b).fields));
+      expect(e.comm).toBe(decodeKernelRecord(b).kind === 'connect' ? (decodeKernelRecord(b) as { comm: string }).comm : '');
+      expect(e.comm.length).toBeGreaterThan(0);
+    }
+  });
+
   it('turns a rate-limit summary into a suppressed event with its count and wall times', () => {
     const template = encodeRecord({ cgroupId: 8n, tsNs: 0n, verdict: 2 });
     const out = new Uint8Array(RECORD_SIZE);

@@ -76,7 +76,12 @@ function cstring(bytes: Uint8Array, start: number, max: number, dec: TextDecoder
   let end = start;
   let ascii = true;
   const limit = start + max;
-  while (end < limit && bytes[end] !== 0) ascii = ascii && bytes[end++]! < 0x80;
+  // The index moves on every byte whatever ascii already is: `ascii && bytes[end++]` would stop
+  // advancing at the first byte ≥ 0x80 and spin forever (an agent picks its own comm).
+  while (end < limit && bytes[end] !== 0) {
+    if (bytes[end]! >= 0x80) ascii = false;
+    end++;
+  }
   // TextDecoder costs more than the whole rest of a short comm; plain ASCII needs none of it.
   if (!ascii) return dec.decode(bytes.subarray(start, end));
   let s = '';
