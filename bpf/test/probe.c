@@ -32,6 +32,8 @@
  *                              prints {"op":"asked","port":P,...}, then counts datagrams for MS ms
  *     dnsforge BIND DST PORT NAME ANSWER TXID   bind BIND:53, send DST:PORT a response
  *                              "NAME A ANSWER" with id TXID; reports the bind and the send
+ *     dnsserve ADDR PORT ANSWER MS   (outside the scope) answers every A query on ADDR:PORT
+ *                              with ANSWER (ttl 300) for MS ms; prints ready, then the count
  *     bind ADDR PORT udp|tcp   bind(2) only; reports errno
  *     srcroute4 lsrr|ssrr opt|cmsg VIA DST PORT   UDP to DST:PORT with a source route via VIA,
  *                              set with setsockopt(IP_OPTIONS) or per datagram (IP_RETOPTS cmsg);
@@ -496,6 +498,49 @@ static void dnsforge_op(const char *bindaddr, const char *dst, const char *port,
 	close(fd);
 }
 
+static void dnsserve_op(const char *addr, const char *port, const char *answer, long ms)
+{
+	struct target t;
+	parse_target(addr, port, &t);
+	int fd = socket(t.family, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&t.ss, t.len)) {
+		fprintf(stderr, "probe: dnsserve %s:%s: %s\n", addr, port, strerror(errno));
+		exit(2);
+	}
+	printf("{\"op\":\"ready\",\"pid\":%d}\n", getpid());
+	fflush(stdout);
+	long n = 0;
+	long long end = now_ms() + ms;
+	unsigned char q[512], a[1024];
+	while (now_ms() < end) {
+		struct timeval tv = { .tv_sec = 0, .tv_usec = 20000 };
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		ssize_t len = recvfrom(fd, q, sizeof(q) - 1, 0, (struct sockaddr *)&from, &fl);
+		if (len < 17)
+			continue;
+		/* The question's name back to dotted text, to build the answer from it. */
+		char name[256];
+		int o = 12, w = 0;
+		while (o < len && q[o] && w < 250) {
+			int l = q[o++];
+			if (w)
+				name[w++] = '.';
+			for (int k = 0; k < l && o < len && w < 250; k++)
+				name[w++] = q[o++];
+		}
+		name[w] = 0;
+		int m = dns_answer(a, name, answer, (unsigned short)(q[0] << 8 | q[1]));
+		sendto(fd, a, m, 0, (struct sockaddr *)&from, fl);
+		n++;
+	}
+	printf("{\"op\":\"dnsserve\",\"answered\":%ld,\"pid\":%d}\n", n, getpid());
+	fflush(stdout);
+	close(fd);
+}
+
 static void bind_op(const char *addr, const char *port, const char *proto)
 {
 	struct target t;
@@ -705,6 +750,10 @@ int main(int argc, char **argv)
 			NEED(6);
 			dnsforge_op(argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4], argv[i + 5], atol(argv[i + 6]));
 			i += 7;
+		} else if (!strcmp(op, "dnsserve")) {
+			NEED(4);
+			dnsserve_op(argv[i + 1], argv[i + 2], argv[i + 3], atol(argv[i + 4]));
+			i += 5;
 		} else if (!strcmp(op, "bind")) {
 			NEED(3);
 			bind_op(argv[i + 1], argv[i + 2], argv[i + 3]);

@@ -3,7 +3,8 @@
 // it, with either Docker's default capability set or none. The same command without the cgroup is
 // the control: it shows the attack works when Sluice is not in the way, so a test cannot pass
 // because the attack was impossible to begin with.
-import { PROBE, jsonLines, run, type RunResult } from '../kernel/exec.ts';
+import { PROBE, jsonLines, run } from '../kernel/exec.ts';
+import { Netns as BaseNetns } from '../kernel/netns.ts';
 import { spawnLines, type ProbeProc } from '../kernel/probe-proc.ts';
 
 /** Docker's default capability set (moby's oci/caps/defaults.go). */
@@ -24,33 +25,7 @@ export function inCgroup(cgroup: string, argv: string[]): string[] {
   return ['/bin/sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...argv];
 }
 
-export class Netns {
-  readonly name: string;
-  readonly path: string;
-
-  constructor(tag: string) {
-    this.name = `sluice-bypass-${tag}-${process.pid}`;
-    this.path = `/run/netns/${this.name}`;
-  }
-
-  async create(): Promise<void> {
-    await this.destroy();
-    await must('ip', ['netns', 'add', this.name]);
-    await must('ip', ['-n', this.name, 'link', 'set', 'lo', 'up']);
-    for (const a of ['fd00::11', 'fd00::66']) await must('ip', ['-n', this.name, '-6', 'addr', 'add', `${a}/128`, 'dev', 'lo', 'nodad']);
-    // As Docker sets it in every container: any uid may bind any port, 53 included.
-    await must('nsenter', [`--net=${this.path}`, '--', 'sysctl', '-qw', 'net.ipv4.ip_unprivileged_port_start=0']);
-  }
-
-  async destroy(): Promise<void> {
-    await run('ip', ['netns', 'del', this.name]);
-  }
-
-  /** argv entering this namespace (network only: /sys/fs/cgroup stays visible). */
-  enter(argv: string[]): string[] {
-    return ['nsenter', `--net=${this.path}`, '--', ...argv];
-  }
-
+export class Netns extends BaseNetns {
   /** The agent: unprivileged, `caps`, inside `cgroup`, in this namespace. */
   agent(cgroup: string, caps: Caps, ops: (string | number)[]): string[] {
     return inCgroup(cgroup, this.enter([...setprivArgv(caps), PROBE, ...ops.map(String)]));
@@ -59,11 +34,6 @@ export class Netns {
   /** The control: the same process outside the managed scope. */
   control(caps: Caps, ops: (string | number)[]): string[] {
     return this.enter([...setprivArgv(caps), PROBE, ...ops.map(String)]);
-  }
-
-  /** Root, outside the scope, in this namespace: servers, sniffers, the off-path forger. */
-  root(ops: (string | number)[]): string[] {
-    return this.enter([PROBE, ...ops.map(String)]);
   }
 }
 
@@ -84,10 +54,4 @@ export async function exec(argv: string[]): Promise<Op[]> {
 
 export function spawn(argv: string[]): ProbeProc {
   return spawnLines(argv[0]!, argv.slice(1));
-}
-
-async function must(cmd: string, args: string[]): Promise<RunResult> {
-  const r = await run(cmd, args);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r;
 }
