@@ -47,6 +47,14 @@ export const env = {
    * replica holding the DNS record's batch to share it (0 = never wait: single replica).
    */
   DNS_MISS_WAIT_MS: z.coerce.number().int().nonnegative().max(5000).default(100),
+  /**
+   * Managed scopes relative to the cgroup2 mount (as the policy service's variable of the same
+   * name): only containers inside them are flagged raw_socket_capable, the others are not judged.
+   */
+  SLUICE_MANAGED_CGROUPS: z
+    .string()
+    .default('/sluice')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   /** Upper bound for one NDJSON message; NATS' default max_payload is 1 MiB. */
   MAX_MESSAGE_BYTES: z.coerce.number().int().min(4096).default(512 * 1024),
 };

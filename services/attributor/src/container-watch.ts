@@ -4,7 +4,7 @@
 // conventional cgroup path, and failing that to the cgroup scan when its records arrive.
 import type Docker from 'dockerode';
 import type { Logger } from '@sluice/runtime';
-import { cgroupOfPid, conventionalCgroup, type ResolvedCgroup } from './cgroup.ts';
+import { cgroupOfPid, conventionalCgroup, inManagedScope, type ResolvedCgroup } from './cgroup.ts';
 import type { CachedIdentity } from './identity.ts';
 import type { IdentityStore } from './identity-store.ts';
 import { factsFromInspect, type ContainerFacts, type InspectLike, type LabelKeys } from './inspect.ts';
@@ -18,6 +18,8 @@ export interface WatchDeps {
   store: IdentityStore;
   node: string;
   cgroupMount: string;
+  /** Managed scopes (relative to the mount): raw_socket_capable is about these containers only. */
+  scopes: string[];
   labels: LabelKeys;
   publish: (m: ControlMessage) => Promise<void>;
   log: Logger;
@@ -180,7 +182,8 @@ export class ContainerWatch {
     const identity = this.identityFrom(facts, cgroup, previous);
     this.index(identity, previous);
     await this.d.publish(lifecycleMessage(event, identity, Date.now(), dedupe));
-    if (identity.can_bypass_raw && (event === 'start' || event === 'snapshot')) {
+    const managed = identity.cgroup_path !== undefined && inManagedScope(identity.cgroup_path, this.d.scopes);
+    if (identity.can_bypass_raw && managed && (event === 'start' || event === 'snapshot')) {
       await this.d.publish(rawSocketAudit(identity, facts));
     }
     return identity;

@@ -67,6 +67,7 @@ await runService({
       store,
       node,
       cgroupMount,
+      scopes: config.SLUICE_MANAGED_CGROUPS,
       labels: { agent: config.AGENT_LABEL, project: config.PROJECT_LABEL },
       publish,
       log,

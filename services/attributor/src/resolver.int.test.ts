@@ -50,6 +50,7 @@ describe('miss resolver', () => {
       store,
       node: h.node,
       cgroupMount: h.mount,
+      scopes: ['/'],
       labels: { agent: 'dev.clawker.agent', project: 'dev.clawker.project' },
       publish: async (m) => void published.push(m.subject),
       log,
