@@ -25,7 +25,14 @@ beforeAll(async () => {
   await sb.setup();
   stream = sb.stream();
   cg = sb.cgroup('agent');
-  await sb.apply(['policy 60', 'resolver 60 601 127.0.0.11', `host 60 602 ${NAME} * tcp`, 'timeouts 300000 60000', `cgroup ${cg.path} 60 enforce`]);
+  await sb.apply([
+    'policy 60',
+    'resolver 60 601 127.0.0.11',
+    `host 60 602 ${NAME} * tcp`,
+    'host 60 603 *.bulk.dnat.test * tcp',
+    'timeouts 300000 60000',
+    `cgroup ${cg.path} 60 enforce`,
+  ]);
   const dns = spawnLines(...split(ns.root(['dnsserve', '127.0.0.11', 5353, '127.0.0.77', 60_000])));
   await dns.line();
   spawnLines(...split(ns.root(['serve', '127.0.0.77', port, 60_000])));
@@ -59,4 +66,18 @@ describe('DNS through a DNAT (Docker embedded resolver)', () => {
       flow: { bytesOut: BigInt(12 + NAME.length + 2 + 4), packetsOut: 1, bytesIn: BigInt(res!.bytes), packetsIn: 1 },
     });
   });
+
+  it('1,000 fresh names through the DNAT: every connect ALLOWED by the host rule, carrying its own name', async () => {
+    const N = 1000;
+    const argv = ['/bin/sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cg.path, ...ns.enter([PROBE, 'resolveconnect', '127.0.0.11', 'n%d.bulk.dnat.test', String(N), String(port)])];
+    const r = await run(argv[0]!, argv.slice(1));
+    expect(r.code, r.stderr).toBe(0);
+    const [res] = jsonLines<{ outcomes: Record<string, number>; pid: number }>(r.stdout);
+    expect(res!.outcomes).toEqual({ resolved: N, OK: N, ECONNREFUSED: 0, other: 0 });
+    const want = new Set(Array.from({ length: N }, (_, i) => nameHash(`n${i}.bulk.dnat.test`)));
+    const closes = () => stream.kernel.filter((x) => x.pid === res!.pid && x.kind === 'tcp_close');
+    await until(() => closes().length >= N, 10_000, `${N} tcp_close records`);
+    for (const c of closes()) expect([c.verdict, c.reason, c.ruleId, want.has(c.domainHash)]).toEqual(['ALLOWED', 'host', 603, true]);
+    expect(new Set(closes().map((c) => c.domainHash)).size).toBe(N);
+  }, 60_000);
 });
