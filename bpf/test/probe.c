@@ -40,6 +40,7 @@
  *                              reports the option call and the send
  *     srcroute6 opt|cmsg VIA DST PORT   the same with an IPv6 segment routing header
  *                              (IPV6_RTHDR) whose next segment is VIA
+ *     cloneinto CGROUP_DIR     clone3(CLONE_INTO_CGROUP) a child straight into CGROUP_DIR (it exits)
  *     sniff IFACE MS           (root, outside the scope) AF_PACKET on IFACE: counts outgoing
  *                              IPv4 packets with options and IPv6 packets with a routing header
  *     sleep MS
@@ -529,6 +530,10 @@ int main(int argc, char **argv)
 			NEED(4);
 			srcroute6_op(argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4]);
 			i += 5;
+		} else if (!strcmp(op, "cloneinto")) {
+			NEED(1);
+			cloneinto_op(argv[i + 1]);
+			i += 2;
 		} else if (!strcmp(op, "sniff")) {
 			NEED(2);
 			sniff_op(argv[i + 1], atol(argv[i + 2]));

@@ -48,5 +48,6 @@ void bind_op(const char *addr, const char *port, const char *proto);
 void srcroute4_op(const char *kind, const char *mode, const char *via, const char *dst, const char *port);
 void srcroute6_op(const char *mode, const char *via, const char *dst, const char *port);
 void sniff_op(const char *ifname, long ms);
+void cloneinto_op(const char *cgdir);
 
 #endif

@@ -7,6 +7,11 @@
  */
 #include "probe.h"
 
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/sched.h> /* struct clone_args, CLONE_INTO_CGROUP */
+
 /* A response "NAME IN A ANSWER" (ttl 300) to a query with id TXID. */
 int dns_answer(unsigned char *buf, const char *name, const char *answer, unsigned short id)
 {
@@ -217,4 +222,24 @@ void sniff_op(const char *ifname, long ms)
 	       getpid());
 	fflush(stdout);
 	close(fd);
+}
+
+/* clone3(CLONE_INTO_CGROUP): a child born directly in CGROUP_DIR; it exits at once. */
+void cloneinto_op(const char *cgdir)
+{
+	int cfd = open(cgdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct clone_args args;
+	memset(&args, 0, sizeof(args));
+	args.flags = CLONE_INTO_CGROUP;
+	args.exit_signal = SIGCHLD;
+	args.cgroup = cfd;
+	long pid = cfd < 0 ? -1 : syscall(SYS_clone3, &args, sizeof(args));
+	if (pid == 0)
+		_exit(0);
+	int err = errno;
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	printf("{\"op\":\"cloneinto\",\"ok\":%s,\"errno\":%d,\"child\":%ld,\"pid\":%d}\n", pid > 0 ? "true" : "false",
+	       pid > 0 ? 0 : err, pid, getpid());
+	fflush(stdout);
 }

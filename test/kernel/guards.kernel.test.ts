@@ -46,4 +46,11 @@ describe('guards survive a reload', () => {
     await new Promise((res) => setTimeout(res, 300));
     expect(stream.escapes.filter((x) => x.pid === pid)).toHaveLength(1);
   });
+
+  it('records a child cloned straight out of the scope (clone3 CLONE_INTO_CGROUP), flagged clone_into', async () => {
+    const [c] = await probe<{ ok: boolean; child: number; pid: number }>(cg.path, 'cloneinto', cgroup2Mount());
+    expect(c).toMatchObject({ ok: true });
+    const e = await until(() => stream.escapes.find((x) => x.pid === c!.child), 5000, 'the escape record');
+    expect(e).toMatchObject({ cgroupId: cg.id, toCgroupId: 1n, cloneInto: true });
+  });
 });
