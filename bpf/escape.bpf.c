@@ -13,8 +13,8 @@
  * to children at fork, dropped at exit. (fentry/kprobe on cgroup_attach_task
  * would see the old cgroup directly, but some kernels load neither: measured
  * on 6.18 in a VM.) A task already in the scope when the programs were loaded
- * is unknown to `tracked` until it forks or moves: its own escape is then
- * recorded only if another tracked task writes it out.
+ * is unknown to `tracked` (its children are learned when it forks): its own
+ * move out is not recorded.
  *
  * Detected, not prevented: the kernel offers no BPF hook that can refuse a
  * cgroup migration. Prevention is not giving the agent the right to write
@@ -61,12 +61,14 @@ struct sluice_escape {
 	char comm[16];
 };
 
-/* thread id -> cgroup id, for every task known to be in the scope. */
+/* thread id -> cgroup id, for every task known to be in the scope. Pinned: a reload must not
+ * forget the tasks already inside. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, SLUICE_MAX_TRACKED);
 	__type(key, __u32);
 	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tracked SEC(".maps");
 
 static __always_inline __u64 sluice_cgrp_id(struct cgroup *c)
@@ -144,11 +146,16 @@ int sluice_escape_fork(__u64 *ctx)
 	struct task_struct *child = (struct task_struct *)ctx[1];
 	__u32 ptid = BPF_CORE_READ(parent, pid);
 	__u64 *from = bpf_map_lookup_elem(&tracked, &ptid);
-	if (!from)
-		return 0;
 	struct cgroup *cg = BPF_CORE_READ(child, cgroups, dfl_cgrp);
 	__u64 at = sluice_cgrp_id(cg);
 	__u32 ctid = BPF_CORE_READ(child, pid);
+	if (!from) {
+		/* A parent we never saw enter (in the scope before the programs were loaded): its
+		 * children are learned here, at the cost of an ancestor walk per such fork. */
+		if (sluice_in_scope(cg))
+			bpf_map_update_elem(&tracked, &ctid, &at, BPF_ANY);
+		return 0;
+	}
 	if (at == *from || sluice_in_scope(cg)) {
 		bpf_map_update_elem(&tracked, &ctid, &at, BPF_ANY);
 		return 0;

@@ -3,6 +3,7 @@
 // detector's tracepoint links are replaced, not doubled: one escape, one record.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probe, run, until } from './exec.ts';
+import { spawnLines } from './probe-proc.ts';
 import type { RecordStream } from './record-stream.ts';
 import { cgroup2Mount, Sandbox, type Cgroup } from './sandbox.ts';
 
@@ -53,4 +54,16 @@ describe('guards survive a reload', () => {
     const e = await until(() => stream.escapes.find((x) => x.pid === c!.child), 5000, 'the escape record');
     expect(e).toMatchObject({ cgroupId: cg.id, toCgroupId: 1n, cloneInto: true });
   });
+
+  it('still knows a task that entered before a reload', async () => {
+    const root = cgroup2Mount();
+    const script = `echo $$ > "$0/cgroup.procs" && echo "{\\"pid\\":$$}" && sleep 4 && echo $$ > ${root}/cgroup.procs`;
+    const p = spawnLines('/bin/sh', ['-c', script, cg.path]);
+    const { pid } = (await p.line()) as { pid: number };
+    const again = await sb.helper(['load']);
+    expect(again.code, again.stderr).toBe(0);
+    await p.done;
+    const e = await until(() => stream.escapes.find((x) => x.pid === pid), 5000, 'the escape record');
+    expect(e).toMatchObject({ cgroupId: cg.id, toCgroupId: 1n });
+  }, 20_000);
 });
