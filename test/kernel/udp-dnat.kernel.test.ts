@@ -30,12 +30,15 @@ beforeAll(async () => {
     'resolver 60 601 127.0.0.11',
     `host 60 602 ${NAME} * tcp`,
     'host 60 603 *.bulk.dnat.test * tcp',
+    'resolver 60 604 fd00::11',
     'timeouts 300000 60000',
     `cgroup ${cg.path} 60 enforce`,
   ]);
   const dns = spawnLines(...split(ns.root(['dnsserve', '127.0.0.11', 5353, '127.0.0.77', 60_000])));
   await dns.line();
   spawnLines(...split(ns.root(['serve', '127.0.0.77', port, 60_000])));
+  const dns6 = spawnLines(...split(ns.root(['dnsserve', 'fd00::11', 53, '127.0.0.77', 60_000])));
+  await dns6.line();
 }, 60_000);
 
 afterAll(async () => {
@@ -80,4 +83,15 @@ describe('DNS through a DNAT (Docker embedded resolver)', () => {
     for (const c of closes()) expect([c.verdict, c.reason, c.ruleId, want.has(c.domainHash)]).toEqual(['ALLOWED', 'host', 603, true]);
     expect(new Set(closes().map((c) => c.domainHash)).size).toBe(N);
   }, 60_000);
+
+  it('matches queries and answers over an IPv6 resolver too', async () => {
+    const argv = ['/bin/sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cg.path, ...ns.enter([PROBE, 'resolve', 'fd00::11', 'v6.bulk.dnat.test', 'a', 'connect', '127.0.0.77', String(port)])];
+    const r = await run(argv[0]!, argv.slice(1));
+    expect(r.code, r.stderr).toBe(0);
+    const [res, conn] = jsonLines<{ ok: boolean; cookie: string }>(r.stdout);
+    expect([res!.ok, conn!.ok]).toEqual([true, true]);
+    const d = await until(() => stream.dns.find((x) => x.socketCookie === BigInt(res!.cookie)), 5000, 'the DNS record');
+    expect(d).toMatchObject({ forged: false, rejected: 'ok', resolverAddr: 'fd00::11', family: 'ipv6' });
+    expect(await stream.one(conn!.cookie)).toMatchObject({ verdict: 'ALLOWED', reason: 'host', domainHash: nameHash('v6.bulk.dnat.test') });
+  });
 });
