@@ -5,7 +5,10 @@
 //
 // The resolver is 127.0.0.11, local to the namespace as on a Docker network. The agent asks it
 // for evil.corp.test (a host rule allows it) while nothing real answers; the forged answer says
-// 127.0.0.66, an address no rule allows. A believed forgery would make that connect ALLOWED/host.
+// 192.0.2.66 (on the namespace's loopback), an address no rule allows. The policy allows loopback,
+// as agents' policies commonly do, so the agent may send its forgery to its own socket (issue #14
+// reproduced it exactly so on the build before). A believed forgery would make that connect
+// ALLOWED/host.
 import { nameHash } from '@sluice/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../kernel/exec.ts';
@@ -15,7 +18,7 @@ import { CAP_SETS, exec, Netns, spawn, type Caps } from './agent.ts';
 
 const RESOLVER = '127.0.0.11';
 const EVIL = 'evil.corp.test';
-const FORGED = '127.0.0.66';
+const FORGED = '192.0.2.66';
 const sb = new Sandbox('bypass-dns');
 const ns = new Netns('dns');
 let stream: RecordStream;
@@ -28,7 +31,7 @@ beforeAll(async () => {
   stream = sb.stream();
   for (const c of [...CAP_SETS, 'control']) cg[c] = sb.cgroup(c);
   await sb.apply([
-    'policy 70',
+    'policy 70 loopback',
     `resolver 70 701 ${RESOLVER}`,
     `host 70 702 ${EVIL} * tcp`,
     ...Object.values(cg).map((c) => `cgroup ${c.path} 70 enforce`),

@@ -1,4 +1,5 @@
-// A network namespace of a test's own: loopback up, two IPv6 test addresses on it, and
+// A network namespace of a test's own: loopback up, test addresses on it (fd00::11, fd00::66,
+// 192.0.2.66), and
 // ip_unprivileged_port_start=0 as Docker sets it in every container. Processes enter it with
 // nsenter (network only, so /sys/fs/cgroup stays visible to join a cgroup first).
 import { PROBE, run, type RunResult } from './exec.ts';
@@ -17,6 +18,9 @@ export class Netns {
     await must('ip', ['netns', 'add', this.name]);
     await must('ip', ['-n', this.name, 'link', 'set', 'lo', 'up']);
     for (const a of ['fd00::11', 'fd00::66']) await must('ip', ['-n', this.name, '-6', 'addr', 'add', `${a}/128`, 'dev', 'lo', 'nodad']);
+    // A non-loopback IPv4 address (TEST-NET-1), local to this namespace only: a policy that allows
+    // loopback still judges it by its rules.
+    await must('ip', ['-n', this.name, 'addr', 'add', '192.0.2.66/32', 'dev', 'lo']);
     // As Docker sets it in every container: any uid may bind any port, 53 included.
     await must('nsenter', [`--net=${this.path}`, '--', 'sysctl', '-qw', 'net.ipv4.ip_unprivileged_port_start=0']);
   }
