@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 //   *.test.ts         unit (pure logic, no servers)
 //   *.int.test.ts     integration against the real servers from scripts/services.sh
 //   *.kernel.test.ts  real BPF programs on the real kernel (root)
+//   *.bypass.test.ts  known attacks against the kernel enforcement (root, real kernel); each fails if the attack succeeds
 //   *.e2e.test.ts     the whole pipeline, Docker included
 // Tiers run in that order (groupOrder) so heavy tiers never compete with each other for the 2 cores.
 const ignored = ['**/node_modules/**', '**/.cache/**', '**/.run/**'];
@@ -15,7 +16,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['**/*.test.ts'],
-          exclude: [...ignored, '**/*.int.test.ts', '**/*.kernel.test.ts', '**/*.e2e.test.ts'],
+          exclude: [...ignored, '**/*.int.test.ts', '**/*.kernel.test.ts', '**/*.bypass.test.ts', '**/*.e2e.test.ts'],
           sequence: { groupOrder: 0 },
         },
       },
@@ -46,6 +47,18 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'bypass',
+          include: ['**/*.bypass.test.ts'],
+          exclude: ignored,
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          sequence: { groupOrder: 3 },
+        },
+      },
+      {
+        test: {
           name: 'e2e',
           include: ['**/*.e2e.test.ts'],
           exclude: ignored,
@@ -53,7 +66,7 @@ export default defineConfig({
           poolOptions: { forks: { singleFork: true } },
           testTimeout: 300_000,
           hookTimeout: 900_000,
-          sequence: { groupOrder: 3 },
+          sequence: { groupOrder: 4 },
         },
       },
     ],

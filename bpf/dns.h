@@ -10,129 +10,27 @@
  * All or nothing: the whole message is walked once to validate it (header,
  * question, every answer's owner name, fixed fields and rdata bounds); only a
  * message that passes is walked again to attribute. A malformed one is
- * counted and attributes nothing. Only answers from a resolver of the
- * cgroup's policy (or to a cgroup in learn mode) fill the cache: a server the
- * policy does not trust cannot make an IP look like an allowed name. Owner
+ * counted and attributes nothing.
+ *
+ * An answer is believed only if it answers a question this very socket asked:
+ * cgroup_skb egress records every query (socket cookie, server, id, question
+ * name hash and type: sluice_dns_query), and an answer fills the cache only
+ * when the receiving socket has that query outstanding from that server, and
+ * only once (the entry is consumed). Anything else is still parsed and
+ * recorded, flagged forged with the reason (unsolicited, id/question
+ * mismatch, another socket's question) and counted, and never cached: a
+ * datagram that merely claims to come from the resolver cannot make an IP
+ * look like an allowed name. On top of that, only answers from a resolver of
+ * the cgroup's policy (or to a cgroup in learn mode) fill the cache. Owner
  * names are not compared with the question: the answer section of a trusted
  * resolver is the chain it resolved.
  *
- * Verifier notes (measured): loop state lives in the per-CPU scratch value,
- * not on the stack (the stack version hit the 1M-instruction limit); every
- * read is `& SLUICE_DNS_MASK` after the bounds check; lengths are computed in
- * 64 bits before clamping.
+ * Parsing primitives (scratch, question, hashes) are in dns_wire.h.
  */
 #ifndef SLUICE_DNS_H
 #define SLUICE_DNS_H
 
-#define SLUICE_DNS_BUF 1024 /* parse window; longer messages are parsed up to it (counted) */
-#define SLUICE_DNS_MASK (SLUICE_DNS_BUF - 1)
-#define SLUICE_DNS_MAX_ANSWERS 64
-#define SLUICE_QTYPE_A 1
-#define SLUICE_QTYPE_AAAA 28
-
-struct sluice_dns_scratch {
-	__u8 pkt[SLUICE_DNS_BUF];
-	char name[256]; /* question name: lower-case dotted text, NUL padded */
-	struct sluice_dns_name nm;
-	union sluice_addr src;
-	__u64 cgid;
-	__u64 cookie;
-	__u64 now;
-	__u64 h;
-	__u32 n;     /* message bytes in pkt */
-	__u32 off;   /* cursor */
-	__u32 name_len;
-	__u32 label_rem;
-	__u32 dots;
-	__u32 ancount;
-	__u32 emitted;
-	__u16 qtype;
-	__u8 rcode;
-	__u8 partial; /* message longer than the window */
-	__u8 err;
-	__u8 done;
-	__u8 emit;    /* second pass */
-	__u8 trusted;
-	__u8 v6;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sluice_dns_scratch);
-} dns_scratch SEC(".maps");
-
-/* bpf_loop wants its context on the stack; the state itself lives in the scratch value. */
-struct sluice_dns_loop {
-	struct sluice_dns_scratch *sc;
-};
-
-static __always_inline __u8 sluice_pkt_at(const struct sluice_dns_scratch *sc, __u32 at)
-{
-	return sc->pkt[at & SLUICE_DNS_MASK];
-}
-
-/* One byte of the question name per step. */
-static long sluice_qname_step(__u32 i, void *ctx)
-{
-	struct sluice_dns_scratch *sc = ((struct sluice_dns_loop *)ctx)->sc;
-	if (sc->off >= sc->n) {
-		sc->err = 1;
-		return 1;
-	}
-	__u8 c = sluice_pkt_at(sc, sc->off);
-	sc->off++;
-	if (sc->label_rem == 0) {
-		if (c == 0) {
-			sc->done = 1;
-			return 1;
-		}
-		if (c > 63) { /* compression pointer or reserved bits: no name precedes the question */
-			sc->err = 1;
-			return 1;
-		}
-		if (sc->name_len) {
-			sc->name[sc->name_len & 255] = '.';
-			sc->name_len++;
-		}
-		sc->label_rem = c;
-	} else {
-		/* A dot inside a label would make label-wise suffixes ambiguous; control and
-		 * non-ASCII bytes have no place in a hostname (IDNs travel as punycode) and would
-		 * reach logs and dashboards verbatim. */
-		if (c == '.' || c <= 0x20 || c >= 0x7f) {
-			sc->err = 1;
-			return 1;
-		}
-		if (c >= 'A' && c <= 'Z')
-			c += 'a' - 'A';
-		sc->name[sc->name_len & 255] = c;
-		sc->name_len++;
-		sc->label_rem--;
-	}
-	if (sc->name_len > 253) {
-		sc->err = 1;
-		return 1;
-	}
-	return 0;
-}
-
-/* The name backwards: the state at each '.' is the hash of the suffix after it. */
-static long sluice_hash_step(__u32 i, void *ctx)
-{
-	struct sluice_dns_scratch *sc = ((struct sluice_dns_loop *)ctx)->sc;
-	__u8 c = sc->name[(sc->name_len - 1 - i) & 255];
-	if (c == '.') {
-		__u64 hv = sluice_hash_final(sc->h);
-		sc->dots++;
-		if (sc->dots <= SLUICE_HOST_DEPTH)
-			sc->nm.suffix[(sc->dots - 1) & (SLUICE_HOST_DEPTH - 1)] = hv;
-		sc->nm.parent = hv;
-	}
-	sc->h = sluice_fnv_step(sc->h, c);
-	return 0;
-}
+#include "dns_wire.h"
 
 static __always_inline void sluice_dns_emit(struct sluice_dns_scratch *sc, __u32 o, __u16 type, __u32 ttl)
 {
@@ -174,6 +72,9 @@ static __always_inline void sluice_dns_emit(struct sluice_dns_scratch *sc, __u32
 	r->src_port = SLUICE_DNS_PORT;
 	if (sc->name_len > SLUICE_QNAME_LEN)
 		r->flags |= SLUICE_F_QNAME_TRUNC;
+	if (sc->rejected && sc->rejected != SLUICE_DNS_UNTRUSTED)
+		r->flags |= SLUICE_F_DNS_FORGED;
+	r->body.dns.rejected = sc->rejected;
 	/* IPv4 answer from an IPv4 resolver: AF_INET; anything else: AF_INET6, IPv4 mapped. */
 	if (!sc->v6 && (type == SLUICE_QTYPE_A || !type)) {
 		r->family = SLUICE_AF_INET;
@@ -248,29 +149,84 @@ bad:
 	return 1;
 }
 
+static __always_inline void sluice_dnsq_key_make(struct sluice_dnsq_key *k, __u32 kind, __u64 cookie,
+						 const union sluice_addr *server, const struct sluice_dns_scratch *sc)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->kind = kind;
+	k->cookie = cookie;
+	__builtin_memcpy(k->addr, server->b, 16);
+	if (kind != SLUICE_DNSQ_SOCKET) {
+		k->qhash = sc->nm.full;
+		k->txid = sc->txid;
+		k->qtype = sc->qtype;
+	}
+}
+
+/*
+ * Egress: a DNS query to `server` (as the socket addressed it, before any
+ * DNAT). Its answer will be believed once, by this socket only.
+ */
+static __always_inline void sluice_dns_query(struct __sk_buff *skb, const struct sluice_pkt *p,
+					     const union sluice_addr *server)
+{
+	__u32 idx = SLUICE_DNS_SCRATCH_OUT;
+	struct sluice_dns_scratch *sc = bpf_map_lookup_elem(&dns_scratch, &idx);
+	if (!sc || sluice_dns_load(skb, p, sc))
+		return;
+	/* A standard query with one question; anything else gets no answer we would believe. */
+	if ((sc->pkt[2] & 0x80) || (sc->pkt[2] & 0x78) || sc->pkt[4] != 0 || sc->pkt[5] != 1)
+		return;
+	if (sluice_dns_question(sc))
+		return;
+	sluice_dns_hash(sc);
+	__u64 cookie = bpf_get_socket_cookie(skb);
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct sluice_dnsq_key k;
+	sluice_dnsq_key_make(&k, SLUICE_DNSQ_QUERY, cookie, server, sc);
+	bpf_map_update_elem(&dns_queries, &k, &now, BPF_ANY);
+	sluice_dnsq_key_make(&k, SLUICE_DNSQ_ASKED, 0, server, sc);
+	bpf_map_update_elem(&dns_queries, &k, &cookie, BPF_ANY);
+	sluice_dnsq_key_make(&k, SLUICE_DNSQ_SOCKET, cookie, server, sc);
+	bpf_map_update_elem(&dns_queries, &k, &now, BPF_ANY);
+}
+
+/* Ingress: did the receiving socket ask exactly this? Consumes the query (once). */
+static __always_inline __u8 sluice_dns_solicited(struct sluice_dns_scratch *sc)
+{
+	struct sluice_dnsq_key k;
+	sluice_dnsq_key_make(&k, SLUICE_DNSQ_QUERY, sc->cookie, &sc->src, sc);
+	__u64 *asked = bpf_map_lookup_elem(&dns_queries, &k);
+	if (asked) {
+		__u64 at = *asked;
+		/* Only the CPU whose delete succeeds takes it: a duplicate racing on another CPU does not. */
+		int taken = bpf_map_delete_elem(&dns_queries, &k) == 0;
+		if (taken && sc->now - at < SLUICE_DNSQ_TIMEOUT_NS)
+			return SLUICE_DNS_OK;
+		if (taken)
+			return SLUICE_DNS_UNSOLICITED; /* asked too long ago */
+	}
+	sluice_dnsq_key_make(&k, SLUICE_DNSQ_ASKED, 0, &sc->src, sc);
+	__u64 *who = bpf_map_lookup_elem(&dns_queries, &k);
+	if (who && *who != sc->cookie)
+		return SLUICE_DNS_WRONG_SOCKET;
+	sluice_dnsq_key_make(&k, SLUICE_DNSQ_SOCKET, sc->cookie, &sc->src, sc);
+	if (bpf_map_lookup_elem(&dns_queries, &k))
+		return SLUICE_DNS_MISMATCH;
+	return SLUICE_DNS_UNSOLICITED;
+}
+
 static __always_inline void sluice_dns_answer(struct __sk_buff *skb, const struct sluice_pkt *p)
 {
-	__u32 zero = 0;
-	struct sluice_dns_scratch *sc = bpf_map_lookup_elem(&dns_scratch, &zero);
+	__u32 idx = SLUICE_DNS_SCRATCH_IN;
+	struct sluice_dns_scratch *sc = bpf_map_lookup_elem(&dns_scratch, &idx);
 	if (!sc)
 		return;
 	struct sluice_dns_loop lp = { .sc = sc };
-	__u64 avail = (__u64)skb->len;
-	__u64 start = (__u64)p->l4off + 8;
-	avail = avail > start ? avail - start : 0;
-	__u64 len = p->udp_len < avail ? p->udp_len : avail;
-	if (len < 12) { /* an empty datagram too: every rejected response is counted */
+	if (sluice_dns_load(skb, p, sc)) {
 		sluice_count(SLUICE_C_DNS_MALFORMED);
 		return;
 	}
-	sc->partial = len > SLUICE_DNS_BUF;
-	if (len > SLUICE_DNS_BUF)
-		len = SLUICE_DNS_BUF;
-	if (bpf_skb_load_bytes(skb, start, sc->pkt, len)) {
-		sluice_count(SLUICE_C_DNS_MALFORMED);
-		return;
-	}
-	sc->n = len;
 
 	/* Header: a response (QR), standard query, exactly one question. */
 	if (!(sc->pkt[2] & 0x80) || (sc->pkt[2] & 0x78) || sc->pkt[4] != 0 || sc->pkt[5] != 1) {
@@ -279,20 +235,10 @@ static __always_inline void sluice_dns_answer(struct __sk_buff *skb, const struc
 	}
 	sc->rcode = sc->pkt[3] & 0x0f;
 	sc->ancount = (__u32)sc->pkt[6] << 8 | sc->pkt[7];
-
-	sc->off = 12;
-	sc->name_len = 0;
-	sc->label_rem = 0;
-	sc->err = 0;
-	sc->done = 0;
-	__builtin_memset(sc->name, 0, sizeof(sc->name));
-	bpf_loop(256, sluice_qname_step, &lp, 0);
-	if (sc->err || !sc->done || !sc->name_len || sc->off + 4 > sc->n) {
+	if (sluice_dns_question(sc)) {
 		sluice_count(SLUICE_C_DNS_MALFORMED);
 		return;
 	}
-	sc->qtype = (__u16)sc->pkt[sc->off & SLUICE_DNS_MASK] << 8 | sc->pkt[(sc->off + 1) & SLUICE_DNS_MASK];
-	sc->off += 4;
 	__u32 qend = sc->off;
 
 	__u32 nans = sc->ancount > SLUICE_DNS_MAX_ANSWERS ? SLUICE_DNS_MAX_ANSWERS : sc->ancount;
@@ -305,13 +251,7 @@ static __always_inline void sluice_dns_answer(struct __sk_buff *skb, const struc
 	if (sc->partial)
 		sluice_count(SLUICE_C_DNS_PARTIAL);
 
-	__builtin_memset(&sc->nm, 0, sizeof(sc->nm));
-	sc->h = SLUICE_FNV_OFFSET;
-	sc->dots = 0;
-	bpf_loop(sc->name_len, sluice_hash_step, &lp, 0);
-	sc->nm.full = sluice_hash_final(sc->h);
-	sc->nm.nlabels = sc->dots + 1;
-
+	sluice_dns_hash(sc);
 	sc->cgid = bpf_skb_cgroup_id(skb);
 	sc->cookie = bpf_get_socket_cookie(skb);
 	sc->now = bpf_ktime_get_boot_ns();
@@ -321,9 +261,19 @@ static __always_inline void sluice_dns_answer(struct __sk_buff *skb, const struc
 	sluice_policy_for(&d, sc->cgid);
 	struct sluice_resolver_key rk = { .policy_id = d.policy_id };
 	__builtin_memcpy(rk.addr, p->src.b, 16);
-	sc->trusted = d.mode == SLUICE_MODE_LEARN || bpf_map_lookup_elem(&resolvers, &rk);
-	if (!sc->trusted)
+	int resolver = d.mode == SLUICE_MODE_LEARN || bpf_map_lookup_elem(&resolvers, &rk);
+	if (!resolver)
 		sluice_count(SLUICE_C_DNS_UNTRUSTED);
+	sc->rejected = sluice_dns_solicited(sc);
+	if (sc->rejected == SLUICE_DNS_UNSOLICITED)
+		sluice_count(SLUICE_C_DNS_UNSOLICITED);
+	else if (sc->rejected == SLUICE_DNS_MISMATCH)
+		sluice_count(SLUICE_C_DNS_MISMATCH);
+	else if (sc->rejected == SLUICE_DNS_WRONG_SOCKET)
+		sluice_count(SLUICE_C_DNS_WRONG_SOCKET);
+	else if (!resolver)
+		sc->rejected = SLUICE_DNS_UNTRUSTED;
+	sc->trusted = sc->rejected == SLUICE_DNS_OK;
 	sluice_count(SLUICE_C_DNS_ANSWERS);
 
 	sc->off = qend;

@@ -13,7 +13,13 @@
 
 static __always_inline void sluice_count(__u32 slot)
 {
-	__u64 *v = bpf_map_lookup_elem(&counters, &slot);
+	__u64 *v;
+	if (slot < SLUICE_C_SLOTS) {
+		v = bpf_map_lookup_elem(&counters, &slot);
+	} else {
+		__u32 ext = slot - SLUICE_C_SLOTS;
+		v = bpf_map_lookup_elem(&counters_ext, &ext);
+	}
 	if (v)
 		__sync_fetch_and_add(v, 1);
 }

@@ -198,8 +198,51 @@ enum sluice_counter {
 	SLUICE_C_FLOW_NO_STORAGE = 10, /* flow state could not be kept: a connect/sendmsg record instead */
 	SLUICE_C_UDP_TABLE_FULL = 11,  /* UDP aggregation table full: a sendmsg record instead */
 	SLUICE_C_HOST_ALLOWED = 12,    /* verdicts decided by a host rule */
-	/* 13..15 reserved */
-	SLUICE_C_SLOTS = 16,
+	/* DNS answers no query of the receiving socket asked for: recorded (flagged forged), never cached */
+	SLUICE_C_DNS_UNSOLICITED = 13, /* the socket asked that server nothing (outstanding) */
+	SLUICE_C_DNS_MISMATCH = 14,    /* it asked that server, but not this id / question (or already answered) */
+	SLUICE_C_DNS_WRONG_SOCKET = 15, /* another socket asked exactly this */
+	SLUICE_C_SLOTS = 16,           /* slots of `counters`; the ones below live in `counters_ext` */
+	SLUICE_C_BIND_DENIED = 16,     /* bind() to port 53 or a resolver address refused */
+	SLUICE_C_SOCKOPT_DENIED = 17,  /* source-routing socket option refused */
+	SLUICE_C_SRCROUTE_DROPPED = 18, /* egress packet carrying a source route dropped */
+	SLUICE_C_ESCAPES = 19,         /* a task left the managed scope */
+	SLUICE_C_ALL_SLOTS = 32,
+};
+
+/*
+ * Outstanding DNS queries, recorded at cgroup_skb egress and consumed by the answer at
+ * ingress (dns.h). One LRU map, three kinds of entry (key.kind):
+ *   QUERY  (cookie, resolver, txid, qtype, qhash) -> time asked; the one an answer must match
+ *   SOCKET (cookie, resolver)                      -> time asked; "this socket asked that server"
+ *   ASKED  (resolver, txid, qtype, qhash)          -> cookie of the socket that asked
+ * Only QUERY decides; the other two name why an answer was refused.
+ */
+enum sluice_dnsq_kind {
+	SLUICE_DNSQ_QUERY = 1,
+	SLUICE_DNSQ_SOCKET = 2,
+	SLUICE_DNSQ_ASKED = 3,
+};
+
+struct sluice_dnsq_key {
+	__u64 cookie;
+	__u64 qhash;
+	__u8 addr[16]; /* the resolver as the socket addressed it (IPv4 mapped) */
+	__u16 txid;
+	__u16 qtype;
+	__u32 kind;
+};
+
+#define SLUICE_MAX_DNS_QUERIES 65536
+#define SLUICE_DNSQ_TIMEOUT_NS (30ull * 1000000000ull) /* an answer later than this is unsolicited */
+
+/* Why a DNS answer was not believed (record body dns.rejected). */
+enum sluice_dns_rejected {
+	SLUICE_DNS_OK = 0,
+	SLUICE_DNS_UNSOLICITED = 1,
+	SLUICE_DNS_MISMATCH = 2,
+	SLUICE_DNS_WRONG_SOCKET = 3,
+	SLUICE_DNS_UNTRUSTED = 4, /* from a server that is no resolver of the policy */
 };
 
 #endif

@@ -82,6 +82,36 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } counters SEC(".maps");
 
+/* Slots SLUICE_C_SLOTS.. of the counters: a second map, so a pinned `counters` of an older
+ * build (16 slots) is reused unchanged by a reload. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SLUICE_C_ALL_SLOTS - SLUICE_C_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} counters_ext SEC(".maps");
+
+/* Outstanding DNS queries (map_types.h struct sluice_dnsq_key). LRU: a flood of queries
+ * evicts the oldest, whose late answers then count as unsolicited. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SLUICE_MAX_DNS_QUERIES);
+	__type(key, struct sluice_dnsq_key);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dns_queries SEC(".maps");
+
+/* The managed scopes (`attach` adds, `detach` removes): cgroup id -> 1. Only the escape
+ * detector needs them; the cgroup programs are attached to the scopes themselves. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} scopes SEC(".maps");
+
 /* Host rules (apply `host`): (policy, match kind, name hash) -> port ranges. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

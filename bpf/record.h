@@ -36,7 +36,11 @@ enum sluice_kind {
 	SLUICE_KIND_DNS = 6,         /* part II: one record per A/AAAA answer */
 	SLUICE_KIND_SOCK_CREATE = 7, /* raw / ping socket creation */
 	SLUICE_KIND_COUNTERS = 8,    /* written by `sluice-bpf stream`, never by the kernel */
-	SLUICE_KIND_MAX = 8,
+	SLUICE_KIND_BIND = 9,        /* bind() refused (port 53 / a resolver address) */
+	SLUICE_KIND_SOCKOPT = 10,    /* source-routing socket option refused */
+	SLUICE_KIND_PACKET = 11,     /* egress packet carrying a source route, dropped */
+	SLUICE_KIND_ESCAPE = 12,     /* a task left the managed scope (no verdict: detected, not prevented) */
+	SLUICE_KIND_MAX = 12,
 };
 
 enum sluice_verdict {
@@ -57,6 +61,9 @@ enum sluice_reason {
 	SLUICE_REASON_RAW = 6,       /* raw IP / ping socket */
 	SLUICE_REASON_HOST = 7,      /* part II: host rule (rule_id) */
 	SLUICE_REASON_RULE_PORT = 8, /* denied: a rule's CIDR matched, not its ports/proto (rule_id = first such rule) */
+	SLUICE_REASON_DNS_BIND = 9,  /* bind to port 53 or to a resolver address: could forge answers */
+	SLUICE_REASON_SRCROUTE_OPT = 10, /* IP_OPTIONS / IPV6_RTHDR and kin */
+	SLUICE_REASON_SRCROUTE = 11, /* a packet with an LSRR/SSRR option or an IPv6 routing header */
 };
 
 enum sluice_mode {
@@ -70,6 +77,8 @@ enum sluice_mode {
 #define SLUICE_F_DEFAULT_POLICY (1u << 2) /* cgroup had no entry: the default policy applied */
 #define SLUICE_F_HOST_STALE (1u << 3)     /* part II: domain attribution past its TTL */
 #define SLUICE_F_QNAME_TRUNC (1u << 4)    /* part II: qname longer than SLUICE_QNAME_LEN */
+#define SLUICE_F_DNS_FORGED (1u << 5)     /* DNS answer to no query of this socket: not believed (body dns.rejected) */
+#define SLUICE_F_CLONE_INTO (1u << 6)     /* escape by clone3(CLONE_INTO_CGROUP), not a cgroup.procs write */
 
 struct sluice_flow_body { /* TCP_CLOSE, TCP_INTERIM, UDP_FLOW */
 	__u64 bytes_out;
@@ -84,6 +93,15 @@ struct sluice_sock_body { /* SOCK_CREATE */
 	__u32 sock_protocol;
 };
 
+struct sluice_sockopt_body { /* SOCKOPT */
+	__s32 level;
+	__s32 optname;
+};
+
+struct sluice_escape_body { /* ESCAPE: cgroup_id is where the task was, this is where it went */
+	__u64 to_cgroup_id;
+};
+
 struct sluice_dns_body { /* DNS; dst_addr/family carry this record's answer address */
 	__u32 ttl;
 	__u16 qtype;
@@ -91,13 +109,19 @@ struct sluice_dns_body { /* DNS; dst_addr/family carry this record's answer addr
 	__u8 answer_index;
 	__u8 answer_count;
 	__u8 qname_len; /* full length; > SLUICE_QNAME_LEN means truncated (hash covers all of it) */
-	__u8 _pad[6];
+	__u8 rejected;  /* enum sluice_dns_rejected: why the answer was not cached (0 = believed) */
+	__u8 _pad[5];
 	char qname[SLUICE_QNAME_LEN]; /* lowercased dotted text, NUL padded */
 };
 
 struct sluice_counters_body { /* COUNTERS: a snapshot of the kernel counters map */
 	__u64 value[SLUICE_COUNTER_SLOTS];
 };
+
+/* COUNTERS records carry slots 16..19 (the `counters_ext` map) in the bytes of dst_addr and
+ * src_addr, unused by that kind: 4 x u64 at this offset. */
+#define SLUICE_COUNTERS_EXT_OFF 64
+#define SLUICE_COUNTERS_EXT_SLOTS 4
 
 struct sluice_record {
 	__u8 version;
@@ -127,6 +151,8 @@ struct sluice_record {
 	union {
 		struct sluice_flow_body flow;
 		struct sluice_sock_body sock;
+		struct sluice_sockopt_body sockopt;
+		struct sluice_escape_body escape;
 		struct sluice_dns_body dns;
 		struct sluice_counters_body counters;
 		__u8 raw[136];
@@ -134,5 +160,8 @@ struct sluice_record {
 };
 
 _Static_assert(sizeof(struct sluice_record) == SLUICE_RECORD_SIZE, "record size is part of the contract");
+_Static_assert(__builtin_offsetof(struct sluice_record, dst_addr) == SLUICE_COUNTERS_EXT_OFF &&
+		       __builtin_offsetof(struct sluice_record, dst_port) == SLUICE_COUNTERS_EXT_OFF + 8 * SLUICE_COUNTERS_EXT_SLOTS,
+	       "extra counter slots fill dst_addr and src_addr exactly");
 
 #endif

@@ -49,6 +49,38 @@ int sluice_sock_create(struct bpf_sock *sk)
 }
 
 /*
+ * A UDP socket going away: its aggregate for the latest destination is
+ * recorded now instead of after the idle window, so a command that just
+ * exited (`sluice run`) has its UDP reported with it. Other destinations of
+ * an unconnected socket still flush when idle. The delete decides who
+ * records: the idle timer racing on another CPU deletes too.
+ */
+static __always_inline void sluice_udp_flush_now(__u64 cookie, const struct sluice_flow_info *fi)
+{
+	struct sluice_udp_key k;
+	union sluice_addr a;
+	__builtin_memcpy(a.b, fi->dst_addr, 16);
+	sluice_udp_key_make(&k, cookie, &a, fi->dst_port);
+	struct sluice_udp_flow *f = bpf_map_lookup_elem(&udp_flows, &k);
+	if (!f)
+		return;
+	struct sluice_flow_info info = f->info;
+	__u64 out = f->bytes_out, in = f->bytes_in, last = f->last_ns;
+	__u32 pout = f->packets_out, pin = f->packets_in;
+	if (bpf_map_delete_elem(&udp_flows, &k))
+		return;
+	struct sluice_record *r = sluice_flow_record_begin(SLUICE_KIND_UDP_FLOW, &info, cookie);
+	if (r) {
+		r->body.flow.bytes_out = out;
+		r->body.flow.bytes_in = in;
+		r->body.flow.packets_out = pout;
+		r->body.flow.packets_in = pin;
+		r->body.flow.duration_ns = last - info.start_ns;
+		sluice_submit(r);
+	}
+}
+
+/*
  * An allowed TCP connect leaves state in socket storage and is recorded by
  * sock_ops at TCP_CLOSE. A connect that failed before the SYN (no route, no
  * source address) never reaches TCP_CLOSE: its state is still here when the
@@ -59,6 +91,10 @@ SEC("cgroup/sock_release")
 int sluice_sock_release(struct bpf_sock *sk)
 {
 	struct sluice_tcp_flow *tf = bpf_sk_storage_get(&flows, sk, 0, 0);
+	if (tf && tf->info.l4_proto == SLUICE_IPPROTO_UDP) {
+		sluice_udp_flush_now(bpf_get_socket_cookie(sk), &tf->info);
+		return 1;
+	}
 	/* Release runs before the TCP close: a started flow is recorded by sock_ops later. */
 	if (!tf || tf->info.l4_proto != SLUICE_IPPROTO_TCP || tf->started)
 		return 1;

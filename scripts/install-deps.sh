@@ -16,7 +16,7 @@ source "$REPO_ROOT/scripts/versions.sh"
 PACKAGES=(
   clang llvm libbpf-dev bpftool linux-libc-dev libelf-dev zlib1g-dev make
   nats-server redis-server redis-tools docker.io docker-compose prometheus
-  openjdk-17-jre-headless maven iproute2 iptables busybox-static debootstrap unzip curl ca-certificates
+  openjdk-17-jre-headless maven iproute2 iptables util-linux busybox-static debootstrap unzip curl ca-certificates
 )
 
 if [[ $EUID -ne 0 ]]; then

@@ -35,6 +35,13 @@ int cmd_attach(const struct opts *o, const char *cgroup)
 	if (mkdir_p(pin_path(path, sizeof(path), o->pin, "links/%llu", (unsigned long long)cgid)))
 		die(EXIT_FAIL, "cannot create %s: %s", path, strerror(errno));
 
+	/* The escape detector's list of scopes (a pin dir of an older build may lack the map). */
+	int scopes = open_pinned(o->pin, "scopes");
+	__u32 one = 1;
+	if (bpf_map_update_elem(scopes, &cgid, &one, BPF_ANY))
+		die(EXIT_FAIL, "cannot record scope %s: %s", cgroup, strerror(errno));
+	close(scopes);
+
 	printf("{\"cgroup_id\":\"%llu\",\"links\":{", (unsigned long long)cgid);
 	for (int i = 0; i < sluice_nprogs; i++) {
 		const struct prog_spec *ps = &sluice_progs[i];
@@ -82,6 +89,11 @@ int cmd_detach(const struct opts *o, const char *cgroup)
 		n++;
 	}
 	rmdir(pin_path(path, sizeof(path), o->pin, "links/%llu", (unsigned long long)cgid));
+	int scopes = bpf_obj_get(pin_path(path, sizeof(path), o->pin, "scopes"));
+	if (scopes >= 0) {
+		bpf_map_delete_elem(scopes, &cgid);
+		close(scopes);
+	}
 	printf("{\"cgroup_id\":\"%llu\",\"detached\":%d}\n", (unsigned long long)cgid, n);
 	return EXIT_OK;
 }

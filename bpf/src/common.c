@@ -28,6 +28,9 @@ const struct prog_spec sluice_progs[] = {
 	{ "sluice_sock_ops", BPF_CGROUP_SOCK_OPS },
 	{ "sluice_ingress", BPF_CGROUP_INET_INGRESS },
 	{ "sluice_egress", BPF_CGROUP_INET_EGRESS },
+	{ "sluice_bind4", BPF_CGROUP_INET4_BIND },
+	{ "sluice_bind6", BPF_CGROUP_INET6_BIND },
+	{ "sluice_setsockopt", BPF_CGROUP_SETSOCKOPT },
 };
 const int sluice_nprogs = sizeof(sluice_progs) / sizeof(sluice_progs[0]);
 

@@ -12,7 +12,8 @@
 
 #include "../record.h"
 
-int read_counters(int fd, __u64 *sum);
+int read_counters(int fd, int ext_fd, __u64 *sum);
+int open_counters_ext(const char *pin);
 
 static const char *mode_name(__u8 m)
 {
@@ -81,7 +82,7 @@ static void show_resolver(const void *k, const void *v)
 	printf("{\"policy_id\":%u,\"addr\":\"%s\",\"rule_id\":%u}\n", key->policy_id, cidr, *(const __u32 *)v);
 }
 
-static const char *counter_names[SLUICE_C_SLOTS] = {
+static const char *counter_names[SLUICE_C_ALL_SLOTS] = {
 	[SLUICE_C_GENERATED] = "generated",       [SLUICE_C_DROP_RINGBUF_FULL] = "drop_ringbuf_full",
 	[SLUICE_C_ALLOWED] = "allowed",           [SLUICE_C_DENIED] = "denied",
 	[SLUICE_C_BYPASSED] = "bypassed",         [SLUICE_C_AUDIT] = "audit",
@@ -89,6 +90,10 @@ static const char *counter_names[SLUICE_C_SLOTS] = {
 	[SLUICE_C_DNS_UNTRUSTED] = "dns_untrusted", [SLUICE_C_DNS_PARTIAL] = "dns_partial",
 	[SLUICE_C_FLOW_NO_STORAGE] = "flow_no_storage", [SLUICE_C_UDP_TABLE_FULL] = "udp_table_full",
 	[SLUICE_C_HOST_ALLOWED] = "host_allowed",
+	[SLUICE_C_DNS_UNSOLICITED] = "dns_unsolicited", [SLUICE_C_DNS_MISMATCH] = "dns_mismatch",
+	[SLUICE_C_DNS_WRONG_SOCKET] = "dns_wrong_socket", [SLUICE_C_BIND_DENIED] = "bind_denied",
+	[SLUICE_C_SOCKOPT_DENIED] = "sockopt_denied", [SLUICE_C_SRCROUTE_DROPPED] = "srcroute_dropped",
+	[SLUICE_C_ESCAPES] = "escapes",
 };
 
 static const char *match_name(__u32 m)
@@ -123,11 +128,11 @@ static void show_dns(const void *k, const void *v)
 
 static void print_counters(const struct opts *o)
 {
-	__u64 sum[SLUICE_C_SLOTS];
-	if (read_counters(open_pinned(o->pin, "counters"), sum))
+	__u64 sum[SLUICE_C_ALL_SLOTS];
+	if (read_counters(open_pinned(o->pin, "counters"), open_counters_ext(o->pin), sum))
 		die(EXIT_FAIL, "reading counters: %s", strerror(errno));
 	printf("\"counters\":{");
-	for (int i = 0, first = 1; i < SLUICE_C_SLOTS; i++) {
+	for (int i = 0, first = 1; i < SLUICE_C_ALL_SLOTS; i++) {
 		if (!counter_names[i])
 			continue;
 		printf("%s\"%s\":%llu", first ? "" : ",", counter_names[i], (unsigned long long)sum[i]);

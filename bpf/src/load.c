@@ -22,6 +22,8 @@
 #include "sock.skel.h"
 #include "flow.skel.h"
 #include "skb.skel.h"
+#include "guard.skel.h"
+#include "escape.skel.h"
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -110,6 +112,36 @@ static int update_links(const char *pin, struct bpf_object **objs, int nobjs)
 	return updated;
 }
 
+/*
+ * The escape detector traces the kernel, not a cgroup: one link per program for the whole
+ * node, pinned at links/trace/<program>. Tracing links cannot be moved to a new program, so a
+ * reload makes a new link and renames its pin over the old one (which then detaches): for a
+ * moment both run, and an escape in that moment is recorded twice, never missed.
+ */
+static void attach_tracing(const char *pin, struct bpf_object *obj)
+{
+	char tmp[4096], dst[4096];
+	if (mkdir_p(pin_path(dst, sizeof(dst), pin, "links/trace")))
+		die(EXIT_FAIL, "cannot create %s: %s", dst, strerror(errno));
+	struct bpf_program *p;
+	bpf_object__for_each_program(p, obj)
+	{
+		const char *name = bpf_program__name(p);
+		struct bpf_link *l = bpf_program__attach(p);
+		if (!l)
+			die(EXIT_FAIL, "attach %s: %s", name, strerror(errno));
+		pin_path(tmp, sizeof(tmp), pin, "links/trace/new_%s", name);
+		pin_path(dst, sizeof(dst), pin, "links/trace/%s", name);
+		unlink(tmp);
+		if (bpf_link__pin(l, tmp))
+			die(EXIT_FAIL, "pin %s: %s", tmp, strerror(errno));
+		if (rename(tmp, dst))
+			die(EXIT_FAIL, "rename %s -> %s: %s", tmp, dst, strerror(errno));
+		bpf_link__disconnect(l); /* the pin holds it now */
+		bpf_link__destroy(l);
+	}
+}
+
 static void print_prog(FILE *f, struct bpf_program *p, int *first)
 {
 	struct bpf_prog_info info = {};
@@ -132,9 +164,11 @@ int cmd_load(const struct opts *o)
 	struct sock_bpf *s = sock_bpf__open_opts(&oo);
 	struct flow_bpf *f = flow_bpf__open_opts(&oo);
 	struct skb_bpf *k = skb_bpf__open_opts(&oo);
-	if (!c || !s || !f || !k)
+	struct guard_bpf *g = guard_bpf__open_opts(&oo);
+	struct escape_bpf *e = escape_bpf__open_opts(&oo);
+	if (!c || !s || !f || !k || !g || !e)
 		die(EXIT_FAIL, "cannot open the BPF objects: %s", strerror(errno));
-	struct bpf_object *objs[] = { c->obj, s->obj, f->obj, k->obj };
+	struct bpf_object *objs[] = { c->obj, s->obj, f->obj, k->obj, g->obj, e->obj };
 	const int nobjs = sizeof(objs) / sizeof(objs[0]);
 	/* Every object declares the shared maps; the pinned instance wins, and all must agree on the ring size. */
 	for (int i = 0; i < nobjs; i++) {
@@ -155,6 +189,7 @@ int cmd_load(const struct opts *o)
 	for (int i = 0; i < nobjs; i++)
 		bpf_object__for_each_program(p, objs[i]) pin_prog(o->pin, p);
 	int updated = update_links(o->pin, objs, nobjs);
+	attach_tracing(o->pin, e->obj);
 
 	printf("{\"pin\":");
 	json_str(stdout, o->pin);
@@ -168,5 +203,7 @@ int cmd_load(const struct opts *o)
 	sock_bpf__destroy(s);
 	flow_bpf__destroy(f);
 	skb_bpf__destroy(k);
+	guard_bpf__destroy(g);
+	escape_bpf__destroy(e);
 	return EXIT_OK;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /* sluice-bpf: load/pin/attach the Sluice programs, stream records, apply map changes. */
 #include "common.h"
+#include "../record.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ static void __attribute__((noreturn)) usage(void)
 	      "  apply                         map operations from stdin (see bpf/README.md)\n"
 	      "  dump MAP                      cgroup_policy policies bypass rules resolvers host_rules\n                                dns_cache config counters links\n"
 	      "  stats                         counters and ring buffer facts as JSON\n"
+	      "  version                       this build's record version/size and programs as JSON (needs no pin dir)\n"
 	      "--pin defaults to $SLUICE_BPF_PIN or " SLUICE_DEFAULT_PIN "\n",
 	      stderr);
 	exit(EXIT_USAGE);
@@ -93,5 +95,10 @@ int main(int argc, char **argv)
 		return cmd_dump(&o, args[0]);
 	if (!strcmp(cmd, "stats") && nargs == 0)
 		return cmd_stats(&o);
+	if (!strcmp(cmd, "version") && nargs == 0) {
+		printf("{\"record_version\":%d,\"record_size\":%d,\"cgroup_programs\":%d}\n", SLUICE_RECORD_VERSION,
+		       SLUICE_RECORD_SIZE, sluice_nprogs);
+		return EXIT_OK;
+	}
 	usage();
 }

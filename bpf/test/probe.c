@@ -28,33 +28,26 @@
  *                              SRC:53 to DST:PORT as fast as possible; reports the elapsed ns
  *     v6onlyconnect ADDR PORT  TCP connect from an IPV6_V6ONLY socket (to ::ffff:a.b.c.d: fails
  *                              with ENETUNREACH in the kernel, after the connect hook)
+ *     dnsask SERVER NAME TXID MS   unconnected UDP socket: one A query (id TXID) to SERVER:53,
+ *                              prints {"op":"asked","port":P,...}, then counts datagrams for MS ms
+ *     dnsforge BIND DST PORT NAME ANSWER TXID   bind BIND:53, send DST:PORT a response
+ *                              "NAME A ANSWER" with id TXID; reports the bind and the send
+ *     dnsserve ADDR PORT ANSWER MS   (outside the scope) answers every A query on ADDR:PORT
+ *                              with ANSWER (ttl 300) for MS ms; prints ready, then the count
+ *     bind ADDR PORT udp|tcp   bind(2) only; reports errno
+ *     srcroute4 lsrr|ssrr opt|cmsg VIA DST PORT   UDP to DST:PORT with a source route via VIA,
+ *                              set with setsockopt(IP_OPTIONS) or per datagram (IP_RETOPTS cmsg);
+ *                              reports the option call and the send
+ *     srcroute6 opt|cmsg VIA DST PORT   the same with an IPv6 segment routing header
+ *                              (IPV6_RTHDR) whose next segment is VIA
+ *     cloneinto CGROUP_DIR     clone3(CLONE_INTO_CGROUP) a child straight into CGROUP_DIR (it exits)
+ *     sniff IFACE MS           (root, outside the scope) AF_PACKET on IFACE: counts outgoing
+ *                              IPv4 packets with options and IPv6 packets with a routing header
  *     sleep MS
  */
-#define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <linux/if_ether.h>
-#include <netinet/in.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
-#include <unistd.h>
+#include "probe.h"
 
-#ifndef SO_COOKIE
-#define SO_COOKIE 57
-#endif
-
-struct target {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int family;
-};
-
-static void parse_target(const char *addr, const char *port, struct target *t)
+void parse_target(const char *addr, const char *port, struct target *t)
 {
 	memset(t, 0, sizeof(*t));
 	int p = atoi(port);
@@ -81,7 +74,7 @@ static void parse_target(const char *addr, const char *port, struct target *t)
 	}
 }
 
-static unsigned long long cookie_of(int fd)
+unsigned long long cookie_of(int fd)
 {
 	unsigned long long c = 0;
 	socklen_t l = sizeof(c);
@@ -89,7 +82,7 @@ static unsigned long long cookie_of(int fd)
 	return c;
 }
 
-static void report(const char *op, int rc, int err, int fd)
+void report(const char *op, int rc, int err, int fd)
 {
 	printf("{\"op\":\"%s\",\"ok\":%s,\"errno\":%d,\"error\":\"%s\",\"cookie\":\"%llu\",\"pid\":%d}\n", op,
 	       rc == 0 ? "true" : "false", rc == 0 ? 0 : err, rc == 0 ? "" : strerrorname_np(err) ? strerrorname_np(err) : "?",
@@ -129,7 +122,7 @@ static void single(const char *op, const char *addr, const char *port, int type,
 		close(fd);
 }
 
-static long long now_ms(void)
+long long now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -225,7 +218,7 @@ static void serve(const char *addr, const char *port, long ms)
 }
 
 /* A DNS query for name (type 1 A, 28 AAAA) into buf; returns its length. */
-static int dns_query(unsigned char *buf, const char *name, int type, unsigned short id)
+int dns_query(unsigned char *buf, const char *name, int type, unsigned short id)
 {
 	int n = 0;
 	buf[n++] = id >> 8;
@@ -512,6 +505,38 @@ int main(int argc, char **argv)
 			int rc = connect(fd, (struct sockaddr *)&t.ss, t.len);
 			report(op, rc, errno, fd);
 			close(fd);
+			i += 3;
+		} else if (!strcmp(op, "dnsask")) {
+			NEED(4);
+			dnsask_op(argv[i + 1], argv[i + 2], atol(argv[i + 3]), atol(argv[i + 4]));
+			i += 5;
+		} else if (!strcmp(op, "dnsforge")) {
+			NEED(6);
+			dnsforge_op(argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4], argv[i + 5], atol(argv[i + 6]));
+			i += 7;
+		} else if (!strcmp(op, "dnsserve")) {
+			NEED(4);
+			dnsserve_op(argv[i + 1], argv[i + 2], argv[i + 3], atol(argv[i + 4]));
+			i += 5;
+		} else if (!strcmp(op, "bind")) {
+			NEED(3);
+			bind_op(argv[i + 1], argv[i + 2], argv[i + 3]);
+			i += 4;
+		} else if (!strcmp(op, "srcroute4")) {
+			NEED(5);
+			srcroute4_op(argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4], argv[i + 5]);
+			i += 6;
+		} else if (!strcmp(op, "srcroute6")) {
+			NEED(4);
+			srcroute6_op(argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4]);
+			i += 5;
+		} else if (!strcmp(op, "cloneinto")) {
+			NEED(1);
+			cloneinto_op(argv[i + 1]);
+			i += 2;
+		} else if (!strcmp(op, "sniff")) {
+			NEED(2);
+			sniff_op(argv[i + 1], atol(argv[i + 2]));
 			i += 3;
 		} else if (!strcmp(op, "sleep")) {
 			NEED(1);

@@ -8,7 +8,7 @@ import type { RecordStream } from './record-stream.ts';
 import { Sandbox, type Cgroup } from './sandbox.ts';
 
 // connect4/6, sendmsg4/6, sock_create, sock_release, sock_ops, cgroup_skb ingress/egress: one link each per scope.
-const PROGRAMS = 9;
+const PROGRAMS = 12; // cgroup programs per scope (bpf/src/common.c sluice_progs)
 const sb = new Sandbox('apply');
 const net = listeners();
 let stream: RecordStream;

@@ -11,7 +11,12 @@ export interface ProbeProc {
 }
 
 export function spawnProbe(cgroup: string, ...ops: (string | number)[]): ProbeProc {
-  const child = spawn(PROBE, ['--cgroup', cgroup, ...ops.map(String)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnLines(PROBE, ['--cgroup', cgroup, ...ops.map(String)]);
+}
+
+/** Any command that prints JSON lines (a probe behind a wrapper: setpriv, nsenter, sh). */
+export function spawnLines(cmd: string, args: string[]): ProbeProc {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Record<string, unknown>[] = [];
   let taken = 0;
   let buf = '';
@@ -32,7 +37,7 @@ export function spawnProbe(cgroup: string, ...ops: (string | number)[]): ProbePr
     child.on('close', (code) => {
       wake?.();
       if (code === 0) res(lines);
-      else rej(new Error(`probe exited ${code}: ${stderr}`));
+      else rej(new Error(`${cmd} exited ${code}: ${stderr}`));
     }),
   );
   done.catch(() => {}); // a killed probe is judged by whoever awaits `done`

@@ -7,6 +7,7 @@ import {
   type KernelCountersRecord,
   type KernelDnsRecord,
   type KernelEgressRecord,
+  type KernelEscapeRecord,
   type KernelRecord,
 } from '@sluice/contracts';
 import { HELPER, until } from './exec.ts';
@@ -36,7 +37,11 @@ export class RecordStream {
 
   /** Kernel records only (the helper's in-band counter snapshots left out). */
   get kernel(): KernelEgressRecord[] {
-    return this.records.filter((r): r is KernelEgressRecord => r.kind !== 'counters' && r.kind !== 'dns');
+    return this.records.filter((r): r is KernelEgressRecord => r.kind !== 'counters' && r.kind !== 'dns' && r.kind !== 'escape');
+  }
+
+  get escapes(): KernelEscapeRecord[] {
+    return this.records.filter((r): r is KernelEscapeRecord => r.kind === 'escape');
   }
 
   get dns(): KernelDnsRecord[] {

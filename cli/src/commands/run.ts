@@ -16,6 +16,7 @@ import { HELPER } from '../local/paths.ts';
 import { Attempts, formatAttempts } from '../run/attempts.ts';
 import { createRunCgroup, inCgroupArgv, removeRunCgroup, type RunCgroup } from '../run/cgroup.ts';
 import { waitForEntry } from '../run/kernel-entry.ts';
+import { agentArgv, readPasswd, resolveRunAs, type RunAs } from '../run/privileges.ts';
 import { withRunPolicy } from '../run/policy.ts';
 import { drain } from '../run/drain.ts';
 import { call } from './learn-accept.ts';
@@ -27,7 +28,7 @@ const PIN = instance.pinDir;
 export const run: Command = {
   name: 'run',
   summary: 'run a command in a fresh enforced cgroup and report every egress attempt it made',
-  usage: 'run [--project P] [--agent A] [--learn] [--policy FILE] [--opensearch] -- <command> [args…]',
+  usage: 'run [--project P] [--agent A] [--learn] [--policy FILE] [--user NAME|UID] [--opensearch] -- <command> [args…]',
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -37,6 +38,7 @@ export const run: Command = {
         agent: { type: 'string' },
         learn: { type: 'boolean', default: false },
         policy: { type: 'string' },
+        user: { type: 'string' },
         opensearch: { type: 'boolean', default: false },
         actor: { type: 'string', default: process.env.SLUICE_ACTOR ?? 'sluice-run' },
         'timeout-ms': { type: 'string', default: '30000' },
@@ -46,6 +48,9 @@ export const run: Command = {
     const sel = { project: values.project, agent: values.agent ?? basename(positionals[0]!) };
     const timeoutMs = Number(values['timeout-ms']);
     const policyYaml = values.policy !== undefined ? readPolicy(values.policy) : undefined;
+    // As an agent should run: the sudo caller (or --user), without the capabilities to leave or
+    // blind enforcement, no_new_privs (cli/src/run/privileges.ts).
+    const runAs = resolveRunAs(values.user, process.env, readPasswd());
 
     const state = await ensurePipeline({ opensearch: values.opensearch, docker: false, timeoutMs: 120_000, quiet: true });
     if (!state.ok) return 1;
@@ -67,7 +72,10 @@ export const run: Command = {
           }
         },
       });
-      const body = () => runInCgroup(cg, positionals, attempts);
+      if (!runAs && process.getuid?.() === 0) {
+        say('sluice: the command runs as root (no sudo caller, no --user): it can move itself out of the cgroup; that is detected and recorded as an escape, not prevented');
+      }
+      const body = () => runInCgroup(cg, positionals, attempts, runAs);
       let code: number;
       let diff: string | undefined;
       if (values.learn) {
@@ -137,8 +145,8 @@ async function applyPolicy(
   return 'learn';
 }
 
-function runInCgroup(cg: RunCgroup, command: string[], attempts: Attempts): Promise<number> {
-  const argv = inCgroupArgv(cg, command);
+function runInCgroup(cg: RunCgroup, command: string[], attempts: Attempts, runAs: RunAs | undefined): Promise<number> {
+  const argv = inCgroupArgv(cg, agentArgv(command, runAs));
   const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
   // A live line only where it can be redrawn: on a terminal that is not the command's own output.
   const live = process.stderr.isTTY

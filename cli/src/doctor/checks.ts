@@ -63,15 +63,16 @@ export function cgroup2(): CheckResult {
   };
 }
 
-export function helper(): CheckResult {
+/** The helper is built and runs: `sluice-bpf version` needs no pin dir and no privileges. */
+export function helper(bin = HELPER): CheckResult {
   try {
-    accessSync(HELPER, constants.X_OK);
+    accessSync(bin, constants.X_OK);
   } catch {
-    return { name: 'helper', ok: false, detail: `${HELPER} not built`, hint: 'pnpm build (make -C bpf)' };
+    return { name: 'helper', ok: false, detail: `${bin} not built`, hint: 'pnpm build (make -C bpf)' };
   }
-  const r = spawnSync(HELPER, ['version'], { encoding: 'utf8', timeout: 5000 });
+  const r = spawnSync(bin, ['version'], { encoding: 'utf8', timeout: 5000 });
   const version = (r.stdout || r.stderr).trim().split('\n')[0] ?? '';
-  return { name: 'helper', ok: r.status === 0, detail: `${HELPER}: ${version || `exit ${r.status}`}`, hint: 'pnpm build' };
+  return { name: 'helper', ok: r.status === 0, detail: `${bin}: ${version || `exit ${r.status}`}`, hint: 'pnpm build (an older build lacks `version`)' };
 }
 
 export function pinnedState(pinDir: string): CheckResult {

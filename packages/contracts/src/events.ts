@@ -20,7 +20,12 @@ export const Identity = z.object({
 });
 export type Identity = z.infer<typeof Identity>;
 
-export const EventKind = z.enum(['connect', 'sendmsg', 'tcp_close', 'tcp_interim', 'udp_flow', 'sock_create', 'suppressed']);
+/**
+ * `bind` / `sockopt` / `packet`: a refused bind to port 53 or a resolver address, a refused
+ * source-routing option, a dropped source-routed packet. `escape`: a task left the managed scope
+ * (verdict BYPASSED: it is outside enforcement from then on; `to_cgroup_id` says where it went).
+ */
+export const EventKind = z.enum(['connect', 'sendmsg', 'tcp_close', 'tcp_interim', 'udp_flow', 'sock_create', 'bind', 'sockopt', 'packet', 'escape', 'suppressed']);
 export type EventKind = z.infer<typeof EventKind>;
 
 /**
@@ -28,7 +33,10 @@ export type EventKind = z.infer<typeof EventKind>;
  * cgroup resolved; `rule_port`: a rule's CIDR or host matched but not its ports/protocol, so the
  * attempt fell to the default (rule_id names that near-miss rule).
  */
-export const MatchReason = z.enum(['rule', 'host', 'rule_port', 'default', 'resolver', 'loopback', 'bypass', 'raw_socket', 'learn', 'none']);
+export const MatchReason = z.enum([
+  'rule', 'host', 'rule_port', 'default', 'resolver', 'loopback', 'bypass', 'raw_socket', 'learn', 'none',
+  'dns_bind', 'source_route_opt', 'source_route', 'escape',
+]);
 export type MatchReason = z.infer<typeof MatchReason>;
 
 export const EgressEvent = Identity.extend({
@@ -61,6 +69,11 @@ export const EgressEvent = Identity.extend({
   bytes_in: z.number().int().nonnegative().optional(),
   bytes_out: z.number().int().nonnegative().optional(),
   duration_ms: z.number().nonnegative().optional(),
+  /** sock_create: the socket's type (raw, dgram, …) and protocol number. */
+  sock_type: z.string().optional(),
+  sock_protocol: z.number().int().nonnegative().optional(),
+  /** escape: the cgroup the task moved to. */
+  to_cgroup_id: u64String.optional(),
   /** Set on `suppressed` summaries from the rate limiter (P14). */
   suppressed_count: z.number().int().nonnegative().optional(),
   first_time: z.iso.datetime().optional(),
@@ -81,6 +94,10 @@ export const DnsEvent = Identity.extend({
   answers: z.array(z.string()),
   ttl: z.number().int().nonnegative(),
   resolver_ip: z.string().optional(),
+  /** Not an answer to a query the receiving socket asked: recorded, never used for attribution. */
+  forged: z.boolean().optional(),
+  /** Why the answer was not believed: unsolicited, mismatch, wrong_socket, untrusted. */
+  rejected: z.string().optional(),
 });
 export type DnsEvent = z.infer<typeof DnsEvent>;
 

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  KERNEL_COUNTERS_EXT,
+  KERNEL_DNS_REJECTED,
   KERNEL_FLAG,
   KERNEL_KIND,
   KERNEL_MODE,
@@ -21,6 +23,7 @@ interface CLayout {
   size: number;
   version: number;
   fields: Record<string, [number, number]>;
+  counters_ext: [number, number];
   enums: Record<string, Record<string, number>>;
 }
 
@@ -57,6 +60,11 @@ describe('kernel record layout (C vs TypeScript)', () => {
     expect(KERNEL_REASON).toEqual(c.enums.reason);
     expect(KERNEL_FLAG).toEqual(c.enums.flags);
     expect(KERNEL_MODE).toEqual(c.enums.mode);
+    expect(KERNEL_DNS_REJECTED).toEqual(c.enums.dns_rejected);
+  });
+
+  it('puts the extra counter slots of a COUNTERS record where the helper writes them', () => {
+    expect([...KERNEL_COUNTERS_EXT]).toEqual(c.counters_ext);
   });
 
   it('keeps fields inside the record and non-overlapping outside the body union', () => {

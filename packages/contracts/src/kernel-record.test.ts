@@ -3,6 +3,7 @@ import {
   decodeKernelRecord,
   decodeKernelRecords,
   formatIpv6,
+  KERNEL_COUNTERS_EXT,
   KERNEL_FLAG,
   KERNEL_KIND,
   KERNEL_RECORD_FIELDS as F,
@@ -88,10 +89,13 @@ describe('decodeKernelRecord', () => {
     c[1] = KERNEL_KIND.counters;
     c.writeBigUInt64LE(10n, F['body.counters.value'][0]);
     c.writeBigUInt64LE(3n, F['body.counters.value'][0] + 8);
+    c.writeBigUInt64LE(7n, KERNEL_COUNTERS_EXT[0] + 8); // slot 17
     const cr = decodeKernelRecord(c) as KernelCountersRecord;
     expect(cr.counters.generated).toBe(10n);
     expect(cr.counters.drop_ringbuf_full).toBe(3n);
-    expect(cr.slots).toHaveLength(16);
+    expect(cr.slots).toHaveLength(20);
+    expect(cr.counters.escapes).toBe(0n);
+    expect(cr.counters.sockopt_denied).toBe(7n);
   });
 
   it('rejects short buffers, unknown versions, kinds and enum values with a typed error', () => {

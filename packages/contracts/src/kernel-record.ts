@@ -47,11 +47,18 @@ export const KERNEL_RECORD_FIELDS = {
   'body.dns.answer_index': [127, 1],
   'body.dns.answer_count': [128, 1],
   'body.dns.qname_len': [129, 1],
+  'body.dns.rejected': [130, 1],
   'body.dns.qname': [136, 120],
   'body.counters.value': [120, 128],
+  'body.sockopt.level': [120, 4],
+  'body.sockopt.optname': [124, 4],
+  'body.escape.to_cgroup_id': [120, 8],
 } as const satisfies Record<string, readonly [number, number]>;
 
 const F = KERNEL_RECORD_FIELDS;
+
+/** COUNTERS records carry slots 16..19 here, in the address bytes that kind leaves unused: [offset, size]. */
+export const KERNEL_COUNTERS_EXT = [64, 32] as const;
 
 export const KERNEL_KIND = {
   connect: 1,
@@ -63,6 +70,14 @@ export const KERNEL_KIND = {
   sock_create: 7,
   /** Written by `sluice-bpf stream` (a snapshot of the kernel counters), never by the kernel. */
   counters: 8,
+  /** bind() to port 53 or a resolver address, refused. */
+  bind: 9,
+  /** A source-routing socket option, refused. */
+  sockopt: 10,
+  /** An egress packet carrying a source route, dropped. */
+  packet: 11,
+  /** A task left the managed scope (detected, not prevented; no verdict). */
+  escape: 12,
 } as const;
 export type KernelKind = keyof typeof KERNEL_KIND;
 
@@ -80,10 +95,16 @@ export const KERNEL_REASON = {
   host: 7,
   /** Denied: a rule's CIDR matched but not its ports/protocol (rule_id names that rule). */
   rule_port: 8,
+  dns_bind: 9,
+  source_route_opt: 10,
+  source_route: 11,
 } as const;
 export type KernelReason = keyof typeof KERNEL_REASON;
 
-export const KERNEL_FLAG = { audit: 1, v4mapped: 2, default_policy: 4, host_stale: 8, qname_trunc: 16 } as const;
+export const KERNEL_FLAG = { audit: 1, v4mapped: 2, default_policy: 4, host_stale: 8, qname_trunc: 16, dns_forged: 32, clone_into: 64 } as const;
+/** Why a DNS answer was not cached (body dns.rejected); 1..3 also set the dns_forged flag. */
+export const KERNEL_DNS_REJECTED = { ok: 0, unsolicited: 1, mismatch: 2, wrong_socket: 3, untrusted: 4 } as const;
+export type KernelDnsRejected = keyof typeof KERNEL_DNS_REJECTED;
 export const KERNEL_MODE = { enforce: 0, learn: 1 } as const;
 export type KernelMode = keyof typeof KERNEL_MODE;
 
@@ -108,6 +129,16 @@ export const KERNEL_COUNTER = {
   /** UDP aggregation table full: the attempt got its own record instead. */
   udp_table_full: 11,
   host_allowed: 12,
+  /** DNS answers the receiving socket never asked that server: flagged forged, not cached. */
+  dns_unsolicited: 13,
+  /** DNS answers whose id or question matches no query of the socket (or one already answered). */
+  dns_mismatch: 14,
+  /** DNS answers to a question another socket asked. */
+  dns_wrong_socket: 15,
+  bind_denied: 16,
+  sockopt_denied: 17,
+  srcroute_dropped: 18,
+  escapes: 19,
 } as const;
 export type KernelCounterName = keyof typeof KERNEL_COUNTER;
 
@@ -126,7 +157,7 @@ interface KernelRecordBase {
 }
 
 export interface KernelEgressRecord extends KernelRecordBase {
-  kind: Exclude<KernelKind, 'dns' | 'counters'>;
+  kind: Exclude<KernelKind, 'dns' | 'counters' | 'escape'>;
   verdict: KernelVerdict;
   reason: KernelReason;
   mode: KernelMode;
@@ -150,6 +181,16 @@ export interface KernelEgressRecord extends KernelRecordBase {
   flow?: { bytesOut: bigint; bytesIn: bigint; durationNs: bigint; packetsOut: number; packetsIn: number };
   /** sock_create only. */
   sock?: { type: number; protocol: number };
+  /** sockopt only: the refused option. */
+  sockopt?: { level: number; optname: number };
+}
+
+/** A task that left the managed scope: cgroupId is where it was, toCgroupId where it went. */
+export interface KernelEscapeRecord extends KernelRecordBase {
+  kind: 'escape';
+  toCgroupId: bigint;
+  /** By clone3(CLONE_INTO_CGROUP), not a cgroup.procs write. */
+  cloneInto: boolean;
 }
 
 export interface KernelDnsRecord extends KernelRecordBase {
@@ -166,16 +207,20 @@ export interface KernelDnsRecord extends KernelRecordBase {
   answerCount: number;
   qname: string;
   qnameTruncated: boolean;
+  /** Not an answer to a query this socket asked: recorded, never cached. */
+  forged: boolean;
+  /** Why it was not cached ('ok' = believed). */
+  rejected: KernelDnsRejected;
 }
 
 export interface KernelCountersRecord extends KernelRecordBase {
   kind: 'counters';
   counters: Record<KernelCounterName, bigint>;
-  /** All 16 slots, including ones this version does not name. */
+  /** All 20 slots, including ones this version does not name. */
   slots: bigint[];
 }
 
-export type KernelRecord = KernelEgressRecord | KernelDnsRecord | KernelCountersRecord;
+export type KernelRecord = KernelEgressRecord | KernelDnsRecord | KernelCountersRecord | KernelEscapeRecord;
 
 export type KernelRecordErrorCode = 'short' | 'version' | 'kind' | 'enum';
 
@@ -192,6 +237,7 @@ export class KernelRecordError extends Error {
 const KIND_BY_VALUE = invert(KERNEL_KIND);
 const REASON_BY_VALUE = invert(KERNEL_REASON);
 const MODE_BY_VALUE = invert(KERNEL_MODE);
+const REJECTED_BY_VALUE = invert(KERNEL_DNS_REJECTED);
 const VERDICT_BY_VALUE: Record<number, KernelVerdict> = { 1: 'ALLOWED', 2: 'DENIED', 3: 'BYPASSED' };
 const latin1 = new TextDecoder('latin1');
 const utf8 = new TextDecoder('utf-8');
@@ -271,15 +317,20 @@ export function decodeKernelRecord(buf: Uint8Array, offset = 0): KernelRecord {
   if (kind === 'counters') {
     const slots: bigint[] = [];
     for (let i = 0; i < KERNEL_COUNTER_SLOTS; i++) slots.push(v.getBigUint64(o + F['body.counters.value'][0] + 8 * i, true));
+    for (let i = 0; i < KERNEL_COUNTERS_EXT[1] / 8; i++) slots.push(v.getBigUint64(o + KERNEL_COUNTERS_EXT[0] + 8 * i, true));
     const counters = {} as Record<KernelCounterName, bigint>;
     for (const [name, slot] of Object.entries(KERNEL_COUNTER) as [KernelCounterName, number][]) counters[name] = slots[slot]!;
     return { ...base, kind, counters, slots };
   }
 
+  const flags = v.getUint32(o + F.flags[0], true);
+  if (kind === 'escape') {
+    return { ...base, kind, toCgroupId: v.getBigUint64(o + F['body.escape.to_cgroup_id'][0], true), cloneInto: (flags & KERNEL_FLAG.clone_into) !== 0 };
+  }
+
   const familyNum = buf[o + F.family[0]]!;
   if (familyNum !== KERNEL_AF_INET && familyNum !== KERNEL_AF_INET6) throw new KernelRecordError('enum', `address family ${familyNum}`);
   const family = familyNum === KERNEL_AF_INET ? 'ipv4' : 'ipv6';
-  const flags = v.getUint32(o + F.flags[0], true);
   const domainHash = v.getBigUint64(o + F.domain_hash[0], true);
 
   if (kind === 'dns') {
@@ -298,6 +349,8 @@ export function decodeKernelRecord(buf: Uint8Array, offset = 0): KernelRecord {
       answerCount: buf[o + F['body.dns.answer_count'][0]]!,
       qname: cstring(buf, o + F['body.dns.qname'][0], KERNEL_QNAME_LEN, utf8),
       qnameTruncated: (flags & KERNEL_FLAG.qname_trunc) !== 0 || qnameLen > KERNEL_QNAME_LEN,
+      forged: (flags & KERNEL_FLAG.dns_forged) !== 0,
+      rejected: REJECTED_BY_VALUE[buf[o + F['body.dns.rejected'][0]]!] ?? 'untrusted',
     };
   }
 
@@ -337,6 +390,8 @@ export function decodeKernelRecord(buf: Uint8Array, offset = 0): KernelRecord {
     };
   } else if (kind === 'sock_create') {
     rec.sock = { type: v.getUint32(o + F['body.sock.sock_type'][0], true), protocol: v.getUint32(o + F['body.sock.sock_protocol'][0], true) };
+  } else if (kind === 'sockopt') {
+    rec.sockopt = { level: v.getInt32(o + F['body.sockopt.level'][0], true), optname: v.getInt32(o + F['body.sockopt.optname'][0], true) };
   }
   return rec;
 }

@@ -95,6 +95,8 @@ export class AttributorHarness {
       NEGATIVE_TTL_MS: '300',
       SCAN_INTERVAL_MS: '200',
       ACK_WAIT_MS: '2000',
+      // The test's containers run where Docker puts them by default: that is the managed scope here.
+      SLUICE_MANAGED_CGROUPS: '/docker,/system.slice',
       ...over,
     };
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cgroup2MountFromMountinfo, containerIdFromCgroupPath, unifiedPathFromProcCgroup } from './cgroup.ts';
+import { cgroup2MountFromMountinfo, containerIdFromCgroupPath, inManagedScope, unifiedPathFromProcCgroup } from './cgroup.ts';
 
 const HYBRID = [
   '25 30 0:23 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw',
@@ -38,5 +38,14 @@ describe('cgroup2 discovery', () => {
     expect(containerIdFromCgroupPath(`/system.slice/docker-${id}.scope`)).toBe(id);
     expect(containerIdFromCgroupPath(`/docker/${id}/child`)).toBeUndefined();
     expect(containerIdFromCgroupPath('/user.slice/session-1.scope')).toBeUndefined();
+  });
+});
+
+describe('inManagedScope', () => {
+  it('holds for a scope and its descendants only', () => {
+    expect(inManagedScope('/sluice/agents/docker-abc.scope', ['/sluice'])).toBe(true);
+    expect(inManagedScope('/sluice', ['/sluice/'])).toBe(true);
+    expect(inManagedScope('/sluicex/a', ['/sluice'])).toBe(false);
+    expect(inManagedScope('/system.slice/docker-abc.scope', ['/sluice', '/agents'])).toBe(false);
   });
 });

@@ -45,6 +45,13 @@ export async function cgroupIdOfPath(mount: string, path: string): Promise<strin
   return st.ino.toString();
 }
 
+/** Is `path` (relative to the cgroup2 mount) one of the managed scopes or below one? */
+export function inManagedScope(path: string, scopes: string[]): boolean {
+  const norm = (p: string) => `/${p.replace(/^\/+|\/+$/g, '')}`;
+  const p = norm(path);
+  return scopes.some((s) => norm(s) === '/' || p === norm(s) || p.startsWith(`${norm(s)}/`));
+}
+
 export interface ResolvedCgroup {
   path: string;
   id: string;

@@ -21,13 +21,10 @@ export const env = {
   IDENTITY_TTL_S: z.coerce.number().int().positive().default(6 * 3600),
   DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
   /**
-   * Managed scopes (as the policy service's): containers created with a cgroup parent inside one get
-   * their cgroup created and announced at Docker's `create` event, ahead of their first instruction.
+   * Where the sluice-runc runtime wrapper leaves one request per container it holds at `create`
+   * (cgroup path and id); the attributor announces that cgroup with the container's labels.
    */
-  SLUICE_MANAGED_CGROUPS: z
-    .string()
-    .default('/sluice')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  SLUICE_RUNTIME_DIR: z.string().min(1).default('/run/sluice/runtime'),
   /** How long a dead container's entry still attributes in-flight records (P13 invalidation). */
   GRACE_MS: z.coerce.number().int().nonnegative().default(10_000),
   /**
@@ -55,6 +52,14 @@ export const env = {
    * replica holding the DNS record's batch to share it (0 = never wait: single replica).
    */
   DNS_MISS_WAIT_MS: z.coerce.number().int().nonnegative().max(5000).default(100),
+  /**
+   * Managed scopes relative to the cgroup2 mount (as the policy service's variable of the same
+   * name): only containers inside them are flagged raw_socket_capable, the others are not judged.
+   */
+  SLUICE_MANAGED_CGROUPS: z
+    .string()
+    .default('/sluice')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   /** Upper bound for one NDJSON message; NATS' default max_payload is 1 MiB. */
   MAX_MESSAGE_BYTES: z.coerce.number().int().min(4096).default(512 * 1024),
 };

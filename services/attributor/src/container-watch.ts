@@ -4,12 +4,12 @@
 // conventional cgroup path, and failing that to the cgroup scan when its records arrive.
 import type Docker from 'dockerode';
 import type { Logger } from '@sluice/runtime';
-import { cgroupIdOfPath, cgroupOfPid, conventionalCgroup, type ResolvedCgroup } from './cgroup.ts';
+import { cgroupOfPid, conventionalCgroup, inManagedScope, type ResolvedCgroup } from './cgroup.ts';
 import type { CachedIdentity } from './identity.ts';
 import type { IdentityStore } from './identity-store.ts';
 import { factsFromInspect, type ContainerFacts, type InspectLike, type LabelKeys } from './inspect.ts';
 import type { LabelCache } from './label-cache.ts';
-import { inScope, plannedCgroupPath, precreateCgroup, removePrecreated } from './prepare-cgroup.ts';
+import type { RuntimeRequest } from './runtime-request.ts';
 import { labelDlqMessage, LabelRejections } from './label-dlq.ts';
 import { lifecycleMessage, rawSocketAudit, type ControlMessage, type LifecycleEvent } from './lifecycle.ts';
 import type { AttributorMetrics } from './metrics.ts';
@@ -20,9 +20,9 @@ export interface WatchDeps {
   store: IdentityStore;
   node: string;
   cgroupMount: string;
+  /** Managed scopes (relative to the mount): raw_socket_capable is about these containers only. */
+  scopes: string[];
   labels: LabelKeys;
-  /** Managed scopes: containers created into one are prepared at `create`. */
-  scopes: readonly string[];
   publish: (m: ControlMessage) => Promise<void>;
   log: Logger;
   metrics: AttributorMetrics;
@@ -132,8 +132,9 @@ export class ContainerWatch {
     if (ev.Type !== 'container' || !cid) return;
     switch (action) {
       case 'create':
+        // Nothing to index before there is a cgroup; with the sluice runtime, runtime-requests.ts
+        // announces the cgroup before the container's first instruction.
         this.d.metrics.dockerEvent(action);
-        void this.enqueue(cid, () => this.prepare(cid, ev.Actor?.Attributes, dedupe));
         return;
       case 'start':
       case 'rename':
@@ -187,33 +188,35 @@ export class ContainerWatch {
     const identity = this.identityFrom(facts, cgroup, previous);
     this.index(identity, previous);
     await this.d.publish(lifecycleMessage(event, identity, Date.now(), dedupe));
-    if (identity.can_bypass_raw && (event === 'start' || event === 'snapshot')) {
+    const managed = identity.cgroup_path !== undefined && inManagedScope(identity.cgroup_path, this.d.scopes);
+    if (identity.can_bypass_raw && managed && (event === 'start' || event === 'snapshot')) {
       await this.d.publish(rawSocketAudit(identity, facts));
     }
     return identity;
   }
 
   /**
-   * At `create`, for a container whose cgroup will be in a managed scope: create that cgroup now and
-   * announce it, so its policy entry is installed before its first instruction (prepare-cgroup.ts).
+   * The sluice-runc wrapper holds this container's `create` until its cgroup has a policy entry:
+   * announce that cgroup with the container's labels now (runtime-request.ts). Labels come from the
+   * container list, which Docker serves without the container lock its start is holding.
    */
-  async prepare(cid: string, attrs: Record<string, string> | undefined, dedupe: string): Promise<void> {
-    let inspect: InspectLike;
-    try {
-      inspect = (await this.d.docker.getContainer(cid).inspect()) as unknown as InspectLike;
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) return; // removed already
-      throw err;
-    }
-    const path = plannedCgroupPath(cid, inspect.HostConfig?.CgroupParent);
-    if (!path || !inScope(path, this.d.scopes)) return;
-    await precreateCgroup(this.d.cgroupMount, path);
-    const cgroup = { path, id: await cgroupIdOfPath(this.d.cgroupMount, path) };
-    const facts = factsFromInspect(inspect, this.d.labels);
-    await this.reportRejections(cid, facts);
-    const identity = this.identityFrom(facts, cgroup, this.d.cache.get(this.d.node, cid)?.identity);
-    this.index(identity, undefined);
-    await this.d.publish(lifecycleMessage('create', identity, Date.now(), `${dedupe}-${attrs ? 'attrs' : ''}`));
+  async announceFromRuntime(req: RuntimeRequest): Promise<void> {
+    if (!inManagedScope(req.cgroupPath, this.d.scopes)) throw new Error(`cgroup ${req.cgroupPath} is outside the managed scopes`);
+    const listed = (await this.d.docker.listContainers({ all: true, filters: { id: [req.containerId] } })) as Array<{
+      Id: string;
+      Names?: string[];
+      Image?: string;
+      Labels?: Record<string, string>;
+    }>;
+    const c = listed.find((x) => x.Id === req.containerId);
+    if (!c) throw new Error(`container ${req.containerId} is not in Docker's list`);
+    const facts = factsFromInspect({ Id: c.Id, Name: c.Names?.[0], Config: { Labels: c.Labels ?? {}, Image: c.Image } }, this.d.labels);
+    await this.reportRejections(req.containerId, facts);
+    await this.enqueue(req.containerId, async () => {
+      const identity = this.identityFrom(facts, { path: req.cgroupPath, id: req.cgroupId }, this.d.cache.get(this.d.node, req.containerId)?.identity);
+      this.index(identity, undefined);
+      await this.d.publish(lifecycleMessage('create', identity, Date.now(), `runtime-${req.cgroupId}`));
+    });
   }
 
   /** Label values not carried: counted and sent to the DLQ once; the container is tracked without them. */
@@ -264,8 +267,6 @@ export class ContainerWatch {
     const entry = this.d.cache.markDead(this.d.node, cid, atMs);
     if (event === 'destroy') this.rejections.forget(cid);
     if (!entry) return; // never tracked (started and ended while we were down)
-    const path = entry.identity.cgroup_path;
-    if (event === 'destroy' && path && inScope(path, this.d.scopes)) await removePrecreated(this.d.cgroupMount, path);
     this.d.store.put(entry.identity);
     await this.d.publish(lifecycleMessage(event, entry.identity, atMs, dedupe));
   }

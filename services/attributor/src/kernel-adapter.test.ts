@@ -8,6 +8,26 @@ const doc = (fields: string) => JSON.parse(`{"id":"x","time":"2026-11-23T12:00:0
 const dec = (b: Uint8Array, off = 0n) => kernelCodec.decode(new DataView(b.buffer, b.byteOffset, b.byteLength), b, 0, off);
 
 describe('kernel adapter', () => {
+  it('carries the socket type of sock_create, the escape of a task, and the forged flag of a DNS answer', () => {
+    const sock = encodeRecord({ kind: 'sock_create', cgroupId: 3n, tsNs: 1n, reason: KERNEL_REASON.raw_socket });
+    sock[KERNEL_RECORD_FIELDS['body.sock.sock_type'][0]] = 2;
+    sock[KERNEL_RECORD_FIELDS['body.sock.sock_protocol'][0]] = 1;
+    expect(EgressEvent.parse(doc(dec(sock).fields))).toMatchObject({ kind: 'sock_create', sock_type: 'dgram', sock_protocol: 1 });
+
+    const esc = encodeRecord({ kind: 'escape', cgroupId: 3n, tsNs: 1n, comm: 'sh' });
+    esc[KERNEL_RECORD_FIELDS.verdict[0]] = 0;
+    esc[KERNEL_RECORD_FIELDS['body.escape.to_cgroup_id'][0]] = 1;
+    const e = dec(esc);
+    expect(EgressEvent.parse(doc(e.fields))).toMatchObject({ kind: 'escape', verdict: 'BYPASSED', reason: 'escape', comm: 'sh', cgroup_id: '3', to_cgroup_id: '1' });
+
+    const dns = encodeRecord({ kind: 'dns', cgroupId: 3n, tsNs: 1n, qname: 'evil.corp.test', domainHash: nameHash('evil.corp.test') });
+    dns[KERNEL_RECORD_FIELDS.flags[0]] = 32; // dns_forged
+    dns[KERNEL_RECORD_FIELDS['body.dns.rejected'][0]] = 1;
+    const d = dec(dns);
+    expect(DnsEvent.parse(doc(d.fields))).toMatchObject({ qname: 'evil.corp.test', forged: true, rejected: 'unsolicited' });
+    expect(d.qname, 'a forged answer teaches no name').toBeUndefined();
+  });
+
   it('agrees with the contracts decoder on every field an event carries', () => {
     const b = encodeRecord({ cgroupId: 2n ** 63n + 5n, tsNs: 77n, verdict: 3, pid: 99, comm: 'cu"rl', dst: '10.1.2.3', dport: 5432 });
     b[KERNEL_RECORD_FIELDS.src_addr[0]] = 172;

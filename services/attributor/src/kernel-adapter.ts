@@ -53,13 +53,19 @@ export const OFF = {
   dnsRcode: F['body.dns.rcode'][0],
   dnsQnameLen: F['body.dns.qname_len'][0],
   dnsQname: F['body.dns.qname'][0],
+  dnsRejected: F['body.dns.rejected'][0],
+  sockType: F['body.sock.sock_type'][0],
+  sockProtocol: F['body.sock.sock_protocol'][0],
+  escapeTo: F['body.escape.to_cgroup_id'][0],
 } as const;
 
 export const KIND = { ...KERNEL_KIND, suppressed: KIND_SUPPRESSED } as const;
-const KIND_NAMES = ['', 'connect', 'sendmsg', 'tcp_close', 'tcp_interim', 'udp_flow', 'dns', 'sock_create'] as const;
+const KIND_NAMES = ['', 'connect', 'sendmsg', 'tcp_close', 'tcp_interim', 'udp_flow', 'dns', 'sock_create', 'counters', 'bind', 'sockopt', 'packet', 'escape'] as const;
 const VERDICT_NAMES: ReadonlyArray<Verdict | undefined> = [undefined, 'ALLOWED', 'DENIED', 'BYPASSED'];
 // Indexed by the kernel's reason byte (KERNEL_REASON): the words are the same as MatchReason's.
-const REASONS = ['none', 'rule', 'default', 'resolver', 'loopback', 'bypass', 'raw_socket', 'host', 'rule_port'] as const;
+const REASONS = ['none', 'rule', 'default', 'resolver', 'loopback', 'bypass', 'raw_socket', 'host', 'rule_port', 'dns_bind', 'source_route_opt', 'source_route'] as const;
+const SOCK_TYPES: Record<number, string> = { 1: 'stream', 2: 'dgram', 3: 'raw', 5: 'seqpacket' };
+const DNS_REJECTED = ['ok', 'unsolicited', 'mismatch', 'wrong_socket', 'untrusted'];
 const F_AUDIT = KERNEL_FLAG.audit;
 const F_V4MAPPED = KERNEL_FLAG.v4mapped;
 const F_HOST_STALE = KERNEL_FLAG.host_stale;
@@ -109,7 +115,7 @@ export const kernelCodec: RecordCodec = {
     const family = b[o + OFF.family]!;
     const suppressed = kind === KIND.suppressed;
     if (kind === KIND.counters) throw new RecordError('counters_record', 'counters records carry no event');
-    if (!suppressed && (kind < 1 || kind > KIND.sock_create)) throw new RecordError('bad_kind', `record kind ${kind} is unknown`);
+    if (!suppressed && (kind < 1 || kind > KIND.escape || kind === KIND.counters)) throw new RecordError('bad_kind', `record kind ${kind} is unknown`);
     if (family !== AF_INET && family !== AF_INET6) throw new RecordError('bad_family', `record family ${family} is not AF_INET/AF_INET6`);
     const flags = v.getUint32(o + OFF.flags, true);
     const mapped = (flags & F_V4MAPPED) !== 0;
@@ -120,7 +126,8 @@ export const kernelCodec: RecordCodec = {
     const cg = `,"cgroup_id":"${cgroupId}","pid":${pid},"comm":${JSON.stringify(comm)}`;
     const domainHash = v.getBigUint64(o + OFF.domainHash, true);
 
-    if (kind === KIND.dns) return dnsRecord(v, b, o, family, cgroupId, tsNs, cg, domainHash);
+    if (kind === KIND.dns) return dnsRecord(v, b, o, family, cgroupId, tsNs, cg, domainHash, flags);
+    if (kind === KIND.escape) return escapeRecord(v, o, cgroupId, tsNs, cg);
 
     const dstIp = formatKernelAddr(b, o + OFF.dst, family);
     if (suppressed) return suppressedRecord(b, o, cgroupId, tsNs, cg, dstIp, wallOffsetNs);
@@ -143,6 +150,9 @@ export const kernelCodec: RecordCodec = {
       fields +=
         `,"bytes_out":${v.getBigUint64(o + OFF.bytesOut, true)},"bytes_in":${v.getBigUint64(o + OFF.bytesIn, true)}` +
         `,"duration_ms":${Number(v.getBigUint64(o + OFF.durationNs, true)) / 1e6}`;
+    } else if (kind === KIND.sock_create) {
+      const t = v.getUint32(o + OFF.sockType, true);
+      fields += `,"sock_type":"${SOCK_TYPES[t] ?? `type${t}`}","sock_protocol":${v.getUint32(o + OFF.sockProtocol, true)}`;
     }
     return { cgroupId, tsNs, out: 'egress', verdict, fields, domainHash, hostStale: (flags & F_HOST_STALE) !== 0 };
   },
@@ -162,6 +172,7 @@ function dnsRecord(
   tsNs: bigint,
   cg: string,
   domainHash: bigint,
+  flags: number,
 ): AttributableRecord {
   const qtype = v.getUint16(o + OFF.dnsQtype, true);
   const rcode = b[o + OFF.dnsRcode]!;
@@ -171,7 +182,19 @@ function dnsRecord(
     `${cg},"qname":${JSON.stringify(qname)},"qtype":"${QTYPES[qtype] ?? `TYPE${qtype}`}"` +
     `,"rcode":"${RCODES[rcode] ?? `RCODE${rcode}`}","answers":${answers},"ttl":${v.getUint32(o + OFF.dnsTtl, true)}`;
   if (!isZero(b, o + OFF.src, 16)) fields += `,"resolver_ip":"${dnsAddr(b, o + OFF.src, family)}"`;
-  return { cgroupId, tsNs, out: 'dns', verdict: undefined, fields, domainHash, hostStale: false, qname };
+  const rejected = b[o + OFF.dnsRejected]!;
+  if (rejected) fields += `,"forged":${(flags & KERNEL_FLAG.dns_forged) !== 0},"rejected":"${DNS_REJECTED[rejected] ?? 'untrusted'}"`;
+  // A forged answer teaches no name: its qname must not label the cgroup's connects.
+  return { cgroupId, tsNs, out: 'dns', verdict: undefined, fields, domainHash, hostStale: false, qname: rejected ? undefined : qname };
+}
+
+/** A task left the managed scope: BYPASSED (outside enforcement from then on), reason escape. */
+function escapeRecord(v: DataView, o: number, cgroupId: string, tsNs: bigint, cg: string): AttributableRecord {
+  const fields =
+    `,"kind":"escape","verdict":"BYPASSED","audit":false,"reason":"escape","rule_id":0${cg}` +
+    `,"tid":${v.getUint32(o + OFF.tid, true)},"family":"ipv4","l4_proto":"none","dst_ip":"0.0.0.0","dst_port":0` +
+    `,"to_cgroup_id":"${v.getBigUint64(o + OFF.escapeTo, true)}"`;
+  return { cgroupId, tsNs, out: 'egress', verdict: 'BYPASSED', fields, domainHash: 0n, hostStale: false };
 }
 
 const iso = (tsNs: bigint, wallOffsetNs: bigint) => new Date(Number((tsNs + wallOffsetNs) / 1_000_000n)).toISOString();

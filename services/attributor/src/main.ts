@@ -1,4 +1,5 @@
 // attributor: attaches Docker labels to raw records and publishes SLUICE_EVENTS.
+import { join } from 'node:path';
 import Docker from 'dockerode';
 import { jetstream } from '@nats-io/jetstream';
 import { STREAMS } from '@sluice/contracts';
@@ -13,6 +14,7 @@ import { IdentityStore } from './identity-store.ts';
 import { kernelCodec } from './kernel-adapter.ts';
 import { LabelCache } from './label-cache.ts';
 import type { ControlMessage } from './lifecycle.ts';
+import { RuntimeRequests } from './runtime-requests.ts';
 import { createAttributorMetrics } from './metrics.ts';
 import { ensureRawConsumer, startRawConsumer } from './raw-consumer.ts';
 import { MissResolver } from './resolver.ts';
@@ -87,6 +89,20 @@ await runService({
     };
     await startWatch();
 
+    // The sluice-runc wrapper's requests: announce a held container's cgroup before its first instruction.
+    const runtimeRequestsTotal = m.meter.createCounter('sluice_attributor_runtime_requests_total', {
+      description: 'sluice-runc requests (a container held at create until its policy is in place), by outcome',
+    });
+    const runtimeRequests = new RuntimeRequests({
+      dir: join(config.SLUICE_RUNTIME_DIR, 'requests'),
+      handle: (r) => watch.announceFromRuntime(r),
+      log,
+      counted: (outcome) => runtimeRequestsTotal.add(1, { outcome }),
+    });
+    await runtimeRequests.start().catch((err: unknown) =>
+      log.warn({ err: (err as Error).message, dir: config.SLUICE_RUNTIME_DIR }, 'cannot follow sluice-runc requests; containers started with it wait for nothing'),
+    );
+
     const resolver = new MissResolver(
       { node, cgroupMount, scanIntervalMs: config.SCAN_INTERVAL_MS, negativeTtlMs: config.NEGATIVE_TTL_MS },
       cache,
@@ -143,6 +159,7 @@ await runService({
         { name: 'raw consumer', run: stopConsumer },
         { name: 'identity api', run: () => api.forEach((s) => s.unsubscribe()) },
         { name: 'docker watch', run: () => watch.stop() },
+        { name: 'runtime requests', run: () => runtimeRequests.stop() },
         {
           name: 'timers',
           run: () => {

@@ -45,12 +45,12 @@ describe('miss resolver', () => {
     const cache = new LabelCache({ graceMs: 1000, startSlackMs: 500 });
     const published: string[] = [];
     const watch = new ContainerWatch({
-      scopes: [],
       docker: h.docker,
       cache,
       store,
       node: h.node,
       cgroupMount: h.mount,
+      scopes: ['/'],
       labels: { agent: 'dev.clawker.agent', project: 'dev.clawker.project' },
       publish: async (m) => void published.push(m.subject),
       log,

@@ -9,7 +9,7 @@
 // Limit: a torn record whose would-be end coincides with the end of a read passes as a record
 // (its successor is not there to contradict it). The helper writes whole records, so tearing
 // only happens where it dies, and the stream's end() is then what judges the remainder.
-import { KIND_COUNTERS, KIND_DNS, KIND_MAX, MODE_MAX, OFF, REASON_MAX, RECORD_VERSION, VERDICT_MAX } from './layout.ts';
+import { KIND_COUNTERS, KIND_DNS, KIND_ESCAPE, KIND_MAX, MODE_MAX, OFF, REASON_MAX, RECORD_VERSION, VERDICT_MAX } from './layout.ts';
 
 /**
  * Cheap check of the record header at `off` (needs OFF.reserved1 + 4 bytes): what the contracts
@@ -25,7 +25,7 @@ export function plausible(buf: Buffer, off: number): boolean {
   if (kind === KIND_COUNTERS) return true;
   const family = buf[off + OFF.family];
   if (family !== 2 && family !== 10) return false;
-  if (kind === KIND_DNS) return true; // DNS answers carry no verdict
+  if (kind === KIND_DNS || kind === KIND_ESCAPE) return true; // DNS answers and escapes carry no verdict
   const verdict = buf[off + OFF.verdict]!;
   return verdict >= 1 && verdict <= VERDICT_MAX && buf[off + OFF.reason]! <= REASON_MAX && buf[off + OFF.mode]! <= MODE_MAX;
 }

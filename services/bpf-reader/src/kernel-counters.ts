@@ -6,6 +6,7 @@
 // Across reader restarts the deltas stay exact: the reader resumes from the values its last drop
 // notice covered (drop-account.ts, persisted per node and boot), so the first snapshot after a
 // restart counts everything the kernel lost while no reader ran. A boot never seen starts from zero.
+import { KERNEL_COUNTERS_EXT } from '@sluice/contracts';
 import { OFF } from './layout.ts';
 
 export const COUNTER_SLOT = {
@@ -15,12 +16,24 @@ export const COUNTER_SLOT = {
   denied: 3,
   bypassed: 4,
   audit: 5,
+  dns_untrusted: 8,
+  // DNS answers to no query of the receiving socket (forged): recorded, never cached.
+  dns_unsolicited: 13,
+  dns_mismatch: 14,
+  dns_wrong_socket: 15,
+  // Slots 16.. travel in the record's spare address bytes (KERNEL_COUNTERS_EXT).
+  bind_denied: 16,
+  sockopt_denied: 17,
+  srcroute_dropped: 18,
+  escapes: 19,
 } as const;
-export const COUNTER_SLOTS = 16;
+const BODY_SLOTS = 16;
+export const COUNTER_SLOTS = BODY_SLOTS + KERNEL_COUNTERS_EXT[1] / 8;
 
 export function readCounters(buf: Buffer, off: number): number[] {
   const out: number[] = [];
-  for (let i = 0; i < COUNTER_SLOTS; i++) out.push(Number(buf.readBigUInt64LE(off + OFF.body + i * 8)));
+  for (let i = 0; i < BODY_SLOTS; i++) out.push(Number(buf.readBigUInt64LE(off + OFF.body + i * 8)));
+  for (let i = BODY_SLOTS; i < COUNTER_SLOTS; i++) out.push(Number(buf.readBigUInt64LE(off + KERNEL_COUNTERS_EXT[0] + (i - BODY_SLOTS) * 8)));
   return out;
 }
 

@@ -6,6 +6,7 @@ export const RECORD_SIZE = KERNEL_RECORD_SIZE;
 export const RECORD_VERSION = KERNEL_RECORD_VERSION;
 export const KIND_COUNTERS = KERNEL_KIND.counters;
 export const KIND_DNS = KERNEL_KIND.dns;
+export const KIND_ESCAPE = KERNEL_KIND.escape;
 export const KIND_MAX = Math.max(...Object.values(KERNEL_KIND));
 export const VERDICT_MAX = Math.max(...Object.values(KERNEL_VERDICT));
 export const REASON_MAX = Math.max(...Object.values(KERNEL_REASON));

@@ -36,6 +36,9 @@ describe('observe', () => {
     expect(observe(ev({ audit: false, reason: 'loopback' }))).toBe('not_rule');
     expect(observe(ev({ verdict: 'BYPASSED', audit: false }))).toBe('bypassed');
     expect(observe(ev({ kind: 'suppressed' }))).toBe('suppressed');
+    // Refused binds, options, packets and escapes are no egress attempts: nothing to allow.
+    expect(observe(ev({ kind: 'bind', verdict: 'DENIED', reason: 'dns_bind', dst_ip: '127.0.0.11', dst_port: 53 }))).toBe('not_egress');
+    expect(observe(ev({ kind: 'escape', verdict: 'BYPASSED', reason: 'escape' }))).toBe('not_egress');
     expect(observe(ev({ dst_port: 0 }))).toBe('no_destination');
   });
   it('keys IP-only destinations by address', () => {

@@ -23,7 +23,10 @@ export interface Observation {
   id: string;
 }
 
-export type SkipReason = 'bypassed' | 'not_rule' | 'no_destination' | 'suppressed' | 'bad_time';
+export type SkipReason = 'bypassed' | 'not_rule' | 'no_destination' | 'suppressed' | 'bad_time' | 'not_egress';
+
+/** Refusals that are not egress attempts: no allow rule could (or should) make them pass. */
+const NOT_EGRESS = new Set(['bind', 'sockopt', 'packet', 'escape']);
 
 /** Normalise a DNS name the way policy host patterns are compared: lower case, no trailing dot. */
 export function normaliseHost(name: string): string {
@@ -56,6 +59,7 @@ export function parseAddressKey(key: string): { proto: string; port: number; ip:
 /** Classify one event; a string is the reason it teaches nothing. */
 export function observe(e: EgressEvent): Observation | SkipReason {
   if (e.kind === 'suppressed') return 'suppressed';
+  if (NOT_EGRESS.has(e.kind)) return 'not_egress';
   if (e.verdict === 'BYPASSED') return 'bypassed';
   let cls: ObservationClass;
   if (e.audit || e.verdict === 'DENIED') cls = 'learn';

@@ -60,6 +60,9 @@ const attributes: Record<SourceName, Record<string, Field>> = {
     bytes_in: long,
     bytes_out: long,
     duration_ms: { type: 'double' },
+    sock_type: keyword,
+    sock_protocol: integer,
+    to_cgroup_id: keyword,
     suppressed_count: long,
     first_time: date,
     last_time: date,
@@ -79,6 +82,8 @@ const attributes: Record<SourceName, Record<string, Field>> = {
     answers: keyword,
     ttl: long,
     resolver_ip: ip,
+    forged: bool,
+    rejected: keyword,
   },
   overseer: {
     id: keyword,
