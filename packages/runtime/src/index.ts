@@ -7,3 +7,4 @@ export * from './jetstream.ts';
 export * from './shutdown.ts';
 export * from './service.ts';
 export * from './mounts.ts';
+export * from './rpc.ts';

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import { ensureStream, createLogger } from '@sluice/runtime';
-import { STREAMS, subjects } from '@sluice/contracts';
+import { RpcReply, STREAMS, subjects } from '@sluice/contracts';
 import { cgroupOfPid, findCgroup2Mount } from './cgroup.ts';
 import { encodeBatch, type FixtureRecord } from './kernel-fixture.ts';
 import { startService, type ServiceProcess } from '../../../test/lib/service-process.ts';
@@ -169,8 +169,8 @@ export class Harness {
   }
 
   async request(verb: string, body: unknown): Promise<{ ok: boolean; identity?: Record<string, unknown> | null; error?: string }> {
-    const r = await this.nc.request(subjects.api('identity', verb), JSON.stringify(body), { timeout: 5000 });
-    return r.json();
+    const r = RpcReply.parse((await this.nc.request(subjects.api('identity', verb), JSON.stringify(body), { timeout: 5000 })).json());
+    return r.ok ? { ok: true, identity: r.result as Record<string, unknown> | null } : { ok: false, error: r.error.message };
   }
 
   /**

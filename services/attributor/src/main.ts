@@ -140,7 +140,7 @@ await runService({
     return {
       stop: [
         { name: 'raw consumer', run: stopConsumer },
-        { name: 'identity api', run: () => api.forEach((s) => s.unsubscribe()) },
+        { name: 'identity api', run: () => api.drain() },
         { name: 'docker watch', run: () => watch.stop() },
         {
           name: 'timers',

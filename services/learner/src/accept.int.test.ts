@@ -15,7 +15,7 @@ import { REPO_ROOT } from '../../../test/lib/service-process.ts';
 import { PolicyApi } from '../../policy/src/api.ts';
 import { compile } from '../../policy/src/compile.ts';
 import { evaluate } from '../../policy/src/evaluate.ts';
-import { auditPublisher } from '../../policy/src/server.ts';
+import { auditPublisher, servePolicyApi } from '../../policy/src/server.ts';
 import { PolicyStore } from '../../policy/src/store.ts';
 import { attempt, harness, NATS_URL, type Harness } from './testing/harness.ts';
 
@@ -33,9 +33,7 @@ beforeAll(async () => {
   await ensureStream(h.jsm, STREAMS.control, createLogger('test', 'silent'));
   store = new PolicyStore(await ensureKv(h.nc, bucket, 64));
   const api = new PolicyApi({ store, audit: auditPublisher(jetstream(h.nc)) });
-  sub = h.nc.subscribe(`${policyPrefix}.*`, {
-    callback: (_err, msg) => void api.handle(msg.subject.slice(policyPrefix.length + 1), msg.data).then((r) => msg.respond(JSON.stringify(r))),
-  });
+  sub = servePolicyApi(h.nc, api, createLogger('test', 'silent'), undefined, policyPrefix);
   await h.spawn();
 });
 

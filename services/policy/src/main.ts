@@ -1,14 +1,14 @@
 // policy: validates allowlists, stores revisions in NATS KV, serves sluice.api.policy.*, and (with
 // a sluice-bpf helper) keeps this node's pinned maps in sync with the current revision.
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { KV_BUCKETS, STREAMS } from '@sluice/contracts';
+import { apiPrefix, KV_BUCKETS, POLICY_API, STREAMS } from '@sluice/contracts';
 import { ensureKv, ensureStream, findMount, runService, stageCounters, type ShutdownStep } from '@sluice/runtime';
 import { PolicyApi } from './api.ts';
 import { DEFAULT_METRICS_PORT, env } from './config.ts';
 import { ApplySession, EXIT_LOCKED, HelperLockedError } from './helper.ts';
 import { loadAndAttach, ScopeError } from './scope.ts';
 import { followLifecycle } from './lifecycle.ts';
-import { auditPublisher, serveApi } from './server.ts';
+import { auditPublisher, servePolicyApi } from './server.ts';
 import { BYPASS_PREFIX, DOCUMENT_KEY, PolicyStore } from './store.ts';
 import { PolicySync } from './sync.ts';
 
@@ -78,9 +78,9 @@ await runService({
       maxAliasCount: config.POLICY_MAX_ALIASES,
       node: () => (s?.lastActual ? { actual: s.lastActual, workloads: s.workloadList() } : undefined),
     });
-    const sub = serveApi(nc, api, log, { request: (verb, outcome) => requests.add(1, { verb, outcome }) });
+    const sub = servePolicyApi(nc, api, log, { request: (verb, outcome) => requests.add(1, { verb, outcome }) });
     stop.unshift({ name: 'policy api', run: () => sub.drain() });
-    readiness.set('policy-api', true, `serving on sluice.api.policy.* (bucket ${config.POLICY_BUCKET})`);
+    readiness.set('policy-api', true, `serving on ${apiPrefix(POLICY_API)}.* (bucket ${config.POLICY_BUCKET})`);
 
     if (s) {
       const setReady = () => readiness.set('kernel-sync', !s.lastError, s.lastError?.message ?? `revision ${s.appliedRevision}`);
