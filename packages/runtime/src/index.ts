@@ -8,3 +8,4 @@ export * from './shutdown.ts';
 export * from './service.ts';
 export * from './mounts.ts';
 export * from './rpc.ts';
+export * from './supervise.ts';

@@ -7,10 +7,10 @@ import { PolicyApi } from './api.ts';
 import { DEFAULT_METRICS_PORT, env } from './config.ts';
 import { ApplySession, EXIT_LOCKED, HelperLockedError } from './helper.ts';
 import { loadAndAttach, ScopeError } from './scope.ts';
-import { followLifecycle } from './lifecycle.ts';
 import { auditPublisher, servePolicyApi } from './server.ts';
-import { BYPASS_PREFIX, DOCUMENT_KEY, PolicyStore } from './store.ts';
+import { PolicyStore } from './store.ts';
 import { PolicySync } from './sync.ts';
+import { watchBypasses, watchDocument, watchLifecycle } from './watches.ts';
 
 await runService({
   name: 'policy',
@@ -89,39 +89,28 @@ await runService({
       s.setBypasses(await store.bypasses());
       await s.trigger('start');
       setReady();
-      const docWatch = await kv.watch({ key: DOCUMENT_KEY });
-      void (async () => {
-        for await (const e of docWatch) {
-          if (e.operation !== 'PUT') continue;
-          s.setRevision(await store.get(e.revision));
-          await s.trigger('revision');
-          setReady();
-        }
-      })().catch((err: unknown) => log.error({ err }, 'policy revision watch stopped'));
-      const bypassWatch = await kv.watch({ key: `${BYPASS_PREFIX}>` });
-      void (async () => {
-        for await (const _e of bypassWatch) {
-          s.setBypasses(await store.bypasses());
-          await s.trigger('bypass');
-          setReady();
-        }
-      })().catch((err: unknown) => log.error({ err }, 'bypass watch stopped'));
-      const feed = await followLifecycle(
-        nc,
-        log,
-        (m) => {
-          stage.handled();
-          s.onLifecycle(m);
-        },
-        (reason) => stage.dropped(`lifecycle_${reason}`),
-      );
+      const restarts = meter.createCounter('sluice_policy_loop_restarts_total', {
+        description: 'Restarts of the KV watches and the lifecycle feed after a failure, by loop',
+      });
+      const watchDeps = { kv, store, sync: s, log, readiness, nc, afterChange: setReady, onRestart: (loop: string) => restarts.add(1, { loop }) };
+      const loops = [
+        watchDocument(watchDeps),
+        watchBypasses(watchDeps),
+        watchLifecycle(
+          watchDeps,
+          (m) => {
+            stage.handled();
+            s.onLifecycle(m);
+          },
+          (reason) => stage.dropped(`lifecycle_${reason}`),
+        ),
+      ];
       const timer = setInterval(() => {
         void s.trigger('reconcile').then(setReady);
       }, config.RECONCILE_INTERVAL_S * 1000);
       stop.unshift(
         { name: 'reconcile timer', run: () => clearInterval(timer) },
-        { name: 'watches', run: () => { docWatch.stop(); bypassWatch.stop(); } },
-        { name: 'lifecycle feed', run: () => feed.stop() },
+        { name: 'watches and lifecycle feed', run: async () => void (await Promise.all(loops.map((l) => l.stop()))) },
       );
     }
     return { stop };
