@@ -24,13 +24,14 @@ await runService({
     // The writer lock first: a second policy service on this node must refuse before serving.
     let sync: PolicySync | undefined;
     if (config.SLUICE_BPF_BIN) {
+      const bin = config.SLUICE_BPF_BIN;
       const cgroupRoot = findMount('cgroup2');
       if (!cgroupRoot) throw new Error('no cgroup2 mount in /proc/self/mountinfo: cannot tell live cgroups from gone ones');
       let session: ApplySession;
       try {
         const scopes = await loadAndAttach(config.SLUICE_BPF_BIN, config.SLUICE_BPF_PIN, cgroupRoot, config.SLUICE_MANAGED_CGROUPS);
         log.info({ scopes }, 'programs loaded and attached to the managed scopes');
-        session = await ApplySession.start(config.SLUICE_BPF_BIN, config.SLUICE_BPF_PIN);
+        session = await ApplySession.start(config.SLUICE_BPF_BIN, config.SLUICE_BPF_PIN, { timeoutMs: config.HELPER_TIMEOUT_MS });
       } catch (err) {
         if (err instanceof HelperLockedError || (err instanceof ScopeError && err.exitCode === EXIT_LOCKED)) {
           log.fatal({ pin: config.SLUICE_BPF_PIN, err: err.message }, 'another policy service holds this node\'s maps; refusing to start');
@@ -49,6 +50,8 @@ await runService({
         bin: config.SLUICE_BPF_BIN,
         pin: config.SLUICE_BPF_PIN,
         session,
+        helperTimeoutMs: config.HELPER_TIMEOUT_MS,
+        reopen: () => ApplySession.start(bin, config.SLUICE_BPF_PIN, { timeoutMs: config.HELPER_TIMEOUT_MS }),
         log,
         cgroupRoot,
         node: config.NODE_NAME,
@@ -60,7 +63,8 @@ await runService({
         },
       });
       // Maps and helper stay as they are on shutdown: enforcement does not depend on this process.
-      stop.push({ name: 'apply session', run: () => session.close() });
+      const running = sync;
+      stop.push({ name: 'apply session', run: () => running.session.close() });
       readiness.set('kernel-sync', false, 'first sync pending');
     }
 
