@@ -8,6 +8,7 @@ import { DEFAULT_METRICS_PORT, env } from './config.ts';
 import { ApplySession, EXIT_LOCKED, HelperLockedError } from './helper.ts';
 import { loadAndAttach, ScopeError } from './scope.ts';
 import { auditPublisher, servePolicyApi } from './server.ts';
+import { reconcileIdentities } from './identity-reconcile.ts';
 import { PolicyStore } from './store.ts';
 import { PolicySync } from './sync.ts';
 import { watchBypasses, watchDocument, watchLifecycle } from './watches.ts';
@@ -112,8 +113,24 @@ await runService({
       const timer = setInterval(() => {
         void s.trigger('reconcile').then(setReady);
       }, config.RECONCILE_INTERVAL_S * 1000);
+      const rounds = meter.createCounter('sluice_policy_identity_reconciles_total', { description: 'Identity snapshot reconciles, by outcome' });
+      const repaired = meter.createCounter('sluice_policy_identity_repairs_total', {
+        description: 'Workloads installed from the attributor snapshot that no lifecycle message had announced',
+      });
+      const reconcile = () =>
+        reconcileIdentities({
+          nc,
+          node: config.NODE_NAME,
+          table: s,
+          apply: (m) => s.onLifecycle(m),
+          log,
+          timeoutMs: 5000,
+          metrics: { round: (outcome) => rounds.add(1, { outcome }), repaired: (n) => repaired.add(n) },
+        });
+      void reconcile();
+      const identityTimer = setInterval(() => void reconcile(), config.IDENTITY_RECONCILE_INTERVAL_S * 1000);
       stop.unshift(
-        { name: 'reconcile timer', run: () => clearInterval(timer) },
+        { name: 'reconcile timers', run: () => [timer, identityTimer].forEach(clearInterval) },
         { name: 'watches and lifecycle feed', run: async () => void (await Promise.all(loops.map((l) => l.stop()))) },
       );
     }

@@ -63,6 +63,8 @@ export class PolicySync {
   private readonly workloads = new Map<string, Workload>();
   /** Died/destroyed since this process started; forgotten when the id starts again (inode reuse). */
   private readonly retired = new Set<string>();
+  /** Local ms of the last die/destroy per cgroup (identity-reconcile.ts must not undo a newer one). */
+  private readonly retiredMs = new Map<string, number>();
   private running: Promise<void> | undefined;
   private again = false;
   private readonly bootOffsetNs = bootNowNs() - BigInt(Date.now()) * 1_000_000n;
@@ -114,11 +116,20 @@ export class PolicySync {
     if (m.event === 'die' || m.event === 'destroy') {
       this.workloads.delete(m.cgroup_id);
       this.retired.add(m.cgroup_id);
+      this.retiredMs.set(m.cgroup_id, Date.now());
     } else {
       this.retired.delete(m.cgroup_id);
       this.workloads.set(m.cgroup_id, { cgroup_id: m.cgroup_id, project: m.project, agent: m.agent });
     }
     this.trigger(`container ${m.event}`);
+  }
+
+  workload(cgroupId: string): Workload | undefined {
+    return this.workloads.get(cgroupId);
+  }
+
+  retiredAt(cgroupId: string): number | undefined {
+    return this.retiredMs.get(cgroupId);
   }
 
   workloadList(): Workload[] {
