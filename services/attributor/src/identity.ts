@@ -5,7 +5,7 @@
 // token of the empty string (`%`), so `sluice.events.%.%.DENIED` holds unknown and unlabelled
 // traffic. The documents still tell them apart: an absent label is an absent field, an empty
 // label is `""`, and an unknown cgroup says `attribution: "unknown"`.
-import { encodeToken, WorkloadIdentity } from '@sluice/contracts';
+import { subjects, WorkloadIdentity } from '@sluice/contracts';
 
 /** The identity schema is the identity API's (contracts), so what is cached is what is answered. */
 export const CachedIdentity = WorkloadIdentity;
@@ -22,9 +22,7 @@ export interface Entry {
 }
 
 function tokens(project: string | undefined, agent: string | undefined) {
-  const p = encodeToken(project ?? '');
-  const a = encodeToken(agent ?? '');
-  return { eventsPrefix: `sluice.events.${p}.${a}.`, dnsSubject: `sluice.dns.${p}.${a}` };
+  return { eventsPrefix: subjects.eventsPrefix(project ?? '', agent ?? ''), dnsSubject: subjects.dns(project ?? '', agent ?? '') };
 }
 
 export function makeEntry(identity: CachedIdentity): Entry {

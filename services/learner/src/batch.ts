@@ -21,7 +21,6 @@ export interface SubjectRoute {
 
 /** The (project, agent) an event subject names, or undefined for DNS and other subjects. */
 export function routeOf(subject: string): SubjectRoute | undefined {
-  if (!subject.startsWith('sluice.events.')) return undefined;
   try {
     const { project, agent } = parseEventSubject(subject);
     return { project, agent };
