@@ -132,6 +132,9 @@ export function serveApi<A extends ApiDefinition>(nc: NatsConnection, api: A, ha
           return;
         }
         msg.respond(JSON.stringify(reply));
+      }).catch((err: unknown) => {
+        // Answering failed (the connection closed or is draining): the caller sees a timeout.
+        opts.log.warn({ err: (err as Error)?.message, verb }, `${api.area} api reply could not be sent`);
       });
     },
   });
