@@ -62,9 +62,11 @@ export const IdentitySnapshot = z.object({
 });
 export type IdentitySnapshot = z.infer<typeof IdentitySnapshot>;
 
-export const IDENTITY_API = defineApi('identity', 'attributor', {
-  register: { request: IdentityRequests.register, response: WorkloadIdentity },
-  unregister: { request: IdentityRequests.unregister, response: WorkloadIdentity },
-  lookup: { request: IdentityRequests.lookup, response: WorkloadIdentity.nullable() },
-  snapshot: { request: IdentityRequests.snapshot, response: IdentitySnapshot },
-});
+export const IdentityResponses = {
+  register: WorkloadIdentity,
+  unregister: WorkloadIdentity,
+  lookup: WorkloadIdentity.nullable(),
+  snapshot: IdentitySnapshot,
+} as const;
+
+export const IDENTITY_API = defineApi('identity', 'attributor', IdentityRequests, IdentityResponses);

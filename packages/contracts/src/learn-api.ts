@@ -76,14 +76,7 @@ export const LearnResponses = {
   reset: z.object({ reset: z.boolean() }),
 } as const satisfies Record<LearnVerb, z.ZodType>;
 
-export const LEARN_API = defineApi('learn', 'learner', {
-  start: { request: LearnRequests.start, response: LearnResponses.start },
-  status: { request: LearnRequests.status, response: LearnResponses.status },
-  diff: { request: LearnRequests.diff, response: LearnResponses.diff },
-  prepare: { request: LearnRequests.prepare, response: LearnResponses.prepare },
-  accepted: { request: LearnRequests.accepted, response: LearnResponses.accepted },
-  reset: { request: LearnRequests.reset, response: LearnResponses.reset },
-});
+export const LEARN_API = defineApi('learn', 'learner', LearnRequests, LearnResponses);
 
 /** Core NATS announcement (no payload meaning) that sessions changed: every replica reloads. */
 export const LEARN_CHANGED_SUBJECT = 'sluice.learn.changed';

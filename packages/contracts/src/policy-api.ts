@@ -121,17 +121,7 @@ export const PolicyResponses = {
 } as const satisfies Record<PolicyVerb, z.ZodType>;
 
 /** sluice.api.policy.<verb>, answered by the policy service (queue group: one answer per request). */
-export const POLICY_API = defineApi(POLICY_API_AREA, 'policy service', {
-  validate: { request: PolicyRequests.validate, response: PolicyResponses.validate },
-  diff: { request: PolicyRequests.diff, response: PolicyResponses.diff },
-  apply: { request: PolicyRequests.apply, response: PolicyResponses.apply },
-  get: { request: PolicyRequests.get, response: PolicyResponses.get },
-  history: { request: PolicyRequests.history, response: PolicyResponses.history },
-  rollback: { request: PolicyRequests.rollback, response: PolicyResponses.rollback },
-  bypass: { request: PolicyRequests.bypass, response: PolicyResponses.bypass },
-  bypass_list: { request: PolicyRequests.bypass_list, response: PolicyResponses.bypass_list },
-  bypass_cancel: { request: PolicyRequests.bypass_cancel, response: PolicyResponses.bypass_cancel },
-});
+export const POLICY_API = defineApi(POLICY_API_AREA, 'policy service', PolicyRequests, PolicyResponses);
 
 /** Audit kinds this API emits on sluice.audit.<kind>. */
 export const POLICY_AUDIT_KINDS = {

@@ -39,10 +39,19 @@ export interface ApiDefinition<V extends Record<string, VerbSchemas> = Record<st
   verbs: V;
 }
 
-export function defineApi<V extends Record<string, VerbSchemas>>(area: string, service: string, verbs: V): ApiDefinition<V> {
-  subjects.api(area, 'x'); // validates the area token once, at definition
-  for (const verb of Object.keys(verbs)) subjects.api(area, verb);
-  return { area, service, verbs };
+/** An API from its per-verb request and response schemas (the same verbs in both). */
+export function defineApi<R extends Record<string, z.ZodType>, S extends { [K in keyof R]: z.ZodType }>(
+  area: string,
+  service: string,
+  requests: R,
+  responses: S,
+): ApiDefinition<{ [K in keyof R & string]: { request: R[K]; response: S[K] } }> {
+  const verbs: Record<string, VerbSchemas> = {};
+  for (const verb of Object.keys(requests)) {
+    subjects.api(area, verb); // validates the area and verb tokens once, at definition
+    verbs[verb] = { request: requests[verb]!, response: responses[verb]! };
+  }
+  return { area, service, verbs: verbs as { [K in keyof R & string]: { request: R[K]; response: S[K] } } };
 }
 
 export type VerbOf<A extends ApiDefinition> = keyof A['verbs'] & string;

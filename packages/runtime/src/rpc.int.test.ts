@@ -9,11 +9,12 @@ import { z } from 'zod';
 import { createLogger } from './logger.ts';
 import { request, RpcError, serveApi } from './rpc.ts';
 
-const API = defineApi('kit', 'kit service', {
-  echo: { request: z.object({ text: z.string() }), response: z.object({ text: z.string(), by: z.string() }) },
-  refuse: { request: z.object({}), response: z.object({}) },
-  slow: { request: z.object({}), response: z.object({}) },
-});
+const API = defineApi(
+  'kit',
+  'kit service',
+  { echo: z.object({ text: z.string() }), refuse: z.object({}), slow: z.object({}) },
+  { echo: z.object({ text: z.string(), by: z.string() }), refuse: z.object({}), slow: z.object({}) },
+);
 const prefix = `kittest.${randomBytes(4).toString('hex')}`;
 const log = createLogger('rpc-test', 'silent');
 let nc: NatsConnection;

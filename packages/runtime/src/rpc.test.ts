@@ -3,12 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { decodeReply, handleRequest, RpcError, type Handlers } from './rpc.ts';
 
-const API = defineApi('kit', 'kit service', {
-  add: { request: z.strictObject({ a: z.number(), b: z.number().default(1) }), response: z.object({ sum: z.number() }) },
-  refuse: { request: z.object({}), response: z.object({}) },
-  broken: { request: z.object({}), response: z.object({ n: z.number() }) },
-  crash: { request: z.object({}), response: z.object({}) },
-});
+const API = defineApi(
+  'kit',
+  'kit service',
+  { add: z.strictObject({ a: z.number(), b: z.number().default(1) }), refuse: z.object({}), broken: z.object({}), crash: z.object({}) },
+  { add: z.object({ sum: z.number() }), refuse: z.object({}), broken: z.object({ n: z.number() }), crash: z.object({}) },
+);
 
 class Domain extends Error {}
 
