@@ -6,7 +6,7 @@
 // Each node's attributors form one queue group and answer only requests naming their node (or
 // none), so a request naming a node reaches exactly that node's attributor.
 import { z } from 'zod';
-import { u64String } from './events.ts';
+import { ContainerLifecycle, u64String } from './events.ts';
 import { defineApi } from './rpc.ts';
 
 /** What the attributor knows about the workload behind one cgroup. */
@@ -70,3 +70,21 @@ export const IdentityResponses = {
 } as const;
 
 export const IDENTITY_API = defineApi('identity', 'attributor', IdentityRequests, IdentityResponses);
+
+/** The lifecycle message announcing `identity` (the attributor publishes these; a snapshot repair builds the same). */
+export function lifecycleOf(event: ContainerLifecycle['event'], identity: WorkloadIdentity, atMs: number): ContainerLifecycle {
+  const msg: ContainerLifecycle = {
+    event,
+    time: new Date(atMs).toISOString(),
+    node: identity.node,
+    attribution: identity.attribution,
+    container_id: identity.container_id ?? '',
+    ips: identity.ips,
+    can_bypass_raw: identity.can_bypass_raw,
+    started_at: new Date(identity.started_ms).toISOString(),
+  };
+  for (const k of ['agent', 'project', 'container_name', 'image', 'cgroup_id', 'cgroup_path'] as const) {
+    if (identity[k] !== undefined) msg[k] = identity[k];
+  }
+  return ContainerLifecycle.parse(msg);
+}

@@ -9,7 +9,7 @@
 // `die`/`destroy` and with the sync's own check that a cgroup still exists: a snapshot from an
 // attributor that has not warmed up yet must not strip a live agent of its policy.
 import type { NatsConnection } from '@nats-io/transport-node';
-import { IDENTITY_API, type ContainerLifecycle, type IdentitySnapshot } from '@sluice/contracts';
+import { IDENTITY_API, lifecycleOf, type ContainerLifecycle, type IdentitySnapshot } from '@sluice/contracts';
 import { request, RpcError, type Logger } from '@sluice/runtime';
 import type { Workload } from './compile.ts';
 
@@ -32,19 +32,7 @@ export function repairsFrom(snap: IdentitySnapshot, table: TableView, requestedA
     if (retired !== undefined && retired >= requestedAtMs) continue;
     const known = table.workload(id.cgroup_id);
     if (known && known.project === id.project && known.agent === id.agent) continue;
-    const m: ContainerLifecycle = {
-      event: 'snapshot',
-      time: new Date(snap.at_ms).toISOString(),
-      node: id.node,
-      attribution: id.attribution,
-      container_id: id.container_id ?? '',
-      cgroup_id: id.cgroup_id,
-      ips: id.ips,
-      can_bypass_raw: id.can_bypass_raw,
-      started_at: new Date(id.started_ms).toISOString(),
-    };
-    for (const k of ['agent', 'project', 'container_name', 'image', 'cgroup_path'] as const) if (id[k] !== undefined) m[k] = id[k];
-    out.push(m);
+    out.push(lifecycleOf('snapshot', id, snap.at_ms));
   }
   return out;
 }
