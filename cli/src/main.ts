@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --import tsx
 import { commands } from './commands/index.ts';
+import { RpcError } from '@sluice/runtime';
 import { UsageError, say } from './command.ts';
 
 function help(): string {
@@ -41,6 +42,10 @@ main(process.argv.slice(2)).then(
     if (err instanceof UsageError) {
       say(`sluice: ${err.message}`);
       process.exitCode = err.exitCode;
+    } else if (err instanceof RpcError) {
+      // A service's refusal (or silence) reaching a command that did not handle it: its reason, not a stack.
+      say(`sluice: ${err.subject ?? 'request'}: ${err.code}: ${err.message}`);
+      process.exitCode = err.code === 'bad_request' ? 2 : 1;
     } else {
       say(`sluice: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       process.exitCode = 1;

@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttributorHarness, REPO_ROOT, type ServiceProcess, stopService, waitFor } from '@sluice/testkit';
+import { apiSubject, IDENTITY_API } from '@sluice/contracts';
+import { RpcError } from '@sluice/runtime';
+import { call } from './learn-accept.ts';
 
 const h = new AttributorHarness();
 let attributor: ServiceProcess;
@@ -42,6 +45,12 @@ describe('sluice identity', () => {
     expect(JSON.parse(look.stdout)).toMatchObject({ agent: 'cli.agent ✓', project: 'p q' });
     const un = await sluice('identity', 'unregister', '--cgroup-id', id.cgroup_id, '--node', h.node);
     expect(un.code, un.stderr).toBe(0);
+  });
+
+  it("`sluice run`'s register call gets the attributor's refusal reason, not an empty error", async () => {
+    const err = await call(h.nc, apiSubject(IDENTITY_API, 'register'), { node: h.node, cgroup_path: '/does/not/exist' }, 5000).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RpcError);
+    expect(err).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/^cgroup_path "\/does\/not\/exist": /) });
   });
 
   it('exits non-zero with the reason when the attributor refuses', async () => {

@@ -1,27 +1,22 @@
 // `sluice identity`: give a non-Docker cgroup an agent/project (what `sluice run` needs so its
 // traffic is attributed `registered`), take it back, or ask who a cgroup id / IP is. Talks to the
-// attributor over sluice.api.identity.*; replies are printed as JSON on stdout.
+// attributor over its identity API (IDENTITY_API in contracts); replies are printed as JSON on stdout.
 import { parseArgs } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { subjects } from '@sluice/contracts';
+import { IDENTITY_API, type WorkloadIdentity } from '@sluice/contracts';
+import { request, RpcError } from '@sluice/runtime';
 import { out, UsageError, type Command } from '../command.ts';
 
-export interface IdentityReply {
-  ok: boolean;
-  identity?: Record<string, unknown> | null;
-  error?: string;
-}
+type IdentityVerb = 'register' | 'unregister' | 'lookup';
 
-/** One request to the attributor; throws with the attributor's reason when it refuses. */
-export async function identityRequest(nc: NatsConnection, verb: 'register' | 'unregister' | 'lookup', body: Record<string, unknown>): Promise<IdentityReply> {
-  let reply: IdentityReply;
+/** One request to the attributor; a refusal becomes a UsageError carrying the attributor's reason. */
+async function ask(nc: NatsConnection, verb: IdentityVerb, body: Record<string, unknown>): Promise<WorkloadIdentity | null> {
   try {
-    reply = (await nc.request(subjects.api('identity', verb), JSON.stringify(body), { timeout: 5000 })).json<IdentityReply>();
+    return await request(nc, IDENTITY_API, verb, body as never, { timeoutMs: 5000 });
   } catch (err) {
-    throw new UsageError(`identity ${verb}: no answer from the attributor (${(err as Error).message})`, 1);
+    if (err instanceof RpcError) throw new UsageError(`identity ${verb}: ${err.message}`, err.code === 'bad_request' ? 2 : 1);
+    throw err;
   }
-  if (!reply.ok) throw new UsageError(`identity ${verb}: ${reply.error ?? 'refused'}`, 1);
-  return reply;
 }
 
 const USAGE = [
@@ -73,9 +68,9 @@ export const identity: Command = {
       throw new UsageError(`cannot connect to NATS at ${values.nats}: ${(err as Error).message}`, 1);
     }
     try {
-      const reply = await identityRequest(nc, verb, body);
-      out(JSON.stringify(reply.identity ?? null));
-      return verb === 'lookup' && !reply.identity ? 1 : 0;
+      const identity = await ask(nc, verb, body);
+      out(JSON.stringify(identity));
+      return verb === 'lookup' && !identity ? 1 : 0;
     } finally {
       await nc.close();
     }

@@ -3,33 +3,22 @@
 // API with expect_revision — so a policy changed meanwhile is never overwritten — and reports back
 // so the learner audits the accept (learn_accept) beside the policy service's policy_apply.
 import type { NatsConnection } from '@nats-io/transport-node';
-import { formatPolicyError, parsePolicy } from '@sluice/contracts';
+import { formatPolicyError, IDENTITY_API, LEARN_API, parsePolicy, POLICY_API, type ApiDefinition } from '@sluice/contracts';
 import { replayProof, resolverHint, type ProofAttempt } from '@sluice/learner/proof';
+import { request, RpcError } from '@sluice/runtime';
 
-export type Reply = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string; details?: unknown } };
+const BY_AREA: Record<string, ApiDefinition> = Object.fromEntries([POLICY_API, LEARN_API, IDENTITY_API].map((a) => [a.area, a]));
 
-export class ApiCallError extends Error {
-  constructor(
-    readonly subject: string,
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = 'ApiCallError';
-  }
-}
-
+/**
+ * A request by subject (`sluice.api.<area>.<verb>`), through the typed kit. Only for
+ * commands/run.ts, which another change owns; everything else calls `request` from
+ * @sluice/runtime with the API definition itself.
+ */
 export async function call(nc: NatsConnection, subject: string, body: unknown, timeoutMs: number): Promise<unknown> {
-  let reply: Reply;
-  try {
-    reply = JSON.parse((await nc.request(subject, JSON.stringify(body), { timeout: timeoutMs })).string()) as Reply;
-  } catch (err) {
-    const m = (err as Error).message ?? String(err);
-    throw new ApiCallError(subject, 'unavailable', `nothing answered on ${subject} (${m}); is the service running? (sluice status)`);
-  }
-  if (!reply.ok) throw new ApiCallError(subject, reply.error.code, reply.error.message, reply.error.details);
-  return reply.result;
+  const [root, api, area, verb, ...rest] = subject.split('.');
+  const def = area === undefined ? undefined : BY_AREA[area];
+  if (root !== 'sluice' || api !== 'api' || !def || verb === undefined || rest.length > 0) throw new Error(`not an API subject: ${subject}`);
+  return request(nc, def, verb, body as never, { timeoutMs });
 }
 
 export interface AcceptOptions {
@@ -39,7 +28,7 @@ export interface AcceptOptions {
   reason?: string;
   enforce: boolean;
   wildcards: string[];
-  /** Policy API subject prefix (default sluice.api.policy). */
+  /** Policy API subject prefix (unset: sluice.api.policy). */
   policyApi?: string;
   timeoutMs: number;
 }
@@ -75,60 +64,54 @@ export async function proveAccept(
   const diff = (await call(nc, 'sluice.api.learn.diff', sel, timeoutMs)) as { proposal?: { proof?: DiffProof } };
   const proof = diff.proposal?.proof;
   if (!proof || !Array.isArray(proof.replay)) {
-    throw new ApiCallError('sluice.api.learn.diff', 'proof_missing', 'the learner offered no proof for this proposal (is it older than the CLI?): nothing applied');
+    throw new RpcError('proof_missing', 'the learner offered no proof for this proposal (is it older than the CLI?): nothing applied', undefined, 'sluice.api.learn.diff');
   }
   const parsed = parsePolicy(yaml, { file: '<accepted proposal>' });
-  if (!parsed.ok) throw new ApiCallError('sluice.api.learn.prepare', 'invalid_policy', parsed.errors.map(formatPolicyError).join('\n'));
+  if (!parsed.ok) throw new RpcError('invalid_policy', parsed.errors.map(formatPolicyError).join('\n'), undefined, 'sluice.api.learn.prepare');
   const misses = replayProof(parsed.document, sel, proof.replay);
   if (misses.length) {
     const hint = resolverHint(parsed.document, sel, misses);
-    throw new ApiCallError(
-      'sluice.api.learn.diff',
+    throw new RpcError(
       'proof_failed',
       `refusing to accept: replayed against the accepted policy, ${misses.length} of the session's learned destinations would still be denied; nothing applied${hint ? `. ${hint}` : ''}`,
       misses.map((m) => `${m.agent ?? '-'} -> ${m.destination}:${m.port}/${m.proto} ${m.outcome}`),
+      'sluice.api.learn.diff',
     );
   }
   return { destinations: proof.destinations, attempts: proof.attempts, would_deny: 0 };
 }
 
-interface Prepared {
-  base_revision: number;
-  policy: string;
-  changed: boolean;
-  added: string[];
-  yaml?: string;
-}
-
 export async function acceptLearned(nc: NatsConnection, o: AcceptOptions): Promise<AcceptResult> {
   const sel = { project: o.project, ...(o.agent !== undefined ? { agent: o.agent } : {}) };
-  const policyApi = o.policyApi ?? 'sluice.api.policy';
+  const opts = { timeoutMs: o.timeoutMs };
   // One retry when the policy changed between prepare and apply: prepare again on the new revision.
   for (let attempt = 0; ; attempt++) {
-    const p = (await call(nc, 'sluice.api.learn.prepare', { ...sel, enforce: o.enforce, wildcards: o.wildcards }, o.timeoutMs)) as Prepared;
+    const p = await request(nc, LEARN_API, 'prepare', { ...sel, enforce: o.enforce, wildcards: o.wildcards }, opts);
     if (!p.changed || p.yaml === undefined) return { changed: false, revision: p.base_revision, policy: p.policy, added: [] };
     const proof = await proveAccept(nc, sel, p.yaml, o.timeoutMs);
     const reason = o.reason ?? `accept learn proposal for project ${o.project}${o.agent ? ` agent ${o.agent}` : ''}`;
     let revision: number;
     try {
-      const applied = (await call(
+      const applied = await request(
         nc,
-        `${policyApi}.apply`,
+        POLICY_API,
+        'apply',
         { yaml: p.yaml, file: `learn:${o.project}${o.agent ? `/${o.agent}` : ''}`, actor: o.actor, reason, expect_revision: p.base_revision },
-        o.timeoutMs,
-      )) as { revision: number };
+        { ...opts, prefix: o.policyApi },
+      );
       revision = applied.revision;
     } catch (err) {
-      if (attempt === 0 && err instanceof ApiCallError && err.code === 'conflict') continue;
+      if (attempt === 0 && err instanceof RpcError && err.code === 'conflict') continue;
       throw err;
     }
     const result: AcceptResult = { changed: true, revision, policy: p.policy, added: p.added, proof };
     try {
-      await call(
+      await request(
         nc,
-        'sluice.api.learn.accepted',
+        LEARN_API,
+        'accepted',
         { ...sel, actor: o.actor, reason, before_revision: p.base_revision, revision, policy: p.policy, added: p.added, enforce: o.enforce, wildcards: o.wildcards },
-        o.timeoutMs,
+        opts,
       );
     } catch (err) {
       result.warning = `applied as revision ${revision}, but the learner did not record the accept: ${(err as Error).message}`;

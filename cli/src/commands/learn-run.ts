@@ -3,7 +3,8 @@
 // pending or unacknowledged), so the diff includes the command's last connections.
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { call } from './learn-accept.ts';
+import { LEARN_API, STREAMS } from '@sluice/contracts';
+import { request } from '@sluice/runtime';
 
 export interface LearnWhileOptions {
   project: string;
@@ -25,17 +26,18 @@ export interface LearnWhileResult<T> {
 
 export async function learnWhile<T>(nc: NatsConnection, o: LearnWhileOptions, body: () => Promise<T>): Promise<LearnWhileResult<T>> {
   const sel = { project: o.project, ...(o.agent !== undefined ? { agent: o.agent } : {}) };
-  await call(nc, 'sluice.api.learn.start', { ...sel, actor: o.actor }, o.timeoutMs);
+  const opts = { timeoutMs: o.timeoutMs };
+  await request(nc, LEARN_API, 'start', { ...sel, actor: o.actor }, opts);
   const result = await body();
   const jsm = await jetstreamManager(nc);
   const deadline = Date.now() + o.timeoutMs;
   for (;;) {
-    const info = await jsm.consumers.info(o.stream ?? 'SLUICE_EVENTS', o.durable ?? 'sluice-learner');
+    const info = await jsm.consumers.info(o.stream ?? STREAMS.events.name, o.durable ?? 'sluice-learner');
     if (info.num_pending === 0 && info.num_ack_pending === 0) break;
     if (Date.now() > deadline) throw new Error(`the learner still has ${info.num_pending + info.num_ack_pending} message(s) to process after ${o.timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const diff = (await call(nc, 'sluice.api.learn.diff', sel, o.timeoutMs)) as { yaml: string; warning?: string };
-  if (o.reset) await call(nc, 'sluice.api.learn.reset', { ...sel, actor: o.actor }, o.timeoutMs);
+  const diff = await request(nc, LEARN_API, 'diff', sel, opts);
+  if (o.reset) await request(nc, LEARN_API, 'reset', { ...sel, actor: o.actor }, opts);
   return { result, yaml: diff.yaml, ...(diff.warning ? { warning: diff.warning } : {}) };
 }

@@ -1,10 +1,12 @@
 // sluice learn start|status|diff|accept|reset: talks to the learner service over
-// sluice.api.learn.<verb>. The diff (YAML) and --json results go to stdout; everything else to stderr.
+// the learn API (LEARN_API in contracts). The diff (YAML) and --json results go to stdout; everything else to stderr.
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { out, say, UsageError, type Command } from '../command.ts';
-import { acceptLearned, ApiCallError, call } from './learn-accept.ts';
+import { LEARN_API } from '@sluice/contracts';
+import { request, RpcError } from '@sluice/runtime';
+import { acceptLearned } from './learn-accept.ts';
 
 const VERBS = ['start', 'status', 'diff', 'accept', 'reset'] as const;
 type Verb = (typeof VERBS)[number];
@@ -81,9 +83,9 @@ export const learn: Command = {
               ...(process.env.SLUICE_POLICY_API ? { policyApi: process.env.SLUICE_POLICY_API } : {}),
               timeoutMs: timeout,
             })) } as Record<string, unknown>)
-          : ((await call(nc, `sluice.api.learn.${verb}`, verb === 'start' || verb === 'reset' ? { ...sel, actor: values.actor } : sel, timeout)) as Record<string, unknown>);
+          : ((await request(nc, LEARN_API, verb, (verb === 'start' || verb === 'reset' ? { ...sel, actor: values.actor } : sel) as never, { timeoutMs: timeout })) as Record<string, unknown>);
     } catch (err) {
-      if (!(err instanceof ApiCallError)) throw err;
+      if (!(err instanceof RpcError)) throw err;
       say(`sluice learn ${verb}: ${err.code}: ${err.message}`);
       if (Array.isArray(err.details)) for (const d of err.details) say(`  ${JSON.stringify(d)}`);
       return err.code === 'not_found' ? 3 : 1;

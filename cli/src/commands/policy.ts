@@ -1,17 +1,21 @@
 // `sluice policy …`: validate locally; everything else through the policy service's NATS API
-// (sluice.api.policy.<verb>), so the CLI never writes the KV bucket or the maps itself.
+// (POLICY_API in contracts), so the CLI never writes the KV bucket or the maps itself.
 import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
-  ApiReply,
   formatPolicyError,
+  parsePolicy,
+  POLICY_API,
   renderPolicyChange,
   type PolicyChange,
   type PolicyError,
+  type RequestOf,
+  type ResultOf,
 } from '@sluice/contracts';
 import { checkPolicy } from '@sluice/policy-lint';
+import { request, RpcError } from '@sluice/runtime';
 import { out, say, UsageError, type Command } from '../command.ts';
 import { applyRefusal, countBy, printFindings } from '../policy/findings.ts';
 import { policyTest, POLICY_TEST_USAGE } from '../policy/test-command.ts';
@@ -77,22 +81,18 @@ class Api {
   }
 
   /** Returns the result, or throws a UsageError carrying the service's structured error. */
-  async call<T>(verb: string, body: unknown): Promise<T> {
-    let raw: unknown;
+  async call<V extends keyof typeof POLICY_API.verbs>(verb: V, body: RequestOf<typeof POLICY_API, V>): Promise<ResultOf<typeof POLICY_API, V>> {
     try {
-      raw = (await this.nc.request(`sluice.api.policy.${verb}`, JSON.stringify(body), { timeout: 15_000 })).json();
+      return await request(this.nc, POLICY_API, verb, body, { timeoutMs: 15_000, prefix: process.env.SLUICE_POLICY_API });
     } catch (err) {
-      const msg = (err as Error).message;
-      if (/no responders/i.test(msg)) throw new UsageError('the policy service is not running (no responder on sluice.api.policy.*)', 1);
-      throw new UsageError(`policy ${verb}: ${msg}`, 1);
+      if (!(err instanceof RpcError)) throw err;
+      if (err.code === 'invalid_policy' && Array.isArray(err.details)) {
+        printErrors(err.details as PolicyError[]);
+        throw new UsageError(err.message, 2);
+      }
+      if (err.code === 'unavailable' || err.code === 'forbidden') throw new UsageError(`policy ${verb}: ${err.message}`, 1);
+      throw new UsageError(`${err.code}: ${err.message}`, err.code === 'bad_request' ? 2 : 1);
     }
-    const reply = ApiReply.parse(raw);
-    if (reply.ok) return reply.result as T;
-    if (reply.error.code === 'invalid_policy') {
-      printErrors(reply.error.details as PolicyError[]);
-      throw new UsageError(reply.error.message, 2);
-    }
-    throw new UsageError(`${reply.error.code}: ${reply.error.message}`, reply.error.code === 'bad_request' ? 2 : 1);
   }
 
   close(): Promise<void> {
@@ -152,7 +152,7 @@ async function bypass(argv: string[]): Promise<number> {
   const [sub, id] = positionals;
   return withApi(values.nats, async (api) => {
     if (sub === 'list') {
-      const list = await api.call<Array<Record<string, unknown>>>('bypass_list', {});
+      const list = await api.call('bypass_list', {});
       if (values.json) out(JSON.stringify(list));
       else {
         out(['ID', 'AGENT', 'PROJECT', 'EXPIRES', 'ACTOR', 'REASON'].join('\t'));
@@ -168,7 +168,7 @@ async function bypass(argv: string[]): Promise<number> {
     }
     if (sub !== undefined) throw new UsageError(`unknown bypass subcommand "${sub}" (list, cancel)`);
     if (!values.agent || !values.for || !values.reason) throw new UsageError('policy bypass needs --agent, --for and --reason');
-    const b = await api.call<Record<string, unknown>>('bypass', {
+    const b = await api.call('bypass', {
       agent: values.agent,
       ...(values.project ? { project: values.project } : {}),
       duration_s: parseDuration(values.for),
@@ -231,11 +231,11 @@ export const policy: Command = {
         }
         return withApi(values.nats, async (api) => {
           if (sub === 'diff') {
-            printChange(await api.call<PolicyChange>('diff', { yaml, file }), values.json, findings);
+            printChange(await api.call('diff', { yaml, file }), values.json, findings);
             return 0;
           }
           const expect = num(values['expect-revision'], '--expect-revision');
-          const r = await api.call<{ revision: number; change: PolicyChange }>('apply', {
+          const r = await api.call('apply', {
             yaml,
             file,
             actor: actorOf(values.actor),
@@ -250,7 +250,7 @@ export const policy: Command = {
       case 'get':
         return withApi(values.nats, async (api) => {
           const revision = num(values.revision, '--revision');
-          const r = await api.call<{ yaml: string; revision: number }>('get', revision ? { revision } : {});
+          const r = await api.call('get', revision ? { revision } : {});
           if (values.json) out(JSON.stringify(r));
           else {
             say(`# revision ${r.revision}`);
@@ -261,7 +261,7 @@ export const policy: Command = {
       case 'history':
         return withApi(values.nats, async (api) => {
           const limit = num(values.limit, '--limit');
-          const h = await api.call<Array<Record<string, unknown>>>('history', limit ? { limit } : {});
+          const h = await api.call('history', limit ? { limit } : {});
           if (values.json) out(JSON.stringify(h));
           else {
             out(['REVISION', 'TIME', 'ACTOR', 'REASON'].join('\t'));
@@ -273,7 +273,7 @@ export const policy: Command = {
         const revision = num(positionals[0], 'REV');
         if (!revision) throw new UsageError('policy rollback needs a revision number (see policy history)');
         return withApi(values.nats, async (api) => {
-          const r = await api.call<{ revision: number; change: PolicyChange }>('rollback', {
+          const r = await api.call('rollback', {
             revision,
             actor: actorOf(values.actor),
             ...(values.reason ? { reason: values.reason } : {}),

@@ -13,3 +13,6 @@ export * from './suppressed-record.ts';
 export * from './kernel-record.ts';
 export * from './policy-api.ts';
 export * from './name-hash.ts';
+export * from './rpc.ts';
+export * from './learn-api.ts';
+export * from './identity-api.ts';

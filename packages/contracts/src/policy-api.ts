@@ -6,6 +6,7 @@
 // identity may publish to the mutating verbs. `actor` is the human/tool name recorded in audit
 // events; it is a label for people, the NATS user is the authority.
 import { z } from 'zod';
+import { defineApi, RpcErrorBody, RpcReply } from './rpc.ts';
 
 export const POLICY_API_AREA = 'policy';
 export const POLICY_READ_VERBS = ['validate', 'diff', 'get', 'history', 'bypass_list'] as const;
@@ -46,22 +47,15 @@ export const PolicyRequests = {
   bypass_cancel: z.strictObject({ id: z.string().min(1), actor, reason: reason.optional() }),
 } as const satisfies Record<PolicyVerb, z.ZodType>;
 
+/** The codes the policy service answers with (the envelope itself is rpc.ts's). */
 export const ApiErrorCode = z.enum(['bad_request', 'invalid_policy', 'conflict', 'not_found', 'unavailable', 'internal']);
 export type ApiErrorCode = z.infer<typeof ApiErrorCode>;
 
-export const ApiError = z.object({
-  code: ApiErrorCode,
-  message: z.string(),
-  /** invalid_policy: PolicyError[]; bad_request: the zod issues. */
-  details: z.unknown().optional(),
-});
-export type ApiError = z.infer<typeof ApiError>;
-
-export const ApiReply = z.union([
-  z.object({ ok: z.literal(true), result: z.unknown() }),
-  z.object({ ok: z.literal(false), error: ApiError }),
-]);
-export type ApiReply = z.infer<typeof ApiReply>;
+/** The shared envelope under the names this API has always used. */
+export const ApiError = RpcErrorBody;
+export type ApiError = RpcErrorBody;
+export const ApiReply = RpcReply;
+export type ApiReply = RpcReply;
 
 /** The summary of what a document changes, in rules and in map entries. */
 export const PolicyChange = z.object({
@@ -104,6 +98,30 @@ export const BypassRecord = z.object({
   created_at: z.iso.datetime(),
 });
 export type BypassRecord = z.infer<typeof BypassRecord>;
+
+/** Policy ids a revision assigned (stable across revisions, so unchanged policies keep their map entries). */
+export const PolicyIds = z.object({
+  next_policy_id: z.number().int().positive(),
+  policies: z.record(z.string(), z.object({ id: z.number().int().positive(), hash: z.string() })),
+});
+export type PolicyIds = z.infer<typeof PolicyIds>;
+
+const Applied = z.object({ revision: z.number().int().positive(), change: PolicyChange });
+
+export const PolicyResponses = {
+  validate: z.object({ valid: z.literal(true), policies: z.number().int().nonnegative() }),
+  diff: PolicyChange,
+  apply: Applied,
+  get: RevisionMeta.extend({ yaml: z.string(), ids: PolicyIds }),
+  history: z.array(RevisionMeta),
+  rollback: Applied,
+  bypass: BypassRecord,
+  bypass_list: z.array(BypassRecord.extend({ expired: z.boolean() })),
+  bypass_cancel: z.object({ cancelled: z.string() }),
+} as const satisfies Record<PolicyVerb, z.ZodType>;
+
+/** sluice.api.policy.<verb>, answered by the policy service (queue group: one answer per request). */
+export const POLICY_API = defineApi(POLICY_API_AREA, 'policy service', PolicyRequests, PolicyResponses);
 
 /** Audit kinds this API emits on sluice.audit.<kind>. */
 export const POLICY_AUDIT_KINDS = {

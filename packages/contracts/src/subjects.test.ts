@@ -17,6 +17,11 @@ describe('subjects', () => {
     expect(() => subjects.audit('policy.apply')).toThrow(/not a valid NATS subject token/);
     expect(subjects.audit('policy_apply')).toBe('sluice.audit.policy_apply');
   });
+
+  it('the pre-rendered events prefix plus a verdict is the events subject', () => {
+    expect(subjects.eventsPrefix('my proj', 'a.b') + 'DENIED').toBe(subjects.events('my proj', 'a.b', 'DENIED'));
+    expect(subjects.eventsPrefix('', '')).toBe('sluice.events.%.%.');
+  });
 });
 
 describe('event subjects of long labels', () => {

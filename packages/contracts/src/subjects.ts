@@ -16,6 +16,8 @@ export const subjects = {
   events: (project: string, agent: string, verdict: Verdict) =>
     `sluice.events.${encodeToken(project)}.${encodeToken(agent)}.${verdict}`,
   eventsAll: 'sluice.events.>',
+  /** `sluice.events.<project>.<agent>.` — a hot path pre-renders it once and appends the verdict. */
+  eventsPrefix: (project: string, agent: string) => `sluice.events.${encodeToken(project)}.${encodeToken(agent)}.`,
   /** Filter for one project (and optionally one agent); verdict optional. */
   eventsFilter: (f: { project?: string; agent?: string; verdict?: Verdict }) =>
     `sluice.events.${f.project === undefined ? '*' : encodeToken(f.project)}.${

@@ -8,3 +8,5 @@ export * from './shutdown.ts';
 export * from './service.ts';
 export * from './mounts.ts';
 export * from './prometheus-text.ts';
+export * from './rpc.ts';
+export * from './supervise.ts';

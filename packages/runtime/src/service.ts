@@ -66,13 +66,19 @@ export async function runService<S extends z.ZodRawShape>(opts: {
 
   let nc: NatsConnection | undefined;
   let started: Started = { stop: [] };
-  installShutdown(log, config.SHUTDOWN_TIMEOUT_MS, () => [
+  const shutdown = installShutdown(log, config.SHUTDOWN_TIMEOUT_MS, () => [
     ...started.stop,
     { name: 'nats drain', run: async () => void (await nc?.drain()) },
     { name: 'metrics', run: () => metrics.shutdown() },
     { name: 'health server', run: () => health.close() },
   ]);
-  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+  // A rejection nobody handled means some loop or request is in a state no code planned for:
+  // stop (bounded, through the same steps as a signal) and let the supervisor restart us, rather
+  // than run on half-broken while looking healthy.
+  process.on('unhandledRejection', (err) => {
+    log.fatal({ err }, 'unhandled rejection; stopping');
+    void shutdown(1);
+  });
 
   // Not ready until the component's own start finished (its consumers and APIs exist), whatever
   // checks it sets meanwhile: callers that wait for /readyz may use it at once.

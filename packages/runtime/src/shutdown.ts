@@ -4,12 +4,12 @@ export type ShutdownStep = { name: string; run: () => Promise<void> | void };
 
 /**
  * Run the steps in order on SIGTERM/SIGINT (drain inputs first, then flush outputs, then close
- * servers), bounded by `timeoutMs` so an orchestrator's kill never finds us hung. Exit code 0
- * when every step finished, 1 otherwise.
+ * servers), bounded by `timeoutMs` so an orchestrator's kill never finds us hung. Exit code
+ * `exitCode` (0 on a signal) when every step finished, 1 otherwise.
  */
-export function installShutdown(log: Logger, timeoutMs: number, steps: () => ShutdownStep[]): () => Promise<void> {
+export function installShutdown(log: Logger, timeoutMs: number, steps: () => ShutdownStep[]): (exitCode?: number) => Promise<void> {
   let started = false;
-  const shutdown = async (): Promise<void> => {
+  const shutdown = async (exitCode = 0): Promise<void> => {
     if (started) return;
     started = true;
     const timer = setTimeout(() => {
@@ -28,7 +28,7 @@ export function installShutdown(log: Logger, timeoutMs: number, steps: () => Shu
     }
     log.info('stopped');
     log.flush();
-    process.exitCode = failed ? 1 : 0;
+    process.exitCode = failed ? 1 : exitCode;
     // Give pino's async destination a tick to write before exit.
     setImmediate(() => process.exit(process.exitCode));
   };

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import { ensureStream, createLogger } from '@sluice/runtime';
-import { STREAMS, subjects } from '@sluice/contracts';
+import { RpcReply, STREAMS, subjects } from '@sluice/contracts';
 import { cgroupOfPid, findCgroup2Mount } from '../../../services/attributor/src/cgroup.ts';
 import { freePort } from './free-port.ts';
 import { type RecordSpec } from './kernel-records.ts';
@@ -164,8 +164,8 @@ export class AttributorHarness {
   }
 
   async request(verb: string, body: unknown): Promise<{ ok: boolean; identity?: Record<string, unknown> | null; error?: string }> {
-    const r = await this.nc.request(subjects.api('identity', verb), JSON.stringify(body), { timeout: 5000 });
-    return r.json();
+    const r = RpcReply.parse((await this.nc.request(subjects.api('identity', verb), JSON.stringify(body), { timeout: 5000 })).json());
+    return r.ok ? { ok: true, identity: r.result as Record<string, unknown> | null } : { ok: false, error: r.error.message };
   }
 
   /**

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { encodeToken, STREAMS, subjects, type EgressEvent } from '@sluice/contracts';
+import { apiSubject, encodeToken, LEARN_API, STREAMS, subjects, type EgressEvent } from '@sluice/contracts';
 import { createLogger, ensureStream } from '@sluice/runtime';
 import { Redis } from 'ioredis';
 import { freePort } from './free-port.ts';
@@ -89,7 +89,7 @@ export async function learnerHarness(tag: string, extraEnv: Record<string, strin
       }
     },
     async request(verb, body) {
-      const m = await nc.request(`sluice.api.learn.${verb}`, JSON.stringify(body), { timeout: 10_000 });
+      const m = await nc.request(apiSubject(LEARN_API, verb), JSON.stringify(body), { timeout: 10_000 });
       return JSON.parse(m.string());
     },
     async publish(agent, events, msgId) {

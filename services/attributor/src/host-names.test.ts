@@ -3,7 +3,8 @@ import { EgressEvent, nameHash, parseRawBatch } from '@sluice/contracts';
 import { describe, expect, it } from 'vitest';
 import { encodeBatch, headerGetter, type RecordSpec } from '@sluice/testkit/unit';
 import { DnsNames } from './dns-names.ts';
-import { decodeBatch, renderBatch, type DecodedBatch } from './enrich.ts';
+import { decodeBatch, type DecodedBatch } from './decode.ts';
+import { renderBatch } from './render.ts';
 import { learnNames, nameBatch, renameMisses } from './host-names.ts';
 import { kernelCodec, RECORD_SIZE } from './kernel-adapter.ts';
 

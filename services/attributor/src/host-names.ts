@@ -1,13 +1,14 @@
-// The DNS-name pass of the hot path, pure: what a decoded batch teaches the name table (its DNS
-// records), and the name of each egress record's destination (dst_host) with the hashes the
-// table cannot name yet (to ask the shared store before rendering).
+// Stages 2 and 4 of a raw batch (batch-pipeline.ts): what a decoded batch teaches the name table
+// (its DNS records: learnNames), and the name of each egress record's destination (dst_host:
+// nameDestinations), from this replica's table and, for the hashes it cannot name, the shared
+// store (dns-name-store.ts).
 //
 // Order within a batch does not matter: every DNS record of the batch is learned before any
 // record is named, and a hash stands for one name whatever record carried it. Across batches on
 // one replica, a batch's names are learned synchronously on arrival, before any later batch is
 // named. Across replicas, see dns-name-store.ts.
 import type { DnsNames } from './dns-names.ts';
-import type { DecodedBatch } from './enrich.ts';
+import type { DecodedBatch } from './decode.ts';
 
 export interface LearnedName {
   cgroupId: string;
@@ -63,6 +64,21 @@ export function nameBatch(batch: DecodedBatch, names: DnsNames): BatchHosts {
     s.add(r.domainHash);
   }
   return { hosts, misses };
+}
+
+/** What nameDestinations asks for the hashes this replica's table cannot name (dns-name-store.ts). */
+export interface SharedNames {
+  resolve(node: string, misses: Map<string, Set<bigint>>): Promise<void>;
+}
+
+/** Each egress record's dst_host: the local table first, then the shared store for what missed. */
+export async function nameDestinations(batch: DecodedBatch, names: DnsNames, shared?: SharedNames): Promise<BatchHosts> {
+  const b = nameBatch(batch, names);
+  if (b.misses.size > 0 && shared) {
+    await shared.resolve(batch.meta.node, b.misses);
+    renameMisses(batch, names, b);
+  }
+  return b;
 }
 
 /** After the shared store taught the table more: name the records that missed. */

@@ -1,13 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { forThisNode } from './identity-api.ts';
-
-const req = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
+import { forThisNode, snapshotOf } from './identity-api.ts';
+import { LabelCache } from './label-cache.ts';
 
 describe('identity API node routing', () => {
   it('answers requests for its node or naming none, stays silent for another node', () => {
-    expect(forThisNode(req({ node: 'n1', cgroup_id: '5' }), 'n1')).toBe(true);
-    expect(forThisNode(req({ cgroup_id: '5' }), 'n1')).toBe(true);
-    expect(forThisNode(req({ node: 'n2', cgroup_id: '5' }), 'n1')).toBe(false);
-    expect(forThisNode(new TextEncoder().encode('not json'), 'n1')).toBe(true);
+    expect(forThisNode({ node: 'n1', cgroup_id: '5' }, 'n1')).toBe(true);
+    expect(forThisNode({ cgroup_id: '5' }, 'n1')).toBe(true);
+    expect(forThisNode({ node: 'n2', cgroup_id: '5' }, 'n1')).toBe(false);
+    expect(forThisNode(undefined, 'n1')).toBe(true); // malformed: answered with the parse error
+  });
+});
+
+describe('identity snapshot', () => {
+  it('lists live workloads of this node that own a cgroup, nothing dead, expired or foreign', () => {
+    const cache = new LabelCache({ graceMs: 1000, startSlackMs: 0 });
+    const base = { attribution: 'docker' as const, ips: [], started_ms: 0, can_bypass_raw: false };
+    cache.upsert({ ...base, node: 'n1', cgroup_id: '10', container_id: 'live', project: 'p', agent: 'a' });
+    cache.upsert({ ...base, node: 'n1', cgroup_id: '11', container_id: 'dead' });
+    cache.markDead('n1', 'dead', 50);
+    cache.upsert({ ...base, node: 'n1', container_id: 'no-cgroup-yet' });
+    cache.upsert({ ...base, node: 'n2', cgroup_id: '12', container_id: 'other-node' });
+    cache.upsert({ ...base, attribution: 'registered', node: 'n1', cgroup_id: '13', expires_ms: 90 });
+    cache.upsert({ ...base, attribution: 'registered', node: 'n1', cgroup_id: '14', expires_ms: 200 });
+    const snap = snapshotOf(cache, 'n1', 100);
+    expect(snap).toMatchObject({ node: 'n1', at_ms: 100 });
+    expect(snap.identities.map((i) => i.cgroup_id).sort()).toEqual(['10', '14']);
   });
 });

@@ -5,29 +5,11 @@
 // token of the empty string (`%`), so `sluice.events.%.%.DENIED` holds unknown and unlabelled
 // traffic. The documents still tell them apart: an absent label is an absent field, an empty
 // label is `""`, and an unknown cgroup says `attribution: "unknown"`.
-import { z } from 'zod';
-import { encodeToken, u64String } from '@sluice/contracts';
+import { subjects, WorkloadIdentity } from '@sluice/contracts';
 
-export const CachedIdentity = z.object({
-  attribution: z.enum(['docker', 'registered']),
-  node: z.string().min(1),
-  cgroup_id: u64String.optional(),
-  cgroup_path: z.string().optional(),
-  container_id: z.string().optional(),
-  container_name: z.string().optional(),
-  image: z.string().optional(),
-  agent: z.string().optional(),
-  project: z.string().optional(),
-  ips: z.array(z.string()),
-  /** Wall-clock ms from which records belong to this identity (cgroup id reuse guard). */
-  started_ms: z.number(),
-  /** Wall-clock ms of die/destroy (or unregister): records after died_ms + grace are not its. */
-  died_ms: z.number().optional(),
-  can_bypass_raw: z.boolean(),
-  /** Registered (non-Docker) identities end here unless renewed. */
-  expires_ms: z.number().optional(),
-});
-export type CachedIdentity = z.infer<typeof CachedIdentity>;
+/** The identity schema is the identity API's (contracts), so what is cached is what is answered. */
+export const CachedIdentity = WorkloadIdentity;
+export type CachedIdentity = WorkloadIdentity;
 
 /** A cache entry: the identity plus what enrich needs per record, computed once. */
 export interface Entry {
@@ -40,9 +22,7 @@ export interface Entry {
 }
 
 function tokens(project: string | undefined, agent: string | undefined) {
-  const p = encodeToken(project ?? '');
-  const a = encodeToken(agent ?? '');
-  return { eventsPrefix: `sluice.events.${p}.${a}.`, dnsSubject: `sluice.dns.${p}.${a}` };
+  return { eventsPrefix: subjects.eventsPrefix(project ?? '', agent ?? ''), dnsSubject: subjects.dns(project ?? '', agent ?? '') };
 }
 
 export function makeEntry(identity: CachedIdentity): Entry {

@@ -2,7 +2,7 @@
 // Docker event (the policy service installs per-container map entries from them) and an audit
 // event for containers that keep the ability to open raw/AF_PACKET sockets, which the cgroup hooks
 // cannot stop.
-import { AuditEvent, ContainerLifecycle, subjects } from '@sluice/contracts';
+import { AuditEvent, lifecycleOf, subjects, type ContainerLifecycle } from '@sluice/contracts';
 import type { CachedIdentity } from './identity.ts';
 import type { ContainerFacts } from './inspect.ts';
 
@@ -15,23 +15,10 @@ export interface ControlMessage {
 }
 
 export function lifecycleMessage(event: LifecycleEvent, id: CachedIdentity, atMs: number, dedupe: string): ControlMessage {
-  const msg: ContainerLifecycle = {
-    event,
-    time: new Date(atMs).toISOString(),
-    node: id.node,
-    attribution: id.attribution,
-    container_id: id.container_id ?? '',
-    ips: id.ips,
-    can_bypass_raw: id.can_bypass_raw,
-    started_at: new Date(id.started_ms).toISOString(),
-  };
-  for (const k of ['agent', 'project', 'container_name', 'image', 'cgroup_id', 'cgroup_path'] as const) {
-    if (id[k] !== undefined) msg[k] = id[k];
-  }
   return {
     subject: subjects.containers(event),
     msgId: `${id.node}:${id.container_id ?? `cg-${id.cgroup_id}`}:${event}:${dedupe}`,
-    payload: ContainerLifecycle.parse(msg),
+    payload: lifecycleOf(event, id, atMs),
   };
 }
 

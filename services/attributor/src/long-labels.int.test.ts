@@ -55,7 +55,7 @@ afterAll(async () => {
   await Promise.allSettled([nats?.destroy(), redis?.destroy()]);
 });
 
-async function register(body: Record<string, unknown> | Uint8Array): Promise<{ ok: boolean; identity?: Record<string, unknown> | null; error?: string }> {
+async function register(body: Record<string, unknown> | Uint8Array): Promise<{ ok: boolean; identity?: Record<string, unknown> | null; error?: { code: string; message: string } }> {
   const data = body instanceof Uint8Array ? body : JSON.stringify({ node, ...body });
   return (await nc.request(subjects.api('identity', 'register'), data, { timeout: 5000 })).json();
 }
@@ -109,12 +109,12 @@ describe('long and odd label values (real attributor, private NATS + Redis)', ()
   it('refuses values it cannot carry, naming the label and the reason', async () => {
     const big = await register({ cgroup_id: '900003', project: 'p'.repeat(64 * 1024) });
     expect(big.ok).toBe(false);
-    expect(big.error).toBe('project: label_too_long: 65536 bytes, over the 16384-byte limit');
+    expect(big.error).toEqual({ code: 'bad_request', message: 'project: label_too_long: 65536 bytes, over the 16384-byte limit' });
     // JSON can spell a lone surrogate; UTF-8 cannot carry it.
     const lone = await register(new TextEncoder().encode(`{"node":"${node}","cgroup_id":"900004","agent":"a\\ud800b"}`));
-    expect(lone).toEqual({ ok: false, error: 'agent: label_not_unicode: lone UTF-16 surrogate at offset 1: no exact UTF-8 form' });
+    expect(lone).toEqual({ ok: false, error: { code: 'bad_request', message: 'agent: label_not_unicode: lone UTF-16 surrogate at offset 1: no exact UTF-8 form' } });
     const bytes = new Uint8Array([...new TextEncoder().encode(`{"node":"${node}","cgroup_id":"900005","project":"x`), 0xff, 0xfe, ...new TextEncoder().encode('"}')]);
-    expect(await register(bytes)).toEqual({ ok: false, error: 'request is not valid UTF-8' });
+    expect(await register(bytes)).toEqual({ ok: false, error: { code: 'bad_request', message: 'request is not valid UTF-8' } });
     // Nothing of them reached the cache, and the attributor still serves.
     const ids = await publishRaw([900003n]);
     await waitFor('event', async () => events.find((e) => e.doc.id === ids[0]));

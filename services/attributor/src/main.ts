@@ -157,7 +157,7 @@ await runService({
     return {
       stop: [
         { name: 'raw consumer', run: stopConsumer },
-        { name: 'identity api', run: () => api.forEach((s) => s.unsubscribe()) },
+        { name: 'identity api', run: () => api.drain() },
         { name: 'docker watch', run: () => watch.stop() },
         { name: 'runtime requests', run: () => runtimeRequests.stop() },
         {

@@ -9,8 +9,8 @@ import { HEADERS, parseRawBatch, RawBatchError, STREAMS } from '@sluice/contract
 import { ensureConsumer, jetstreamManager, type Logger } from '@sluice/runtime';
 import type { DnsNameStore } from './dns-name-store.ts';
 import type { DnsNames } from './dns-names.ts';
-import { decodeBatch, misses, renderBatch, type Lookup } from './enrich.ts';
-import { learnNames, nameBatch, renameMisses } from './host-names.ts';
+import { attributeBatch } from './batch-pipeline.ts';
+import type { Lookup } from './decode.ts';
 import type { AttributorMetrics } from './metrics.ts';
 import type { RecordCodec } from './record.ts';
 import type { MissResolver } from './resolver.ts';
@@ -50,7 +50,7 @@ export async function ensureRawConsumer(nc: NatsConnection, o: RawConsumerOption
   );
 }
 
-/** Handle one raw batch end to end; resolves once it is acked, nak'ed or terminated. */
+/** One raw message: its batch through the pipeline (batch-pipeline.ts), published, then acked. Resolves once acked, nak'ed or terminated. */
 export async function handleRaw(m: JsMsg, js: JetStreamClient, d: RawConsumerDeps, o: RawConsumerOptions): Promise<void> {
   let meta;
   try {
@@ -63,23 +63,12 @@ export async function handleRaw(m: JsMsg, js: JetStreamClient, d: RawConsumerDep
     m.term(err.message);
     return;
   }
-  const batch = decodeBatch(meta, m.data, d.codec);
+  const { batch, learned, rendered: out } = await attributeBatch(meta, m.data, { ...d, maxMessageBytes: o.maxMessageBytes });
   for (const [reason, n] of batch.errors) d.metrics.stage.dropped(reason, n);
-  // Names first, synchronously on arrival: a later batch on this replica always finds them.
-  const learned = learnNames(batch, d.names);
   d.metrics.dnsNames('learned', learned.names.filter((l) => l.fresh).length);
   d.metrics.dnsNames('rejected', learned.rejected);
-  const sharing = d.nameStore?.share(meta.node, learned.names);
-  const unknown = misses(batch, d.lookup);
-  const hosts = nameBatch(batch, d.names);
-  await Promise.all([
-    unknown.size > 0 ? d.resolver.resolve(meta.node, unknown) : undefined,
-    hosts.misses.size > 0 && d.nameStore ? d.nameStore.resolve(meta.node, hosts.misses).then(() => renameMisses(batch, d.names, hosts)) : undefined,
-  ]);
-  const out = renderBatch(batch, d.lookup, o.maxMessageBytes, hosts.hosts);
   d.metrics.dnsNames('named', out.hosts.named);
   d.metrics.dnsNames('unnamed', out.hosts.unnamed);
-  await sharing; // never rejects; shared before the ack, so a replica that sees a later batch can find them
   try {
     await Promise.all(
       out.messages.map((msg) => {

@@ -15,7 +15,7 @@ import { attempt, learnerHarness, type LearnerHarness, REPO_ROOT } from '@sluice
 import { PolicyApi } from '../../policy/src/api.ts';
 import { compile } from '../../policy/src/compile.ts';
 import { evaluate } from '../../policy/src/evaluate.ts';
-import { auditPublisher } from '../../policy/src/server.ts';
+import { auditPublisher, servePolicyApi } from '../../policy/src/server.ts';
 import { PolicyStore } from '../../policy/src/store.ts';
 
 const run = promisify(execFile);
@@ -32,9 +32,7 @@ beforeAll(async () => {
   await ensureStream(h.jsm, STREAMS.control, createLogger('test', 'silent'));
   store = new PolicyStore(await ensureKv(h.nc, bucket, 64));
   const api = new PolicyApi({ store, audit: auditPublisher(jetstream(h.nc)) });
-  sub = h.nc.subscribe(`${policyPrefix}.*`, {
-    callback: (_err, msg) => void api.handle(msg.subject.slice(policyPrefix.length + 1), msg.data).then((r) => msg.respond(JSON.stringify(r))),
-  });
+  sub = servePolicyApi(h.nc, api, createLogger('test', 'silent'), undefined, policyPrefix);
   await h.spawn();
 });
 

@@ -1,64 +1,33 @@
-// sluice.api.learn.<verb>: start | status | diff | prepare | accepted | reset. Transport-free like the policy
-// API: `handle` validates the request (zod) and always returns a reply object, so a bad request is
-// an answer, never a crash or a timeout. serveApi wires it to NATS with one queue group across
-// replicas; a change is also announced on LEARN_CHANGED so every replica's session cache reloads.
+// sluice.api.learn.<verb> (LEARN_API in contracts): start | status | diff | prepare | accepted | reset.
+// Transport-free like the policy API: the rpc kit validates each request and answers with the one
+// envelope; serveLearnApi wires it to NATS with one queue group across replicas. A change is also
+// announced on LEARN_CHANGED_SUBJECT so every replica's session cache reloads.
 //
 // The learner never changes policy itself: NATS permissions (infra/nats/accounts.conf) give it the
 // policy API's read verbs only, so a compromised learner cannot widen the firewall. `prepare`
 // returns the merged document; the operator's CLI applies it with expect_revision and reports back
 // with `accepted`, which the learner audits (learn_accept) beside the policy service's policy_apply.
 import { randomBytes } from 'node:crypto';
-import { parsePolicy, type AuditEvent, type PolicyDocument } from '@sluice/contracts';
-import type { Logger, NatsConnection } from '@sluice/runtime';
+import { LEARN_API, LearnRequests, parsePolicy, type AuditEvent, type PolicyDocument, type RpcErrorBody } from '@sluice/contracts';
+import { RpcError, serveApi, type Handlers, type Logger, type NatsConnection } from '@sluice/runtime';
 import type { Subscription } from '@nats-io/transport-node';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { mergeProposal, MergeError } from './policy-merge.ts';
 import { PolicyApiError, type CurrentPolicy, type PolicyClient } from './policy-client.ts';
 import { propose, renderProposal } from './proposal.ts';
-import { SessionSelector } from './session.ts';
+import type { SessionSelector } from './session.ts';
 import type { LearnStore } from './store.ts';
 
-export const LEARN_API_PREFIX = 'sluice.api.learn.';
 export const LEARN_API_QUEUE = 'sluice-learner-api';
-/** Core NATS announcement (no payload meaning) that sessions changed. */
-export const LEARN_CHANGED = 'sluice.learn.changed';
 
-const actor = z.string().min(1).max(200);
-export const LearnRequests = {
-  start: SessionSelector.extend({ actor: actor.optional() }),
-  status: z.strictObject({ project: z.string().min(1).optional(), agent: z.string().min(1).optional() }),
-  diff: SessionSelector,
-  /** The document an accept would apply (read-only: applying is the operator's act, see accept in the CLI). */
-  prepare: SessionSelector.extend({
-    enforce: z.boolean().default(false),
-    wildcards: z.array(z.string().min(1)).default([]),
-  }),
-  /** The operator applied a prepared document: audit it and remember it in the session. */
-  accepted: SessionSelector.extend({
-    actor,
-    reason: z.string().min(1).max(2000).optional(),
-    before_revision: z.number().int().nonnegative(),
-    revision: z.number().int().positive(),
-    policy: z.string().min(1),
-    added: z.array(z.string()),
-    enforce: z.boolean(),
-    wildcards: z.array(z.string()).default([]),
-  }),
-  reset: SessionSelector.extend({ actor: actor.optional() }),
-} as const;
-export type LearnVerb = keyof typeof LearnRequests;
+type LearnVerb = keyof typeof LearnRequests;
 type Req<V extends LearnVerb> = z.infer<(typeof LearnRequests)[V]>;
 
-export type LearnReply = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string; details?: unknown } };
-
-class Refused extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-  }
+/** The policy service's refusals keep their code under a `policy_` prefix: the caller sees whose it was. */
+export function learnApiError(err: unknown): RpcErrorBody | undefined {
+  if (err instanceof PolicyApiError) return { code: `policy_${err.code}`, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) };
+  if (err instanceof MergeError) return { code: 'invalid_policy', message: err.message };
+  return undefined;
 }
 
 export interface LearnApiDeps {
@@ -77,48 +46,15 @@ const selectorOf = (r: { project: string; agent?: string | undefined }) => ({
 export class LearnApi {
   constructor(private readonly deps: LearnApiDeps) {}
 
-  async handle(verb: string, payload: Uint8Array | string): Promise<LearnReply> {
-    try {
-      if (!Object.hasOwn(LearnRequests, verb)) {
-        throw new Refused('bad_request', `unknown verb "${verb}" (one of ${Object.keys(LearnRequests).join(', ')})`);
-      }
-      let body: unknown;
-      try {
-        const text = typeof payload === 'string' ? payload : new TextDecoder('utf-8', { fatal: true }).decode(payload);
-        body = text.trim() === '' ? {} : JSON.parse(text);
-      } catch (err) {
-        throw new Refused('bad_request', `request body is not JSON: ${(err as Error).message}`);
-      }
-      const parsed = LearnRequests[verb as LearnVerb].safeParse(body);
-      if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(request)'}: ${i.message}`);
-        throw new Refused('bad_request', `invalid ${verb} request: ${issues.join('; ')}`);
-      }
-      return { ok: true, result: await this.dispatch(verb as LearnVerb, parsed.data) };
-    } catch (err) {
-      if (err instanceof Refused) return { ok: false, error: { code: err.code, message: err.message, details: err.details } };
-      if (err instanceof PolicyApiError) return { ok: false, error: { code: `policy_${err.code}`, message: err.message, details: err.details } };
-      if (err instanceof MergeError) return { ok: false, error: { code: 'invalid_policy', message: err.message } };
-      return { ok: false, error: { code: 'internal', message: (err as Error).message ?? String(err) } };
-    }
-  }
-
-  private dispatch(verb: LearnVerb, req: unknown): Promise<unknown> {
-    switch (verb) {
-      case 'start':
-        return this.start(req as Req<'start'>);
-      case 'status':
-        return this.status(req as Req<'status'>);
-      case 'diff':
-        return this.diff(req as Req<'diff'>);
-      case 'prepare':
-        return this.prepare(req as Req<'prepare'>);
-      case 'accepted':
-        return this.accepted(req as Req<'accepted'>);
-      case 'reset':
-        return this.reset(req as Req<'reset'>);
-    }
-  }
+  /** The verbs, for serveApi (packages/runtime rpc.ts): validation and the envelope are the kit's. */
+  readonly handlers: Handlers<typeof LEARN_API> = {
+    start: (req) => this.start(req),
+    status: (req) => this.status(req),
+    diff: (req) => this.diff(req),
+    prepare: (req) => this.prepare(req),
+    accepted: (req) => this.accepted(req),
+    reset: (req) => this.reset(req),
+  };
 
   private now(): Date {
     return this.deps.now?.() ?? new Date();
@@ -151,13 +87,13 @@ export class LearnApi {
     }
     if (!current) return {};
     const parsed = parsePolicy(current.yaml, { file: `policy revision ${current.revision}` });
-    if (!parsed.ok) throw new Refused('invalid_policy', `current policy revision ${current.revision} does not validate`, parsed.errors);
+    if (!parsed.ok) throw new RpcError('invalid_policy', `current policy revision ${current.revision} does not validate`, parsed.errors);
     return { current, doc: parsed.document };
   }
 
   private async computeDiff(sel: SessionSelector, strict: boolean) {
     const snap = await this.deps.store.snapshot(sel);
-    if (!snap) throw new Refused('not_found', `no learn session for ${describe(sel)} (start one with: sluice learn start)`);
+    if (!snap) throw new RpcError('not_found', `no learn session for ${describe(sel)} (start one with: sluice learn start)`);
     const pol = await this.currentPolicy(strict);
     const proposal = propose(pol.doc, sel, snap.destinations, snap.addresses);
     return { snap, pol, proposal };
@@ -245,18 +181,5 @@ function describe(sel: SessionSelector): string {
 }
 
 export function serveLearnApi(nc: NatsConnection, api: LearnApi, log: Logger): Subscription {
-  return nc.subscribe(`${LEARN_API_PREFIX}*`, {
-    queue: LEARN_API_QUEUE,
-    callback: (err, msg) => {
-      if (err) {
-        log.error({ err }, 'learn api subscription failed');
-        return;
-      }
-      const verb = msg.subject.slice(LEARN_API_PREFIX.length);
-      void api.handle(verb, msg.data).then((reply) => {
-        if (!reply.ok) log[reply.error.code === 'internal' ? 'error' : 'info']({ verb, error: reply.error.message }, 'learn api request refused');
-        if (msg.reply) msg.respond(JSON.stringify(reply));
-      });
-    },
-  });
+  return serveApi(nc, LEARN_API, api.handlers, { queue: LEARN_API_QUEUE, log, mapError: learnApiError });
 }

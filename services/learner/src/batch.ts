@@ -22,7 +22,6 @@ export interface SubjectRoute {
 
 /** The (project, agent) tokens an event subject names, or undefined for DNS and other subjects. */
 export function routeOf(subject: string): SubjectRoute | undefined {
-  if (!subject.startsWith('sluice.events.')) return undefined;
   try {
     const { project, agent } = eventSubjectTokens(subject);
     return { projectToken: project, agentToken: agent };

@@ -1,6 +1,6 @@
 // Variables specific to the learner; the shared ones (NATS_URL, LOG_LEVEL, METRICS_PORT, NODE_NAME, …)
 // come from @sluice/runtime's commonEnv.
-import { STREAMS } from '@sluice/contracts';
+import { ApiPrefix, STREAMS, subjects } from '@sluice/contracts';
 import { z } from 'zod';
 import { DEFAULT_LIMITS } from './store.ts';
 
@@ -15,7 +15,7 @@ export const env = {
   LEARNER_STREAM: z.string().min(1).default(STREAMS.events.name),
   /** Shared by every replica: JetStream hands each message to one of them. */
   LEARNER_DURABLE: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a durable consumer name ([A-Za-z0-9_-])').default('sluice-learner'),
-  LEARNER_FILTER: z.string().min(1).default('sluice.events.>'),
+  LEARNER_FILTER: z.string().min(1).default(subjects.eventsAll),
   LEARNER_PULL_BATCH: int(1).default(64),
   LEARNER_ACK_WAIT_MS: int(1000).default(30_000),
   LEARNER_RETRY_DELAY_MS: int(0).default(1000),
@@ -29,5 +29,5 @@ export const env = {
   LEARNER_SESSION_TTL_S: int(60).default(DEFAULT_LIMITS.sessionTtlS),
   LEARNER_POLICY_TIMEOUT_MS: int(100).default(10_000),
   /** Subject prefix of the policy API (`<prefix>.get`, `<prefix>.apply`); unset: sluice.api.policy. */
-  LEARNER_POLICY_API: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be a literal subject prefix').optional(),
+  LEARNER_POLICY_API: ApiPrefix.optional(),
 };

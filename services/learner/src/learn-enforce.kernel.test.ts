@@ -21,14 +21,15 @@ import { acceptLearned } from '../../../cli/src/commands/learn-accept.ts';
 import { HELPER, probe, sleep, until, type ProbeResult } from '../../../test/kernel/exec.ts';
 import { listeners } from '../../../test/kernel/net.ts';
 import { Sandbox, type Cgroup } from '../../../test/kernel/sandbox.ts';
-import { decodeBatch, renderBatch } from '../../attributor/src/enrich.ts';
+import { decodeBatch } from '../../attributor/src/decode.ts';
+import { renderBatch } from '../../attributor/src/render.ts';
 import { makeEntry } from '../../attributor/src/identity.ts';
 import { kernelCodec } from '../../attributor/src/kernel-adapter.ts';
 import { PolicyApi } from '../../policy/src/api.ts';
 import { compile, type PolicyIdTable } from '../../policy/src/compile.ts';
 import { applyOp, emptyState, formatOp, type MapState } from '../../policy/src/model.ts';
 import { planBatches } from '../../policy/src/plan.ts';
-import { auditPublisher } from '../../policy/src/server.ts';
+import { auditPublisher, servePolicyApi } from '../../policy/src/server.ts';
 import { PolicyStore } from '../../policy/src/store.ts';
 
 const sb = new Sandbox('learner');
@@ -61,9 +62,7 @@ beforeAll(async () => {
   await ensureStream(h.jsm, STREAMS.control, createLogger('test', 'silent'));
   store = new PolicyStore(await ensureKv(h.nc, `learnk-policy-${process.pid}`, 64));
   const api = new PolicyApi({ store, audit: auditPublisher(jetstream(h.nc)) });
-  sub = h.nc.subscribe(`${policyPrefix}.*`, {
-    callback: (_e, m) => void api.handle(m.subject.slice(policyPrefix.length + 1), m.data).then((r) => m.respond(JSON.stringify(r))),
-  });
+  sub = servePolicyApi(h.nc, api, createLogger('test', 'silent'), undefined, policyPrefix);
   await h.spawn();
 });
 

@@ -1,8 +1,8 @@
 // learner: aggregates learn-mode traffic and proposes allowlist diffs.
 import { jetstream } from '@nats-io/jetstream';
-import { AuditEvent, STREAMS, subjects } from '@sluice/contracts';
+import { AuditEvent, LEARN_CHANGED_SUBJECT, STREAMS, subjects } from '@sluice/contracts';
 import { ensureConsumer, ensureStream, jetstreamManager, runService } from '@sluice/runtime';
-import { LEARN_CHANGED, LearnApi, serveLearnApi } from './api.ts';
+import { LearnApi, serveLearnApi } from './api.ts';
 import { DEFAULT_METRICS_PORT, env } from './config.ts';
 import { BatchHandler, startConsuming } from './consume.ts';
 import { learnerMetrics } from './metrics.ts';
@@ -52,7 +52,7 @@ await runService({
       log,
     );
 
-    const changedSub = nc.subscribe(LEARN_CHANGED, { callback: () => void cache.refresh().catch((err: unknown) => log.warn({ err }, 'session reload failed')) });
+    const changedSub = nc.subscribe(LEARN_CHANGED_SUBJECT, { callback: () => void cache.refresh().catch((err: unknown) => log.warn({ err }, 'session reload failed')) });
     const api = new LearnApi({
       store,
       policy: natsPolicyClient(nc, config.LEARNER_POLICY_TIMEOUT_MS, config.LEARNER_POLICY_API),
@@ -62,7 +62,7 @@ await runService({
       },
       changed: () => {
         cache.invalidate();
-        nc.publish(LEARN_CHANGED);
+        nc.publish(LEARN_CHANGED_SUBJECT);
       },
     });
     const apiSub = serveLearnApi(nc, api, log);

@@ -1,29 +1,13 @@
 // A learn session: which workloads it watches and where its state lives in Redis. Every key of one
 // session shares a hash tag ({sid}) so the whole session sits on one Redis Cluster slot and one Lua
 // call can update it atomically.
-import { encodeToken } from '@sluice/contracts';
-import { z } from 'zod';
+import { encodeToken, SessionSelector, type LearnSession } from '@sluice/contracts';
 
-const label = z.string().min(1, 'must not be empty').max(256, 'is longer than 256 characters');
+/** The selector a session watches (its schema is the learn API's, in contracts). */
+export { SessionSelector };
 
-/** The selector a session watches: one project, optionally one agent of it. */
-export const SessionSelector = z.strictObject({ project: label, agent: label.optional() });
-export type SessionSelector = z.infer<typeof SessionSelector>;
-
-export interface SessionInfo extends SessionSelector {
-  sid: string;
-  started_at: string;
-  /** Counters kept beside the aggregate (see store.ts). */
-  events: number;
-  learned: number;
-  duplicates: number;
-  before_start: number;
-  overflow: number;
-  destinations: number;
-  /** Set once an operator applied this session's proposal. */
-  accepted_revision?: number;
-  accepted_at?: string;
-}
+/** A session as the learn API shows it. */
+export type SessionInfo = LearnSession;
 
 /** Stable id: token-encoded labels never contain '.' or '*', so '*' can mean "every agent". */
 export function sessionId(s: SessionSelector): string {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { AuditEvent, STREAMS, type ApiReply } from '@sluice/contracts';
+import { apiSubject, AuditEvent, POLICY_API, STREAMS, type ApiReply } from '@sluice/contracts';
 import { freePort, type ServiceProcess, startAccountsNats, startService, stopService, TEST_PASSWORDS, type TestNats, waitFor } from '@sluice/testkit';
 
 const V1 = `version: 1
@@ -25,7 +25,7 @@ let operator: NatsConnection;
 const audits: AuditEvent[] = [];
 
 async function call(nc: NatsConnection, verb: string, body: unknown): Promise<ApiReply> {
-  const r = await nc.request(`sluice.api.policy.${verb}`, typeof body === 'string' ? body : JSON.stringify(body), { timeout: 5000 });
+  const r = await nc.request(apiSubject(POLICY_API, verb), typeof body === 'string' ? body : JSON.stringify(body), { timeout: 5000 });
   return r.json<ApiReply>();
 }
 

@@ -1,35 +1,25 @@
-// The request handlers behind sluice.api.policy.<verb>. Transport-free: `handle` takes the verb and
-// the raw payload and always returns an ApiReply, so a bad request is an answer, never a crash or a
-// timeout. The NATS wiring is in server.ts.
+// The request handlers behind sluice.api.policy.<verb> (POLICY_API in contracts). Transport-free:
+// the rpc kit (packages/runtime) decodes and validates each request and turns a thrown RpcError
+// (or a store conflict, see policyApiError) into the reply envelope. The NATS wiring is in server.ts.
 import { createHash, randomBytes } from 'node:crypto';
 import {
   parsePolicy,
   POLICY_AUDIT_KINDS,
   PolicyRequests,
-  type ApiErrorCode,
-  type ApiReply,
   type AuditEvent,
+  type POLICY_API,
+  type RpcErrorBody,
   type BypassRecord,
   type PolicyDocument,
   type PolicyVerb,
 } from '@sluice/contracts';
+import { RpcError, type Handlers } from '@sluice/runtime';
 import type { z } from 'zod';
 import { describeChange } from './change.ts';
 import { compile, type Workload } from './compile.ts';
 import { emptyState, type MapState } from './model.ts';
 import { plan } from './plan.ts';
 import { ConflictError, type PolicyStore, type Revision } from './store.ts';
-
-export class ApiFailure extends Error {
-  constructor(
-    readonly code: ApiErrorCode,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = 'ApiFailure';
-  }
-}
 
 /** What this node's maps hold, so `diff`/`apply` can show the real map operations. */
 export interface NodeView {
@@ -48,7 +38,10 @@ export interface ApiDeps {
 
 type Req<V extends PolicyVerb> = z.infer<(typeof PolicyRequests)[V]>;
 
-const VERBS = new Set(Object.keys(PolicyRequests));
+/** A store conflict is the caller's to resolve (diff again), not a server fault. */
+export function policyApiError(err: unknown): RpcErrorBody | undefined {
+  return err instanceof ConflictError ? { code: 'conflict', message: err.message } : undefined;
+}
 
 export class PolicyApi {
   constructor(private readonly deps: ApiDeps) {}
@@ -57,53 +50,18 @@ export class PolicyApi {
     return this.deps.now?.() ?? new Date();
   }
 
-  async handle(verb: string, payload: Uint8Array | string): Promise<ApiReply> {
-    try {
-      if (!VERBS.has(verb)) throw new ApiFailure('bad_request', `unknown verb "${verb}" (one of ${[...VERBS].join(', ')})`);
-      let body: unknown;
-      try {
-        const text = typeof payload === 'string' ? payload : new TextDecoder('utf-8', { fatal: true }).decode(payload);
-        body = text.trim() === '' ? {} : JSON.parse(text);
-      } catch (err) {
-        throw new ApiFailure('bad_request', `request body is not JSON: ${(err as Error).message}`);
-      }
-      const schema = PolicyRequests[verb as PolicyVerb];
-      const parsed = schema.safeParse(body);
-      if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(request)', message: i.message }));
-        throw new ApiFailure('bad_request', `invalid ${verb} request: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
-      }
-      const result = await this.dispatch(verb as PolicyVerb, parsed.data);
-      return { ok: true, result };
-    } catch (err) {
-      if (err instanceof ApiFailure) return { ok: false, error: { code: err.code, message: err.message, details: err.details } };
-      if (err instanceof ConflictError) return { ok: false, error: { code: 'conflict', message: err.message } };
-      return { ok: false, error: { code: 'internal', message: (err as Error).message ?? String(err) } };
-    }
-  }
-
-  private dispatch(verb: PolicyVerb, req: unknown): Promise<unknown> {
-    switch (verb) {
-      case 'validate':
-        return this.validate(req as Req<'validate'>);
-      case 'diff':
-        return this.diff(req as Req<'diff'>);
-      case 'apply':
-        return this.apply(req as Req<'apply'>);
-      case 'get':
-        return this.get(req as Req<'get'>);
-      case 'history':
-        return this.deps.store.history((req as Req<'history'>).limit);
-      case 'rollback':
-        return this.rollback(req as Req<'rollback'>);
-      case 'bypass':
-        return this.bypass(req as Req<'bypass'>);
-      case 'bypass_list':
-        return this.bypassList();
-      case 'bypass_cancel':
-        return this.bypassCancel(req as Req<'bypass_cancel'>);
-    }
-  }
+  /** The verbs, for serveApi (packages/runtime rpc.ts): validation and the envelope are the kit's. */
+  readonly handlers: Handlers<typeof POLICY_API> = {
+    validate: (req) => this.validate(req),
+    diff: (req) => this.diff(req),
+    apply: (req) => this.apply(req),
+    get: (req) => this.get(req),
+    history: (req) => this.deps.store.history(req.limit),
+    rollback: (req) => this.rollback(req),
+    bypass: (req) => this.bypass(req),
+    bypass_list: () => this.bypassList(),
+    bypass_cancel: (req) => this.bypassCancel(req),
+  };
 
   private parse(yaml: string, file?: string): PolicyDocument {
     const r = parsePolicy(yaml, {
@@ -111,7 +69,7 @@ export class PolicyApi {
       ...(this.deps.maxBytes ? { maxBytes: this.deps.maxBytes } : {}),
       ...(this.deps.maxAliasCount ? { maxAliasCount: this.deps.maxAliasCount } : {}),
     });
-    if (!r.ok) throw new ApiFailure('invalid_policy', `${r.errors.length} error(s) in ${file ?? 'the document'}`, r.errors);
+    if (!r.ok) throw new RpcError('invalid_policy', `${r.errors.length} error(s) in ${file ?? 'the document'}`, r.errors);
     return r.document;
   }
 
@@ -124,7 +82,7 @@ export class PolicyApi {
 
   private async validate(req: Req<'validate'>) {
     const doc = this.parse(req.yaml, req.file);
-    return { valid: true, policies: doc.policies.length };
+    return { valid: true as const, policies: doc.policies.length };
   }
 
   /** Compile against the current revision and this node's maps (or an empty node). */
@@ -162,7 +120,7 @@ export class PolicyApi {
     const { current, compiled, change } = await this.prepare(yaml, file);
     const before = current?.revision ?? 0;
     if (expect !== undefined && expect !== before) {
-      throw new ApiFailure('conflict', `expected revision ${expect} but the current one is ${before}`);
+      throw new RpcError('conflict', `expected revision ${expect} but the current one is ${before}`);
     }
     const sha256 = createHash('sha256').update(yaml).digest('hex');
     const time = this.now().toISOString();
@@ -199,13 +157,13 @@ export class PolicyApi {
 
   private async rollback(req: Req<'rollback'>) {
     const target = await this.deps.store.get(req.revision);
-    if (!target) throw new ApiFailure('not_found', `revision ${req.revision} is not in the history (kept: the last 64)`);
+    if (!target) throw new RpcError('not_found', `revision ${req.revision} is not in the history (kept: the last 64)`);
     return this.store(target.yaml, target.meta.file, req.actor, req.reason ?? `rollback to revision ${req.revision}`, undefined, req.revision);
   }
 
   private async get(req: Req<'get'>) {
     const rev = req.revision ? await this.deps.store.get(req.revision) : await this.deps.store.current();
-    if (!rev) throw new ApiFailure('not_found', req.revision ? `revision ${req.revision} not found` : 'no policy has been applied yet');
+    if (!rev) throw new RpcError('not_found', req.revision ? `revision ${req.revision} not found` : 'no policy has been applied yet');
     return { revision: rev.revision, ...rev.meta, yaml: rev.yaml, ids: rev.ids };
   }
 
@@ -242,7 +200,7 @@ export class PolicyApi {
 
   private async bypassCancel(req: Req<'bypass_cancel'>) {
     const b = await this.deps.store.getBypass(req.id);
-    if (!b) throw new ApiFailure('not_found', `no bypass with id ${req.id}`);
+    if (!b) throw new RpcError('not_found', `no bypass with id ${req.id}`);
     await this.deps.store.deleteBypass(req.id);
     const current = await this.deps.store.current();
     await this.deps.audit({

@@ -25,6 +25,13 @@ export const env = {
     .default('/sluice')
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .refine((l) => l.every((s) => s.startsWith('/') && !s.includes('..')), 'each scope must be an absolute path under the cgroup2 mount'),
+  /** A helper run or apply batch taking longer is hung: killed, the sync fails and retries. */
+  HELPER_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  /**
+   * Seconds between container-table reconciles against the attributor's identity snapshot (a
+   * lost lifecycle `start` is repaired within this); the first runs at start.
+   */
+  IDENTITY_RECONCILE_INTERVAL_S: z.coerce.number().positive().default(60),
   /** Seconds between reconciles against `sluice-bpf dump`. */
   RECONCILE_INTERVAL_S: z.coerce.number().positive().default(30),
 };

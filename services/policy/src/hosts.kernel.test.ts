@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { hostPatternKey, nameHash, type ApiReply, type ContainerLifecycle } from '@sluice/contracts';
+import { apiSubject, hostPatternKey, nameHash, POLICY_API, type ApiReply, type ContainerLifecycle } from '@sluice/contracts';
 import { type ServiceProcess, startAccountsNats, startPolicyService, stopService, TEST_PASSWORDS, type TestNats } from '@sluice/testkit';
 import { dnsServer, type DnsServer } from '../../../test/kernel/dns-server.ts';
 import { probe, sleep, until, type ProbeCounts, type ProbeResult } from '../../../test/kernel/exec.ts';
@@ -44,7 +44,7 @@ policies:
 `;
 
 async function call(verb: string, body: unknown): Promise<ApiReply> {
-  return (await operator.request(`sluice.api.policy.${verb}`, JSON.stringify(body), { timeout: 10_000 })).json<ApiReply>();
+  return (await operator.request(apiSubject(POLICY_API, verb), JSON.stringify(body), { timeout: 10_000 })).json<ApiReply>();
 }
 
 async function applyDoc(yaml: string): Promise<{ revision: number; change: { map_ops: string[]; gaps: string[] } }> {

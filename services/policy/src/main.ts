@@ -1,17 +1,18 @@
 // policy: validates allowlists, stores revisions in NATS KV, serves sluice.api.policy.*, and (with
 // a sluice-bpf helper) keeps this node's pinned maps in sync with the current revision.
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { KV_BUCKETS, STREAMS } from '@sluice/contracts';
+import { apiPrefix, KV_BUCKETS, POLICY_API, STREAMS } from '@sluice/contracts';
 import { ensureKv, ensureStream, findMount, runService, stageCounters, type ShutdownStep } from '@sluice/runtime';
 import { PolicyApi } from './api.ts';
 import { DEFAULT_METRICS_PORT, env } from './config.ts';
 import { ApplySession, EXIT_LOCKED, HelperLockedError } from './helper.ts';
 import { loadAndAttach, ScopeError } from './scope.ts';
 import { writeRuntimeRegistration } from './runtime-registry.ts';
-import { followLifecycle } from './lifecycle.ts';
-import { auditPublisher, serveApi } from './server.ts';
-import { BYPASS_PREFIX, DOCUMENT_KEY, PolicyStore } from './store.ts';
+import { auditPublisher, servePolicyApi } from './server.ts';
+import { reconcileIdentities } from './identity-reconcile.ts';
+import { PolicyStore } from './store.ts';
 import { PolicySync } from './sync.ts';
+import { watchBypasses, watchDocument, watchLifecycle } from './watches.ts';
 
 await runService({
   name: 'policy',
@@ -25,6 +26,7 @@ await runService({
     // The writer lock first: a second policy service on this node must refuse before serving.
     let sync: PolicySync | undefined;
     if (config.SLUICE_BPF_BIN) {
+      const bin = config.SLUICE_BPF_BIN;
       const cgroupRoot = findMount('cgroup2');
       if (!cgroupRoot) throw new Error('no cgroup2 mount in /proc/self/mountinfo: cannot tell live cgroups from gone ones');
       let session: ApplySession;
@@ -44,7 +46,7 @@ await runService({
           // and a container's first connects may meet the deny default until its entry lands.
           log.warn({ err: (err as Error).message }, 'cannot register the managed scopes for the sluice-runc runtime wrapper; agents started with it will not wait for their policy');
         }
-        session = await ApplySession.start(config.SLUICE_BPF_BIN, config.SLUICE_BPF_PIN);
+        session = await ApplySession.start(config.SLUICE_BPF_BIN, config.SLUICE_BPF_PIN, { timeoutMs: config.HELPER_TIMEOUT_MS });
       } catch (err) {
         if (err instanceof HelperLockedError || (err instanceof ScopeError && err.exitCode === EXIT_LOCKED)) {
           log.fatal({ pin: config.SLUICE_BPF_PIN, err: err.message }, 'another policy service holds this node\'s maps; refusing to start');
@@ -63,6 +65,8 @@ await runService({
         bin: config.SLUICE_BPF_BIN,
         pin: config.SLUICE_BPF_PIN,
         session,
+        helperTimeoutMs: config.HELPER_TIMEOUT_MS,
+        reopen: () => ApplySession.start(bin, config.SLUICE_BPF_PIN, { timeoutMs: config.HELPER_TIMEOUT_MS }),
         log,
         cgroupRoot,
         node: config.NODE_NAME,
@@ -74,7 +78,8 @@ await runService({
         },
       });
       // Maps and helper stay as they are on shutdown: enforcement does not depend on this process.
-      stop.push({ name: 'apply session', run: () => session.close() });
+      const running = sync;
+      stop.push({ name: 'apply session', run: () => running.session.close() });
       readiness.set('kernel-sync', false, 'first sync pending');
     }
 
@@ -92,9 +97,9 @@ await runService({
       maxAliasCount: config.POLICY_MAX_ALIASES,
       node: () => (s?.lastActual ? { actual: s.lastActual, workloads: s.workloadList() } : undefined),
     });
-    const sub = serveApi(nc, api, log, { request: (verb, outcome) => requests.add(1, { verb, outcome }) });
+    const sub = servePolicyApi(nc, api, log, { request: (verb, outcome) => requests.add(1, { verb, outcome }) });
     stop.unshift({ name: 'policy api', run: () => sub.drain() });
-    readiness.set('policy-api', true, `serving on sluice.api.policy.* (bucket ${config.POLICY_BUCKET})`);
+    readiness.set('policy-api', true, `serving on ${apiPrefix(POLICY_API)}.* (bucket ${config.POLICY_BUCKET})`);
 
     if (s) {
       const setReady = () => readiness.set('kernel-sync', !s.lastError, s.lastError?.message ?? `revision ${s.appliedRevision}`);
@@ -103,39 +108,44 @@ await runService({
       s.setBypasses(await store.bypasses());
       await s.trigger('start');
       setReady();
-      const docWatch = await kv.watch({ key: DOCUMENT_KEY });
-      void (async () => {
-        for await (const e of docWatch) {
-          if (e.operation !== 'PUT') continue;
-          s.setRevision(await store.get(e.revision));
-          await s.trigger('revision');
-          setReady();
-        }
-      })().catch((err: unknown) => log.error({ err }, 'policy revision watch stopped'));
-      const bypassWatch = await kv.watch({ key: `${BYPASS_PREFIX}>` });
-      void (async () => {
-        for await (const _e of bypassWatch) {
-          s.setBypasses(await store.bypasses());
-          await s.trigger('bypass');
-          setReady();
-        }
-      })().catch((err: unknown) => log.error({ err }, 'bypass watch stopped'));
-      const feed = await followLifecycle(
-        nc,
-        log,
-        (m) => {
-          stage.handled();
-          s.onLifecycle(m);
-        },
-        (reason) => stage.dropped(`lifecycle_${reason}`),
-      );
+      const restarts = meter.createCounter('sluice_policy_loop_restarts_total', {
+        description: 'Restarts of the KV watches and the lifecycle feed after a failure, by loop',
+      });
+      const watchDeps = { kv, store, sync: s, log, readiness, nc, afterChange: setReady, onRestart: (loop: string) => restarts.add(1, { loop }) };
+      const loops = [
+        watchDocument(watchDeps),
+        watchBypasses(watchDeps),
+        watchLifecycle(
+          watchDeps,
+          (m) => {
+            stage.handled();
+            s.onLifecycle(m);
+          },
+          (reason) => stage.dropped(`lifecycle_${reason}`),
+        ),
+      ];
       const timer = setInterval(() => {
         void s.trigger('reconcile').then(setReady);
       }, config.RECONCILE_INTERVAL_S * 1000);
+      const rounds = meter.createCounter('sluice_policy_identity_reconciles_total', { description: 'Identity snapshot reconciles, by outcome' });
+      const repaired = meter.createCounter('sluice_policy_identity_repairs_total', {
+        description: 'Workloads installed from the attributor snapshot that no lifecycle message had announced',
+      });
+      const reconcile = () =>
+        reconcileIdentities({
+          nc,
+          node: config.NODE_NAME,
+          table: s,
+          apply: (m) => s.onLifecycle(m),
+          log,
+          timeoutMs: 5000,
+          metrics: { round: (outcome) => rounds.add(1, { outcome }), repaired: (n) => repaired.add(n) },
+        });
+      void reconcile();
+      const identityTimer = setInterval(() => void reconcile(), config.IDENTITY_RECONCILE_INTERVAL_S * 1000);
       stop.unshift(
-        { name: 'reconcile timer', run: () => clearInterval(timer) },
-        { name: 'watches', run: () => { docWatch.stop(); bypassWatch.stop(); } },
-        { name: 'lifecycle feed', run: () => feed.stop() },
+        { name: 'reconcile timers', run: () => [timer, identityTimer].forEach(clearInterval) },
+        { name: 'watches and lifecycle feed', run: async () => void (await Promise.all(loops.map((l) => l.stop()))) },
       );
     }
     return { stop };

@@ -1,10 +1,10 @@
 // NATS wiring of the policy API and of audit publishing. One queue group across replicas, so each
-// request is answered once; every request gets a reply, including a malformed one.
+// request is answered once; every request gets a reply, including a malformed one (the rpc kit).
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { AuditEvent, POLICY_API_AREA, subjects } from '@sluice/contracts';
-import type { Logger } from '@sluice/runtime';
-import type { PolicyApi } from './api.ts';
+import { AuditEvent, POLICY_API, subjects } from '@sluice/contracts';
+import { serveApi, type Logger } from '@sluice/runtime';
+import { policyApiError, type PolicyApi } from './api.ts';
 
 export const API_QUEUE = 'sluice-policy-api';
 const enc = new TextEncoder();
@@ -13,27 +13,13 @@ export interface ApiCounters {
   request: (verb: string, outcome: string) => void;
 }
 
-export function serveApi(nc: NatsConnection, api: PolicyApi, log: Logger, counters?: ApiCounters): Subscription {
-  const prefix = `sluice.api.${POLICY_API_AREA}.`;
-  return nc.subscribe(`${prefix}*`, {
+export function servePolicyApi(nc: NatsConnection, api: PolicyApi, log: Logger, counters?: ApiCounters, prefix?: string): Subscription {
+  return serveApi(nc, POLICY_API, api.handlers, {
     queue: API_QUEUE,
-    callback: (err, msg) => {
-      if (err) {
-        log.error({ err }, 'policy api subscription failed');
-        return;
-      }
-      const verb = msg.subject.slice(prefix.length);
-      void api.handle(verb, msg.data).then((reply) => {
-        const outcome = reply.ok ? 'ok' : reply.error.code;
-        counters?.request(verb, outcome);
-        if (!reply.ok) log[reply.error.code === 'internal' ? 'error' : 'info']({ verb, error: reply.error.message }, 'policy api request refused');
-        if (!msg.reply) {
-          log.warn({ verb }, 'policy api request without a reply subject');
-          return;
-        }
-        msg.respond(enc.encode(JSON.stringify(reply)));
-      });
-    },
+    log,
+    prefix,
+    mapError: policyApiError,
+    ...(counters ? { onReply: counters.request } : {}),
   });
 }
 

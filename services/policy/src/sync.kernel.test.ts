@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { rmdirSync } from 'node:fs';
-import type { ApiReply, ContainerLifecycle } from '@sluice/contracts';
+import { apiSubject, POLICY_API, type ApiReply, type ContainerLifecycle } from '@sluice/contracts';
 import { policyEnv, type ServiceProcess, startAccountsNats, startPolicyService, startService, stopService, TEST_PASSWORDS, type TestNats } from '@sluice/testkit';
 import { probe, sleep, until, type ProbeCounts, type ProbeResult } from '../../../test/kernel/exec.ts';
 import { listeners } from '../../../test/kernel/net.ts';
@@ -36,7 +36,7 @@ ${rules.map((r) => `        - ${r}`).join('\n')}
 const startPolicy = (): Promise<ServiceProcess> => startPolicyService(nats, sb, NODE);
 
 async function call(verb: string, body: unknown): Promise<ApiReply> {
-  return (await operator.request(`sluice.api.policy.${verb}`, JSON.stringify(body), { timeout: 10_000 })).json<ApiReply>();
+  return (await operator.request(apiSubject(POLICY_API, verb), JSON.stringify(body), { timeout: 10_000 })).json<ApiReply>();
 }
 
 async function applyDoc(yaml: string): Promise<number> {

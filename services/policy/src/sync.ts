@@ -24,6 +24,10 @@ export interface SyncDeps {
   bin: string;
   pin: string;
   session: ApplySession;
+  /** A new apply session when the current one died (killed as hung, crashed): the sync heals. */
+  reopen?: () => Promise<ApplySession>;
+  /** Bound on each `sluice-bpf dump` (helper.ts's default when unset). */
+  helperTimeoutMs?: number;
   log: Logger;
   metrics?: SyncMetrics;
   /** Root of the cgroup v2 hierarchy, to tell live cgroups from gone ones. */
@@ -59,6 +63,8 @@ export class PolicySync {
   private readonly workloads = new Map<string, Workload>();
   /** Died/destroyed since this process started; forgotten when the id starts again (inode reuse). */
   private readonly retired = new Set<string>();
+  /** Local ms of the last die/destroy per cgroup (identity-reconcile.ts must not undo a newer one). */
+  private readonly retiredMs = new Map<string, number>();
   private running: Promise<void> | undefined;
   private again = false;
   private readonly bootOffsetNs = bootNowNs() - BigInt(Date.now()) * 1_000_000n;
@@ -66,7 +72,23 @@ export class PolicySync {
   appliedRevision: number | undefined;
   lastActual: MapState | undefined;
 
-  constructor(private readonly deps: SyncDeps) {}
+  private current: ApplySession;
+
+  constructor(private readonly deps: SyncDeps) {
+    this.current = deps.session;
+  }
+
+  /** The apply session in use (the one to close on shutdown). */
+  get session(): ApplySession {
+    return this.current;
+  }
+
+  private async liveSession(): Promise<ApplySession> {
+    if (this.current.alive || !this.deps.reopen) return this.current;
+    this.deps.log.warn('sluice-bpf apply is gone; starting a new apply session');
+    this.current = await this.deps.reopen();
+    return this.current;
+  }
 
   setRevision(rev: Revision | undefined): void {
     if (rev) {
@@ -94,11 +116,20 @@ export class PolicySync {
     if (m.event === 'die' || m.event === 'destroy') {
       this.workloads.delete(m.cgroup_id);
       this.retired.add(m.cgroup_id);
+      this.retiredMs.set(m.cgroup_id, Date.now());
     } else {
       this.retired.delete(m.cgroup_id);
       this.workloads.set(m.cgroup_id, { cgroup_id: m.cgroup_id, project: m.project, agent: m.agent });
     }
     this.trigger(`container ${m.event}`);
+  }
+
+  workload(cgroupId: string): Workload | undefined {
+    return this.workloads.get(cgroupId);
+  }
+
+  retiredAt(cgroupId: string): number | undefined {
+    return this.retiredMs.get(cgroupId);
   }
 
   workloadList(): Workload[] {
@@ -133,9 +164,9 @@ export class PolicySync {
   }
 
   async runOnce(reason: string): Promise<void> {
-    const { bin, pin, session, log, metrics } = this.deps;
+    const { bin, pin, log, metrics } = this.deps;
     try {
-      const actual = await dumpState(bin, pin);
+      const actual = await dumpState(bin, pin, this.deps.helperTimeoutMs);
       const live = liveCgroupIds(this.deps.cgroupRoot);
       const d = desiredState({
         document: this.document,
@@ -159,6 +190,7 @@ export class PolicySync {
         this.lastActual = actual;
         return;
       }
+      const session = await this.liveSession();
       for (const batch of d.batches) {
         const r = await session.apply(batch);
         if (!r.ok) {
@@ -170,7 +202,7 @@ export class PolicySync {
         for (const [op, n] of counts) metrics?.ops(op, n);
       }
       this.appliedRevision = this.revision?.revision ?? 0;
-      this.lastActual = await dumpState(bin, pin);
+      this.lastActual = await dumpState(bin, pin, this.deps.helperTimeoutMs);
       metrics?.run('ok');
       log.info({ reason, revision: this.appliedRevision, batches: d.batches.length, ops: d.batches.flat().length, gone: d.gone }, 'maps synchronised');
     } catch (err) {

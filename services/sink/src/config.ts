@@ -1,5 +1,6 @@
 // Variables specific to the sink; the shared ones (NATS_URL, LOG_LEVEL, METRICS_PORT, NODE_NAME, …)
 // come from @sluice/runtime's commonEnv.
+import { subjects } from '@sluice/contracts';
 import { z } from 'zod';
 
 export const DEFAULT_METRICS_PORT = 9468;
@@ -26,9 +27,9 @@ export const env = {
   /** Durable consumer names are `<prefix>-egress`, `<prefix>-dns`, `<prefix>-overseer`, shared by replicas. */
   SINK_CONSUMER_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a NATS durable name').default('sink'),
   /** Subject filters, overridable so tests and partial deployments read a slice of the streams. */
-  SINK_EGRESS_FILTER: z.string().default('sluice.events.>'),
-  SINK_DNS_FILTER: z.string().default('sluice.dns.>'),
-  SINK_AUDIT_FILTER: z.string().default('sluice.audit.>'),
+  SINK_EGRESS_FILTER: z.string().default(subjects.eventsAll),
+  SINK_DNS_FILTER: z.string().default(subjects.dnsAll),
+  SINK_AUDIT_FILTER: z.string().default(subjects.auditAll),
   SINK_ACK_WAIT_MS: z.coerce.number().int().positive().default(30_000),
   /** Unacknowledged NATS messages per consumer: the bound on in-flight work when OpenSearch is away. */
   SINK_MAX_ACK_PENDING: z.coerce.number().int().positive().default(1_000),

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DnsEvent, EgressEvent, parseEventSubject, parseRawBatch } from '@sluice/contracts';
 import { encodeBatch, headerGetter } from '@sluice/testkit/unit';
-import { decodeBatch, misses, renderBatch } from './enrich.ts';
+import { decodeBatch } from './decode.ts';
+import { renderBatch } from './render.ts';
+import { unattributed } from './resolve-identities.ts';
 import { LabelCache } from './label-cache.ts';
 import { kernelCodec, RECORD_SIZE } from './kernel-adapter.ts';
 
@@ -31,7 +33,7 @@ function lines(data: Uint8Array): unknown[] {
   return text.trimEnd().split('\n').map((l) => JSON.parse(l));
 }
 
-describe('enrich', () => {
+describe('decode and render', () => {
   it('attributes records with the exact raw labels and routes them by encoded subject', () => {
     const cache = setup();
     const lookup = cache.lookupCgroup.bind(cache);
@@ -46,7 +48,7 @@ describe('enrich', () => {
     );
     const meta = parseRawBatch(headerGetter(b.headers), b.body, RECORD_SIZE);
     const batch = decodeBatch(meta, b.body, kernelCodec);
-    expect([...misses(batch, lookup)]).toEqual(['999']);
+    expect([...unattributed(batch, lookup)]).toEqual(['999']);
     const out = renderBatch(batch, lookup, 1 << 20);
     expect(out.attributed).toEqual({ docker: 3, registered: 0, unknown: 1 });
     const bySubject = new Map(out.messages.map((m) => [m.subject, m]));

@@ -1,52 +1,10 @@
-// The hot path, pure: raw batch bytes → attributed NDJSON messages, grouped by subject.
-//
-// Every record becomes exactly one line (unknown cgroups included, D27); only records the
-// adapter cannot read are dropped, and each such drop is returned with its reason for the
-// counters. Output ids are deterministic in the batch and the records' attribution, so a
-// redelivered raw batch republishes the same Nats-Msg-Ids and JetStream drops the copies.
-import { eventId, type RawBatchMeta } from '@sluice/contracts';
-import { UNKNOWN, type Entry } from './identity.ts';
-import { RecordError, type AttributableRecord, type RecordCodec } from './record.ts';
-
-export interface DecodedBatch {
-  meta: RawBatchMeta;
-  /** Index i is record i of the batch; undefined where it could not be decoded. */
-  records: Array<AttributableRecord | undefined>;
-  /** reason → count of records dropped at decode. */
-  errors: Map<string, number>;
-}
-
-export function decodeBatch(meta: RawBatchMeta, body: Uint8Array, codec: RecordCodec): DecodedBatch {
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  const records: Array<AttributableRecord | undefined> = new Array(meta.count);
-  const errors = new Map<string, number>();
-  for (let i = 0; i < meta.count; i++) {
-    try {
-      records[i] = codec.decode(view, body, i * codec.size, meta.wallOffsetNs);
-    } catch (err) {
-      const reason = err instanceof RecordError ? err.reason : 'decode_error';
-      errors.set(reason, (errors.get(reason) ?? 0) + 1);
-      records[i] = undefined;
-    }
-  }
-  return { meta, records, errors };
-}
-
-export function wallMs(tsNs: bigint, wallOffsetNs: bigint): number {
-  return Number((tsNs + wallOffsetNs) / 1_000_000n);
-}
-
-export type Lookup = (node: string, cgroupId: string, wallMs: number) => Entry | undefined;
-
-/** Cgroup ids of the batch the lookup cannot attribute (to resolve before rendering). */
-export function misses(batch: DecodedBatch, lookup: Lookup): Set<string> {
-  const out = new Set<string>();
-  const { node, wallOffsetNs } = batch.meta;
-  for (const r of batch.records) {
-    if (r && !out.has(r.cgroupId) && !lookup(node, r.cgroupId, wallMs(r.tsNs, wallOffsetNs))) out.add(r.cgroupId);
-  }
-  return out;
-}
+// Stage 5 of a raw batch (batch-pipeline.ts), pure: decoded, attributed, named records → NDJSON
+// messages grouped by subject. Every record becomes exactly one line (unknown cgroups included,
+// D27). Output ids are deterministic in the batch and the records' attribution, so a redelivered
+// raw batch republishes the same Nats-Msg-Ids and JetStream drops the copies.
+import { eventId } from '@sluice/contracts';
+import { wallMs, type DecodedBatch, type Lookup } from './decode.ts';
+import { UNKNOWN } from './identity.ts';
 
 export interface OutMessage {
   subject: string;
