@@ -24,6 +24,8 @@ eval "$endpoints"
 source "$SLUICE_RUN_DIR/ports.env"
 set +a
 printf '%s\n' "$endpoints" | sed 's/^/    /' >&2
+# A pipeline an interrupted earlier run left on this instance would share the tests' queue groups.
+node --import tsx cli/src/main.ts down >&2 || true
 
 report="$SLUICE_RUN_DIR/test-report.json"
 mkdir -p "$SLUICE_RUN_DIR"

@@ -168,6 +168,5 @@ describe('kernel drops across reader restarts (real reader, private NATS)', () =
       expect(d.resource.attributes.host?.name).toBe(NODE);
       expect(d.body).toMatch(/^AUDIT drop_notice by bpf-reader: \d+ records lost at stage /);
     }
-    expect(COUNTER_SLOTS).toBe(16);
   });
 });

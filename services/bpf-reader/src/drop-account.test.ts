@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DropAccountState, DropNotice } from '@sluice/contracts';
 import { DropAccount, roundDrops } from './drop-account.ts';
-import { fitCounters, KernelCounters } from './kernel-counters.ts';
+import { COUNTER_SLOTS, fitCounters, KernelCounters } from './kernel-counters.ts';
 
 const BOOT = new Date('2026-12-01T10:00:00.000Z');
 const at = (s: number) => new Date(BOOT.getTime() + s * 1000);
@@ -12,7 +12,7 @@ describe('DropAccount', () => {
     const a = new DropAccount('n1', 'boot-1', undefined, BOOT);
     const k = new KernelCounters();
     k.resumeFrom(a.kernelBaseline());
-    expect(k.update(kernel(7, 100))).toEqual([100, 7, ...new Array(14).fill(0)]);
+    expect(k.update(kernel(7, 100))).toEqual([100, 7, ...new Array(COUNTER_SLOTS - 2).fill(0)]);
     const s = a.round([{ stage: 'kernel', reason: 'ringbuf_full', count: 7 }], k.accounted, at(10))!;
     expect(DropAccountState.parse(s)).toEqual(s);
     expect(s.pending).toHaveLength(1);
@@ -42,7 +42,7 @@ describe('DropAccount', () => {
     const a = new DropAccount('n1', 'boot-1', undefined, BOOT);
     const s1 = a.round([{ stage: 'reader', reason: 'publish', count: 3 }], kernel(50), at(5))!;
     const b = new DropAccount('n1', 'boot-2', structuredClone(s1), at(100));
-    expect(b.kernelBaseline()).toEqual(new Array(16).fill(0));
+    expect(b.kernelBaseline()).toEqual(new Array(COUNTER_SLOTS).fill(0));
     expect(b.pending.map((n) => n.id)).toEqual([`n1:boot-1:drops:1:${at(5).getTime()}:reader:publish`]);
     const s2 = b.round([{ stage: 'kernel', reason: 'ringbuf_full', count: 2 }], kernel(2), at(110))!;
     expect(s2.pending.map((n) => n.id)).toEqual([`n1:boot-1:drops:1:${at(5).getTime()}:reader:publish`, `n1:boot-2:drops:2:${at(110).getTime()}:kernel:ringbuf_full`]);
