@@ -51,9 +51,13 @@ static __always_inline void sluice_submit(struct sluice_record *r)
 	bpf_ringbuf_submit(r, used > size / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
-/* Reserve a zeroed record with the fields every kernel record shares. */
-static __always_inline struct sluice_record *sluice_record_begin(__u8 kind, __u64 cgid,
-								  const struct sluice_decision *d)
+/*
+ * Reserve a zeroed record and fill what every kernel record shares: the
+ * decision, the time and the cgroup. Counted as generated first, as a drop
+ * when the ring is full.
+ */
+static __always_inline struct sluice_record *sluice_record_reserve(__u8 kind, __u64 cgid,
+								    const struct sluice_decision *d)
 {
 	sluice_count(SLUICE_C_GENERATED);
 	struct sluice_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
@@ -62,7 +66,6 @@ static __always_inline struct sluice_record *sluice_record_begin(__u8 kind, __u6
 		return 0;
 	}
 	__builtin_memset(r, 0, sizeof(*r));
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	r->version = SLUICE_RECORD_VERSION;
 	r->kind = kind;
 	r->verdict = d->verdict;
@@ -74,6 +77,17 @@ static __always_inline struct sluice_record *sluice_record_begin(__u8 kind, __u6
 	r->domain_hash = d->domain_hash;
 	r->ts_ns = bpf_ktime_get_boot_ns();
 	r->cgroup_id = cgid;
+	return r;
+}
+
+/* A record about the current task's own attempt. */
+static __always_inline struct sluice_record *sluice_record_begin(__u8 kind, __u64 cgid,
+								  const struct sluice_decision *d)
+{
+	struct sluice_record *r = sluice_record_reserve(kind, cgid, d);
+	if (!r)
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	r->pid = pid_tgid >> 32;
 	r->tid = (__u32)pid_tgid;
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
@@ -83,29 +97,24 @@ static __always_inline struct sluice_record *sluice_record_begin(__u8 kind, __u6
 /*
  * A flow record (tcp_close / tcp_interim / udp_flow) from the state saved at the
  * attempt: these are emitted from sock_ops, timers and softirq, where the
- * current task is not the socket's owner.
+ * current task is not the socket's owner (and the current-task helpers may not
+ * be callable), so task and destination come from the saved info.
  */
 static __always_inline struct sluice_record *sluice_flow_record_begin(__u8 kind, const struct sluice_flow_info *fi,
 								       __u64 cookie)
 {
-	sluice_count(SLUICE_C_GENERATED);
-	struct sluice_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		sluice_count(SLUICE_C_DROP_RINGBUF_FULL);
+	const struct sluice_decision d = {
+		.domain_hash = fi->domain_hash,
+		.policy_id = fi->policy_id,
+		.rule_id = fi->rule_id,
+		.flags = fi->flags,
+		.verdict = fi->verdict,
+		.reason = fi->reason,
+		.mode = fi->mode,
+	};
+	struct sluice_record *r = sluice_record_reserve(kind, fi->cgroup_id, &d);
+	if (!r)
 		return 0;
-	}
-	__builtin_memset(r, 0, sizeof(*r));
-	r->version = SLUICE_RECORD_VERSION;
-	r->kind = kind;
-	r->verdict = fi->verdict;
-	r->reason = fi->reason;
-	r->mode = fi->mode;
-	r->flags = fi->flags;
-	r->policy_id = fi->policy_id;
-	r->rule_id = fi->rule_id;
-	r->domain_hash = fi->domain_hash;
-	r->ts_ns = bpf_ktime_get_boot_ns();
-	r->cgroup_id = fi->cgroup_id;
 	r->socket_cookie = cookie;
 	r->pid = fi->pid;
 	r->tid = fi->tid;

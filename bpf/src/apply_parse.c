@@ -34,21 +34,47 @@ static int fail(struct op *op, const char *fmt, ...)
 	return -1;
 }
 
-static int parse_u32(const char *s, __u32 *out, __u32 min)
+/*
+ * Every number in the protocol is unsigned decimal. strtoul/strtoull skip
+ * blanks and accept a sign, and "-1" wraps to the maximum, so only a string
+ * of digits gets that far.
+ */
+static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 {
+	if (!*s)
+		return -1;
+	for (const char *p = s; *p; p++)
+		if (*p < '0' || *p > '9')
+			return -1;
 	char *end;
 	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || *end || !*s || s[0] == '-' || v > 0xffffffffUL || v < min)
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_u32(const char *s, __u32 *out, __u32 min)
+{
+	unsigned long long v;
+	if (parse_uint(s, 0xffffffffULL, &v) || v < min)
 		return -1;
 	*out = (__u32)v;
 	return 0;
 }
 
+/* Appended to a refusal whose value carries a minus sign, so the reason is plain. */
+static const char *neg_note(const char *s)
+{
+	return strchr(s, '-') ? "; negative numbers are refused" : "";
+}
+
 static int parse_policy_id(struct op *op, const char *s, int allow_zero)
 {
 	if (parse_u32(s, &op->policy_id, allow_zero ? 0 : 1))
-		return fail(op, "bad policy id '%s' (%s)", s, allow_zero ? "an integer" : "an integer > 0; 0 is the reserved deny-all policy");
+		return fail(op, "bad policy id '%s' (%s%s)", s,
+			    allow_zero ? "an integer >= 0" : "an integer > 0; 0 is the reserved deny-all policy", neg_note(s));
 	return 0;
 }
 
@@ -92,7 +118,7 @@ static int parse_cidr(struct op *op, const char *s)
 		return fail(op, "bad address in '%s'", s);
 	__u32 max = v4 ? 32 : 128, len = max;
 	if (slash && parse_u32(slash + 1, &len, 0))
-		return fail(op, "bad prefix length in '%s'", s);
+		return fail(op, "bad prefix length '%s' in '%s' (an integer 0-%u%s)", slash + 1, s, max, neg_note(slash + 1));
 	if (len > max)
 		return fail(op, "prefix length %u > %u in '%s'", len, max, s);
 	op->prefixlen = v4 ? 96 + len : len;
@@ -110,13 +136,17 @@ static int parse_ports(struct op *op, char *s, __u8 proto)
 		return 0;
 	}
 	char *save, *tok;
+	/* A range's dash makes "-1" look like one with no start; say so plainly. */
+	if (s[0] == '-' || strstr(s, ",-") || strstr(s, "--"))
+		return fail(op, "bad ports '%s' (PORT or LO-HI, 0-65535, comma-separated; negative numbers are refused)", s);
 	for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		__u32 lo, hi;
 		char *dash = strchr(tok, '-');
 		if (dash)
 			*dash = 0;
 		if (parse_u32(tok, &lo, 0) || lo > 65535 || (dash && (parse_u32(dash + 1, &hi, 0) || hi > 65535)))
-			return fail(op, "bad port or range '%s%s%s'", tok, dash ? "-" : "", dash ? dash + 1 : "");
+			return fail(op, "bad port or range '%s%s%s' (PORT or LO-HI, 0-65535)", tok, dash ? "-" : "",
+				    dash ? dash + 1 : "");
 		if (!dash)
 			hi = lo;
 		if (lo > hi)
@@ -134,22 +164,32 @@ static int parse_ports(struct op *op, char *s, __u8 proto)
 static int parse_expiry(struct op *op, const char *s)
 {
 	char *end;
-	errno = 0;
 	if (s[0] == '+') {
-		double secs = strtod(s + 1, &end);
-		if (errno || *end || !(secs > 0) || secs > 1e9)
-			return fail(op, "bad bypass duration '%s' (+SECONDS)", s);
+		/* strtod also takes a sign, blanks, hex, "inf" and "nan": only digits and one point reach it. */
+		const char *p = s + 1;
+		int digits = 0, points = 0;
+		for (; *p; p++)
+			if (*p >= '0' && *p <= '9')
+				digits++;
+			else if (*p == '.' && !points)
+				points++;
+			else
+				break;
+		errno = 0;
+		double secs = *p || !digits ? 0 : strtod(s + 1, &end);
+		if (*p || !digits || errno || *end || !(secs > 0) || secs > 1e9)
+			return fail(op, "bad bypass duration '%s' (+SECONDS, a number > 0 and <= 1e9%s)", s, neg_note(s));
 		op->expires_ns = boot_ns() + (uint64_t)(secs * 1e9);
 		return 0;
 	}
 	if (s[0] == '@') {
-		unsigned long long v = strtoull(s + 1, &end, 10);
-		if (errno || *end || !s[1])
-			return fail(op, "bad bypass expiry '%s' (@BOOT_NS)", s);
+		unsigned long long v;
+		if (parse_uint(s + 1, ~0ULL, &v))
+			return fail(op, "bad bypass expiry '%s' (@BOOT_NS, an unsigned decimal integer%s)", s, neg_note(s));
 		op->expires_ns = v;
 		return 0;
 	}
-	return fail(op, "bad bypass expiry '%s' (+SECONDS or @BOOT_NS)", s);
+	return fail(op, "bad bypass expiry '%s' (+SECONDS or @BOOT_NS%s)", s, neg_note(s));
 }
 
 static int parse_cgroup(struct op *op, const char *s)
@@ -213,7 +253,7 @@ static int parse_ms(struct op *op, const char *s, uint64_t *ns, const char *what
 {
 	__u32 ms;
 	if (parse_u32(s, &ms, 1))
-		return fail(op, "bad %s '%s' (milliseconds > 0)", what, s);
+		return fail(op, "bad %s '%s' (milliseconds, an integer > 0%s)", what, s, neg_note(s));
 	*ns = (uint64_t)ms * 1000000ull;
 	return 0;
 }
@@ -229,7 +269,7 @@ static int want(struct op *op, int ntok, int min, int max, const char *usage)
 static int parse_rule_id_proto(struct op *op, const char *rule_id, const char *proto_word, __u8 *proto)
 {
 	if (parse_u32(rule_id, &op->rule_id, 1)) {
-		fail(op, "bad rule id '%s' (an integer > 0)", rule_id);
+		fail(op, "bad rule id '%s' (an integer > 0%s)", rule_id, neg_note(rule_id));
 		return -1;
 	}
 	*proto = !strcmp(proto_word, "tcp") ? IPPROTO_TCP : !strcmp(proto_word, "udp") ? IPPROTO_UDP : 0;
@@ -281,7 +321,7 @@ static void parse_op(struct op *op, int n, char **t)
 		if (want(op, n, 4, 4, "resolver POLICY RULE_ID ADDR") || parse_policy_id(op, t[1], 0))
 			return;
 		if (parse_u32(t[2], &op->rule_id, 1))
-			fail(op, "bad rule id '%s' (an integer > 0)", t[2]);
+			fail(op, "bad rule id '%s' (an integer > 0%s)", t[2], neg_note(t[2]));
 		else if (parse_addr(t[3], op->addr, &v4))
 			fail(op, "bad resolver address '%s'", t[3]);
 	} else if (!strcmp(k, "default")) {

@@ -25,17 +25,45 @@ static const char *proto_name(__u8 p)
 	return p == 6 ? "tcp" : p == 17 ? "udp" : p == 0 ? "any" : "other";
 }
 
+/*
+ * The show functions read each entry as this build's struct, and the lookups
+ * copy value_size bytes (times the CPU count for per-CPU maps) into fixed
+ * buffers: a map pinned by a different build, or a per-CPU map under an
+ * expected name, must be refused here rather than overflow them.
+ */
+static void check_map(int fd, const char *map, __u32 ksz, __u32 vsz, int percpu)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		die(EXIT_FAIL, "dump: reading map info of '%s': %s", map, strerror(errno));
+	if (info.key_size != ksz)
+		die(EXIT_FAIL, "dump: map '%s' has key size %u bytes, this build expects %u (pinned by a different build? reload it)",
+		    map, info.key_size, ksz);
+	if (info.value_size != vsz)
+		die(EXIT_FAIL, "dump: map '%s' has value size %u bytes, this build expects %u (pinned by a different build? reload it)",
+		    map, info.value_size, vsz);
+	int is_percpu = info.type == BPF_MAP_TYPE_PERCPU_HASH || info.type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+			info.type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+	if (is_percpu != percpu)
+		die(EXIT_FAIL, "dump: map '%s' is %s (type %u), this build expects %s", map,
+		    is_percpu ? "per-CPU" : "not per-CPU", info.type, percpu ? "per-CPU" : "not per-CPU");
+}
+
 /* Walks a hash/trie map, calling show(key, value) for each entry. */
-static void walk(int fd, size_t ksz, size_t vsz, void (*show)(const void *, const void *))
+static void walk(int fd, const char *map, size_t ksz, size_t vsz, void (*show)(const void *, const void *))
 {
 	unsigned char key[64], next[64], val[512], *prev = NULL;
+	if (ksz > sizeof(key) || vsz > sizeof(val))
+		die(EXIT_FAIL, "dump: map '%s' entries (key %zu, value %zu bytes) exceed the buffers (key %zu, value %zu)",
+		    map, ksz, vsz, sizeof(key), sizeof(val));
+	check_map(fd, map, ksz, vsz, 0);
 	while (!bpf_map_get_next_key(fd, prev, next)) {
 		memcpy(key, next, ksz);
 		prev = key;
 		if (!bpf_map_lookup_elem(fd, key, val))
 			show(key, val);
 	}
-	(void)vsz;
 }
 
 static void show_cgroup(const void *k, const void *v)
@@ -126,11 +154,20 @@ static void show_dns(const void *k, const void *v)
 	       n->expires_boot_ns <= boot_ns() ? "true" : "false");
 }
 
-static void print_counters(const struct opts *o)
+/* Read before anything is printed, so a refusal leaves no half-written JSON. */
+static void read_all_counters(const struct opts *o, __u64 sum[SLUICE_C_ALL_SLOTS])
 {
-	__u64 sum[SLUICE_C_ALL_SLOTS];
-	if (read_counters(open_pinned(o->pin, "counters"), open_counters_ext(o->pin), sum))
+	int fd = open_pinned(o->pin, "counters"), ext_fd = open_counters_ext(o->pin);
+	/* read_counters copies one __u64 per CPU per slot. */
+	check_map(fd, "counters", sizeof(__u32), sizeof(__u64), 1);
+	if (ext_fd >= 0)
+		check_map(ext_fd, "counters_ext", sizeof(__u32), sizeof(__u64), 1);
+	if (read_counters(fd, ext_fd, sum))
 		die(EXIT_FAIL, "reading counters: %s", strerror(errno));
+}
+
+static void print_counters(const __u64 sum[SLUICE_C_ALL_SLOTS])
+{
 	printf("\"counters\":{");
 	for (int i = 0, first = 1; i < SLUICE_C_ALL_SLOTS; i++) {
 		if (!counter_names[i])
@@ -172,31 +209,35 @@ int cmd_dump(const struct opts *o, const char *map)
 {
 	pin_dir_prepare(o->pin, 0);
 	if (!strcmp(map, "cgroup_policy"))
-		walk(open_pinned(o->pin, map), 8, sizeof(struct sluice_cgroup_entry), show_cgroup);
+		walk(open_pinned(o->pin, map), map, 8, sizeof(struct sluice_cgroup_entry), show_cgroup);
 	else if (!strcmp(map, "policies"))
-		walk(open_pinned(o->pin, map), 4, sizeof(struct sluice_policy), show_policy);
+		walk(open_pinned(o->pin, map), map, 4, sizeof(struct sluice_policy), show_policy);
 	else if (!strcmp(map, "bypass"))
-		walk(open_pinned(o->pin, map), 8, sizeof(struct sluice_bypass), show_bypass);
+		walk(open_pinned(o->pin, map), map, 8, sizeof(struct sluice_bypass), show_bypass);
 	else if (!strcmp(map, "rules"))
-		walk(open_pinned(o->pin, map), sizeof(struct sluice_rule_key), sizeof(struct sluice_rule_value), show_rule);
+		walk(open_pinned(o->pin, map), map, sizeof(struct sluice_rule_key), sizeof(struct sluice_rule_value), show_rule);
 	else if (!strcmp(map, "resolvers"))
-		walk(open_pinned(o->pin, map), sizeof(struct sluice_resolver_key), 4, show_resolver);
+		walk(open_pinned(o->pin, map), map, sizeof(struct sluice_resolver_key), 4, show_resolver);
 	else if (!strcmp(map, "host_rules"))
-		walk(open_pinned(o->pin, map), sizeof(struct sluice_host_key), sizeof(struct sluice_rule_value), show_host);
+		walk(open_pinned(o->pin, map), map, sizeof(struct sluice_host_key), sizeof(struct sluice_rule_value), show_host);
 	else if (!strcmp(map, "dns_cache"))
-		walk(open_pinned(o->pin, map), sizeof(struct sluice_dns_key), sizeof(struct sluice_dns_name), show_dns);
+		walk(open_pinned(o->pin, map), map, sizeof(struct sluice_dns_key), sizeof(struct sluice_dns_name), show_dns);
 	else if (!strcmp(map, "config")) {
 		__u32 zero = 0;
 		struct sluice_config c = {};
-		if (bpf_map_lookup_elem(open_pinned(o->pin, map), &zero, &c))
+		int fd = open_pinned(o->pin, map);
+		check_map(fd, map, sizeof(zero), sizeof(c), 0);
+		if (bpf_map_lookup_elem(fd, &zero, &c))
 			die(EXIT_FAIL, "reading config: %s", strerror(errno));
 		printf("{\"default_policy_id\":%u,\"default_mode\":\"%s\",\"active_timeout_ns\":\"%llu\",\"udp_idle_ns\":\"%llu\"}\n",
 		       c.default_policy_id, mode_name(c.default_mode),
 		       (unsigned long long)(c.active_timeout_ns ? c.active_timeout_ns : SLUICE_DEFAULT_ACTIVE_NS),
 		       (unsigned long long)(c.udp_idle_ns ? c.udp_idle_ns : SLUICE_DEFAULT_UDP_IDLE_NS));
 	} else if (!strcmp(map, "counters")) {
+		__u64 sum[SLUICE_C_ALL_SLOTS];
+		read_all_counters(o, sum);
 		printf("{");
-		print_counters(o);
+		print_counters(sum);
 		printf("}\n");
 	} else if (!strcmp(map, "links"))
 		dump_links(o);
@@ -208,6 +249,8 @@ int cmd_dump(const struct opts *o, const char *map)
 int cmd_stats(const struct opts *o)
 {
 	pin_dir_prepare(o->pin, 0);
+	__u64 sum[SLUICE_C_ALL_SLOTS];
+	read_all_counters(o, sum);
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 	bpf_obj_get_info_by_fd(open_pinned(o->pin, "events"), &info, &len);
@@ -215,7 +258,7 @@ int cmd_stats(const struct opts *o)
 	json_str(stdout, o->pin);
 	printf(",\"ringbuf_size\":%u,\"record_size\":%d,\"record_version\":%d,", info.max_entries, SLUICE_RECORD_SIZE,
 	       SLUICE_RECORD_VERSION);
-	print_counters(o);
+	print_counters(sum);
 	printf("}\n");
 	return EXIT_OK;
 }

@@ -58,6 +58,15 @@ describe('apply validation', () => {
     ['an unknown operation', ['policy 90', 'allow-everything'], /unknown operation/],
     ['a bad mode', ['policy 90', 'cgroup 999999 90 permissive'], /bad mode/],
     ['two changes to one cgroup', ['policy 90', 'cgroup 999999 90 enforce', 'cgroup-del 999999'], /conflicts with line/],
+    // strtoul takes "-1" and wraps it to the maximum; every number field refuses a sign instead.
+    ['a negative policy id', ['policy -1'], /bad policy id '-1'.*negative numbers are refused/],
+    ['a negative rule id', ['policy 90', 'rule 90 -1 127.0.0.0/8 80 tcp'], /bad rule id '-1'.*negative/],
+    ['a negative port', ['policy 90', 'rule 90 1 127.0.0.0/8 -1 tcp'], /bad ports '-1'.*negative/],
+    ['a negative prefix length', ['policy 90', 'rule 90 1 127.0.0.0/-8 80 tcp'], /bad prefix length '-8'.*negative/],
+    ['a negative timeout', ['timeouts -1 1000'], /bad active timeout '-1'.*negative/],
+    // A wrapped @BOOT_NS would be a bypass that never expires.
+    ['a negative boot-time bypass expiry', ['bypass 999999 @-1'], /bad bypass expiry '@-1'.*negative/],
+    ['a negative bypass duration', ['bypass 999999 +-5'], /bad bypass duration '\+-5'.*negative/],
     [
       'a prefix needing more than 16 port ranges after the closure',
       ['policy 90', 'rule 90 1 127.0.0.0/8 1,3,5,7,9,11,13,15,17 tcp', 'rule 90 2 127.0.0.2/32 2,4,6,8,10,12,14,16,18 tcp'],
@@ -73,7 +82,8 @@ describe('apply validation', () => {
     expect(batch).toMatchObject({ ok: false });
     const failed = r.results.filter((x) => 'line' in x && typeof x.error === 'string' && error.test(x.error));
     expect(failed.length, JSON.stringify(r.results)).toBeGreaterThanOrEqual(1);
-    expect(r.results.find((x) => x.op === 'bypass')).toMatchObject({ ok: false, error: 'not applied: batch rejected' });
+    const rider = r.results.find((x) => x.line === lines.length + 1);
+    expect(rider).toMatchObject({ op: 'bypass', ok: false, error: 'not applied: batch rejected' });
     expect(await mapsSnapshot()).toBe(before);
   });
 });
