@@ -45,7 +45,7 @@ import {
   waitFor,
   waitReady,
 } from '@sluice/testkit';
-import { dataStreamName } from '../services/sink/src/templates.ts';
+import { dataStreamName } from '@sluice/store';
 import { cpuSeconds } from './lib/proc.ts';
 import { percentile } from './lib/stats.ts';
 import { VisibilityWatch } from './lib/visibility.ts';

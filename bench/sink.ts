@@ -13,9 +13,7 @@
 import { STREAMS } from '@sluice/contracts';
 import { createLogger } from '@sluice/runtime';
 import { closeSlice, egressEvent, openSlice, publishEgress, searchableCount, type Slice, sliceEnv, startService, stopService } from '@sluice/testkit';
-import { ensureTemplates } from '../services/sink/src/opensearch-setup.ts';
-import { parseBatch } from '../services/sink/src/parse.ts';
-import { dataStreamName, SOURCES, templateName } from '../services/sink/src/templates.ts';
+import { ensureTemplates, parseBatch, dataStreamName, SOURCES, templateName } from '@sluice/store';
 
 const DOCS = Number(process.env.BENCH_SINK_DOCS ?? 60_000);
 const PER_MESSAGE = 500;

@@ -11,8 +11,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { STREAMS, subjects, type EgressEvent } from '@sluice/contracts';
 import { createLogger, ensureStream } from '@sluice/runtime';
 import { testServer } from '@sluice/testkit';
-import { egressDocument } from '@sluice/sink/document';
-import { FileStoreWriter } from '@sluice/sink/file-store';
+import { egressDocument, FileStoreWriter } from '@sluice/store';
 
 const main = fileURLToPath(new URL('../main.ts', import.meta.url));
 const NATS_URL = testServer('NATS_URL');

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { EgressEvent } from '@sluice/contracts';
-import { readNdjsonStore } from '@sluice/sink/file-store';
+import { readNdjsonStore } from '@sluice/store';
 import { out, say, type Command } from '../command.ts';
 import { matches, parseFilter, subjectFor, type EventFilter } from '../events/filter.ts';
 import { DEFAULT_WIDTHS, TABLE_HEADER, eventRow, formatRow } from '../events/format.ts';

@@ -7,7 +7,7 @@ import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Client } from '@opensearch-project/opensearch';
 import { DnsEvent, EgressEvent, encodeToken, STREAMS, subjects } from '@sluice/contracts';
-import { readNdjsonStore } from '@sluice/sink/file-store';
+import { readNdjsonStore } from '@sluice/store';
 
 export interface EventQuery {
   /** Epoch ms, inclusive; undefined: from the oldest stored event. */

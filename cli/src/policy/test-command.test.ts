@@ -6,8 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DnsEvent, EgressEvent } from '@sluice/contracts';
-import { dnsDocument, egressDocument } from '@sluice/sink/document';
-import { FileStoreWriter } from '@sluice/sink/file-store';
+import { dnsDocument, egressDocument, FileStoreWriter } from '@sluice/store';
 import { policy } from '../commands/policy.ts';
 import { queryOf } from './test-command.ts';
 

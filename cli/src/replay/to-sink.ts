@@ -3,11 +3,7 @@
 // sink would have written, and its deterministic _id makes a second replay a no-op (duplicates).
 import { Client } from '@opensearch-project/opensearch';
 import { createLogger } from '@sluice/runtime';
-import type { SourceName } from '@sluice/sink/document';
-import { ensureTemplates } from '@sluice/sink/opensearch-setup';
-import { OpenSearchWriter } from '@sluice/sink/opensearch-writer';
-import { parseBatch } from '@sluice/sink/parse';
-import type { BulkItem } from '@sluice/sink/writer';
+import { type SourceName, ensureTemplates, OpenSearchWriter, parseBatch, type BulkItem } from '@sluice/store';
 import { UsageError } from '../command.ts';
 
 export interface SinkStats {

@@ -1,12 +1,11 @@
-// Generates infra/opensearch/{templates,ism}/*.json from the sink code that installs them, for
-// operators who manage OpenSearch by hand. The sink's templates.test.ts fails when the committed
+// Generates infra/opensearch/{templates,ism}/*.json from the store code the sink installs them with, for
+// operators who manage OpenSearch by hand. The store's templates.test.ts fails when the committed
 // files drift.
 //   tsx packages/testkit/src/opensearch-infra.ts
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ismPolicy } from '../../../services/sink/src/ism.ts';
-import { indexTemplate, SOURCES, templateName } from '../../../services/sink/src/templates.ts';
+import { ismPolicy, indexTemplate, SOURCES, templateName } from '@sluice/store';
 import { REPO_ROOT } from './repo-paths.ts';
 
 export const INFRA_DIR = join(REPO_ROOT, 'infra', 'opensearch');

@@ -6,8 +6,7 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamCl
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { STREAMS, subjects, type AuditEvent, type DnsEvent, type EgressEvent } from '@sluice/contracts';
 import { createLogger, ensureStream } from '@sluice/runtime';
-import { DLQ_SUBJECT, type DlqRecord } from '../../../services/sink/src/dlq.ts';
-import { dataStreamName, SOURCES, templateName } from '../../../services/sink/src/templates.ts';
+import { dataStreamName, DLQ_SUBJECT, SOURCES, templateName, type DlqRecord } from '@sluice/store';
 import { ndjson } from './events.ts';
 import { testServer } from './servers.ts';
 import { startService, waitReady, type ServiceProcess } from './service-process.ts';

@@ -12,7 +12,7 @@ import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { DropAccountState, dropAccountKey, DropNotice, KV_BUCKETS, STREAMS, subjects } from '@sluice/contracts';
 import { createLogger, ensureKv, ensureStream, jetstreamManager } from '@sluice/runtime';
 import { freePort, privateServer, startReader, startService, stopService, waitFor, type PrivateServer, type Reader, type ServiceProcess } from '@sluice/testkit';
-import { readNdjsonStore } from '../../sink/src/file-store.ts';
+import { readNdjsonStore } from '@sluice/store';
 import { DropAccount } from './drop-account.ts';
 import { COUNTER_SLOT, COUNTER_SLOTS } from './kernel-counters.ts';
 import { KIND_COUNTERS, OFF, RECORD_SIZE, RECORD_VERSION } from './layout.ts';

@@ -5,8 +5,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { STREAMS, type StreamSpec } from '@sluice/contracts';
 import { ensureConsumer, jetstreamManager, type Logger } from '@sluice/runtime';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { SourceName } from './document.ts';
-import { parseBatch } from './parse.ts';
+import { type SourceName, parseBatch } from '@sluice/store';
 import type { Pipeline } from './pipeline.ts';
 
 export interface SourceBinding {

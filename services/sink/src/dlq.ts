@@ -3,23 +3,9 @@
 // message, so a redelivered source message does not DLQ its rejections twice within the window.
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
-import { HEADERS, subjects } from '@sluice/contracts';
+import { HEADERS } from '@sluice/contracts';
+import { DLQ_SUBJECT, type DlqRecord } from '@sluice/store';
 import type { DlqEntry, MessageMeta } from './pipeline.ts';
-
-export const DLQ_SUBJECT = subjects.dlq('sink');
-
-export interface DlqRecord {
-  time: string;
-  stage: 'sink';
-  source: string;
-  subject: string;
-  stream_seq: number;
-  line: number;
-  kind: string;
-  reason: string;
-  /** The raw input line (or, for an OpenSearch rejection, the document as sent). */
-  raw: string;
-}
 
 export function dlqRecords(entries: DlqEntry[], time: string): DlqRecord[] {
   return entries.map((e) => ({

@@ -3,8 +3,7 @@
 // two replicas racing roll over once, and deleting an already-deleted index is treated as done.
 import type { Client } from '@opensearch-project/opensearch';
 import type { Logger } from '@sluice/runtime';
-import { expiredIndices, generationOf, type BackingIndex } from './ism.ts';
-import { dataStreamName, SOURCES } from './templates.ts';
+import { expiredIndices, generationOf, type BackingIndex, dataStreamName, SOURCES } from '@sluice/store';
 
 export interface SelfLifecycleOptions {
   prefix: string;

@@ -7,13 +7,10 @@ import { Backoff, BulkSizer } from './bulk-size.ts';
 import { DEFAULT_METRICS_PORT, durationMs, env } from './config.ts';
 import { bindings, ensureConsumers, startConsuming } from './consume.ts';
 import { dlqPublisher } from './dlq.ts';
-import { FileStoreWriter } from './file-store.ts';
+import { FileStoreWriter, ensureIsmPolicy, ensureTemplates, hasIsmPlugin, OpenSearchWriter, type DocumentWriter } from '@sluice/store';
 import { startSelfLifecycle } from './lifecycle.ts';
-import { ensureIsmPolicy, ensureTemplates, hasIsmPlugin } from './opensearch-setup.ts';
-import { OpenSearchWriter } from './opensearch-writer.ts';
 import { Pipeline } from './pipeline.ts';
 import { sinkCounters } from './sink-metrics.ts';
-import type { DocumentWriter } from './writer.ts';
 
 await runService({
   name: 'sink',

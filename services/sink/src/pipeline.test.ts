@@ -3,12 +3,10 @@
 import { createLogger } from '@sluice/runtime';
 import { describe, expect, it } from 'vitest';
 import { egressEvent, ndjson } from '@sluice/testkit/unit';
-import type { ItemOutcome } from './bulk-result.ts';
+import { type ItemOutcome, parseBatch, WriteUnavailable, type BulkItem, type DocumentWriter } from '@sluice/store';
 import { Backoff, BulkSizer } from './bulk-size.ts';
-import { parseBatch } from './parse.ts';
 import { Pipeline, type AckHandle, type DlqEntry } from './pipeline.ts';
 import type { SinkCounters } from './sink-metrics.ts';
-import { WriteUnavailable, type BulkItem, type DocumentWriter } from './writer.ts';
 
 class Handle implements AckHandle {
   acks = 0;

@@ -6,10 +6,8 @@
 // `working()`, and the pipeline retries with capped exponential backoff.
 import type { Logger } from '@sluice/runtime';
 import type { Backoff, BulkSizer } from './bulk-size.ts';
-import type { SourceName } from './document.ts';
-import type { ParsedBatch, Rejection } from './parse.ts';
+import { type SourceName, type ParsedBatch, type Rejection, WriteUnavailable, type BulkItem, type DocumentWriter } from '@sluice/store';
 import type { SinkCounters } from './sink-metrics.ts';
-import { WriteUnavailable, type BulkItem, type DocumentWriter } from './writer.ts';
 
 /** The part of a JetStream message the pipeline needs (JsMsg satisfies it). */
 export interface AckHandle {

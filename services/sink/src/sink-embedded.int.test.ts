@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { STREAMS } from '@sluice/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvent, closeSlice, egressEvent, openSlice, publishAudit, publishEgress, type ServiceProcess, type Slice, startSink, stopService, waitFor } from '@sluice/testkit';
-import { readNdjsonStore } from './file-store.ts';
+import { readNdjsonStore } from '@sluice/store';
 
 const PORT = 19_483;
 let s: Slice;

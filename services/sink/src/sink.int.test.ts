@@ -3,8 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvent, closeSlice, dlqRecords, dnsEvent, egressEvent, ndjson, openSlice, publishAudit, publishDns, publishEgress, publishRaw, scrapeValue, searchableCount, type ServiceProcess, type Slice, startSink, stopService, waitForCount } from '@sluice/testkit';
 import { createLogger } from '@sluice/runtime';
 import { backingIndices, runLifecycleOnce } from './lifecycle.ts';
-import { ensureTemplates } from './opensearch-setup.ts';
-import { dataStreamName, indexTemplate, TEMPLATE_VERSION, templateName } from './templates.ts';
+import { ensureTemplates, dataStreamName, indexTemplate, TEMPLATE_VERSION, templateName } from '@sluice/store';
 import { subjects } from '@sluice/contracts';
 
 const PORT = 19_481;
