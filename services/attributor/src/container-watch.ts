@@ -212,11 +212,12 @@ export class ContainerWatch {
     if (!c) throw new Error(`container ${req.containerId} is not in Docker's list`);
     const facts = factsFromInspect({ Id: c.Id, Name: c.Names?.[0], Config: { Labels: c.Labels ?? {}, Image: c.Image } }, this.d.labels);
     await this.reportRejections(req.containerId, facts);
-    await this.enqueue(req.containerId, async () => {
-      const identity = this.identityFrom(facts, { path: req.cgroupPath, id: req.cgroupId }, this.d.cache.get(this.d.node, req.containerId)?.identity);
-      this.index(identity, undefined);
-      await this.d.publish(lifecycleMessage('create', identity, Date.now(), `runtime-${req.cgroupId}`));
-    });
+    // Not through this container's event queue: the `network connect` Docker sends during the start
+    // is queued there, and its inspect waits for the start we are holding (a deadlock until the
+    // wrapper gives up). The later start event re-indexes the container through the queue as usual.
+    const identity = this.identityFrom(facts, { path: req.cgroupPath, id: req.cgroupId }, this.d.cache.get(this.d.node, req.containerId)?.identity);
+    this.index(identity, undefined);
+    await this.d.publish(lifecycleMessage('create', identity, Date.now(), `runtime-${req.cgroupId}`));
   }
 
   /** Label values not carried: counted and sent to the DLQ once; the container is tracked without them. */
