@@ -9,6 +9,13 @@ import { z } from 'zod';
 import { createLogger } from './logger.ts';
 import { request, RpcError, serveApi } from './rpc.ts';
 
+/** The test run's private NATS (scripts/test.sh exports it); never a default port a user's Sluice may own. */
+function natsUrl(): string {
+  const url = process.env.NATS_URL;
+  if (!url) throw new Error('NATS_URL is not set: run the tests through scripts/test.sh (its private instance)');
+  return url;
+}
+
 const API = defineApi(
   'kit',
   'kit service',
@@ -20,7 +27,7 @@ const log = createLogger('rpc-test', 'silent');
 let nc: NatsConnection;
 
 beforeAll(async () => {
-  nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
+  nc = await connect({ servers: natsUrl() });
 });
 afterAll(async () => {
   await nc?.close();

@@ -6,6 +6,13 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
+/** The test run's private NATS (scripts/test.sh exports it); never a default port a user's Sluice may own. */
+function natsUrl(): string {
+  const url = process.env.NATS_URL;
+  if (!url) throw new Error('NATS_URL is not set: run the tests through scripts/test.sh (its private instance)');
+  return url;
+}
+
 async function freePort(): Promise<number> {
   const srv = createServer().listen(0, '127.0.0.1');
   await once(srv, 'listening');
@@ -18,7 +25,7 @@ describe('runService', () => {
   it('an unhandled rejection stops the service with exit code 1, through its shutdown steps', async () => {
     const script = fileURLToPath(new URL('../test/rejecting-service.ts', import.meta.url));
     const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      env: { PATH: process.env.PATH, NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', METRICS_PORT: String(await freePort()), LOG_LEVEL: 'info' },
+      env: { PATH: process.env.PATH, NATS_URL: natsUrl(), METRICS_PORT: String(await freePort()), LOG_LEVEL: 'info' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
