@@ -10,3 +10,4 @@ export * from './mounts.ts';
 export * from './prometheus-text.ts';
 export * from './rpc.ts';
 export * from './supervise.ts';
+export * from './timers.ts';

@@ -4,3 +4,4 @@ export * from './kernel-records.ts';
 export * from './raw-batches.ts';
 export * from './events.ts';
 export * from './opensearch-infra.ts';
+export * from './fake-clock.ts';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FakeClock } from '@sluice/testkit/unit';
 import type { Batch } from './batcher.ts';
 import { BatchPublisher, type PublishResult } from './publisher.ts';
 
@@ -6,7 +7,7 @@ function batch(firstSeq: number, count: number): Batch {
   return { firstSeq, count, body: Buffer.alloc(0), wallOffsetNs: 0n };
 }
 
-function harness(maxQueuedRecords: number, maxInflight = 2) {
+function harness(maxQueuedRecords: number, maxInflight = 2, clock?: FakeClock) {
   const stats = { published: 0, dropped: 0, failures: 0, duplicates: 0 };
   const calls: number[] = [];
   let mode: 'ok' | 'fail' | 'hold' = 'ok';
@@ -24,6 +25,7 @@ function harness(maxQueuedRecords: number, maxInflight = 2) {
       dropped: (n) => (stats.dropped += n),
       failed: () => stats.failures++,
     },
+    clock,
   );
   return { pub, stats, calls, held, set: (m: typeof mode) => (mode = m) };
 }
@@ -42,16 +44,20 @@ describe('BatchPublisher', () => {
   });
 
   it('buffers up to the bound while publishing fails, then drops and counts the rest', async () => {
-    const h = harness(25);
+    const clock = new FakeClock();
+    const h = harness(25, 2, clock);
     h.set('fail');
     expect(h.pub.offer(batch(0, 10))).toBe(true);
     expect(h.pub.offer(batch(10, 10))).toBe(true);
     expect(h.pub.offer(batch(20, 10))).toBe(false);
     expect(h.stats.dropped).toBe(10);
-    await new Promise((r) => setTimeout(r, 30));
+    await clock.advance(30); // backoff 5, 10, 20 ms: the first retries fall inside
     expect(h.stats.failures).toBeGreaterThan(2); // retried with backoff
     h.set('ok');
-    expect(await h.pub.idle(1000)).toBe(0);
+    let left: number | undefined;
+    void h.pub.idle(1000).then((n) => (left = n));
+    await clock.until('idle() answers', () => left !== undefined);
+    expect(left).toBe(0);
     expect(h.stats.published).toBe(20);
     // Every attempt used one of the two batches' ids: retries never invent new ones.
     expect(new Set(h.calls)).toEqual(new Set([0, 10]));

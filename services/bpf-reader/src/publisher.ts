@@ -3,6 +3,7 @@
 // a batch that does not fit is dropped and counted (reason=publish) rather than slowing the
 // ring-buffer drain: when the reader cannot keep up, the loss must be counted, never hidden in a
 // stalled pipe.
+import { type TimerHandle, type Timers, realTimers } from '@sluice/runtime';
 import type { Batch } from './batcher.ts';
 
 export interface PublishResult {
@@ -29,7 +30,7 @@ export class BatchPublisher {
   private inflight = 0;
   private retryMs: number;
   private pausedUntil = 0;
-  private wake: NodeJS.Timeout | undefined;
+  private wake: TimerHandle | undefined;
   private idleWaiters: Array<() => void> = [];
   private closed = false;
 
@@ -37,6 +38,8 @@ export class BatchPublisher {
     private readonly opts: PublisherOptions,
     private readonly publish: (b: Batch) => Promise<PublishResult>,
     private readonly events: PublisherEvents,
+    /** Retry backoff and the idle timeout; the real clock unless a test drives its own. */
+    private readonly clock: Timers = realTimers,
   ) {
     this.retryMs = opts.retryMinMs;
   }
@@ -61,9 +64,9 @@ export class BatchPublisher {
   async idle(timeoutMs: number): Promise<number> {
     if (this.queued === 0) return 0;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, timeoutMs);
+      const t = this.clock.setTimeout(resolve, timeoutMs);
       this.idleWaiters.push(() => {
-        clearTimeout(t);
+        this.clock.clearTimeout(t);
         resolve();
       });
     });
@@ -73,7 +76,7 @@ export class BatchPublisher {
   /** Stop accepting; what is still queued is counted as dropped. */
   close(): number {
     this.closed = true;
-    if (this.wake) clearTimeout(this.wake);
+    if (this.wake !== undefined) this.clock.clearTimeout(this.wake);
     const left = this.queue.reduce((n, b) => n + b.count, 0);
     this.queue.length = 0;
     if (left > 0) this.events.dropped(left);
@@ -82,9 +85,9 @@ export class BatchPublisher {
   }
 
   private pump(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     if (now < this.pausedUntil) {
-      this.wake ??= setTimeout(() => {
+      this.wake ??= this.clock.setTimeout(() => {
         this.wake = undefined;
         this.pump();
       }, this.pausedUntil - now);
@@ -117,7 +120,7 @@ export class BatchPublisher {
         }
         // Back to the front: it keeps its place and its message id.
         this.queue.unshift(b);
-        this.pausedUntil = Date.now() + this.retryMs;
+        this.pausedUntil = this.clock.now() + this.retryMs;
         this.retryMs = Math.min(this.opts.retryMaxMs, this.retryMs * 2);
         this.pump();
       },

@@ -2,7 +2,7 @@
 // needs it. The real server is exercised in sink.int.test.ts.
 import { createLogger } from '@sluice/runtime';
 import { describe, expect, it } from 'vitest';
-import { egressEvent, ndjson } from '@sluice/testkit/unit';
+import { egressEvent, FakeClock, ndjson, settle } from '@sluice/testkit/unit';
 import { type ItemOutcome, parseBatch, WriteUnavailable, type BulkItem, type DocumentWriter } from '@sluice/store';
 import { Backoff, BulkSizer } from './bulk-size.ts';
 import { Pipeline, type AckHandle, type DlqEntry } from './pipeline.ts';
@@ -57,7 +57,7 @@ function counters() {
   return { c, s };
 }
 
-function setup(writer: DocumentWriter, over: { maxBufferedDocs?: number } = {}) {
+function setup(writer: DocumentWriter, over: { maxBufferedDocs?: number; clock?: FakeClock } = {}) {
   const { c, s } = counters();
   const dlq: DlqEntry[] = [];
   const p = new Pipeline({
@@ -71,6 +71,7 @@ function setup(writer: DocumentWriter, over: { maxBufferedDocs?: number } = {}) 
     keepAliveMs: 5,
     counters: s,
     log: createLogger('sink-test', 'silent'),
+    clock: over.clock,
   });
   return { p, c, dlq };
 }
@@ -181,16 +182,22 @@ describe('Pipeline', () => {
   it('withholds room while the buffer is full, keeping held messages alive', async () => {
     const w = new ScriptedWriter();
     w.script = Array.from({ length: 6 }, () => 'down' as const);
-    const { p } = setup(w, { maxBufferedDocs: 10 });
+    const clock = new FakeClock();
+    const { p } = setup(w, { maxBufferedDocs: 10, clock });
     const h = new Handle();
     p.add(h, meta(1), batch(0, 20));
     let roomy = false;
-    const room = p.room().then(() => (roomy = true));
-    await new Promise((r) => setTimeout(r, 15));
+    void p.room().then(() => (roomy = true));
+    // One keep-alive period (5 ms); the backoff (at least 1 ms a retry) cannot get through six
+    // failures in that time, so the store is still down.
+    await clock.advance(5);
+    expect(w.calls.length).toBeLessThan(7);
     expect(roomy).toBe(false);
     expect(h.workings).toBeGreaterThan(0);
-    await room;
-    await p.drain();
+    await clock.until('room once the store is back', () => roomy);
+    let drained = false;
+    void p.drain().then(() => (drained = true));
+    await clock.until('the pipeline drains', () => drained);
     p.close();
     expect(h.acks).toBe(1);
   });
@@ -212,12 +219,14 @@ describe('Pipeline', () => {
     const h = new Handle();
     p.add(h, meta(1), batch(0, 220)); // 100 go out at once, 120 wait
     void p.room().then(() => (roomy = true));
-    await new Promise((r) => setTimeout(r, 10));
+    // No timer is involved (linger 0): once pending promise work has run, nothing more happens
+    // until the gate opens.
+    await settle();
     expect(p.buffered).toBe(220);
     expect(roomy).toBe(false);
     release();
     // The next two bulks go out and leave 20 waiting: room again.
-    await new Promise((r) => setTimeout(r, 10));
+    await settle();
     expect(roomy).toBe(true);
     await p.drain();
     p.close();

@@ -4,7 +4,7 @@
 // earlier delivery, or rejected and published to the DLQ. When the writer is away the queue stops
 // moving, `room()` blocks (so the consumer stops pulling), held messages are kept alive with
 // `working()`, and the pipeline retries with capped exponential backoff.
-import type { Logger } from '@sluice/runtime';
+import { type Logger, type TimerHandle, type Timers, realTimers } from '@sluice/runtime';
 import type { Backoff, BulkSizer } from './bulk-size.ts';
 import { type SourceName, type ParsedBatch, type Rejection, WriteUnavailable, type BulkItem, type DocumentWriter } from '@sluice/store';
 import type { SinkCounters } from './sink-metrics.ts';
@@ -39,7 +39,8 @@ export interface PipelineOptions {
   counters: SinkCounters;
   log: Logger;
   onAvailability?: (ok: boolean, detail: string) => void;
-  now?: () => number;
+  /** Linger, backoff and keep-alive timing; the real clock unless a test drives its own. */
+  clock?: Timers;
 }
 
 interface Held {
@@ -61,20 +62,19 @@ export class Pipeline {
   private inflight = 0;
   private inflightDocs = 0;
   private pausedUntil = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly keepAlive: NodeJS.Timeout;
+  private timer: TimerHandle | undefined;
+  private readonly keepAlive: TimerHandle;
   private waiters: Array<() => void> = [];
   private idleWaiters: Array<() => void> = [];
   private flushing = false;
   private available = true;
-  private readonly now: () => number;
+  private readonly clock: Timers;
 
   constructor(private readonly o: PipelineOptions) {
-    this.now = o.now ?? (() => Date.now());
-    this.keepAlive = setInterval(() => {
+    this.clock = o.clock ?? realTimers;
+    this.keepAlive = this.clock.setInterval(() => {
       for (const h of this.held) h.handle.working();
     }, o.keepAliveMs);
-    this.keepAlive.unref();
   }
 
   get buffered(): number {
@@ -97,7 +97,7 @@ export class Pipeline {
       void this.finish(owner);
       return;
     }
-    const at = this.now();
+    const at = this.clock.now();
     for (const d of batch.docs) {
       this.queue.push({ item: { source: meta.source, id: d.id, json: d.json }, owner, at });
     }
@@ -129,22 +129,22 @@ export class Pipeline {
   }
 
   close(): void {
-    clearInterval(this.keepAlive);
-    if (this.timer) clearTimeout(this.timer);
+    this.clock.clearInterval(this.keepAlive);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
   private schedule(at: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       this.pump();
-    }, Math.max(0, at - this.now()));
+    }, Math.max(0, at - this.clock.now()));
   }
 
   private pump(): void {
     while (this.inflight < this.o.concurrency && this.queue.length > 0) {
-      const now = this.now();
+      const now = this.clock.now();
       if (now < this.pausedUntil) return this.schedule(this.pausedUntil);
       const size = this.o.sizer.size;
       const lingerEnd = this.queue[0]!.at + this.o.lingerMs;
@@ -182,9 +182,9 @@ export class Pipeline {
   private retryLater(items: Queued[], detail: string): void {
     // Front of the queue: these were waiting longest, and order within a message is kept.
     this.queue = items.concat(this.queue);
-    this.pausedUntil = this.now() + this.o.backoff.next();
+    this.pausedUntil = this.clock.now() + this.o.backoff.next();
     this.o.counters.retried(items.length);
-    this.o.log.debug({ docs: items.length, detail, resumeInMs: this.pausedUntil - this.now() }, 'bulk retry scheduled');
+    this.o.log.debug({ docs: items.length, detail, resumeInMs: this.pausedUntil - this.clock.now() }, 'bulk retry scheduled');
   }
 
   private async send(batch: Queued[]): Promise<void> {
