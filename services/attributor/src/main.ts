@@ -4,7 +4,7 @@ import Docker from 'dockerode';
 import { jetstream } from '@nats-io/jetstream';
 import { STREAMS } from '@sluice/contracts';
 import { ensureStream, jetstreamManager, runService } from '@sluice/runtime';
-import { findCgroup2Mount } from './cgroup.ts';
+import { findCgroup2Mount, inManagedScope } from './cgroup.ts';
 import { DEFAULT_METRICS_PORT, env } from './config.ts';
 import { ContainerWatch } from './container-watch.ts';
 import { DnsNameStore } from './dns-name-store.ts';
@@ -95,6 +95,7 @@ await runService({
     });
     const runtimeRequests = new RuntimeRequests({
       dir: join(config.SLUICE_RUNTIME_DIR, 'requests'),
+      ours: (r) => inManagedScope(r.cgroupPath, config.SLUICE_MANAGED_CGROUPS),
       handle: (r) => watch.announceFromRuntime(r),
       log,
       counted: (outcome) => runtimeRequestsTotal.add(1, { outcome }),

@@ -2,6 +2,7 @@
 // every second because inotify can coalesce or miss, and one at start for requests left while we
 // were down. Each request is handled once by whichever replica on the node gets to it first (the
 // others find it gone) and removed; a bad one is counted, logged and removed, never retried forever.
+// Requests for cgroups outside our scopes belong to another instance and are left alone.
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +11,12 @@ import { parseRuntimeRequest, type RuntimeRequest } from './runtime-request.ts';
 
 export interface RuntimeRequestDeps {
   dir: string;
+  /**
+   * Is this request ours (its cgroup in one of our managed scopes)? Several instances share the
+   * directory (one per node's scope set; a test suite's next to an operator's): a request for
+   * another scope is left where it is for the attributor that owns it, never claimed or removed.
+   */
+  ours: (r: RuntimeRequest) => boolean;
   handle: (r: RuntimeRequest) => Promise<void>;
   log: Logger;
   counted: (outcome: 'announced' | 'bad' | 'failed') => void;
@@ -68,6 +75,7 @@ export class RuntimeRequests {
         await unlink(file).catch(() => undefined);
         return;
       }
+      if (!this.d.ours(req)) return;
       try {
         await this.d.handle(req);
         this.d.counted('announced');
