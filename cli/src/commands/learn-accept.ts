@@ -3,7 +3,7 @@
 // API with expect_revision — so a policy changed meanwhile is never overwritten — and reports back
 // so the learner audits the accept (learn_accept) beside the policy service's policy_apply.
 import type { NatsConnection } from '@nats-io/transport-node';
-import { formatPolicyError, IDENTITY_API, LEARN_API, parsePolicy, POLICY_API, type ApiDefinition } from '@sluice/contracts';
+import { apiSubject, formatPolicyError, IDENTITY_API, LEARN_API, parsePolicy, POLICY_API, type ApiDefinition } from '@sluice/contracts';
 import { replayProof, resolverHint, type ProofAttempt } from '@sluice/learner/proof';
 import { request, RpcError } from '@sluice/runtime';
 
@@ -61,13 +61,13 @@ export async function proveAccept(
   yaml: string,
   timeoutMs: number,
 ): Promise<{ destinations: number; attempts: number; would_deny: 0 }> {
-  const diff = (await call(nc, 'sluice.api.learn.diff', sel, timeoutMs)) as { proposal?: { proof?: DiffProof } };
+  const diff = (await call(nc, apiSubject(LEARN_API, 'diff'), sel, timeoutMs)) as { proposal?: { proof?: DiffProof } };
   const proof = diff.proposal?.proof;
   if (!proof || !Array.isArray(proof.replay)) {
-    throw new RpcError('proof_missing', 'the learner offered no proof for this proposal (is it older than the CLI?): nothing applied', undefined, 'sluice.api.learn.diff');
+    throw new RpcError('proof_missing', 'the learner offered no proof for this proposal (is it older than the CLI?): nothing applied', undefined, apiSubject(LEARN_API, 'diff'));
   }
   const parsed = parsePolicy(yaml, { file: '<accepted proposal>' });
-  if (!parsed.ok) throw new RpcError('invalid_policy', parsed.errors.map(formatPolicyError).join('\n'), undefined, 'sluice.api.learn.prepare');
+  if (!parsed.ok) throw new RpcError('invalid_policy', parsed.errors.map(formatPolicyError).join('\n'), undefined, apiSubject(LEARN_API, 'prepare'));
   const misses = replayProof(parsed.document, sel, proof.replay);
   if (misses.length) {
     const hint = resolverHint(parsed.document, sel, misses);
@@ -75,7 +75,7 @@ export async function proveAccept(
       'proof_failed',
       `refusing to accept: replayed against the accepted policy, ${misses.length} of the session's learned destinations would still be denied; nothing applied${hint ? `. ${hint}` : ''}`,
       misses.map((m) => `${m.agent ?? '-'} -> ${m.destination}:${m.port}/${m.proto} ${m.outcome}`),
-      'sluice.api.learn.diff',
+      apiSubject(LEARN_API, 'diff'),
     );
   }
   return { destinations: proof.destinations, attempts: proof.attempts, would_deny: 0 };

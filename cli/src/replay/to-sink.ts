@@ -2,6 +2,7 @@
 // the sink's own parsing, templates and writer, so a replayed document is byte-for-byte what the
 // sink would have written, and its deterministic _id makes a second replay a no-op (duplicates).
 import { Client } from '@opensearch-project/opensearch';
+import { subjects } from '@sluice/contracts';
 import { createLogger } from '@sluice/runtime';
 import { type SourceName, ensureTemplates, OpenSearchWriter, parseBatch, type BulkItem } from '@sluice/store';
 import { UsageError } from '../command.ts';
@@ -12,11 +13,16 @@ export interface SinkStats {
   rejected: number;
 }
 
+/** 'sluice.events.>' → 'sluice.events.': the subjects under a wildcard filter from contracts. */
+const under = (filter: string) => filter.slice(0, -1);
+const SOURCES: Array<[string, SourceName]> = [
+  [under(subjects.eventsAll), 'egress'],
+  [under(subjects.dnsAll), 'dns'],
+  [under(subjects.auditAll), 'overseer'],
+];
+
 export function sourceOf(subject: string): SourceName | undefined {
-  if (subject.startsWith('sluice.events.')) return 'egress';
-  if (subject.startsWith('sluice.dns.')) return 'dns';
-  if (subject.startsWith('sluice.audit.')) return 'overseer';
-  return undefined;
+  return SOURCES.find(([prefix]) => subject.startsWith(prefix))?.[1];
 }
 
 export async function sinkTarget(url: string, prefix = 'clawker-') {
