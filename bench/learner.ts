@@ -1,7 +1,7 @@
 // learner: the hot path (NDJSON batch → parse → classify → one atomic Lua apply per session) on the
 // real Redis, the fast path for traffic no session watches, and proposal rendering cost.
 import { randomBytes } from 'node:crypto';
-import type { EgressEvent } from '@sluice/contracts';
+import { subjects, type EgressEvent } from '@sluice/contracts';
 import { attempt, testServer } from '@sluice/testkit';
 import { BatchHandler } from '../services/learner/src/consume.ts';
 import type { LearnerMetrics } from '../services/learner/src/metrics.ts';
@@ -31,14 +31,14 @@ export async function run(): Promise<Record<string, number>> {
       Array.from({ length: BATCH }, (_, i) => JSON.stringify(event(b * BATCH + i, runId))).join('\n'),
     );
     let t = performance.now();
-    for (const text of texts) await handler.handle('sluice.events.bench.a0.ALLOWED', text);
+    for (const text of texts) await handler.handle(subjects.events('bench', 'a0', 'ALLOWED'), text);
     const applySeconds = (performance.now() - t) / 1000;
     // Redelivery of everything: all duplicates, still one Lua call per batch.
     t = performance.now();
-    for (const text of texts) await handler.handle('sluice.events.bench.a0.ALLOWED', text);
+    for (const text of texts) await handler.handle(subjects.events('bench', 'a0', 'ALLOWED'), text);
     const dupSeconds = (performance.now() - t) / 1000;
     t = performance.now();
-    for (const text of texts) await handler.handle('sluice.events.other.a0.ALLOWED', text);
+    for (const text of texts) await handler.handle(subjects.events('other', 'a0', 'ALLOWED'), text);
     const skipSeconds = (performance.now() - t) / 1000;
 
     const dests: AggregatedDestination[] = Array.from({ length: 1000 }, (_, i) => ({
