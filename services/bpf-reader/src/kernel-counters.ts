@@ -6,26 +6,26 @@
 // Across reader restarts the deltas stay exact: the reader resumes from the values its last drop
 // notice covered (drop-account.ts, persisted per node and boot), so the first snapshot after a
 // restart counts everything the kernel lost while no reader ran. A boot never seen starts from zero.
-import { KERNEL_COUNTERS_EXT } from '@sluice/contracts';
+import { KERNEL_COUNTER, KERNEL_COUNTERS_EXT } from '@sluice/contracts';
 import { OFF } from './layout.ts';
 
+// The kernel counters the reader exports as metrics (by these names), at their slots in the
+// contracts' table: one source for slot numbers, packages/contracts/src/kernel-record.ts.
 export const COUNTER_SLOT = {
-  generated: 0,
-  ringbuf_full: 1,
-  allowed: 2,
-  denied: 3,
-  bypassed: 4,
-  audit: 5,
-  dns_untrusted: 8,
-  // DNS answers to no query of the receiving socket (forged): recorded, never cached.
-  dns_unsolicited: 13,
-  dns_mismatch: 14,
-  dns_wrong_socket: 15,
-  // Slots 16.. travel in the record's spare address bytes (KERNEL_COUNTERS_EXT).
-  bind_denied: 16,
-  sockopt_denied: 17,
-  srcroute_dropped: 18,
-  escapes: 19,
+  generated: KERNEL_COUNTER.generated,
+  ringbuf_full: KERNEL_COUNTER.drop_ringbuf_full,
+  allowed: KERNEL_COUNTER.allowed,
+  denied: KERNEL_COUNTER.denied,
+  bypassed: KERNEL_COUNTER.bypassed,
+  audit: KERNEL_COUNTER.audit,
+  dns_untrusted: KERNEL_COUNTER.dns_untrusted,
+  dns_unsolicited: KERNEL_COUNTER.dns_unsolicited,
+  dns_mismatch: KERNEL_COUNTER.dns_mismatch,
+  dns_wrong_socket: KERNEL_COUNTER.dns_wrong_socket,
+  bind_denied: KERNEL_COUNTER.bind_denied,
+  sockopt_denied: KERNEL_COUNTER.sockopt_denied,
+  srcroute_dropped: KERNEL_COUNTER.srcroute_dropped,
+  escapes: KERNEL_COUNTER.escapes,
 } as const;
 const BODY_SLOTS = 16;
 export const COUNTER_SLOTS = BODY_SLOTS + KERNEL_COUNTERS_EXT[1] / 8;
