@@ -1,22 +1,28 @@
 // Issue 2: every service starts against the real NATS, reports ready, serves Prometheus metrics,
 // and exits 0 promptly on SIGTERM; a bad environment is rejected naming every bad variable.
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dockerSocket, startService, stopService, testServer, waitFor, type ServiceProcess } from '@sluice/testkit';
+import { dockerSocket, SLUICE_BPF, startService, stopService, testServer, waitFor, type ServiceProcess } from '@sluice/testkit';
 
 const SERVICES = ['bpf-reader', 'attributor', 'policy', 'learner', 'sink'] as const;
 const NATS_URL = testServer('NATS_URL');
 const running: ServiceProcess[] = [];
+// The reader streams a ring buffer: it gets programs and maps of its own, loaded (not attached to
+// any cgroup) under a private pin dir, never the pin dir of a Sluice running on this machine.
+const PIN = join('/sys/fs/bpf', `sluice-lifecycle-${process.pid}`);
 
 afterAll(async () => {
   for (const p of running) await stopService(p, 5000);
+  rmSync(PIN, { recursive: true, force: true });
 });
 
 describe.each(SERVICES.map((name, i) => ({ name, port: 19_460 + i })))('$name', ({ name, port }) => {
   it('starts, reports ready, serves /metrics and exits 0 within 5 s of SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), `sluice-${name}-`));
+    if (name === 'bpf-reader') execFileSync(SLUICE_BPF, ['--pin', PIN, 'load'], { stdio: ['ignore', 'ignore', 'inherit'] });
     const p = startService(name, {
       NATS_URL,
       // The test run's servers, never a service's default ports (a user's Sluice may be on them).
@@ -27,7 +33,7 @@ describe.each(SERVICES.map((name, i) => ({ name, port: 19_460 + i })))('$name', 
       LOG_LEVEL: 'info',
       // Service-specific knobs that keep this test on private state: never the pin dir (ring
       // buffer) or reader state of a Sluice running on this machine.
-      SLUICE_BPF_PIN: join('/sys/fs/bpf', `sluice-lifecycle-${process.pid}`),
+      SLUICE_BPF_PIN: PIN,
       READER_STATE_DIR: dataDir,
       SINK_DATA_DIR: dataDir,
     });
