@@ -17,7 +17,8 @@ source scripts/lib/test-instance.sh
 echo "==> servers (private instance in $SLUICE_RUN_DIR)" >&2
 # In CI leave the machine as we found it; on a workstation keep the servers for the next run.
 if [ "${CI:-}" = "true" ]; then trap 'bash scripts/services.sh down all >&2 || true' EXIT; fi
-endpoints="$(bash scripts/services.sh up all)"
+# SLUICE_TEST_SERVERS narrows the servers for a targeted run (e.g. "nats redis"); the suite needs all.
+endpoints="$(bash scripts/services.sh up ${SLUICE_TEST_SERVERS:-all})"
 set -a
 eval "$endpoints"
 # shellcheck disable=SC1091
