@@ -49,7 +49,7 @@ describe('sluice tail', () => {
     const js = jetstream(nc);
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', main, 'tail', '--project', project, '--verdict', 'DENIED', '--since', '1m', '--json', '--limit', '3'],
+      ['--import', 'tsx', main, 'tail', '--project', project, '--verdict', 'DENIED', '--not', '--agent', 'other', '--since', '1m', '--json', '--limit', '3'],
       { env: { ...process.env, NATS_URL }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
@@ -65,6 +65,13 @@ describe('sluice tail', () => {
     const got = stdout.trim().split('\n').map((l) => JSON.parse(l) as EgressEvent);
     expect(got.map((e) => e.id)).toEqual(['tail:' + process.pid + ':0', 'tail:' + process.pid + ':2', 'tail:' + process.pid + ':4']);
     expect(got.every((e) => e.project === project && e.verdict === 'DENIED')).toBe(true);
+  });
+
+  it('refuses --limit abc naming the flag (exit 2) before touching NATS', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'tail', '--limit', 'abc'], { encoding: 'utf8', env: { ...process.env, NATS_URL } });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/--limit "abc": expected a whole number/);
   });
 
   it('reads the NDJSON store with a host glob and prints a table', async () => {

@@ -59,11 +59,12 @@ describe('tail/events arguments', () => {
     refused(['--from-opensearch', '--prefix', 'Bad!'], /--prefix "Bad!"/);
     refused(['--prefix', 'p-'], /--prefix applies to --from-opensearch/);
     refused(['--nats', 'nats://x'], /--nats: events reads stored events/, 'events');
+    refused(['--no-follow', '--from-file'], /--no-follow applies to the live source/);
   });
 
   it('chooses the source: live for tail, the stored default for events, a bare --from-* meaning the default place', () => {
-    expect(parse([]).source).toEqual({ kind: 'live' });
-    expect(parse(['--nats', 'nats://h:1']).source).toEqual({ kind: 'live', nats: 'nats://h:1' });
+    expect(parse([]).source).toEqual({ kind: 'live', follow: true });
+    expect(parse(['--nats', 'nats://h:1', '--no-follow']).source).toEqual({ kind: 'live', nats: 'nats://h:1', follow: false });
     expect(parse([], 'events').source).toEqual({ kind: 'stored' });
     expect(parse(['--from-file']).source).toEqual({ kind: 'file' });
     expect(parse(['--from-file', '--agent', 'a']).source).toEqual({ kind: 'file' });

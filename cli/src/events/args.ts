@@ -10,7 +10,7 @@ export type QueryMode = 'tail' | 'events';
 
 export type SourceChoice =
   /** tail's default: SLUICE_EVENTS through an ephemeral consumer, following. */
-  | { kind: 'live'; nats?: string }
+  | { kind: 'live'; nats?: string; follow: boolean }
   /** The NDJSON store; no dir: SINK_DATA_DIR or the local instance's. */
   | { kind: 'file'; dir?: string }
   /** clawker-egress; no url: OPENSEARCH_URL. */
@@ -52,6 +52,7 @@ const OPTIONS = {
   'from-opensearch': { type: 'string' },
   prefix: { type: 'string' },
   nats: { type: 'string' },
+  'no-follow': { type: 'boolean' },
 } as const satisfies Record<FilterField, unknown> & Record<string, unknown>;
 
 /** `--from-file` / `--from-opensearch` take an optional value: bare, they mean "the default". */
@@ -127,6 +128,7 @@ interface SourceValues {
   'from-opensearch'?: string | undefined;
   prefix?: string | undefined;
   nats?: string | undefined;
+  'no-follow'?: boolean | undefined;
 }
 
 function sourceOf(mode: QueryMode, v: SourceValues): SourceChoice {
@@ -138,6 +140,9 @@ function sourceOf(mode: QueryMode, v: SourceValues): SourceChoice {
     if (!INDEX_PREFIX.test(v.prefix)) {
       throw new UsageError(`--prefix ${JSON.stringify(v.prefix)}: expected an index prefix of lower-case letters, digits, "_", "-" or "." (like clawker-)`);
     }
+  }
+  if (v['no-follow'] && (mode === 'events' || v['from-file'] !== undefined || v['from-opensearch'] !== undefined)) {
+    throw new UsageError('--no-follow applies to the live source (stored sources are read once anyway)');
   }
   if (v['from-file'] !== undefined) {
     if (v.nats !== undefined) throw new UsageError('--nats applies to the live source, not --from-file');
@@ -152,7 +157,8 @@ function sourceOf(mode: QueryMode, v: SourceValues): SourceChoice {
   if (mode === 'events' && v.nats !== undefined) throw new UsageError('--nats: events reads stored events; `sluice tail` follows NATS');
   if (mode === 'events') return v.prefix !== undefined ? { kind: 'opensearch', prefix: v.prefix } : { kind: 'stored' };
   if (v.nats !== undefined && v.nats.trim() === '') throw new UsageError('--nats "": expected a NATS URL like nats://127.0.0.1:4222');
-  return v.nats !== undefined ? { kind: 'live', nats: v.nats } : { kind: 'live' };
+  const follow = v['no-follow'] !== true;
+  return v.nats !== undefined ? { kind: 'live', nats: v.nats, follow } : { kind: 'live', follow };
 }
 
 export function checkHttpUrl(name: string, u: string): void {

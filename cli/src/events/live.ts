@@ -17,6 +17,8 @@ export const UNTIL_GRACE_MS = 10_000;
 export interface LiveOptions {
   natsUrl: string;
   filter: EventFilter;
+  /** false: stop once the stream's backlog (from --since, else everything retained) is read. */
+  follow: boolean;
   signal: AbortSignal;
   /** Every schema-valid event the subject filter let through; false stops following. */
   onEvent: (e: EgressEvent) => boolean;
@@ -36,14 +38,16 @@ export async function followLive(o: LiveOptions): Promise<void> {
       .get(STREAMS.events.name, {
         // One subject goes as filter_subject, which nats-server 2.9 understands (the array form needs 2.10).
         filter_subjects: filters.length === 1 ? filters[0]! : filters,
+        // Events are stored after they are stamped: starting at `since` by storage time misses none.
         ...(since !== undefined
           ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(since).toISOString() }
-          : { deliver_policy: DeliverPolicy.New }),
+          : { deliver_policy: o.follow ? DeliverPolicy.New : DeliverPolicy.All }),
       })
       .catch((err: Error) => {
         throw new UsageError(`stream ${STREAMS.events.name} at ${o.natsUrl}: ${err.message} (is the pipeline up?)`, 1);
       });
     let caughtUp = (await consumer.info()).num_pending === 0;
+    if (!o.follow && caughtUp) return;
     const messages = await consumer.consume();
     const stop = () => void messages.close();
     if (o.signal.aborted) stop();
@@ -79,7 +83,7 @@ export async function followLive(o: LiveOptions): Promise<void> {
             break;
           }
         }
-        if (!more) break;
+        if (!more || (!o.follow && caughtUp)) break;
         if (caughtUp && end !== undefined && Date.now() > end) break;
       }
     } finally {

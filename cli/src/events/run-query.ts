@@ -19,7 +19,7 @@ import { storeEvents } from './store-source.ts';
 const REPORT_BAD = 20;
 
 export type ResolvedSource =
-  | { kind: 'live'; nats: string }
+  | { kind: 'live'; nats: string; follow: boolean }
   | { kind: 'file'; dir: string }
   | { kind: 'opensearch'; url: string; prefix: string };
 
@@ -33,7 +33,7 @@ export function resolveSource(choice: SourceChoice, env: NodeJS.ProcessEnv = pro
   };
   switch (choice.kind) {
     case 'live':
-      return { kind: 'live', nats: choice.nats ?? instance.natsUrl };
+      return { kind: 'live', nats: choice.nats ?? instance.natsUrl, follow: choice.follow };
     case 'file':
       return file(choice.dir);
     case 'opensearch':
@@ -46,7 +46,7 @@ export function resolveSource(choice: SourceChoice, env: NodeJS.ProcessEnv = pro
 function describe(s: ResolvedSource): string {
   switch (s.kind) {
     case 'live':
-      return `live from ${s.nats}`;
+      return `${s.follow ? 'following' : 'reading'} SLUICE_EVENTS at ${s.nats}`;
     case 'file':
       return `NDJSON store ${s.dir}`;
     case 'opensearch':
@@ -54,51 +54,68 @@ function describe(s: ResolvedSource): string {
   }
 }
 
-function stored(s: ResolvedSource, f: EventFilter, onBad: (why: string) => void): AsyncGenerator<EgressEvent> {
-  if (s.kind === 'file') return storeEvents(s.dir, f, onBad);
-  if (s.kind === 'opensearch') return opensearchEvents({ url: s.url, prefix: s.prefix }, f, onBad);
-  throw new Error(`not a stored source: ${s.kind}`);
+export interface QueryOptions {
+  filter: EventFilter;
+  /** Stop after this many kept events. */
+  limit?: number;
+  /** Ends a live read (SIGINT). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Every event of `source` the filter keeps, in source order (OpenSearch: time order), up to the
+ * limit. The one read path of tail and events; other commands (and tests) call it with a filter of
+ * their own. Unreadable events go to `onBad`.
+ */
+export async function forEachEvent(
+  source: ResolvedSource,
+  o: QueryOptions,
+  onEvent: (e: EgressEvent) => void,
+  onBad: (why: string) => void,
+): Promise<void> {
+  const keep = compileFilter(o.filter);
+  const limit = o.limit ?? Infinity;
+  let kept = 0;
+  const take = (e: EgressEvent): boolean => {
+    if (!keep(e)) return true;
+    onEvent(e);
+    return ++kept < limit;
+  };
+  if (source.kind === 'live') {
+    const signal = o.signal ?? new AbortController().signal;
+    await followLive({ natsUrl: source.nats, filter: o.filter, follow: source.follow, signal, onEvent: take, onBad });
+    return;
+  }
+  const events =
+    source.kind === 'file' ? storeEvents(source.dir, o.filter, onBad) : opensearchEvents({ url: source.url, prefix: source.prefix }, o.filter, onBad);
+  for await (const e of events) if (!take(e)) break;
 }
 
 export async function runQuery(mode: QueryMode, argv: string[]): Promise<number> {
   const args = parseQueryArgs(mode, argv);
   const source = resolveSource(args.source);
-  const keep = compileFilter(args.filter);
   const fmt = formatter(args.output);
-  const limit = args.limit ?? Infinity;
   // `sluice events | head` closes stdout early: that is the reader's choice, not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
     throw err;
   });
-  let shown = 0;
   let bad = 0;
   const onBad = (why: string) => {
     if (++bad <= REPORT_BAD) say(`${mode}: skipped: ${why}`);
   };
-  /** Prints a kept event; false once the limit is reached. */
-  const show = (e: EgressEvent): boolean => {
-    if (!keep(e)) return true;
-    out(fmt.line(e));
-    return ++shown < limit;
-  };
-  if (fmt.header !== undefined) out(fmt.header);
   say(`${mode}: ${describe(source)}`);
-
-  if (source.kind === 'live') {
-    const ac = new AbortController();
-    const abort = () => ac.abort();
-    process.once('SIGINT', abort);
-    process.once('SIGTERM', abort);
-    try {
-      await followLive({ natsUrl: source.nats, filter: args.filter, signal: ac.signal, onEvent: show, onBad });
-    } finally {
-      process.off('SIGINT', abort);
-      process.off('SIGTERM', abort);
-    }
-  } else {
-    if (source.kind === 'file') await warnIfMissing(source.dir);
-    for await (const e of stored(source, args.filter, onBad)) if (!show(e)) break;
+  if (source.kind === 'file') await warnIfMissing(source.dir);
+  if (fmt.header !== undefined) out(fmt.header);
+  const ac = new AbortController();
+  const abort = () => ac.abort();
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+  try {
+    await forEachEvent(source, { filter: args.filter, ...(args.limit !== undefined ? { limit: args.limit } : {}), signal: ac.signal }, (e) => out(fmt.line(e)), onBad);
+  } finally {
+    process.off('SIGINT', abort);
+    process.off('SIGTERM', abort);
   }
   if (bad > 0) say(`${mode}: ${bad} unreadable event(s) skipped`);
   return 0;
