@@ -87,11 +87,14 @@ export function eventRow(e: EgressEvent, wide = false): string[] {
   return [time, e.verdict, e.project ?? '-', e.agent ?? '-', destination(e), e.l4_proto, e.reason, e.comm, detail(e, wide)].map(printable);
 }
 
+/** Wide rows carry the full ISO time. */
+const WIDE_TIME = 24;
+
 /** Cells padded to the column widths; cut to them (with an ellipsis) unless `wide`. */
 export function formatRow(cells: readonly string[], wide: boolean): string {
   return cells
     .map((c, i) => {
-      const w = COLUMNS[i]?.width ?? 0;
+      const w = wide && i === 0 ? WIDE_TIME : (COLUMNS[i]?.width ?? 0);
       const cell = wide ? c : truncate(c, w);
       return i === cells.length - 1 ? cell : pad(cell, w);
     })
