@@ -1,6 +1,7 @@
 // The command table. Each command lives in its own file; add one line here per command.
 import type { Command } from '../command.ts';
 import { doctor } from './doctor.ts';
+import { events } from './events.ts';
 import { identity } from './identity.ts';
 import { learn } from './learn.ts';
 import { policy } from './policy.ts';
@@ -11,4 +12,4 @@ import { status } from './status.ts';
 import { tail } from './tail.ts';
 import { up } from './up.ts';
 
-export const commands: Command[] = [run, up, down, status, doctor, tail, replay, learn, policy, identity];
+export const commands: Command[] = [run, up, down, status, doctor, tail, events, replay, learn, policy, identity];

@@ -12,6 +12,7 @@ import { STREAMS, subjects, type EgressEvent } from '@sluice/contracts';
 import { createLogger, ensureStream } from '@sluice/runtime';
 import { testServer } from '@sluice/testkit';
 import { egressDocument, FileStoreWriter } from '@sluice/store';
+import { UNTIL_GRACE_MS } from '../events/live.ts';
 
 const main = fileURLToPath(new URL('../main.ts', import.meta.url));
 const NATS_URL = testServer('NATS_URL');
@@ -49,7 +50,7 @@ describe('sluice tail', () => {
     const js = jetstream(nc);
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', main, 'tail', '--project', project, '--verdict', 'DENIED', '--since', '1m', '--json', '--limit', '3'],
+      ['--import', 'tsx', main, 'tail', '--project', project, '--verdict', 'DENIED', '--not', '--agent', 'other', '--since', '1m', '--json', '--limit', '3'],
       { env: { ...process.env, NATS_URL }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
@@ -65,6 +66,35 @@ describe('sluice tail', () => {
     const got = stdout.trim().split('\n').map((l) => JSON.parse(l) as EgressEvent);
     expect(got.map((e) => e.id)).toEqual(['tail:' + process.pid + ':0', 'tail:' + process.pid + ':2', 'tail:' + process.pid + ':4']);
     expect(got.every((e) => e.project === project && e.verdict === 'DENIED')).toBe(true);
+  });
+
+  it('stops following by itself once --until (plus the grace for late events) has passed', async () => {
+    const nc = await connect({ servers: NATS_URL });
+    const js = jetstream(nc);
+    const until = Date.now() + 1000;
+    const inside = [event(20, { agent: 'until' }), event(22, { agent: 'until' })];
+    const late = event(24, { agent: 'until', time: new Date(until + 5000).toISOString() });
+    const started = Date.now();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', main, 'tail', '--project', project, '--agent', 'until', '--since', '1m', '--until', new Date(until).toISOString(), '-o', 'json'],
+      { env: { ...process.env, NATS_URL }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    await js.publish(subjects.events(project, 'until', 'DENIED'), [...inside, late].map((e) => JSON.stringify(e)).join('\n'));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await nc.close();
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(until + UNTIL_GRACE_MS - started);
+    expect(stdout.trim().split('\n').map((l) => (JSON.parse(l) as EgressEvent).id)).toEqual(inside.map((e) => e.id));
+  });
+
+  it('refuses --limit abc naming the flag (exit 2) before touching NATS', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'tail', '--limit', 'abc'], { encoding: 'utf8', env: { ...process.env, NATS_URL } });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/--limit "abc": expected a whole number/);
   });
 
   it('reads the NDJSON store with a host glob and prints a table', async () => {

@@ -17,6 +17,18 @@ export const env = {
   NODE_NAME: z.string().min(1).optional(),
   /** NATS server(s) the CLI talks to; default the instance's own (port from ports.env, else 4222). */
   NATS_URL: z.string().min(1).optional(),
+  /** OpenSearch the sink writes to; set, it is where `sluice events` reads by default (else the NDJSON store). */
+  OPENSEARCH_URL: z
+    .string()
+    .refine((v) => v.split(',').every((u) => /^https?:\/\/\S+$/.test(u.trim())), 'must be http(s):// URL(s), comma-separated')
+    .optional(),
+  /** Index prefix of the sink's data streams (`<prefix>egress`) that `events`/`tail --from-opensearch` read. */
+  SINK_INDEX_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'must be lower-case letters, digits, "_", "-" or "." (an OpenSearch index name prefix)')
+    .default('clawker-'),
+  /** The NDJSON store `events`/`tail --from-file` read; default the instance's `data/events`. */
+  SINK_DATA_DIR: z.string().min(1).optional(),
   /** First of the five local services' metrics ports (bpf-reader, attributor, policy, learner, sink). */
   SLUICE_METRICS_PORT_BASE: port.default(9464),
   /** A private instance (the test suite's): random free ports, never a server it did not start. */
