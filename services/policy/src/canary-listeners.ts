@@ -11,7 +11,7 @@ export interface CanaryListeners {
   close(): Promise<void>;
 }
 
-async function listen(onConnection: () => void): Promise<Server> {
+async function listen(onConnection: () => void, port = 0): Promise<Server> {
   const server = createServer((sock) => {
     onConnection();
     sock.on('error', () => {}); // the probe closes at once; a reset is expected
@@ -19,14 +19,15 @@ async function listen(onConnection: () => void): Promise<Server> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, CANARY_ADDR, () => resolve());
+    server.listen(port, CANARY_ADDR, () => resolve());
   });
   return server;
 }
 
-export async function openCanaryListeners(): Promise<CanaryListeners> {
+/** `preferred`: the allowed port to take again if it is free (a restart keeps its canary policy). */
+export async function openCanaryListeners(preferred?: number): Promise<CanaryListeners> {
   let denied = 0;
-  const a = await listen(() => {});
+  const a = await listen(() => {}, preferred).catch(() => listen(() => {}));
   const d = await listen(() => denied++);
   const port = (s: Server) => (s.address() as AddressInfo).port;
   return {

@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { CANARY_AUDIT_KINDS, type AuditEvent, type CanaryAttempt, type PolicyMode } from '@sluice/contracts';
 import type { Logger, RunAs } from '@sluice/runtime';
 import type { PinnedPolicy } from './compile.ts';
+import type { MapState } from './model.ts';
 import { INITIAL_STATE, judgeAttempt, nextState, type CanaryState, type RoundOutcome } from './canary-judge.ts';
 import { openCanaryListeners, type CanaryListeners } from './canary-listeners.ts';
-import { canaryPlan, canaryPolicy, type CanaryTarget } from './canary-policy.ts';
+import { canaryPlan, canaryPolicy, previousCanaryPort, type CanaryTarget } from './canary-policy.ts';
 import { runProbe } from './canary-probe.ts';
 
 export interface CanaryConfig {
@@ -27,7 +28,7 @@ export interface CanaryConfig {
 export interface CanaryDeps {
   config: CanaryConfig;
   /** The map sync: installs the canary policy for the canary cgroup, says what the default is. */
-  sync: { setPinned(list: PinnedPolicy[]): Promise<void>; defaultMode(): PolicyMode };
+  sync: { setPinned(list: PinnedPolicy[]): Promise<void>; defaultMode(): PolicyMode; readonly lastActual: MapState | undefined };
   audit: (e: AuditEvent) => Promise<void>;
   log: Logger;
   /** Every round's outcome and the state after it (metrics and readiness hang off this). */
@@ -73,7 +74,9 @@ export class CanaryLoop {
 
   /** Opens the listeners, installs the canary policy (waits for that sync), then runs rounds. */
   async start(): Promise<void> {
-    this.listeners = await openCanaryListeners();
+    const { config } = this.deps;
+    const cg = ensureCgroup(config.cgroupRoot, config.cgroup);
+    this.listeners = await openCanaryListeners(previousCanaryPort(this.deps.sync.lastActual, cg.id));
     await this.pin();
     this.schedule(0);
   }

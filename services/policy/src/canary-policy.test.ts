@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PolicyDocument } from '@sluice/contracts';
-import { CANARY_POLICY_NAME, canaryPlan, canaryPolicy } from './canary-policy.ts';
+import { CANARY_POLICY_NAME, canaryPlan, canaryPolicy, previousCanaryPort } from './canary-policy.ts';
 import { compile } from './compile.ts';
 import { desiredState } from './desired.ts';
 import { formatOp } from './model.ts';
@@ -56,5 +56,13 @@ describe('the canary policy', () => {
     const gone = desiredState({ document: doc, ids: d.compiled.ids, workloads: [], pinned, bypasses: [], actual: installed, cgroupExists: () => false, nowMs: 0, bootOffsetNs: 0n });
     expect(gone.gone).toEqual(['77']);
     expect(gone.batches.flat().map(formatOp)).toContain('cgroup-del 77');
+  });
+
+  it("reads back the allowed port of a previous run's canary policy, and nothing from any other policy", () => {
+    const c = compile({ document: doc, workloads: [{ cgroup_id: '5', agent: 'canary' }], pinned });
+    expect(previousCanaryPort(c.state, '77')).toBe(4000);
+    expect(previousCanaryPort(c.state, '5')).toBeUndefined();
+    expect(previousCanaryPort(c.state, '99')).toBeUndefined();
+    expect(previousCanaryPort(undefined, '77')).toBeUndefined();
   });
 });

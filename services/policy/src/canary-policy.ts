@@ -11,6 +11,7 @@
 // connects to the allowed listener, which the default must deny (enforce) or let through flagged
 // (learn), as the current revision says. That catches a default flipped behind Sluice's back.
 import { Policy, type CanaryExpect, type PolicyMode } from '@sluice/contracts';
+import type { MapState } from './model.ts';
 
 /** Outside PolicyName's alphabet (`:`), so it can never be a document policy's name in the id table. */
 export const CANARY_POLICY_NAME = ':canary';
@@ -48,4 +49,17 @@ export function canaryPlan(ports: { allowed: number; denied: number }, defaultMo
     ],
     default: [{ dst: CANARY_ADDR, port: ports.allowed, expect: defaultMode === 'learn' ? 'allowed' : 'denied' }],
   };
+}
+
+/**
+ * The allowed port the canary cgroup's policy in the maps names (a previous run's), so a restart
+ * can listen there again: same content, same policy id, no map churn on restart.
+ */
+export function previousCanaryPort(actual: MapState | undefined, cgroupId: string): number | undefined {
+  const entry = actual?.cgroups.get(cgroupId);
+  const p = entry && actual?.policies.get(entry.policy_id);
+  if (!p || p.loopback || p.rules.length !== 1 || p.resolvers.size || p.hosts.length) return undefined;
+  const r = p.rules[0]!;
+  const port = r.ports[0];
+  return r.cidr === `${CANARY_ADDR}/32` && r.ports.length === 1 && port && port.from === port.to ? port.from : undefined;
 }
