@@ -129,17 +129,21 @@ beforeAll(async () => {
   nats = await startAccountsNats();
   operator = await nats.connectAs('operator', TEST_PASSWORDS.SLUICE_OPERATOR_PASSWORD);
   operator.subscribe(subjects.auditAll, { callback: (_e: unknown, m: { json: () => unknown }) => void audits.push(AuditEvent.parse(m.json())) });
+  await startPolicy();
+});
+
+async function startPolicy(): Promise<void> {
   const env: Record<string, string> = { ...(await policyEnv(nats, sb, NODE)), CANARY_INTERVAL_S: String(INTERVAL_S), CANARY_CONNECT_TIMEOUT_MS: '1000', RECONCILE_INTERVAL_S: '3600' };
   port = Number(env['METRICS_PORT']);
-  svc = startService('policy', env);
+  const p = (svc = startService('policy', env));
   const installed = await waitFor('canary installed', async () => {
-    if (svc.child.exitCode !== null) throw new Error(`policy service exited ${svc.child.exitCode}: ${svc.stderr()}`);
-    const line = svc.stderr().split('\n').find((l) => l.includes('enforcement canary installed'));
+    if (p.child.exitCode !== null) throw new Error(`policy service exited ${p.child.exitCode}: ${p.stderr()}`);
+    const line = p.stderr().split('\n').find((l) => l.includes('enforcement canary installed'));
     return line ? (JSON.parse(line) as { cgroup_id: string; ports: { allowed: number; denied: number } }) : undefined;
   }, 60_000);
   canaryId = installed.cgroup_id;
   ports = installed.ports;
-});
+}
 
 afterAll(async () => {
   if (svc) await stopService(svc, 5000);
@@ -221,5 +225,24 @@ describe('the enforcement canary on the real kernel', () => {
     expect(deviations(attempts)).toEqual(['default denied connected']);
     await repairAndSeeClear(() => applyDoc('repair the default'));
     expect((await sb.dump<{ default_mode: string }>('config'))[0]?.default_mode).toBe('enforce');
+  });
+
+  it('a detached pinned link is replaced when the policy service starts again (sluice-bpf attach no longer keeps a defunct pin)', async () => {
+    await stopService(svc, 5000);
+    const scopeId = String(statSync(sb.scope).ino);
+    // Only the pinned link enforces connect4 now; then it is detached too, and nothing does.
+    await bpftool('cgroup', 'detach', sb.scope, 'cgroup_inet4_connect', 'pinned', join(sb.pin, 'progs', 'sluice_connect4'));
+    await bpftool('link', 'detach', 'pinned', link());
+    const connect4 = async () => (await sb.dump<{ cgroup_id: string; program: string; attached_cgroup_id: string }>('links')).find((l) => l.cgroup_id === scopeId && l.program === 'sluice_connect4');
+    expect((await connect4())?.attached_cgroup_id).toBe('0');
+    const allowedBefore = ports.allowed;
+    await startPolicy();
+    expect((await connect4())?.attached_cgroup_id).toBe(scopeId);
+    expect(ports.allowed, 'the restart listens on the allowed port its canary policy names').toBe(allowedBefore);
+    const s = await waitFor('canary ok after restart', async () => {
+      const x = await snapshot();
+      return x.state === 'ok' && x.ready ? x : undefined;
+    }, 30_000);
+    expect(n(s.rounds, 'deviated')).toBe(0);
   });
 });

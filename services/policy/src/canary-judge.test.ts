@@ -26,17 +26,17 @@ describe('nextState', () => {
   const bad = (s: CanaryState) => nextState(s, 'deviated', 'denied reachable');
   const err = (s: CanaryState) => nextState(s, 'error', 'spawn failed');
 
-  it('is not ready before the first verdict, ready after a right one', () => {
-    expect(canaryReady(INITIAL_STATE).ok).toBe(false);
+  it('is not ok before the first verdict (without failing readiness), ok after a right one', () => {
+    expect(canaryReady(INITIAL_STATE)).toMatchObject({ ok: false, required: false });
     const t = ok(INITIAL_STATE);
     expect(t.event).toBeUndefined();
-    expect(canaryReady(t.state)).toEqual({ ok: true, detail: 'fine' });
+    expect(canaryReady(t.state)).toEqual({ ok: true, detail: 'fine', required: true });
   });
 
   it('raises once on the first deviation and clears once when right again', () => {
     const b1 = bad(ok(INITIAL_STATE).state);
     expect(b1.event).toBe('broken');
-    expect(canaryReady(b1.state)).toEqual({ ok: false, detail: 'enforcement_broken: denied reachable' });
+    expect(canaryReady(b1.state)).toEqual({ ok: false, detail: 'enforcement_broken: denied reachable', required: true });
     const b2 = bad(b1.state);
     expect(b2.event).toBeUndefined();
     const r = ok(b2.state);
@@ -44,7 +44,7 @@ describe('nextState', () => {
     expect(r.state.broken).toBe(false);
   });
 
-  it('a round that cannot probe neither raises nor clears, keeps the finding, and fails readiness after the limit', () => {
+  it('a round that cannot probe neither raises nor clears, keeps the finding, and degrades after the limit', () => {
     const b = bad(INITIAL_STATE).state;
     const e = err(b);
     expect(e.event).toBeUndefined();
@@ -53,7 +53,7 @@ describe('nextState', () => {
     for (let i = 0; i < ERROR_LIMIT - 1; i++) s = err(s).state;
     expect(canaryReady(s).ok).toBe(true);
     s = err(s).state;
-    expect(canaryReady(s)).toEqual({ ok: false, detail: `canary cannot probe (${ERROR_LIMIT} rounds): spawn failed` });
+    expect(canaryReady(s)).toEqual({ ok: false, detail: `canary cannot probe (${ERROR_LIMIT} rounds): spawn failed`, required: false });
     expect(ok(s).state.errors).toBe(0);
   });
 });

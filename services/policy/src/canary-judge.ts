@@ -55,10 +55,15 @@ export function nextState(prev: CanaryState, outcome: RoundOutcome, detail: stri
   return { state };
 }
 
-/** The readiness the canary contributes: false while broken, or while it cannot probe at all. */
-export function canaryReady(s: CanaryState): { ok: boolean; detail: string } {
-  if (s.broken) return { ok: false, detail: `enforcement_broken: ${s.detail}` };
-  if (s.pending) return { ok: false, detail: s.errors ? `no canary verdict yet (${s.errors} rounds failed): ${s.detail}` : s.detail };
-  if (s.errors >= ERROR_LIMIT) return { ok: false, detail: `canary cannot probe (${s.errors} rounds): ${s.detail}` };
-  return { ok: true, detail: s.detail };
+/**
+ * The readiness the canary contributes. Only a deviation fails readiness: a canary that has not
+ * probed yet, or cannot probe at all (no setpriv, a cgroup namespace that forbids the move), leaves
+ * the service ready but degraded, so it never holds a deployment hostage; status and doctor still
+ * show it red.
+ */
+export function canaryReady(s: CanaryState): { ok: boolean; detail: string; required: boolean } {
+  if (s.broken) return { ok: false, detail: `enforcement_broken: ${s.detail}`, required: true };
+  if (s.pending) return { ok: false, detail: s.errors ? `no canary verdict yet (${s.errors} rounds failed): ${s.detail}` : s.detail, required: false };
+  if (s.errors >= ERROR_LIMIT) return { ok: false, detail: `canary cannot probe (${s.errors} rounds): ${s.detail}`, required: false };
+  return { ok: true, detail: s.detail, required: true };
 }

@@ -79,6 +79,16 @@ export function runProbe(spec: ProbeSpec): Promise<ProbeResult> {
   });
 }
 
+/**
+ * /proc/self/cgroup shows the path relative to the reader's cgroup namespace root: the probe of a
+ * policy service in a container of its own sees `/../../sluice/canary` (root elsewhere) or
+ * `/canary` (root at /sluice). Either names the same directory when its tail is the host path's.
+ */
+export function sameCgroup(reported: string, relative: string): boolean {
+  const tail = reported.replace(/^(\/\.\.)+/, '');
+  return tail === relative || (tail.length > 1 && tail.startsWith('/') && relative.endsWith(tail));
+}
+
 /** A report counts only from the right cgroup, as the right user, with no capabilities left. */
 export function checkReport(out: string, spec: Pick<ProbeSpec, 'cgroupRelative' | 'runAs' | 'targets'>): ProbeResult {
   let r;
@@ -89,7 +99,7 @@ export function checkReport(out: string, spec: Pick<ProbeSpec, 'cgroupRelative' 
   }
   if (!r.success) return { ok: false, error: `probe output malformed: ${r.error.issues[0]?.message}` };
   const p = r.data;
-  if (p.cgroup !== spec.cgroupRelative) return { ok: false, error: `probe ran in cgroup ${p.cgroup}, not ${spec.cgroupRelative}` };
+  if (!sameCgroup(p.cgroup, spec.cgroupRelative)) return { ok: false, error: `probe ran in cgroup ${p.cgroup}, not ${spec.cgroupRelative}` };
   if (p.uid !== spec.runAs.uid) return { ok: false, error: `probe ran as uid ${p.uid}, not ${spec.runAs.uid}` };
   if (!/^0+$/.test(p.cap_eff) || p.no_new_privs !== '1') {
     return { ok: false, error: `probe was not unprivileged (CapEff ${p.cap_eff}, NoNewPrivs ${p.no_new_privs})` };

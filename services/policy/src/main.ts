@@ -150,7 +150,7 @@ await runService({
         meter.createObservableGauge(ENFORCEMENT_BROKEN_METRIC, { description: '1 while the enforcement canary sees a wrong verdict on this node' })
           .addCallback((r) => r.observe(broken));
         const rounds = meter.createCounter(CANARY_ROUNDS_METRIC, { description: 'Enforcement canary rounds, by outcome (ok, deviated, error)' });
-        readiness.set(CANARY_READINESS_CHECK, false, 'first canary round pending');
+        readiness.set(CANARY_READINESS_CHECK, false, 'first canary round pending', { required: false });
         const canary = new CanaryLoop({
           config: {
             cgroupRoot: findMount('cgroup2')!,
@@ -167,7 +167,7 @@ await runService({
             rounds.add(1, { outcome });
             broken = state.broken ? 1 : 0;
             const r = canaryReady(state);
-            readiness.set(CANARY_READINESS_CHECK, r.ok, r.detail);
+            readiness.set(CANARY_READINESS_CHECK, r.ok, r.detail, { required: r.required });
           },
         });
         await canary.start();
