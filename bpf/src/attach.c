@@ -21,6 +21,14 @@ static __u32 link_id(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
 }
 
+/* The cgroup a link is attached to; 0 once detached (`bpftool link detach`, or its cgroup gone). */
+static __u64 link_cgroup(int fd)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.cgroup.cgroup_id;
+}
+
 int cmd_attach(const struct opts *o, const char *cgroup)
 {
 	char err[256], path[4096];
@@ -47,6 +55,14 @@ int cmd_attach(const struct opts *o, const char *cgroup)
 		const struct prog_spec *ps = &sluice_progs[i];
 		pin_path(path, sizeof(path), o->pin, "links/%llu/%s", (unsigned long long)cgid, ps->name);
 		int lfd = bpf_obj_get(path); /* already attached: keep it (idempotent) */
+		if (lfd >= 0 && link_cgroup(lfd) != cgid) {
+			/* A pinned link someone detached enforces nothing: replace it, or a restart
+			 * would keep the scope unenforced behind a pin that looks attached. */
+			close(lfd);
+			if (unlink(path))
+				die(EXIT_FAIL, "cannot remove the detached link %s: %s", path, strerror(errno));
+			lfd = -1;
+		}
 		if (lfd < 0) {
 			char ppath[4096];
 			int pfd = bpf_obj_get(pin_path(ppath, sizeof(ppath), o->pin, "progs/%s", ps->name));

@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import { out, type Command } from '../command.ts';
 import { formatResults } from '../doctor/check.ts';
 import * as checks from '../doctor/checks.ts';
+import { enforcementCanary } from '../doctor/canary.ts';
+import { LOCAL_SERVICES } from '../local/pipeline.ts';
 import { instance } from '../local/instance.ts';
 
 export const doctor: Command = {
@@ -26,6 +28,7 @@ export const doctor: Command = {
       checks.opensearch(env.OPENSEARCH_URL || undefined),
       checks.docker(env.DOCKER_SOCKET ?? '/var/run/docker.sock'),
       checks.clock(),
+      enforcementCanary(LOCAL_SERVICES.find((s) => s.name === 'policy')!),
     ]);
     out(values.json ? JSON.stringify(results) : formatResults(results));
     return results.every((r) => r.ok || r.optional) ? 0 : 1;

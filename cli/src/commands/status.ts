@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { out, say, type Command } from '../command.ts';
+import { canaryOf } from '../local/canary.ts';
 import { consumerLag } from '../local/lag.ts';
 import { instance } from '../local/instance.ts';
 import { LOCAL_SERVICES, probe, supervisorPid } from '../local/pipeline.ts';
@@ -33,6 +34,9 @@ export const status: Command = {
         if (!s.ready && s.lastExit) say(`${s.name}: last exit ${s.lastExit}`);
       }
     }
-    return statuses.every((s) => s.ready) ? 0 : 1;
+    // JSON has it in the policy service's checks; the table gets a line of its own.
+    const canary = canaryOf(statuses.find((s) => s.name === 'policy') ?? { checks: {} });
+    if (!values.json) out(`canary\t${canary.red ? canary.state.toUpperCase() : canary.state}\t${canary.detail}`);
+    return statuses.every((s) => s.ready) && !canary.red ? 0 : 1;
   },
 };

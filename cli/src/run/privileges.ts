@@ -3,19 +3,13 @@
 // cgroup, load or detach BPF, reconfigure the network, open raw sockets, trace or load code into
 // others) from its bounding and ambient sets, gets no_new_privs (no setuid binary gives them
 // back), and runs as the invoking user when `sluice run` was started through sudo, or as
-// --user. setpriv (util-linux) does it between the cgroup join and the command's exec.
+// --user. setpriv (util-linux) does it between the cgroup join and the command's exec
+// (@sluice/runtime agent-argv.ts, shared with the policy service's enforcement canary).
 import { readFileSync } from 'node:fs';
+import type { RunAs } from '@sluice/runtime';
 import { UsageError } from '../command.ts';
 
-/** Dropped from the bounding and ambient sets of every `sluice run` command. */
-export const DROPPED_CAPS = ['sys_admin', 'net_admin', 'net_raw', 'bpf', 'sys_ptrace', 'sys_module'] as const;
-
-export interface RunAs {
-  uid: number;
-  gid: number;
-  /** A passwd name: supplementary groups from /etc/group; absent: none. */
-  user?: string;
-}
+export { DROPPED_CAPS, agentArgv, type RunAs } from '@sluice/runtime';
 
 interface PasswdEntry {
   name: string;
@@ -46,13 +40,6 @@ export function resolveRunAs(user: string | undefined, env: NodeJS.ProcessEnv, p
   if (uid === undefined || !/^\d+$/.test(uid) || Number(uid) === 0) return undefined;
   const gid = env.SUDO_GID !== undefined && /^\d+$/.test(env.SUDO_GID) ? Number(env.SUDO_GID) : Number(uid);
   return { uid: Number(uid), gid, user: passwd.find((p) => p.uid === Number(uid))?.name };
-}
-
-/** argv that drops the capabilities, sets no_new_privs, switches user, then execs `command`. */
-export function agentArgv(command: string[], runAs: RunAs | undefined): string[] {
-  const drop = DROPPED_CAPS.map((c) => `-${c}`).join(',');
-  const who = runAs ? [`--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, runAs.user ? '--init-groups' : '--clear-groups'] : [];
-  return ['setpriv', '--no-new-privs', `--bounding-set=${drop}`, `--inh-caps=${drop}`, '--ambient-caps=-all', ...who, '--', ...command];
 }
 
 export function readPasswd(file = '/etc/passwd'): PasswdEntry[] {

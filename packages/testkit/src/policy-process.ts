@@ -30,9 +30,9 @@ export async function policyEnv(nats: TestNats, sb: PolicySandbox, node: string)
   };
 }
 
-/** Starts the service and waits for its "ready" log line. */
-export async function startPolicyService(nats: TestNats, sb: PolicySandbox, node: string): Promise<ServiceProcess> {
-  const p = startService('policy', await policyEnv(nats, sb, node));
+/** Starts the service and waits for its "ready" log line; `extra` overrides settings (e.g. the canary's). */
+export async function startPolicyService(nats: TestNats, sb: PolicySandbox, node: string, extra: Record<string, string> = {}): Promise<ServiceProcess> {
+  const p = startService('policy', { ...(await policyEnv(nats, sb, node)), ...extra });
   await waitFor('policy service', async () => {
     if (p.child.exitCode !== null) throw new Error(`policy service exited ${p.child.exitCode}: ${p.stderr()}`);
     return p.stderr().includes('"msg":"ready"') ? true : undefined;

@@ -17,6 +17,7 @@ import { RpcError, type Handlers } from '@sluice/runtime';
 import type { z } from 'zod';
 import { describeChange } from './change.ts';
 import { compile, type Workload } from './compile.ts';
+import { keepEntry } from './desired.ts';
 import { emptyState, type MapState } from './model.ts';
 import { plan } from './plan.ts';
 import { ConflictError, type PolicyStore, type Revision } from './store.ts';
@@ -25,6 +26,8 @@ import { ConflictError, type PolicyStore, type Revision } from './store.ts';
 export interface NodeView {
   actual: MapState;
   workloads: Workload[];
+  /** cgroups the service installs itself (the canary): no document decides them, the preview keeps them. */
+  pinnedCgroups?: string[];
 }
 
 export interface ApiDeps {
@@ -100,6 +103,7 @@ export class PolicyApi {
     const actual = view?.actual ?? (before && current ? compile({ document: before, previous: current.ids, workloads: [] }).state : emptyState());
     // Bypass entries are not part of a document: keep the node's as they are in the preview.
     for (const [cg, exp] of actual.bypass) compiled.state.bypass.set(cg, exp);
+    for (const cg of view?.pinnedCgroups ?? []) keepEntry(actual, compiled.state, cg);
     const change = describeChange({ document: before, revision: current?.revision ?? 0 }, doc, compiled, plan(actual, compiled.state));
     return { doc, current, compiled, change };
   }

@@ -80,8 +80,20 @@ export function policyHash(p: Policy): string {
   return createHash('sha256').update(JSON.stringify([p.name, body(p)])).digest('hex').slice(0, 32);
 }
 
+/**
+ * A policy the service itself installs for fixed cgroups (the enforcement canary): compiled and
+ * id-allocated like a document's, never selected by labels. Its name must lie outside
+ * PolicyName's alphabet so it can never meet a document policy's name in the id table.
+ */
+export interface PinnedPolicy {
+  policy: Policy;
+  cgroups: string[];
+}
+
 export interface CompileInput {
   document: PolicyDocument;
+  /** Policies assigned to fixed cgroups (they override any label selection for those cgroups). */
+  pinned?: readonly PinnedPolicy[];
   previous?: PolicyIdTable;
   /** Policy ids present in the maps right now (may include leftovers of an interrupted apply). */
   present?: Iterable<number>;
@@ -102,12 +114,19 @@ export function compile(input: CompileInput): Compiled {
   const taken = new Set<number>([DENY_ALL_POLICY, ...(input.present ?? [])]);
   for (const e of Object.values(previous.policies)) taken.add(e.id);
 
+  // Document policies first: a pinned policy whose remembered id a revision has since given to a
+  // document policy yields it and is allocated afresh.
+  const all = [...doc.policies, ...(input.pinned ?? []).map((p) => p.policy)];
   // Keep the ids of unchanged policies first, so a new policy can never claim one of them.
   const ids: PolicyIdTable = { next_policy_id: previous.next_policy_id, policies: {} };
-  const hashes = new Map(doc.policies.map((p) => [p.name, policyHash(p)]));
-  for (const p of doc.policies) {
+  const hashes = new Map(all.map((p) => [p.name, policyHash(p)]));
+  const kept = new Set<number>();
+  for (const p of all) {
     const prev = previous.policies[p.name];
-    if (prev && prev.hash === hashes.get(p.name)) ids.policies[p.name] = prev;
+    if (prev && prev.hash === hashes.get(p.name) && !kept.has(prev.id)) {
+      ids.policies[p.name] = prev;
+      kept.add(prev.id);
+    }
   }
   let cursor = Math.max(1, Math.min(previous.next_policy_id, MAX_POLICIES));
   const allocate = (): number => {
@@ -121,14 +140,14 @@ export function compile(input: CompileInput): Compiled {
     }
     throw new CompileError(`no free policy id: ${MAX_POLICIES} are live (old and new revision together)`);
   };
-  for (const p of doc.policies) {
+  for (const p of all) {
     if (!ids.policies[p.name]) ids.policies[p.name] = { id: allocate(), hash: hashes.get(p.name)! };
   }
   ids.next_policy_id = cursor;
 
   const rules: Record<number, RuleInfo> = {};
   const gaps = new Set<string>();
-  for (const p of doc.policies) {
+  for (const p of all) {
     const id = ids.policies[p.name]!.id;
     const b = body(p);
     const content: PolicyContent = { loopback: b.loopback, rules: [], resolvers: new Map(), hosts: [] };
@@ -162,6 +181,13 @@ export function compile(input: CompileInput): Compiled {
     assignments[w.cgroup_id] = p?.name ?? null;
     // No entry means the default: keeping the map small and the default a single flip.
     if (p) state.cgroups.set(w.cgroup_id, { policy_id: ids.policies[p.name]!.id, mode: p.mode as PolicyMode });
+  }
+  for (const pin of input.pinned ?? []) {
+    const id = ids.policies[pin.policy.name]!.id;
+    for (const cg of pin.cgroups) {
+      state.cgroups.set(cg, { policy_id: id, mode: pin.policy.mode as PolicyMode });
+      assignments[cg] = pin.policy.name;
+    }
   }
   for (const [cg, exp] of input.bypass ?? []) state.bypass.set(cg, exp);
   return { state, ids, rules, assignments, gaps: [...gaps] };

@@ -34,4 +34,40 @@ export const env = {
   IDENTITY_RECONCILE_INTERVAL_S: z.coerce.number().positive().default(60),
   /** Seconds between reconciles against `sluice-bpf dump`. */
   RECONCILE_INTERVAL_S: z.coerce.number().positive().default(30),
+  /**
+   * Seconds between rounds of the live enforcement canary: a probe in CANARY_CGROUP, under a canary
+   * policy of its own, connects to one allowed and one denied loopback destination (and a probe in
+   * `<CANARY_CGROUP>-default` checks the default); a wrong verdict raises enforcement_broken. 0: off.
+   * Needs SLUICE_BPF_BIN.
+   */
+  CANARY_INTERVAL_S: z.coerce.number().nonnegative().default(10),
+  /**
+   * The canary cgroup, relative to the cgroup2 mount; must lie inside a managed scope. Empty: `canary`
+   * under the first of SLUICE_MANAGED_CGROUPS.
+   */
+  CANARY_CGROUP: z
+    .string()
+    .default('')
+    .refine((v) => v === '' || (v.startsWith('/') && !v.includes('..') && !v.endsWith('/')), 'an absolute cgroup path under the cgroup2 mount, e.g. /sluice/canary'),
+  /** uid:gid the canary probe runs as (unprivileged, as an agent runs). */
+  CANARY_RUN_AS: z
+    .string()
+    .regex(/^\d+:\d+$/, 'uid:gid, numeric')
+    .default('65534:65534')
+    .transform((v) => {
+      const [uid, gid] = v.split(':').map(Number) as [number, number];
+      return { uid, gid };
+    })
+    .refine((r) => r.uid !== 0, 'the canary probe must not run as root: it has to take the path an agent takes'),
+  /** Bound on each canary connect; one that takes longer counts as failed (ETIMEDOUT). */
+  CANARY_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(50).default(2000),
 };
+
+/** The canary cgroup: CANARY_CGROUP, or `canary` under the first managed scope; refused outside every scope. */
+export function canaryCgroup(configured: string, scopes: readonly string[]): string {
+  const cg = configured || `${scopes[0]!.replace(/\/$/, '')}/canary`;
+  if (!scopes.some((s) => cg.startsWith(`${s.replace(/\/$/, '')}/`))) {
+    throw new Error(`CANARY_CGROUP ${cg} is not inside a managed scope (SLUICE_MANAGED_CGROUPS: ${scopes.join(', ')}): its verdicts would test nothing`);
+  }
+  return cg;
+}

@@ -6,7 +6,7 @@
 // `sluice run` cgroup) keeps its entry and is reported as an orphan, so a restart never loosens or
 // tightens anyone. Entries of cgroups that no longer exist are removed.
 import { PolicyDocument, type BypassRecord } from '@sluice/contracts';
-import { compile, type Compiled, type PolicyIdTable, type Workload } from './compile.ts';
+import { compile, type Compiled, type PinnedPolicy, type PolicyIdTable, type Workload } from './compile.ts';
 import type { MapState } from './model.ts';
 import { PlanError, planBatches } from './plan.ts';
 import type { Op } from './model.ts';
@@ -17,6 +17,8 @@ export interface DesiredInput {
   document?: PolicyDocument | undefined;
   ids?: PolicyIdTable | undefined;
   workloads: Iterable<Workload>;
+  /** Policies the service installs for fixed cgroups of its own (the enforcement canary). */
+  pinned?: readonly PinnedPolicy[];
   bypasses: readonly BypassRecord[];
   actual: MapState;
   /** cgroup ids whose container died or was destroyed (their entries go even if the directory lingers). */
@@ -43,11 +45,25 @@ export function wallToBootNs(wallMs: number, bootOffsetNs: bigint): bigint {
   return BigInt(Math.round(wallMs)) * 1_000_000n + bootOffsetNs;
 }
 
+/** Keeps a cgroup's entry as the maps hold it, with the policy it runs under (or the garbage step would delete it). */
+export function keepEntry(actual: MapState, desired: MapState, cg: string): void {
+  const entry = actual.cgroups.get(cg);
+  if (!entry) return;
+  desired.cgroups.set(cg, entry);
+  const p = actual.policies.get(entry.policy_id);
+  if (p && !desired.policies.has(entry.policy_id)) {
+    desired.policies.set(entry.policy_id, p);
+    desired.written.set(entry.policy_id, { rules: p.rules, resolvers: p.resolvers, hosts: p.hosts });
+  }
+}
+
 export function desiredState(input: DesiredInput): DesiredResult {
   const all = [...input.workloads];
   // A container whose cgroup vanished without a destroy message (missed event) is gone too.
   const workloads = all.filter((w) => input.cgroupExists(w.cgroup_id));
-  const known = new Set(workloads.map((w) => w.cgroup_id));
+  // Pinned cgroups that exist are explained by the service itself; gone ones lose their entries.
+  const pinned = (input.pinned ?? []).map((p) => ({ ...p, cgroups: p.cgroups.filter((cg) => input.cgroupExists(cg)) }));
+  const known = new Set([...workloads.map((w) => w.cgroup_id), ...pinned.flatMap((p) => p.cgroups)]);
   const vanished = all.filter((w) => !known.has(w.cgroup_id)).map((w) => w.cgroup_id);
   const bypass = new Map<string, bigint>();
   for (const b of input.bypasses) {
@@ -69,6 +85,7 @@ export function desiredState(input: DesiredInput): DesiredResult {
       ...(ids ? { previous: ids } : {}),
       present: [...input.actual.policies.keys(), ...input.actual.written.keys()],
       workloads,
+      pinned,
       bypass,
     });
     orphans.length = 0;
@@ -80,13 +97,7 @@ export function desiredState(input: DesiredInput): DesiredResult {
         continue;
       }
       orphans.push(cg);
-      c.state.cgroups.set(cg, entry);
-      // Keep the policy the orphan runs under, or the garbage step would try to delete it.
-      const p = input.actual.policies.get(entry.policy_id);
-      if (p && !c.state.policies.has(entry.policy_id)) {
-        c.state.policies.set(entry.policy_id, p);
-        c.state.written.set(entry.policy_id, { rules: p.rules, resolvers: p.resolvers, hosts: p.hosts });
-      }
+      keepEntry(input.actual, c.state, cg);
     }
     for (const [cg, exp] of input.actual.bypass) {
       // An unexplained bypass on a live cgroup runs out by itself in the kernel; leave it be.

@@ -1,10 +1,12 @@
 // policy: validates allowlists, stores revisions in NATS KV, serves sluice.api.policy.*, and (with
 // a sluice-bpf helper) keeps this node's pinned maps in sync with the current revision.
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { apiPrefix, KV_BUCKETS, POLICY_API, STREAMS } from '@sluice/contracts';
+import { apiPrefix, CANARY_READINESS_CHECK, ENFORCEMENT_BROKEN_METRIC, CANARY_ROUNDS_METRIC, KV_BUCKETS, POLICY_API, STREAMS } from '@sluice/contracts';
 import { ensureKv, ensureStream, findMount, runService, stageCounters, type ShutdownStep } from '@sluice/runtime';
 import { PolicyApi } from './api.ts';
-import { DEFAULT_METRICS_PORT, env } from './config.ts';
+import { canaryReady } from './canary-judge.ts';
+import { CanaryLoop } from './canary-loop.ts';
+import { canaryCgroup, DEFAULT_METRICS_PORT, env } from './config.ts';
 import { ApplySession, EXIT_LOCKED, HelperLockedError } from './helper.ts';
 import { loadAndAttach, ScopeError } from './scope.ts';
 import { writeRuntimeRegistration } from './runtime-registry.ts';
@@ -77,6 +79,7 @@ await runService({
           gone: (n) => gone.add(n),
         },
       });
+      if (config.CANARY_INTERVAL_S > 0) canaryCgroup(config.CANARY_CGROUP, config.SLUICE_MANAGED_CGROUPS); // refuse a bad one before serving
       // Maps and helper stay as they are on shutdown: enforcement does not depend on this process.
       const running = sync;
       stop.push({ name: 'apply session', run: () => running.session.close() });
@@ -95,7 +98,7 @@ await runService({
       audit: auditPublisher(jetstream(nc)),
       maxBytes: config.POLICY_MAX_BYTES,
       maxAliasCount: config.POLICY_MAX_ALIASES,
-      node: () => (s?.lastActual ? { actual: s.lastActual, workloads: s.workloadList() } : undefined),
+      node: () => (s?.lastActual ? { actual: s.lastActual, workloads: s.workloadList(), pinnedCgroups: s.pinnedCgroups() } : undefined),
     });
     const sub = servePolicyApi(nc, api, log, { request: (verb, outcome) => requests.add(1, { verb, outcome }) });
     stop.unshift({ name: 'policy api', run: () => sub.drain() });
@@ -142,6 +145,34 @@ await runService({
           metrics: { round: (outcome) => rounds.add(1, { outcome }), repaired: (n) => repaired.add(n) },
         });
       void reconcile();
+      if (config.CANARY_INTERVAL_S > 0) {
+        let broken = 0;
+        meter.createObservableGauge(ENFORCEMENT_BROKEN_METRIC, { description: '1 while the enforcement canary sees a wrong verdict on this node' })
+          .addCallback((r) => r.observe(broken));
+        const rounds = meter.createCounter(CANARY_ROUNDS_METRIC, { description: 'Enforcement canary rounds, by outcome (ok, deviated, error)' });
+        readiness.set(CANARY_READINESS_CHECK, false, 'first canary round pending', { required: false });
+        const canary = new CanaryLoop({
+          config: {
+            cgroupRoot: findMount('cgroup2')!,
+            cgroup: canaryCgroup(config.CANARY_CGROUP, config.SLUICE_MANAGED_CGROUPS),
+            runAs: config.CANARY_RUN_AS,
+            intervalMs: config.CANARY_INTERVAL_S * 1000,
+            connectTimeoutMs: config.CANARY_CONNECT_TIMEOUT_MS,
+            node: config.NODE_NAME,
+          },
+          sync: s,
+          audit: auditPublisher(jetstream(nc)),
+          log: log.child({ loop: 'canary' }),
+          onRound: (outcome, state) => {
+            rounds.add(1, { outcome });
+            broken = state.broken ? 1 : 0;
+            const r = canaryReady(state);
+            readiness.set(CANARY_READINESS_CHECK, r.ok, r.detail, { required: r.required });
+          },
+        });
+        await canary.start();
+        stop.unshift({ name: 'enforcement canary', run: () => canary.stop() });
+      }
       const identityTimer = setInterval(() => void reconcile(), config.IDENTITY_RECONCILE_INTERVAL_S * 1000);
       stop.unshift(
         { name: 'reconcile timers', run: () => [timer, identityTimer].forEach(clearInterval) },

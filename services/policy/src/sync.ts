@@ -5,9 +5,9 @@
 // independent flips between complete policies) for the next run to finish.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parsePolicy, type BypassRecord, type ContainerLifecycle, type PolicyDocument } from '@sluice/contracts';
+import { parsePolicy, type BypassRecord, type ContainerLifecycle, type PolicyDocument, type PolicyMode } from '@sluice/contracts';
 import type { Logger } from '@sluice/runtime';
-import type { Workload } from './compile.ts';
+import { EMPTY_ID_TABLE, policyHash, type PinnedPolicy, type PolicyIdTable, type Workload } from './compile.ts';
 import { desiredState } from './desired.ts';
 import { bootNowNs, dumpState, type ApplySession } from './helper.ts';
 import type { MapState } from './model.ts';
@@ -60,6 +60,9 @@ export class PolicySync {
   private document: PolicyDocument | undefined;
   private revision: Revision | undefined;
   private bypasses: BypassRecord[] = [];
+  private pinned: PinnedPolicy[] = [];
+  /** Kernel ids of the pinned policies (no revision records them), so they stay put across runs. */
+  private pinnedIds: PolicyIdTable['policies'] = {};
   private readonly workloads = new Map<string, Workload>();
   /** Died/destroyed since this process started; forgotten when the id starts again (inode reuse). */
   private readonly retired = new Set<string>();
@@ -108,6 +111,39 @@ export class PolicySync {
   setBypasses(list: BypassRecord[]): void {
     this.bypasses = list;
     this.trigger('bypass');
+  }
+
+  /** Policies of the service's own fixed cgroups (the canary); resolves after the sync that installs them. */
+  setPinned(list: PinnedPolicy[]): Promise<void> {
+    this.pinned = list;
+    return this.trigger('pinned');
+  }
+
+  /** The cgroups the pinned policies are installed for. */
+  pinnedCgroups(): string[] {
+    return this.pinned.flatMap((p) => p.cgroups);
+  }
+
+  /** What cgroups without an entry get, by the current revision. */
+  defaultMode(): PolicyMode {
+    return this.document?.default.mode ?? 'enforce';
+  }
+
+  /** The ids for this run: the revision's, plus the pinned policies' (remembered, or read back from the maps). */
+  private idsFor(actual: MapState): PolicyIdTable | undefined {
+    if (this.pinned.length === 0) return this.revision?.ids;
+    const base = this.revision?.ids ?? EMPTY_ID_TABLE;
+    const extra: PolicyIdTable['policies'] = {};
+    for (const pin of this.pinned) {
+      const name = pin.policy.name;
+      const known = this.pinnedIds[name];
+      const entry = pin.cgroups.map((cg) => actual.cgroups.get(cg)).find((e) => e !== undefined);
+      // After a restart, the id the maps hold for the canary cgroup: kept if its content is still
+      // the canary's (the planner re-allocates it otherwise).
+      const id = known ?? (entry ? { id: entry.policy_id, hash: policyHash(pin.policy) } : undefined);
+      if (id) extra[name] = id;
+    }
+    return { ...base, policies: { ...base.policies, ...extra } };
   }
 
   /** Lifecycle messages for this node: start (and snapshots) install, die/destroy remove. */
@@ -170,8 +206,9 @@ export class PolicySync {
       const live = liveCgroupIds(this.deps.cgroupRoot);
       const d = desiredState({
         document: this.document,
-        ids: this.revision?.ids,
+        ids: this.idsFor(actual),
         workloads: this.workloads.values(),
+        pinned: this.pinned,
         bypasses: this.bypasses,
         actual,
         cgroupExists: (id) => live.has(id),
@@ -179,6 +216,10 @@ export class PolicySync {
         nowMs: Date.now(),
         bootOffsetNs: this.bootOffsetNs,
       });
+      for (const pin of this.pinned) {
+        const id = d.compiled.ids.policies[pin.policy.name];
+        if (id) this.pinnedIds[pin.policy.name] = id;
+      }
       metrics?.orphans(d.orphans.length);
       if (d.gone.length) metrics?.gone(d.gone.length);
       if (d.orphans.length) log.warn({ orphans: d.orphans }, 'cgroup entries no lifecycle message explains: kept as they are');
