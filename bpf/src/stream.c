@@ -207,7 +207,6 @@ static void stream_acked(struct ring *rb, const struct opts *o, int cnt, int cnt
 {
 	uint64_t next = o->counters_ms > 0 ? boot_ns() + (uint64_t)o->counters_ms * 1000000ull : 0;
 	fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
-	cursor = ring_consumer(rb);
 	while (!stop) {
 		if (read_acks(rb))
 			return;
@@ -264,6 +263,7 @@ int cmd_stream(const struct opts *o)
 		acks_init(&acks, o->max_unacked);
 		if (!acks.cap)
 			die(EXIT_FAIL, "stream: cannot hold %lu unacknowledged positions", o->max_unacked);
+		cursor = ring_consumer(&rb); /* the oldest record nobody acknowledged: a dead consumer's are sent again */
 		if (o->counters_ms > 0)
 			emit_counters(cnt, cnt_ext, last, 1);
 		stream_acked(&rb, o, cnt, cnt_ext, last);

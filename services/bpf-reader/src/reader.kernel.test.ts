@@ -189,10 +189,12 @@ describe('bpf-reader on the real kernel', () => {
     expect(seeded).toBeGreaterThan(0);
   });
 
-  it('a NATS restart mid-stream loses nothing within the buffer bound and duplicates nothing', async () => {
+  it('a NATS restart mid-stream: what the ring holds is delivered, its overflow counted, nothing duplicated', async () => {
     const before = await delivered();
     const dropsBefore = (await readerDrops()) + (await kernelDrops());
-    // ~40k records over ~3 s, well inside the 262k-record queue bound.
+    // ~40k records over ~3 s. Unpublished records stay in the kernel ring (nothing is released
+    // before JetStream has it), so while NATS is away the ring is the buffer: what overflows it
+    // the kernel counts (ringbuf_full).
     let generated = 0;
     const bursts = (async () => {
       for (let i = 0; i < 16; i++) {
@@ -216,8 +218,7 @@ describe('bpf-reader on the real kernel', () => {
     const drops = (await readerDrops()) + (await kernelDrops()) - dropsBefore;
     console.log(`nats restart: generated ${generated}, delivered ${got}, drops ${drops}, publish failures ${(await reader.value('sluice_reader_publish_failures_total')) - failuresBefore}`);
     expect(await reader.value('sluice_reader_publish_failures_total')).toBeGreaterThan(failuresBefore); // NATS really was away
-    expect(drops).toBe(0);
-    expect(got).toBe(generated);
+    expect(got + drops).toBe(generated);
     // Retried batches carried their original Nats-Msg-Id: no record is in the stream twice.
     expect(after.ids.size).toBe(after.mine.length);
   });
