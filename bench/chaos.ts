@@ -85,7 +85,7 @@ async function os<T>(path: string, body?: unknown): Promise<T> {
 async function indexed(cgroupIds: string[], fromMs: number): Promise<{ docs: number; distinct: number }> {
   const index = dataStreamName(PREFIX, 'egress');
   await os(`/${index}/_refresh`, {});
-  const query = { bool: { filter: [{ terms: { 'attributes.cgroup_id': cgroupIds } }, { range: { '@timestamp': { gte: fromMs - 5000 } } }] } };
+  const query = { bool: { filter: [{ terms: { 'attributes.cgroup_id': cgroupIds } }, { term: { 'attributes.kind': 'connect' } }, { range: { '@timestamp': { gte: fromMs - 5000 } } }] } };
   let docs = 0;
   let distinct = 0;
   let after: unknown;
