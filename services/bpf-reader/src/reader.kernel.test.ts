@@ -156,7 +156,7 @@ describe('bpf-reader on the real kernel', () => {
     const oldReader = reader;
     const oldHelper = oldReader.helperPid()!;
     const published0 = await oldReader.value('sluice_reader_published_records_total');
-    const loop = probe<ProbeCounts>(agent.path, 'paced', '127.0.0.2', 9, 4000, 40_000);
+    const loop = probe<ProbeCounts>(agent.path, 'loop', '127.0.0.2', 9, 3000);
     // Mid-stream: the reader has published some of the loop's records and has more in hand.
     await until(async () => ((await oldReader.value('sluice_reader_published_records_total')) > published0 + 20_000 ? true : undefined), 10_000, 'the reader to be publishing the loop');
     process.kill(oldReader.proc.child.pid!, 'SIGKILL');
