@@ -21,7 +21,7 @@
 // at: ten cgroups at ~1400/s each, under the reader's default 2000/s per-cgroup limit, so rate
 // limiting is not what is measured; the probe paces by sleeping between connects, so what it
 // achieves is measured, chaos.offered_per_s), CHAOS_SETTLE_S (how long the books may take to
-// close, default 300). Each attempt is a new socket: its cookie identifies the record.
+// close, default 600). Each attempt is a new socket: its cookie identifies the record.
 import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,13 +31,14 @@ import { connectNats, createLogger, ensureKv, jetstreamManager } from '@sluice/r
 import { dataStreamName } from '@sluice/store';
 import { REPO_ROOT, sluiceCli, testServer } from '@sluice/testkit';
 import { loadInstance } from '../cli/src/local/instance.ts';
+import { readState } from '../cli/src/supervise/state.ts';
 import { HELPER, probe, sleep, type ProbeCounts } from '../test/kernel/exec.ts';
 import { cgroup2Mount, type HelperStats } from '../test/kernel/sandbox.ts';
 
 const exec = promisify(execFile);
 const SECONDS = Number(process.env.CHAOS_SECONDS ?? 60);
 const RATE = Number(process.env.CHAOS_RATE ?? 14_000);
-const SETTLE_S = Number(process.env.CHAOS_SETTLE_S ?? 300);
+const SETTLE_S = Number(process.env.CHAOS_SETTLE_S ?? 600);
 const CGROUPS = 10;
 const OPENSEARCH_URL = testServer('OPENSEARCH_URL');
 const PREFIX = process.env.SINK_INDEX_PREFIX ?? 'clawker-';
@@ -143,16 +144,19 @@ export async function run(): Promise<Record<string, number>> {
     // `paced` sleeps gap µs after each connect; usleep and the connect cost ~100 µs more.
     const gapUs = Math.max(1, Math.round(1e6 / perCgroup) - 100);
     say(`load: ${CGROUPS} cgroups × ~${perCgroup}/s (gap ${gapUs} µs) for ${SECONDS} s`);
-    const load = Promise.all(cgs.map((p) => probe<ProbeCounts>(p, 'paced', '127.0.0.2', 9, SECONDS * 1000, gapUs)));
+    let loadEnd = 0;
+    const load = Promise.all(cgs.map((p) => probe<ProbeCounts>(p, 'paced', '127.0.0.2', 9, SECONDS * 1000, gapUs))).finally(() => (loadEnd = Date.now()));
 
     // The faults, spread over the run; server restarts run beside the kills (OpenSearch takes a while).
     const at = async (frac: number) => {
       const wait = start + frac * SECONDS * 1000 - Date.now();
       if (wait > 0) await sleep(wait);
     };
+    // Pids from the supervisor's state file (what `status` shows), read directly: the CLI takes seconds.
+    const pidOf = (name: string) => readState(inst.runDir)?.services[name]?.pid;
     const kill = (name: string) => {
-      const row = status().find((r) => r.name === name);
-      if (!row?.pid) {
+      const row = { pid: pidOf(name) };
+      if (!row.pid) {
         say(`${name} has no pid to kill (restarting?); skipped`);
         return;
       }
@@ -161,8 +165,8 @@ export async function run(): Promise<Record<string, number>> {
       say(`+${((Date.now() - start) / 1000).toFixed(1)} s kill -9 ${name} (pid ${row.pid})`);
     };
     const killHelper = () => {
-      const reader = status().find((r) => r.name === 'bpf-reader');
-      const helper = reader?.pid ? childPids(reader.pid).find((p) => readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'sluice-bpf') : undefined;
+      const reader = pidOf('bpf-reader');
+      const helper = reader ? childPids(reader).find((p) => readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'sluice-bpf') : undefined;
       if (!helper) return say('no helper to kill; skipped');
       process.kill(helper, 'SIGKILL');
       faults++;
@@ -176,31 +180,33 @@ export async function run(): Promise<Record<string, number>> {
       faults++;
       say(`${server} back after ${((Date.now() - t) / 1000).toFixed(1)} s`);
     };
+    // Server restarts run beside the schedule (a JetStream or OpenSearch restart takes tens of seconds).
     const restarts: Array<Promise<void>> = [];
-    await at(0.1);
+    await at(0.08);
     kill('bpf-reader');
-    await at(0.18);
+    await at(0.15);
     killHelper();
-    await at(0.25);
+    await at(0.22);
     kill('attributor');
-    await at(0.3);
+    await at(0.28);
     restarts.push(restart('opensearch'));
-    await at(0.4);
+    await at(0.35);
     kill('sink');
-    await at(0.45);
-    await restart('nats');
-    await at(0.6);
+    await at(0.42);
+    restarts.push(restart('nats'));
+    await at(0.55);
     kill('policy');
     kill('learner');
-    await at(0.65);
-    await restart('redis');
-    await at(0.8);
+    await at(0.6);
+    restarts.push(restart('redis'));
+    await at(0.7);
     kill('bpf-reader');
-    await at(0.88);
+    await at(0.8);
     kill('sink');
     kill('attributor');
+    await at(0.9);
+    kill('bpf-reader');
     const counts = await load;
-    const loadEnd = Date.now();
     await Promise.all(restarts);
     const generated = counts.reduce((a, [c]) => a + c!.total, 0);
     const denied = counts.reduce((a, [c]) => a + (c!.outcomes.EPERM ?? 0), 0);
