@@ -20,6 +20,9 @@ struct opts {
 	unsigned long ringbuf_size; /* load */
 	long counters_ms;           /* stream */
 	int poll_ms;                /* stream */
+	int ack_stdin;              /* stream: release records only when acknowledged on stdin (acks.h) */
+	unsigned long max_unacked;  /* stream --ack-stdin: records written but not yet acknowledged, at most */
+	int ack_wait_ms;            /* stream --ack-stdin: after SIGTERM, how long to wait for the last acks */
 };
 
 /* Program name -> attach type, in one table so load/attach/dump agree. */

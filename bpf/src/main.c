@@ -21,7 +21,9 @@ static void __attribute__((noreturn)) usage(void)
 	      "  load [--ringbuf-size BYTES]   load programs, pin maps/programs, move pinned links (never detaches)\n"
 	      "  attach CGROUP_PATH            cover CGROUP_PATH and every descendant\n"
 	      "  detach CGROUP_PATH|ID         remove that cgroup's links\n"
-	      "  stream [--counters-ms MS] [--poll-ms MS]  records to stdout (256-byte frames)\n"
+	      "  stream [--counters-ms MS] [--poll-ms MS] [--ack-stdin [--max-unacked N] [--ack-wait-ms MS]]\n"
+	      "                                records to stdout (256-byte frames); with --ack-stdin a record leaves\n"
+	      "                                the ring only once stdin acknowledged it (a count of records done per line)\n"
 	      "  apply                         map operations from stdin (see bpf/README.md)\n"
 	      "  dump MAP                      cgroup_policy policies bypass rules resolvers host_rules\n                                dns_cache config counters links\n"
 	      "  stats                         counters and ring buffer facts as JSON\n"
@@ -38,6 +40,9 @@ static void parse_opts(int argc, char **argv, const char *shortopts, struct opts
 		{ "ringbuf-size", required_argument, 0, 'r' },
 		{ "counters-ms", required_argument, 0, 'c' },
 		{ "poll-ms", required_argument, 0, 'P' },
+		{ "ack-stdin", no_argument, 0, 'A' },
+		{ "max-unacked", required_argument, 0, 'M' },
+		{ "ack-wait-ms", required_argument, 0, 'W' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
@@ -63,6 +68,19 @@ static void parse_opts(int argc, char **argv, const char *shortopts, struct opts
 			if (*end || o->poll_ms < 1 || o->poll_ms > 1000)
 				die(EXIT_USAGE, "bad --poll-ms %s (1..1000)", optarg);
 			break;
+		case 'A':
+			o->ack_stdin = 1;
+			break;
+		case 'M':
+			o->max_unacked = strtoul(optarg, &end, 0);
+			if (*end || o->max_unacked < 2 || o->max_unacked > (1ul << 24))
+				die(EXIT_USAGE, "bad --max-unacked %s (2..16777216)", optarg);
+			break;
+		case 'W':
+			o->ack_wait_ms = (int)strtol(optarg, &end, 0);
+			if (*end || o->ack_wait_ms < 0 || o->ack_wait_ms > 60000)
+				die(EXIT_USAGE, "bad --ack-wait-ms %s (0..60000)", optarg);
+			break;
 		default:
 			usage();
 		}
@@ -71,7 +89,8 @@ static void parse_opts(int argc, char **argv, const char *shortopts, struct opts
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .pin = getenv("SLUICE_BPF_PIN"), .counters_ms = 1000, .poll_ms = 10 };
+	struct opts o = { .pin = getenv("SLUICE_BPF_PIN"), .counters_ms = 1000, .poll_ms = 10, .max_unacked = 16384,
+			  .ack_wait_ms = 1000 };
 	if (!o.pin || !*o.pin)
 		o.pin = SLUICE_DEFAULT_PIN;
 	parse_opts(argc, argv, "+p:h", &o);

@@ -50,10 +50,20 @@ int ring_wait(struct ring *r, int timeout_ms)
 	return n;
 }
 
-unsigned long ring_peek(struct ring *r, size_t max, void (*on_record)(const void *, uint32_t, void *), void *ctx,
-			size_t *count)
+unsigned long ring_producer(struct ring *r)
 {
-	unsigned long cons = __atomic_load_n(r->consumer_pos, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE);
+}
+
+unsigned long ring_consumer(struct ring *r)
+{
+	return __atomic_load_n(r->consumer_pos, __ATOMIC_ACQUIRE);
+}
+
+unsigned long ring_peek(struct ring *r, unsigned long from, size_t max,
+			void (*on_record)(const void *, uint32_t, unsigned long, void *), void *ctx, size_t *count)
+{
+	unsigned long cons = from;
 	unsigned long prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE);
 	size_t n = 0;
 	while (cons < prod && n < max) {
@@ -62,11 +72,11 @@ unsigned long ring_peek(struct ring *r, size_t max, void (*on_record)(const void
 		if (len & BPF_RINGBUF_BUSY_BIT)
 			break; /* reserved, not yet submitted: everything after waits for it */
 		uint32_t size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+		cons += (size + BPF_RINGBUF_HDR_SZ + 7) & ~7ul;
 		if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
-			on_record((uint8_t *)hdr + BPF_RINGBUF_HDR_SZ, size, ctx);
+			on_record((uint8_t *)hdr + BPF_RINGBUF_HDR_SZ, size, cons, ctx);
 			n++;
 		}
-		cons += (size + BPF_RINGBUF_HDR_SZ + 7) & ~7ul;
 	}
 	*count = n;
 	return cons;

@@ -26,13 +26,22 @@ int ring_open(struct ring *r, int map_fd);
 /* Waits up to timeout_ms for data; <0 on error (errno), 0 on timeout, >0 if data is ready. */
 int ring_wait(struct ring *r, int timeout_ms);
 
+/* Where the kernel will next write (records below it are committed or reserved). */
+unsigned long ring_producer(struct ring *r);
+
+/* The consumer position: everything below it is released to the kernel. */
+unsigned long ring_consumer(struct ring *r);
+
 /*
- * Calls on_record for committed records from the current consumer position
- * without releasing them, up to max records; returns the position after the
- * last one visited (pass it to ring_release once those records are safe).
+ * Calls on_record for committed records from position `from` (the consumer
+ * position, or a cursor ahead of it) without releasing them, up to max
+ * records; `after` is the position just past that record. Returns the
+ * position after the last entry visited (pass it, or an `after`, to
+ * ring_release once those records are safe).
  */
-unsigned long ring_peek(struct ring *r, size_t max, void (*on_record)(const void *data, uint32_t len, void *ctx),
-			void *ctx, size_t *count);
+unsigned long ring_peek(struct ring *r, unsigned long from, size_t max,
+			void (*on_record)(const void *data, uint32_t len, unsigned long after, void *ctx), void *ctx,
+			size_t *count);
 
 void ring_release(struct ring *r, unsigned long pos);
 

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
  * `stream`: ring buffer -> stdout as back-to-back 256-byte records, written
- * once per batch (one write(2), not one per record); the batch leaves the
- * ring only after the write returned (ring.c), so kill -9 loses nothing. Every
+ * once per batch (one write(2), not one per record). Without --ack-stdin a
+ * batch leaves the ring once the write returned (ring.c), so a kill -9 of the
+ * helper loses nothing; with it (the bpf-reader), only once the consumer
+ * acknowledged it (acks.h), so a kill -9 of the consumer loses nothing either. Every
  * --counters-ms the kernel counters are appended in-band as a COUNTERS
  * record when they changed, so the reader sees drops in order with the
  * records they concern. One consumer per ring (a second stream would split
@@ -13,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h> /* libbpf_num_possible_cpus */
 
+#include "acks.h"
 #include "ring.h"
 #include "../record.h"
 #include "../map_types.h"
@@ -31,6 +35,9 @@ static volatile sig_atomic_t stop;
 static unsigned char out[OUT_CAP];
 static size_t out_len;
 static unsigned long long bad_size;
+static int ack_mode;
+static struct acks acks;
+static unsigned long cursor; /* ack mode: next ring position to read (the consumer position lags) */
 
 static void on_signal(int sig)
 {
@@ -60,9 +67,10 @@ static void append(const void *data)
 	out_len += SLUICE_RECORD_SIZE;
 }
 
-static void on_record(const void *data, uint32_t size, void *ctx)
+static void on_record(const void *data, uint32_t size, unsigned long after, void *ctx)
 {
 	(void)ctx;
+	(void)after;
 	if (size != SLUICE_RECORD_SIZE) { /* programs and helper from different builds */
 		if (!bad_size++)
 			warnx_("stream: skipping records of %u bytes (expected %d); counted, reported at exit", size,
@@ -70,16 +78,61 @@ static void on_record(const void *data, uint32_t size, void *ctx)
 		return;
 	}
 	append(data);
+	if (ack_mode)
+		acks_push(&acks, after);
 }
 
 /* Moves up to one output buffer of records to stdout, then releases them from the ring. */
 static size_t drain_batch(struct ring *r)
 {
 	size_t n;
-	unsigned long pos = ring_peek(r, OUT_CAP / SLUICE_RECORD_SIZE - out_len / SLUICE_RECORD_SIZE, on_record, NULL, &n);
+	size_t room = OUT_CAP / SLUICE_RECORD_SIZE - out_len / SLUICE_RECORD_SIZE;
+	if (ack_mode) {
+		if (acks_room(&acks) - 1 < room) /* one slot kept for a COUNTERS record */
+			room = acks_room(&acks) - 1;
+		if (room == 0)
+			return 0;
+		cursor = ring_peek(r, cursor, room, on_record, NULL, &n);
+		flush_out();
+		return n;
+	}
+	unsigned long pos = ring_peek(r, ring_consumer(r), room, on_record, NULL, &n);
 	flush_out();
 	ring_release(r, pos);
 	return n;
+}
+
+/* Reads what acks stdin holds (nonblocking) and releases the ring that far; 1 once stdin closed. */
+static int read_acks(struct ring *r)
+{
+	char buf[4096];
+	for (;;) {
+		ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n < 0)
+			die(EXIT_FAIL, "stream: reading acks on stdin failed: %s", strerror(errno));
+		if (n == 0)
+			return 1;
+		unsigned long release = 0;
+		if (acks_feed(&acks, buf, n, &release))
+			die(EXIT_FAIL, "stream: bad ack on stdin (want the count of records done, one per line, at most %llu)",
+			    (unsigned long long)(acks.base + acks.len));
+		/* Everything written is done: entries skipped since (discarded, wrong size) go too. */
+		if (acks.len == 0 && out_len == 0)
+			release = cursor;
+		if (release > ring_consumer(r))
+			ring_release(r, release);
+	}
+}
+
+/* Waits up to timeout_ms for acks on stdin (or a signal). */
+static void wait_acks(int timeout_ms)
+{
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+	poll(&p, 1, timeout_ms);
 }
 
 /* Sum of the per-CPU slots of `counters` and (slots SLUICE_C_SLOTS.., if ext_fd >= 0)
@@ -119,6 +172,8 @@ int open_counters_ext(const char *pin)
 static void emit_counters(int fd, int ext_fd, __u64 *last, int force)
 {
 	__u64 now[SLUICE_C_ALL_SLOTS];
+	if (ack_mode && acks_room(&acks) == 0)
+		return; /* the window is full: the next snapshot carries these values too */
 	if (read_counters(fd, ext_fd, now))
 		die(EXIT_FAIL, "stream: reading counters failed: %s", strerror(errno));
 	if (!force && memcmp(now, last, sizeof(now)) == 0)
@@ -134,6 +189,48 @@ static void emit_counters(int fd, int ext_fd, __u64 *last, int force)
 	/* Slots 16..19 in the address bytes this kind leaves unused (record.h). */
 	memcpy((unsigned char *)&r + SLUICE_COUNTERS_EXT_OFF, now + SLUICE_C_SLOTS, SLUICE_COUNTERS_EXT_SLOTS * sizeof(__u64));
 	append(&r);
+	/* Occupies no ring space: once it is done, so is everything read before it. */
+	if (ack_mode)
+		acks_push(&acks, cursor);
+}
+
+/*
+ * Ack mode: read ahead while the window has room, release what stdin
+ * acknowledges. The ring's epoll readiness is useless here (it reports data
+ * whenever the consumer position lags, i.e. always), so the loop waits on
+ * stdin with poll_ms as the bound on latency, as the kernel wakes no one
+ * before the ring is full anyway (emit.h). Returns when stdin closes (the
+ * consumer is gone: what it did not acknowledge stays in the ring for the
+ * next stream) or on SIGTERM after a bounded wait for the last acks.
+ */
+static void stream_acked(struct ring *rb, const struct opts *o, int cnt, int cnt_ext, __u64 *last)
+{
+	uint64_t next = o->counters_ms > 0 ? boot_ns() + (uint64_t)o->counters_ms * 1000000ull : 0;
+	fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
+	while (!stop) {
+		if (read_acks(rb))
+			return;
+		if (o->counters_ms > 0 && boot_ns() >= next) {
+			emit_counters(cnt, cnt_ext, last, 0);
+			next = boot_ns() + (uint64_t)o->counters_ms * 1000000ull;
+		}
+		if (acks_room(&acks) > 1 && ring_producer(rb) != cursor && drain_batch(rb) > 0)
+			continue;
+		flush_out();
+		wait_acks(o->poll_ms);
+	}
+	/* Graceful stop: hand over what the window takes, then give the consumer time to acknowledge. */
+	while (acks_room(&acks) > 1 && drain_batch(rb))
+		;
+	if (o->counters_ms > 0)
+		emit_counters(cnt, cnt_ext, last, 1);
+	flush_out();
+	uint64_t deadline = boot_ns() + (uint64_t)o->ack_wait_ms * 1000000ull;
+	while (acks.len > 0 && boot_ns() < deadline) {
+		if (read_acks(rb))
+			return;
+		wait_acks(10);
+	}
 }
 
 int cmd_stream(const struct opts *o)
@@ -161,6 +258,20 @@ int cmd_stream(const struct opts *o)
 	sigaction(SIGINT, &sa, NULL);
 
 	__u64 last[SLUICE_C_ALL_SLOTS] = { 0 };
+	if (o->ack_stdin) {
+		ack_mode = 1;
+		acks_init(&acks, o->max_unacked);
+		if (!acks.cap)
+			die(EXIT_FAIL, "stream: cannot hold %lu unacknowledged positions", o->max_unacked);
+		cursor = ring_consumer(&rb); /* the oldest record nobody acknowledged: a dead consumer's are sent again */
+		if (o->counters_ms > 0)
+			emit_counters(cnt, cnt_ext, last, 1);
+		stream_acked(&rb, o, cnt, cnt_ext, last);
+		if (bad_size)
+			die(EXIT_FAIL, "stream: %llu records of unexpected size skipped (programs and helper from different builds?)",
+			    bad_size);
+		return EXIT_OK;
+	}
 	uint64_t next = 0, period = (uint64_t)o->counters_ms * 1000000ull;
 	if (o->counters_ms > 0) {
 		emit_counters(cnt, cnt_ext, last, 1);

@@ -8,6 +8,8 @@ export interface Batch {
   count: number;
   body: Buffer;
   wallOffsetNs: bigint;
+  /** Mark (ack-window.ts) of its first record from the helper; undefined if it holds none. */
+  mark?: number;
 }
 
 export interface BatcherOptions {
@@ -18,6 +20,7 @@ export interface BatcherOptions {
 export class Batcher {
   private body: Buffer | undefined;
   private n = 0;
+  private firstMark: number | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -29,8 +32,9 @@ export class Batcher {
     if (opts.maxRecords < 1) throw new Error(`batcher: maxRecords ${opts.maxRecords} must be ≥ 1`);
   }
 
-  /** Copy the record at buf[off]. */
-  add(buf: Buffer, off: number): void {
+  /** Copy the record at buf[off]; `mark`: its place in the helper's stream (ack-window.ts). */
+  add(buf: Buffer, off: number, mark?: number): void {
+    this.firstMark ??= mark;
     buf.copy(this.slot(), this.n * RECORD_SIZE, off, off + RECORD_SIZE);
     if (++this.n === this.opts.maxRecords) this.cut();
   }
@@ -45,6 +49,11 @@ export class Batcher {
     return this.n;
   }
 
+  /** Mark of the open batch's first helper record (undefined: none in it). */
+  get openMark(): number | undefined {
+    return this.firstMark;
+  }
+
   /** Emit what is collected now (time bound reached, shutdown, stream end). */
   cut(): void {
     if (this.timer) {
@@ -54,9 +63,11 @@ export class Batcher {
     if (this.n === 0 || !this.body) return;
     const count = this.n;
     const body = this.body.subarray(0, count * RECORD_SIZE);
+    const mark = this.firstMark;
     this.body = undefined;
     this.n = 0;
-    this.emit({ firstSeq: this.seq.take(count), count, body, wallOffsetNs: this.wallOffsetNs() });
+    this.firstMark = undefined;
+    this.emit({ firstSeq: this.seq.take(count), count, body, wallOffsetNs: this.wallOffsetNs(), mark });
   }
 
   private slot(): Buffer {

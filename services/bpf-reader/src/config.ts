@@ -35,6 +35,15 @@ export const env = {
   /** Replicas of that bucket (a cluster: 3). */
   READER_KV_REPLICAS: int(1).max(5).default(1),
   READER_CLOCK_RESYNC_MS: int(100).default(10_000),
+  /**
+   * Records the helper may have sent but the reader not yet acknowledged (JetStream has them, or
+   * their drop is counted); only then does the helper release them from the kernel ring, so a
+   * kill -9 of the reader loses none. Beyond it the helper stops reading and the ring fills (the
+   * kernel counts ringbuf_full). Also how many records a restarted reader checks for re-delivery.
+   */
+  READER_ACK_WINDOW: int(2).max(1 << 24).default(16_384),
+  /** How often the reader tells the helper what is acknowledged (ms): the ring holds this much more. */
+  READER_ACK_MS: int(1).max(1000).default(20),
   READER_BACKOFF_MIN_MS: int(1).default(100),
   READER_BACKOFF_MAX_MS: int(1).default(5000),
   /** While the helper is down, repeat the unavailable health event this often. */

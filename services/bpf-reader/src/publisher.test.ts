@@ -8,7 +8,7 @@ function batch(firstSeq: number, count: number): Batch {
 }
 
 function harness(maxQueuedRecords: number, maxInflight = 2, clock?: FakeClock) {
-  const stats = { published: 0, dropped: 0, failures: 0, duplicates: 0 };
+  const stats = { published: 0, dropped: 0, failures: 0, duplicates: 0, settled: [] as number[] };
   const calls: number[] = [];
   let mode: 'ok' | 'fail' | 'hold' = 'ok';
   const held: Array<() => void> = [];
@@ -24,6 +24,7 @@ function harness(maxQueuedRecords: number, maxInflight = 2, clock?: FakeClock) {
       published: (n, dup) => ((stats.published += n), dup && stats.duplicates++),
       dropped: (n) => (stats.dropped += n),
       failed: () => stats.failures++,
+      settled: (b) => stats.settled.push(b.firstSeq),
     },
     clock,
   );
@@ -72,5 +73,22 @@ describe('BatchPublisher', () => {
     expect(h.pub.close()).toBe(7);
     expect(h.stats.dropped).toBe(7);
     expect(h.pub.offer(batch(12, 1))).toBe(false);
+  });
+
+  it('settles every batch once, published or dropped', async () => {
+    const h = harness(15, 1);
+    h.pub.offer(batch(0, 10));
+    h.pub.offer(batch(10, 10)); // over the bound: dropped, settled at once
+    expect(await h.pub.idle(1000)).toBe(0);
+    expect(h.stats.settled.sort((a, b) => a - b)).toEqual([0, 10]);
+  });
+
+  it('leaves what is queued at close uncounted when the records are kept in the ring', () => {
+    const h = harness(100, 1);
+    h.set('hold');
+    h.pub.offer(batch(0, 5));
+    h.pub.offer(batch(5, 7));
+    expect(h.pub.close(true)).toBe(7);
+    expect(h.stats.dropped).toBe(0);
   });
 });

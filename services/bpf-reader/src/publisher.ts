@@ -22,6 +22,8 @@ export interface PublisherEvents {
   published(records: number, duplicate: boolean): void;
   dropped(records: number): void;
   failed(err: unknown, attempt: number): void;
+  /** The batch left the publisher: acknowledged by JetStream, or counted as dropped. */
+  settled?(b: Batch): void;
 }
 
 export class BatchPublisher {
@@ -33,6 +35,7 @@ export class BatchPublisher {
   private wake: TimerHandle | undefined;
   private idleWaiters: Array<() => void> = [];
   private closed = false;
+  private keptElsewhere = false;
 
   constructor(
     private readonly opts: PublisherOptions,
@@ -48,6 +51,7 @@ export class BatchPublisher {
   offer(b: Batch): boolean {
     if (this.closed || this.queued + b.count > this.opts.maxQueuedRecords) {
       this.events.dropped(b.count);
+      this.events.settled?.(b);
       return false;
     }
     this.queue.push(b);
@@ -73,13 +77,18 @@ export class BatchPublisher {
     return this.queued;
   }
 
-  /** Stop accepting; what is still queued is counted as dropped. */
-  close(): number {
+  /**
+   * Stop accepting; what is still queued is counted as dropped, unless `keptElsewhere`: the
+   * records are still in the kernel ring (never acknowledged to the helper), and the next reader
+   * sends them again.
+   */
+  close(keptElsewhere = false): number {
     this.closed = true;
+    this.keptElsewhere = keptElsewhere;
     if (this.wake !== undefined) this.clock.clearTimeout(this.wake);
     const left = this.queue.reduce((n, b) => n + b.count, 0);
     this.queue.length = 0;
-    if (left > 0) this.events.dropped(left);
+    if (left > 0 && !keptElsewhere) this.events.dropped(left);
     this.queued -= left;
     return left;
   }
@@ -107,6 +116,7 @@ export class BatchPublisher {
         this.queued -= b.count;
         this.retryMs = this.opts.retryMinMs;
         this.events.published(b.count, res.duplicate);
+        this.events.settled?.(b);
         if (this.queued === 0) for (const w of this.idleWaiters.splice(0)) w();
         this.pump();
       },
@@ -115,7 +125,8 @@ export class BatchPublisher {
         this.events.failed(err, attempt);
         if (this.closed) {
           this.queued -= b.count;
-          this.events.dropped(b.count);
+          if (!this.keptElsewhere) this.events.dropped(b.count);
+          this.events.settled?.(b);
           return;
         }
         // Back to the front: it keeps its place and its message id.

@@ -4,6 +4,7 @@
 //   records received == records batched + rate_limit drops (+ those still in the open batch)
 // and rate-limited records come back as SUPPRESSED summaries.
 import { encodeSuppressed } from '@sluice/contracts';
+import { AckWindow } from './ack-window.ts';
 import type { Batcher } from './batcher.ts';
 import type { DropLedger } from './drops.ts';
 import { FrameSplitter } from './frames.ts';
@@ -34,6 +35,8 @@ export class ReaderCore {
   readonly kernel = new KernelCounters();
   private readonly splitter: FrameSplitter;
   readonly redelivery: RedeliveryFilter;
+  /** What the helper may release from the ring (the caller settles batches and reports acks). */
+  readonly acks = new AckWindow();
   private chunkReceived = 0;
   private chunkSuppressed = 0;
 
@@ -42,7 +45,7 @@ export class ReaderCore {
     private readonly batcher: Batcher,
     private readonly ledger: DropLedger,
     private readonly hooks: ReaderHooks,
-    /** Identities remembered for re-delivery detection (≥ records the helper may hold unwritten). */
+    /** Records remembered for re-delivery detection: the helper's --max-unacked. */
     redeliveryWindow = 16_384,
   ) {
     this.redelivery = new RedeliveryFilter(redeliveryWindow, () => {
@@ -57,6 +60,11 @@ export class ReaderCore {
       },
       skipped: (n) => (this.stats.skippedBytes += n),
     });
+  }
+
+  /** A new helper stream begins (its acks count from its first record). */
+  streamStarted(): void {
+    this.acks.streamStarted();
   }
 
   push(chunk: Buffer): void {
@@ -85,6 +93,7 @@ export class ReaderCore {
   }
 
   private onRecord(buf: Buffer, off: number): void {
+    const mark = this.acks.take();
     if (buf[off + OFF.kind] === KIND_COUNTERS) {
       this.stats.countersRecords++;
       const d = this.kernel.update(readCounters(buf, off));
@@ -94,7 +103,7 @@ export class ReaderCore {
     }
     if (this.redelivery.repeated(buf, off)) return;
     this.chunkReceived++;
-    if (this.limiter.admit(buf, off)) this.batcher.add(buf, off);
+    if (this.limiter.admit(buf, off)) this.batcher.add(buf, off, mark);
     else this.chunkSuppressed++;
   }
 

@@ -1,24 +1,31 @@
-// After the helper dies (kill -9, crash), the next one starts at the ring buffer's consumer
-// position, which libbpf advances only after records were handed to the callback and the helper
-// writes them out later: records the dead helper had already written can come again. Measured on
-// this kernel: up to a few hundred per kill. Published twice they would be two events (distinct
-// sequence ids) for one attempt, so the reader filters them.
+// Records the helper may send twice, and how the reader keeps them from becoming two events.
 //
-// Re-deliveries are a prefix of the new stream repeating a suffix of the old one. The reader keeps
-// the identity (ts_ns, cgroup_id, socket_cookie, pid, tid: bytes 16..48) of the last `window`
-// records; after a restart, records found there are skipped until the first one that is not.
-// A record torn by the kill was not delivered: if it comes again it is delivered, and only if
-// it does not is it counted as lost (reason=decode).
-import { OFF, RECORD_VERSION } from './layout.ts';
+// The helper releases a record from the kernel ring only once the reader acknowledged it
+// (ack-window.ts, bpf/src/acks.h), so whatever a dead helper or a dead reader had not
+// acknowledged is streamed again by the next helper, from the ring's consumer position: up to
+// `window` records (the helper's --max-unacked) at the start of the new stream may repeat records
+// already delivered. Published twice they would be two events (distinct sequence ids) for one
+// attempt, so the reader filters them:
+//   - the helper restarted, the reader lived: the reader remembers the last `window` records it
+//     received (whatever their fate: in flight, published or dropped, each is accounted once);
+//   - the reader restarted: it seeds the same memory from the tail of its node's SLUICE_RAW
+//     subject (raw-tail.ts), i.e. what JetStream already holds; a re-sent record not found there
+//     never landed and is published now.
+// Identity is the whole 256-byte record: a re-delivery is byte-identical, two real events never
+// are (boot-clock ns timestamp, socket cookie, task). The first `window` records of a new stream
+// are checked against that memory, in any order (batches land out of order when one is retried).
+// A record torn by a helper's death was not delivered: if it comes again it is delivered, and if
+// it does not within the window it is counted as lost (reason=decode).
+import { OFF, RECORD_SIZE, RECORD_VERSION } from './layout.ts';
 
-const ID_START = OFF.tsNs;
-const ID_END = OFF.tsNs + 32;
-const ID_LEN = ID_END - ID_START;
+/** A torn tail shorter than this (header + timestamp, cgroup, cookie, task) cannot be told apart. */
+const MIN_TORN = OFF.tsNs + 32;
 
 export class RedeliveryFilter {
   private readonly ring: Buffer;
   private written = 0;
   private recent: Set<string> | undefined;
+  private left = 0;
   private tornId: string | undefined;
   redelivered = 0;
 
@@ -27,24 +34,24 @@ export class RedeliveryFilter {
     /** A torn record that never came again: lost. */
     private readonly tornLost: () => void,
   ) {
-    this.ring = Buffer.alloc(window * ID_LEN);
+    this.ring = Buffer.alloc(window * RECORD_SIZE);
   }
 
   /** True if the kernel record at buf[off] repeats one already delivered (skip it). */
   repeated(buf: Buffer, off: number): boolean {
+    let repeat = false;
     if (this.recent) {
-      const id = buf.toString('latin1', off + ID_START, off + ID_END);
-      if (id === this.tornId) {
-        this.tornId = undefined;
-      } else if (this.recent.has(id)) {
+      const id = buf.toString('latin1', off, off + RECORD_SIZE);
+      if (this.tornId !== undefined && id.startsWith(this.tornId)) {
+        this.tornId = undefined; // the torn record came again: delivered now
+      } else if (this.recent.delete(id)) {
         this.redelivered++;
-        return true;
-      } else {
-        this.endRecovery();
+        repeat = true;
       }
+      if (--this.left <= 0 || (this.recent.size === 0 && this.tornId === undefined)) this.endRecovery();
     }
-    buf.copy(this.ring, (this.written++ % this.window) * ID_LEN, off + ID_START, off + ID_END);
-    return false;
+    if (!repeat) buf.copy(this.ring, (this.written++ % this.window) * RECORD_SIZE, off, off + RECORD_SIZE);
+    return repeat;
   }
 
   /**
@@ -52,16 +59,44 @@ export class RedeliveryFilter {
    * filter takes over accounting for it (it may come again), false if the caller counts it.
    */
   streamEnded(tail: Buffer | undefined): boolean {
-    this.endRecovery();
-    const n = Math.min(this.written, this.window);
-    this.recent = new Set();
-    for (let i = 0; i < n; i++) this.recent.add(this.ring.toString('latin1', i * ID_LEN, (i + 1) * ID_LEN));
+    // A restart during recovery: what was still expected may still come (from the ring, again).
+    const set = new Set<string>(this.recent);
+    for (const id of this.lastDelivered()) set.add(id);
     this.written = 0;
-    if (tail && tail.length >= ID_END && tail[OFF.version] === RECORD_VERSION) {
-      this.tornId = tail.toString('latin1', ID_START, ID_END);
-      return true;
+    let takes = false;
+    if (tail && tail.length >= MIN_TORN && tail[OFF.version] === RECORD_VERSION) {
+      if (this.tornId !== undefined) this.tornLost(); // one torn record is tracked; an older one is given up
+      this.tornId = tail.toString('latin1');
+      takes = true;
     }
-    return false;
+    this.begin(set);
+    return takes;
+  }
+
+  /** A reader starting afresh: these records (JetStream's tail for this node and boot) may come again. */
+  seed(records: readonly Buffer[]): void {
+    this.begin(new Set(records.map((r) => r.toString('latin1', 0, RECORD_SIZE))));
+  }
+
+  /** Records still expected in the current recovery (0 once it ended). */
+  get recovering(): number {
+    return this.recent ? this.recent.size : 0;
+  }
+
+  private begin(set: Set<string>): void {
+    if (set.size === 0 && this.tornId === undefined) {
+      this.recent = undefined;
+      return;
+    }
+    this.recent = set;
+    this.left = this.window;
+  }
+
+  private lastDelivered(): string[] {
+    const n = Math.min(this.written, this.window);
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) out.push(this.ring.toString('latin1', i * RECORD_SIZE, (i + 1) * RECORD_SIZE));
+    return out;
   }
 
   private endRecovery(): void {

@@ -16,6 +16,7 @@ import { DropLedger } from './drops.ts';
 import { COUNTER_SLOT } from './kernel-counters.ts';
 import { RECORD_SIZE } from './layout.ts';
 import { rawPublisher } from './publish-raw.ts';
+import { rawTail } from './raw-tail.ts';
 import { BatchPublisher } from './publisher.ts';
 import { CgroupRateLimiter } from './rate-limit.ts';
 import { ReaderCore } from './reader.ts';
@@ -77,6 +78,7 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
         if (dup) duplicates.add(1);
       },
       dropped: (n) => ledger.drop('reader', 'publish', n),
+      settled: (b) => core.acks.settled(b.mark),
       failed: (err, attempt) => {
         publishFailures.add(1);
         if (attempt === 1) log.warn({ err: String(err) }, 'publish to SLUICE_RAW failed; retrying');
@@ -86,11 +88,20 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
   m.createObservableGauge('sluice_reader_queue_records', { description: 'Records queued or in flight to JetStream' }).addCallback((o) =>
     o.observe(publisher.queuedRecords),
   );
-  const batcher = new Batcher({ maxRecords: c.READER_BATCH_RECORDS, maxDelayMs: c.READER_BATCH_MS }, seq, () => clock.wallOffsetNs, (b) => publisher.offer(b));
-  const core = new ReaderCore(limiter, batcher, ledger, {
-    handled: (n) => readerStage.handled(n),
-    kernelGenerated: (n) => kernelStage.handled(n),
+  const batcher = new Batcher({ maxRecords: c.READER_BATCH_RECORDS, maxDelayMs: c.READER_BATCH_MS }, seq, () => clock.wallOffsetNs, (b) => {
+    core.acks.inFlight(b.mark);
+    publisher.offer(b);
   });
+  const core = new ReaderCore(
+    limiter,
+    batcher,
+    ledger,
+    {
+      handled: (n) => readerStage.handled(n),
+      kernelGenerated: (n) => kernelStage.handled(n),
+    },
+    c.READER_ACK_WINDOW,
+  );
   m.createObservableGauge('sluice_kernel_counter', { description: 'Kernel counters as last reported in-band by the helper' }).addCallback((o) => {
     for (const [name, slot] of Object.entries(COUNTER_SLOT)) o.observe(core.kernel.current[slot] ?? 0, { counter: name });
   });
@@ -144,15 +155,36 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
   let restartsSeen = 0;
   readiness.set('helper', false, downReason);
 
+  // A killed predecessor may have left records JetStream holds but the helper was never told of:
+  // the new helper sends them again, and the filter must know them (redelivery.ts).
+  try {
+    const tail = await rawTail(nc, node, bootId, c.READER_ACK_WINDOW);
+    core.redelivery.seed(tail);
+    log.info({ records: tail.length }, 'redelivery filter seeded from SLUICE_RAW');
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'cannot read the tail of SLUICE_RAW; records a killed reader left unacknowledged may be published twice');
+  }
+
+  // Records leave the kernel ring only once acknowledged here (ack-window.ts, bpf/src/acks.h).
   const supervisor = new HelperSupervisor(
     {
       command: c.SLUICE_BPF_BIN,
-      args: ['--pin', c.SLUICE_BPF_PIN, 'stream', '--counters-ms', String(c.SLUICE_BPF_COUNTERS_MS)],
+      args: [
+        '--pin',
+        c.SLUICE_BPF_PIN,
+        'stream',
+        '--counters-ms',
+        String(c.SLUICE_BPF_COUNTERS_MS),
+        '--ack-stdin',
+        '--max-unacked',
+        String(c.READER_ACK_WINDOW),
+      ],
       backoffMinMs: c.READER_BACKOFF_MIN_MS,
       backoffMaxMs: c.READER_BACKOFF_MAX_MS,
       stableMs: 10_000,
     },
     {
+      streamBegins: () => core.streamStarted(),
       started: (pid) => {
         helperUp = 1;
         readiness.set('helper', true, `pid ${pid}`);
@@ -206,6 +238,10 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
     setInterval(() => void publishDrops(), c.READER_DROPS_INTERVAL_MS),
     setInterval(() => clock.resync(), c.READER_CLOCK_RESYNC_MS),
     setInterval(() => {
+      const n = core.acks.ackable(batcher.openMark);
+      if (n !== undefined) supervisor.ack(n);
+    }, c.READER_ACK_MS),
+    setInterval(() => {
       if (downSince !== undefined && Date.now() - downSince >= c.READER_HEALTH_REPEAT_MS) {
         health('unavailable', 'egress_reader_unavailable', `${downReason}; down for ${Math.round((Date.now() - downSince) / 1000)} s`);
       }
@@ -224,7 +260,8 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
           core.summarise();
           batcher.cut();
           const left = await publisher.idle(c.SHUTDOWN_TIMEOUT_MS / 3);
-          publisher.close();
+          // Not acknowledged to the helper, so still in the ring: the next reader sends them again.
+          publisher.close(true);
           await publishDrops();
           log.info({ left, received: core.stats.received, suppressed: core.stats.suppressed }, 'reader flushed');
         },

@@ -22,6 +22,11 @@ export interface HelperExit {
 }
 
 export interface SupervisorEvents {
+  /**
+   * A new helper stream begins (called synchronously at spawn, before any of its data and before
+   * any ack() can reach it; every byte of the previous one was delivered).
+   */
+  streamBegins?(): void;
   started(pid: number): void;
   /** Raw stdout bytes, in order. */
   data(chunk: Buffer): void;
@@ -65,14 +70,17 @@ export class HelperSupervisor {
     let stderr = '';
     let child: ChildProcess;
     try {
-      child = spawn(this.opts.command, this.opts.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      // stdin carries acknowledgements (`--ack-stdin`): closing it is how the helper learns we are gone.
+      child = spawn(this.opts.command, this.opts.args, { stdio: ['pipe', 'pipe', 'pipe'] });
     } catch (err) {
       this.retry(err as Error, 0);
       return;
     }
     this.child = child;
+    this.events.streamBegins?.();
     let spawnError: Error | undefined;
     child.once('error', (err) => (spawnError = err));
+    child.stdin!.on('error', () => undefined); // EPIPE once it exited: 'close' reports the exit
     child.once('spawn', () => this.events.started(child.pid!));
     child.stdout!.on('data', (d: Buffer) => this.events.data(d));
     child.stderr!.on('data', (d: Buffer) => {
@@ -92,6 +100,12 @@ export class HelperSupervisor {
       }
       for (const w of this.exitWaiters.splice(0)) w();
     });
+  }
+
+  /** Tell the running helper that the first `n` records of its stream are done (it releases them). */
+  ack(n: number): void {
+    const stdin = this.child?.stdin;
+    if (stdin && !stdin.destroyed && stdin.writable) stdin.write(`${n}\n`);
   }
 
   /** SIGTERM (the helper drains the ring and exits), SIGKILL after `graceMs`. */

@@ -25,6 +25,20 @@ export const env = {
     .default('/sluice')
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .refine((l) => l.every((s) => s.startsWith('/') && !s.includes('..')), 'each scope must be an absolute path under the cgroup2 mount'),
+  /**
+   * Size of the kernel ring buffer (bytes, a power of two) when the programs are first loaded; 0:
+   * the helper's default, 4 MiB (~15,900 records). A record leaves it only once JetStream holds it,
+   * so it is also what buffers events while the reader restarts or NATS is away (at 20k events/s,
+   * 4 MiB is ~0.8 s; beyond it the kernel counts ringbuf_full drops). A pinned ring keeps its size
+   * until the pin directory is removed. Raise READER_ACK_WINDOW with it (≥ bytes / 264).
+   */
+  SLUICE_BPF_RINGBUF_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1 << 30)
+    .refine((n) => n === 0 || (n & (n - 1)) === 0, 'must be 0 or a power of two')
+    .default(0),
   /** A helper run or apply batch taking longer is hung: killed, the sync fails and retries. */
   HELPER_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   /**

@@ -33,7 +33,7 @@ await runService({
       if (!cgroupRoot) throw new Error('no cgroup2 mount in /proc/self/mountinfo: cannot tell live cgroups from gone ones');
       let session: ApplySession;
       try {
-        const scopes = await loadAndAttach(config.SLUICE_BPF_BIN, config.SLUICE_BPF_PIN, cgroupRoot, config.SLUICE_MANAGED_CGROUPS);
+        const scopes = await loadAndAttach(config.SLUICE_BPF_BIN, config.SLUICE_BPF_PIN, cgroupRoot, config.SLUICE_MANAGED_CGROUPS, config.SLUICE_BPF_RINGBUF_BYTES);
         log.info({ scopes }, 'programs loaded and attached to the managed scopes');
         try {
           const registered = writeRuntimeRegistration({

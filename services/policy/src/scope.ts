@@ -16,8 +16,8 @@ export class ScopeError extends Error {
   }
 }
 
-export async function loadAndAttach(bin: string, pin: string, cgroupRoot: string, scopes: string[]): Promise<string[]> {
-  const load = await helper(bin, ['--pin', pin, 'load']);
+export async function loadAndAttach(bin: string, pin: string, cgroupRoot: string, scopes: string[], ringbufBytes = 0): Promise<string[]> {
+  const load = await helper(bin, ['--pin', pin, 'load', ...(ringbufBytes > 0 ? ['--ringbuf-size', String(ringbufBytes)] : [])]);
   if (load.code !== 0) throw new ScopeError(`sluice-bpf load failed (${load.code}): ${load.stderr.trim()}`, load.code);
   const attached: string[] = [];
   for (const scope of scopes) {
