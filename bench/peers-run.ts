@@ -23,7 +23,7 @@ import { median } from './lib/stats.ts';
 const QUICK = process.env.BENCH_QUICK === '1';
 const STARTS = QUICK ? 3 : 7;
 const here = import.meta.dirname;
-const SRT = resolve(here, 'node_modules/.bin/srt');
+const SRT = resolve(here, 'node_modules/@anthropic-ai/sandbox-runtime/dist/cli.js');
 const CLI = resolve(here, '../cli/dist/main.js');
 const TCP_CLIENT = resolve(here, 'lib/tcp-connects.mjs');
 type Tool = 'sluice' | 'srt';

@@ -41,6 +41,8 @@ processors:
 exporters:
   - gomod: $2
 providers:
+  # env is the builder's default URI scheme: the collector refuses to start without its provider.
+  - gomod: go.opentelemetry.io/collector/confmap/provider/envprovider $STABLE
   - gomod: go.opentelemetry.io/collector/confmap/provider/fileprovider $STABLE
 EOF
 }

@@ -3,7 +3,7 @@
 // cannot be built here), fed the very NDJSON the Sluice sink gets from JetStream, one event a line.
 // Progress is read from the collector's own telemetry (Prometheus text on a private port).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuSeconds } from './proc.ts';
@@ -54,13 +54,16 @@ export function otelcolConfig(o: OtelcolRun): string {
   );
 }
 
-/** Sum of every sample of `name` (any labels) in a Prometheus text exposition; undefined if absent. */
+/**
+ * Sum of every sample of `name` (any labels) in a Prometheus text exposition, with or without the
+ * `_total` suffix (the collector's exporter drops it on some releases); undefined if absent.
+ */
 export function metricSum(text: string, name: string): number | undefined {
   let sum: number | undefined;
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;
     const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (m && m[1] === name) sum = (sum ?? 0) + Number(m[3]);
+    if (m && (m[1] === name || m[1] === `${name}_total`)) sum = (sum ?? 0) + Number(m[3]);
   }
   return sum;
 }
@@ -72,33 +75,39 @@ export interface ConsumerResult {
 }
 
 /**
- * Writes `lines` to a file, starts the collector on it and waits until the receiver accepted and
- * the batch processor sent every line. The window starts when the first line was accepted (the
- * collector's start-up is not counted, as the sink's is not); CPU is the collector process's own.
+ * Starts the collector on an empty directory, waits for its telemetry to answer, then renames the
+ * file of `lines` into the directory it watches, and waits until the receiver accepted and the
+ * exporter (batch processor, for nop) sent every line. Clock and CPU count (the collector
+ * process's own) start at the rename: its start-up is not counted, as the sink's is not.
  */
 export async function runOtelcol(build: OtelcolBuild, lines: string[], metricsPort: number, opensearch?: OtelcolRun['opensearch']): Promise<ConsumerResult> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-otelcol-'));
-  const file = join(dir, 'events.ndjson');
-  writeFileSync(file, `${lines.join('\n')}\n`);
+  const staged = join(dir, 'staged.tmp');
+  writeFileSync(staged, `${lines.join('\n')}\n`);
   const config = join(dir, 'config.yaml');
-  writeFileSync(config, otelcolConfig({ file, metricsPort, variant: build.variant, opensearch, batch: 1000 }));
+  writeFileSync(config, otelcolConfig({ file: join(dir, 'events-*.ndjson'), metricsPort, variant: build.variant, opensearch, batch: 1000 }));
   const child = spawn(build.binary, ['--config', `file:${config}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const metrics = () => fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text(), () => undefined);
   try {
-    let t0 = 0;
-    let cpu0 = 0;
     const deadline = Date.now() + 300_000;
-    for (;;) {
+    const alive = () => {
       if (child.exitCode !== null) throw new Error(`otelcol exited ${child.exitCode}: ${stderr}`);
       if (Date.now() > deadline) throw new Error(`otelcol did not take all ${lines.length} lines in 300 s: ${stderr}`);
-      const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text(), () => '');
-      const accepted = metricSum(text, 'otelcol_receiver_accepted_log_records_total') ?? 0;
-      const sent = build.variant === 'nop' ? metricSum(text, 'otelcol_processor_batch_batch_send_size_sum') : metricSum(text, 'otelcol_exporter_sent_log_records_total');
-      if (t0 === 0 && accepted > 0) {
-        t0 = performance.now();
-        cpu0 = cpuSeconds(child.pid!);
-      }
+    };
+    while ((await metrics()) === undefined) {
+      alive();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const cpu0 = cpuSeconds(child.pid!);
+    const t0 = performance.now();
+    renameSync(staged, join(dir, 'events-1.ndjson'));
+    for (;;) {
+      alive();
+      const text = (await metrics()) ?? '';
+      const accepted = metricSum(text, 'otelcol_receiver_accepted_log_records') ?? 0;
+      const sent = build.variant === 'nop' ? metricSum(text, 'otelcol_processor_batch_batch_send_size_sum') : metricSum(text, 'otelcol_exporter_sent_log_records');
       if (accepted >= lines.length && (sent ?? 0) >= lines.length) {
         return { docs: lines.length, seconds: (performance.now() - t0) / 1000, cpuSeconds: cpuSeconds(child.pid!) - cpu0 };
       }
