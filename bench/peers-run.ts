@@ -109,23 +109,37 @@ async function tcpMs(argv: string[]): Promise<number> {
   return j.ms;
 }
 
-const COVERAGE = [
-  { key: 'allowed_tcp', ops: ['connect', HOST_ADDR, TCP_PORT], row: new RegExp(`${HOST_ADDR.replace(/\./g, '\\.')}\\S*\\s+${TCP_PORT}\\b`) },
-  { key: 'denied_tcp', ops: ['connect', HOST_ADDR, OTHER_PORT], row: new RegExp(`${HOST_ADDR.replace(/\./g, '\\.')}\\S*\\s+${OTHER_PORT}\\b`) },
-  { key: 'udp', ops: ['sendto', HOST_ADDR, OTHER_PORT + 1], row: new RegExp(`${HOST_ADDR.replace(/\./g, '\\.')}\\S*\\s+${OTHER_PORT + 1}\\b`) },
-  { key: 'raw_socket', ops: ['raw', 4], row: /\braw\b/i },
-  { key: 'dns', ops: ['resolve', HOST_ADDR, 'unlisted.peers.test', 'a'], row: /unlisted\.peers\.test|\s53\s+udp/ },
-] as const;
+const dst = (port: number, proto: string, verdict: string) => new RegExp(`(^|\\s)${HOST_ADDR.replace(/\./g, '\\.')}\\S*\\s+${port}\\s+${proto}\\s+${verdict}`);
+// srt's proxy logs what it decides (with -d); what never reaches the proxy it cannot see.
+const proxyDenied = (port: number) => new RegExp(`Connection blocked to ${HOST_ADDR.replace(/\./g, '\\.')}:${port}\\b`);
+
+/** Each attempt, and how each tool's own output shows it (Sluice: a row of its exit table). */
+const COVERAGE: Array<{ key: string; cmd: string[]; sluice: RegExp; srt: RegExp }> = [
+  { key: 'allowed_tcp', cmd: [PROBE, 'connect', HOST_ADDR, String(TCP_PORT)], sluice: dst(TCP_PORT, 'tcp', 'ALLOWED'), srt: new RegExp(`${HOST_ADDR.replace(/\./g, '\\.')}:${TCP_PORT}\\b`) },
+  { key: 'proxied_denied_tcp', cmd: [process.execPath, TCP_CLIENT, HOST_ADDR, String(OTHER_PORT), '1'], sluice: dst(OTHER_PORT, 'tcp', 'DENIED'), srt: proxyDenied(OTHER_PORT) },
+  { key: 'denied_tcp', cmd: [PROBE, 'connect', HOST_ADDR, String(OTHER_PORT)], sluice: dst(OTHER_PORT, 'tcp', 'DENIED'), srt: proxyDenied(OTHER_PORT) },
+  { key: 'udp', cmd: [PROBE, 'sendto', HOST_ADDR, String(OTHER_PORT + 1)], sluice: dst(OTHER_PORT + 1, 'udp', 'DENIED'), srt: proxyDenied(OTHER_PORT + 1) },
+  { key: 'raw_socket', cmd: [PROBE, 'raw', '4'], sluice: /(^|\s)\S+\s+0\s+\S+\s+DENIED/, srt: /blocked.*raw/i },
+  { key: 'dns', cmd: [PROBE, 'resolve', HOST_ADDR, 'unlisted.peers.test', 'a'], sluice: dst(53, 'udp', 'DENIED'), srt: proxyDenied(53) },
+];
+
+/** Whether an attempt went through: the probe's JSON line, or tcp-connects' count. */
+function passed(stdout: string): boolean {
+  const line = stdout.split('\n').find((l) => l.startsWith('{'));
+  if (!line) return false;
+  const j = JSON.parse(line) as { ok: boolean | number };
+  return j.ok === true || (typeof j.ok === 'number' && j.ok > 0);
+}
 
 async function coverage(tool: Tool, argv: (cmd: string[], debug?: boolean) => string[]): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const c of COVERAGE) {
-    const r = await exec(argv([PROBE, ...c.ops.map(String)], true));
-    const res = r.stdout.split('\n').find((l) => l.startsWith('{'));
-    const ok = res ? (JSON.parse(res) as { ok: boolean }).ok : false;
-    out[`run.peers.${tool}.coverage.${c.key}.passed`] = ok ? 1 : 0;
-    out[`run.peers.${tool}.coverage.${c.key}.recorded`] = c.row.test(r.stderr) ? 1 : 0;
-    process.stderr.write(`peers-run: ${tool} ${c.key}: ${res ?? `no result (exit ${r.code})`}\n`);
+    const r = await exec(argv(c.cmd, true));
+    // Only the tool's report counts, not its echo of the command line.
+    const report = r.stderr.split('\n').filter((l) => !/running |Original command|Wrapped command/.test(l));
+    out[`run.peers.${tool}.coverage.${c.key}.passed`] = passed(r.stdout) ? 1 : 0;
+    out[`run.peers.${tool}.coverage.${c.key}.recorded`] = report.some((l) => c[tool].test(l)) ? 1 : 0;
+    process.stderr.write(`peers-run: ${tool} ${c.key}: ${r.stdout.trim().split('\n')[0] ?? `no result (exit ${r.code})`}\n`);
   }
   return out;
 }

@@ -49,6 +49,14 @@ export async function run(): Promise<Record<string, number>> {
   lastNotes = notesOf(build);
   const results: Record<Consumer, ConsumerResult[]> = { sluice: [], otelcol: [], bulk: [] };
   const port = await freePort();
+  // A warm-up load first (as sink.ts does): a freshly started OpenSearch indexes its first bulks
+  // several times slower, and whoever went first would pay for it.
+  const warm = await openSlice('peersinkwarm');
+  try {
+    await plainBulk(warm, `${warm.prefix}plain-`, documentsOf(Array.from({ length: 20_000 }, (_, i) => egressEvent(i))), BULK);
+  } finally {
+    await closeSlice(warm);
+  }
   for (let r = 0; r < ROUNDS; r++) {
     const s = await openSlice('peersink');
     try {

@@ -68,7 +68,8 @@ export function hookRules(spec: IptablesPeerSpec): string[][] {
 }
 
 function sh(cmd: string, args: string[], input?: string): { code: number; out: string } {
-  const r = spawnSync(cmd, args, { input, encoding: 'utf8' });
+  // A listing of 10k rules is over a megabyte (spawnSync's default buffer).
+  const r = spawnSync(cmd, args, { input, encoding: 'utf8', maxBuffer: 256 << 20 });
   if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
   return { code: r.status ?? -1, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }

@@ -59,12 +59,12 @@ function sinkTable(f: Figures): string[] {
 }
 
 const COVERAGE: Array<[string, string]> = [
-  ['TCP to an allowed host', 'allowed_tcp'],
-  ['TCP to a host not on the list', 'denied_tcp'],
-  ['UDP to a host not on the list', 'udp'],
-  ['non-HTTP TCP to a host not on the list', 'raw_tcp'],
+  ['plain TCP to the allowed host (client not proxy-aware)', 'allowed_tcp'],
+  ['TCP to a port not on the list, proxy-aware client', 'proxied_denied_tcp'],
+  ['TCP to a port not on the list, plain client', 'denied_tcp'],
+  ['UDP to a port not on the list', 'udp'],
   ['raw socket (ICMP)', 'raw_socket'],
-  ['DNS lookup of a name not on the list', 'dns'],
+  ['DNS query to a resolver not on the list', 'dns'],
 ];
 
 function runTable(f: Figures): string[] {
@@ -76,7 +76,7 @@ function runTable(f: Figures): string[] {
     const passed = f[`run.peers.${tool}.coverage.${k}.passed`];
     const recorded = f[`run.peers.${tool}.coverage.${k}.recorded`];
     if (passed === undefined) return '–';
-    return `${passed ? 'let through' : 'stopped'}${recorded ? ', recorded' : ''}`;
+    return `${passed ? 'let through' : 'stopped'}, ${recorded ? 'recorded' : 'not recorded'}`;
   };
   return [
     '### `sluice run` vs Anthropic sandbox-runtime (srt): one command under an allowlist',
