@@ -114,7 +114,7 @@ const dst = (port: number, proto: string, verdict: string) => new RegExp(`(^|\\s
 const proxyDenied = (port: number) => new RegExp(`Connection blocked to ${HOST_ADDR.replace(/\./g, '\\.')}:${port}\\b`);
 
 /** Each attempt, and how each tool's own output shows it (Sluice: a row of its exit table). */
-const COVERAGE: Array<{ key: string; cmd: string[]; sluice: RegExp; srt: RegExp }> = [
+export const COVERAGE: Array<{ key: string; cmd: string[]; sluice: RegExp; srt: RegExp }> = [
   { key: 'allowed_tcp', cmd: [PROBE, 'connect', HOST_ADDR, String(TCP_PORT)], sluice: dst(TCP_PORT, 'tcp', 'ALLOWED'), srt: new RegExp(`${HOST_ADDR.replace(/\./g, '\\.')}:${TCP_PORT}\\b`) },
   { key: 'proxied_denied_tcp', cmd: [process.execPath, TCP_CLIENT, HOST_ADDR, String(OTHER_PORT), '1'], sluice: dst(OTHER_PORT, 'tcp', 'DENIED'), srt: proxyDenied(OTHER_PORT) },
   { key: 'denied_tcp', cmd: [PROBE, 'connect', HOST_ADDR, String(OTHER_PORT)], sluice: dst(OTHER_PORT, 'tcp', 'DENIED'), srt: proxyDenied(OTHER_PORT) },
@@ -122,6 +122,14 @@ const COVERAGE: Array<{ key: string; cmd: string[]; sluice: RegExp; srt: RegExp 
   { key: 'raw_socket', cmd: [PROBE, 'raw', '4'], sluice: /(^|\s)\S+\s+0\s+\S+\s+DENIED/, srt: /blocked.*raw/i },
   { key: 'dns', cmd: [PROBE, 'resolve', HOST_ADDR, 'unlisted.peers.test', 'a'], sluice: dst(53, 'udp', 'DENIED'), srt: proxyDenied(53) },
 ];
+
+/** Whether the tool's report shows the attempt: its own lines only, not its echo of the command line. */
+export function recorded(stderr: string, row: RegExp): boolean {
+  return stderr
+    .split('\n')
+    .filter((l) => !/running |Original command|Wrapped command/.test(l))
+    .some((l) => row.test(l));
+}
 
 /** Whether an attempt went through: the probe's JSON line, or tcp-connects' count. */
 function passed(stdout: string): boolean {
@@ -135,10 +143,8 @@ async function coverage(tool: Tool, argv: (cmd: string[], debug?: boolean) => st
   const out: Record<string, number> = {};
   for (const c of COVERAGE) {
     const r = await exec(argv(c.cmd, true));
-    // Only the tool's report counts, not its echo of the command line.
-    const report = r.stderr.split('\n').filter((l) => !/running |Original command|Wrapped command/.test(l));
     out[`run.peers.${tool}.coverage.${c.key}.passed`] = passed(r.stdout) ? 1 : 0;
-    out[`run.peers.${tool}.coverage.${c.key}.recorded`] = report.some((l) => c[tool].test(l)) ? 1 : 0;
+    out[`run.peers.${tool}.coverage.${c.key}.recorded`] = recorded(r.stderr, c[tool]) ? 1 : 0;
     process.stderr.write(`peers-run: ${tool} ${c.key}: ${r.stdout.trim().split('\n')[0] ?? `no result (exit ${r.code})`}\n`);
   }
   return out;
