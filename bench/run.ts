@@ -4,9 +4,12 @@
 import { existsSync, readdirSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { peerTables } from './lib/peer-table.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const only = process.argv.slice(2);
+// --quick: shorter rounds for the areas that read BENCH_QUICK (the peer benches).
+if (process.argv.includes('--quick')) process.env.BENCH_QUICK = '1';
+const only = process.argv.slice(2).filter((a) => a !== '--quick');
 const areas = readdirSync(here)
   .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && f !== 'run.ts')
   .map((f) => f.replace(/\.ts$/, ''))
@@ -20,16 +23,21 @@ const figures: Record<string, number> =
     ? (JSON.parse(readFileSync(join(results, 'latest.json'), 'utf8')) as Record<string, number>)
     : {};
 const failures: Record<string, string> = {};
+// Markdown lines an area adds below the tables (e.g. why a peer could not be built), kept per area.
+const notes: Record<string, string[]> =
+  only.length > 0 && existsSync(join(results, 'notes.json')) ? (JSON.parse(readFileSync(join(results, 'notes.json'), 'utf8')) as Record<string, string[]>) : {};
 for (const area of areas) {
   process.stderr.write(`bench: ${area} …\n`);
   const started = Date.now();
   try {
     const mod = (await import(pathToFileURL(join(here, `${area}.ts`)).href)) as {
       run?: () => Promise<Record<string, number>>;
+      notes?: () => string[];
     };
     if (typeof mod.run !== 'function') continue;
     const result = await mod.run();
     for (const [k, v] of Object.entries(result)) figures[k] = v;
+    if (typeof mod.notes === 'function') notes[area] = mod.notes();
     process.stderr.write(`bench: ${area} done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   } catch (err) {
     failures[area] = err instanceof Error ? err.message : String(err);
@@ -39,6 +47,7 @@ for (const area of areas) {
 
 mkdirSync(results, { recursive: true });
 writeFileSync(join(results, 'latest.json'), `${JSON.stringify(figures, null, 2)}\n`);
+writeFileSync(join(results, 'notes.json'), `${JSON.stringify(notes, null, 2)}\n`);
 const rows = Object.entries(figures)
   .sort(([a], [b]) => a.localeCompare(b))
   .map(([k, v]) => `| ${k} | ${Number.isInteger(v) ? v : v.toFixed(3)} |`);
@@ -48,6 +57,9 @@ const md = [
   '| figure | value |',
   '|---|---|',
   ...rows,
+  '',
+  ...peerTables(figures),
+  ...Object.values(notes).flat(),
   '',
   ...Object.entries(failures).map(([a, e]) => `- **${a} failed**: ${e}`),
   '',

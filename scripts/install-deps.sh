@@ -13,10 +13,13 @@ source "$REPO_ROOT/scripts/versions.sh"
 
 # BPF toolchain (bpf/), the real servers started by scripts/services.sh, and the tools those scripts use.
 # The JRE runs OpenSearch (the integ-test zip bundles no JDK); redis-tools gives redis-cli for health checks.
+# ipset, bubblewrap, socat and ripgrep are for the peers the bench measures Sluice against (iptables + ipset,
+# Anthropic's sandbox-runtime).
 PACKAGES=(
   clang llvm libbpf-dev bpftool linux-libc-dev libelf-dev zlib1g-dev make
   nats-server redis-server redis-tools docker.io docker-compose prometheus
   openjdk-17-jre-headless maven iproute2 iptables util-linux busybox-static debootstrap unzip curl ca-certificates
+  ipset bubblewrap socat ripgrep
 )
 
 if [[ $EUID -ne 0 ]]; then
