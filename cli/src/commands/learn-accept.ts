@@ -3,23 +3,9 @@
 // API with expect_revision — so a policy changed meanwhile is never overwritten — and reports back
 // so the learner audits the accept (learn_accept) beside the policy service's policy_apply.
 import type { NatsConnection } from '@nats-io/transport-node';
-import { apiSubject, formatPolicyError, IDENTITY_API, LEARN_API, parsePolicy, POLICY_API, type ApiDefinition } from '@sluice/contracts';
+import { apiSubject, formatPolicyError, LEARN_API, parsePolicy, POLICY_API } from '@sluice/contracts';
 import { replayProof, resolverHint, type ProofAttempt } from '@sluice/learner/proof';
 import { request, RpcError } from '@sluice/runtime';
-
-const BY_AREA: Record<string, ApiDefinition> = Object.fromEntries([POLICY_API, LEARN_API, IDENTITY_API].map((a) => [a.area, a]));
-
-/**
- * A request by subject (`sluice.api.<area>.<verb>`), through the typed kit. Only for
- * commands/run.ts, which another change owns; everything else calls `request` from
- * @sluice/runtime with the API definition itself.
- */
-export async function call(nc: NatsConnection, subject: string, body: unknown, timeoutMs: number): Promise<unknown> {
-  const [root, api, area, verb, ...rest] = subject.split('.');
-  const def = area === undefined ? undefined : BY_AREA[area];
-  if (root !== 'sluice' || api !== 'api' || !def || verb === undefined || rest.length > 0) throw new Error(`not an API subject: ${subject}`);
-  return request(nc, def, verb, body as never, { timeoutMs });
-}
 
 export interface AcceptOptions {
   project: string;
@@ -61,8 +47,9 @@ export async function proveAccept(
   yaml: string,
   timeoutMs: number,
 ): Promise<{ destinations: number; attempts: number; would_deny: 0 }> {
-  const diff = (await call(nc, apiSubject(LEARN_API, 'diff'), sel, timeoutMs)) as { proposal?: { proof?: DiffProof } };
-  const proof = diff.proposal?.proof;
+  const diff = await request(nc, LEARN_API, 'diff', sel, { timeoutMs });
+  // The proposal travels as unknown in the contract (the learner owns its shape).
+  const proof = (diff.proposal as { proof?: DiffProof } | undefined)?.proof;
   if (!proof || !Array.isArray(proof.replay)) {
     throw new RpcError('proof_missing', 'the learner offered no proof for this proposal (is it older than the CLI?): nothing applied', undefined, apiSubject(LEARN_API, 'diff'));
   }
