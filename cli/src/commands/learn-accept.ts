@@ -4,7 +4,7 @@
 // so the learner audits the accept (learn_accept) beside the policy service's policy_apply.
 import type { NatsConnection } from '@nats-io/transport-node';
 import { apiSubject, formatPolicyError, LEARN_API, parsePolicy, POLICY_API } from '@sluice/contracts';
-import { replayProof, resolverHint, type ProofAttempt } from '@sluice/learner/proof';
+import { replayProof, resolverHint, resolverSuggestionHint, type ProofAttempt } from '@sluice/learner/proof';
 import { request, RpcError } from '@sluice/runtime';
 
 export interface AcceptOptions {
@@ -14,6 +14,8 @@ export interface AcceptOptions {
   reason?: string;
   enforce: boolean;
   wildcards: string[];
+  /** Suggested resolvers (not loopback, not declared trusted) accepted on purpose. */
+  resolvers?: string[];
   /** Policy API subject prefix (unset: sluice.api.policy). */
   policyApi?: string;
   timeoutMs: number;
@@ -36,6 +38,11 @@ interface DiffProof {
   replay: ProofAttempt[];
 }
 
+interface DiffProposal {
+  proof?: DiffProof;
+  resolver_suggestions?: Array<{ resolver: string }>;
+}
+
 /**
  * Replay the session's would-deny attempts against the exact document about to be applied; throws
  * (nothing applied) when any would still be denied. The attempts are read after `prepare`, so
@@ -49,7 +56,8 @@ export async function proveAccept(
 ): Promise<{ destinations: number; attempts: number; would_deny: 0 }> {
   const diff = await request(nc, LEARN_API, 'diff', sel, { timeoutMs });
   // The proposal travels as unknown in the contract (the learner owns its shape).
-  const proof = (diff.proposal as { proof?: DiffProof } | undefined)?.proof;
+  const proposal = diff.proposal as DiffProposal | undefined;
+  const proof = proposal?.proof;
   if (!proof || !Array.isArray(proof.replay)) {
     throw new RpcError('proof_missing', 'the learner offered no proof for this proposal (is it older than the CLI?): nothing applied', undefined, apiSubject(LEARN_API, 'diff'));
   }
@@ -57,7 +65,8 @@ export async function proveAccept(
   if (!parsed.ok) throw new RpcError('invalid_policy', parsed.errors.map(formatPolicyError).join('\n'), undefined, apiSubject(LEARN_API, 'prepare'));
   const misses = replayProof(parsed.document, sel, proof.replay);
   if (misses.length) {
-    const hint = resolverHint(parsed.document, sel, misses);
+    const suggested = (proposal?.resolver_suggestions ?? []).map((r) => r.resolver);
+    const hint = resolverSuggestionHint(misses, suggested) ?? resolverHint(parsed.document, sel, misses);
     throw new RpcError(
       'proof_failed',
       `refusing to accept: replayed against the accepted policy, ${misses.length} of the session's learned destinations would still be denied; nothing applied${hint ? `. ${hint}` : ''}`,
@@ -73,7 +82,7 @@ export async function acceptLearned(nc: NatsConnection, o: AcceptOptions): Promi
   const opts = { timeoutMs: o.timeoutMs };
   // One retry when the policy changed between prepare and apply: prepare again on the new revision.
   for (let attempt = 0; ; attempt++) {
-    const p = await request(nc, LEARN_API, 'prepare', { ...sel, enforce: o.enforce, wildcards: o.wildcards }, opts);
+    const p = await request(nc, LEARN_API, 'prepare', { ...sel, enforce: o.enforce, wildcards: o.wildcards, resolvers: o.resolvers ?? [] }, opts);
     if (!p.changed || p.yaml === undefined) return { changed: false, revision: p.base_revision, policy: p.policy, added: [] };
     const proof = await proveAccept(nc, sel, p.yaml, o.timeoutMs);
     const reason = o.reason ?? `accept learn proposal for project ${o.project}${o.agent ? ` agent ${o.agent}` : ''}`;
@@ -97,7 +106,7 @@ export async function acceptLearned(nc: NatsConnection, o: AcceptOptions): Promi
         nc,
         LEARN_API,
         'accepted',
-        { ...sel, actor: o.actor, reason, before_revision: p.base_revision, revision, policy: p.policy, added: p.added, enforce: o.enforce, wildcards: o.wildcards },
+        { ...sel, actor: o.actor, reason, before_revision: p.base_revision, revision, policy: p.policy, added: p.added, enforce: o.enforce, wildcards: o.wildcards, resolvers: o.resolvers ?? [] },
         opts,
       );
     } catch (err) {
