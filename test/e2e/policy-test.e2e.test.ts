@@ -8,7 +8,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sluiceCli, testServer, waitFor } from '@sluice/testkit';
+import { sluiceCliAsync, testServer, waitFor } from '@sluice/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROBE } from '../kernel/exec.ts';
 import { listeners } from '../kernel/net.ts';
@@ -34,7 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  sluiceCli(['down']);
+  await sluiceCliAsync(['down']);
   await net.close();
 }, 120_000);
 
@@ -58,8 +58,8 @@ ${rule('127.0.0.2', ports.a)}${rules.b ? rule('127.0.0.3', ports.b) : ''}${rules
 }
 
 /** `sluice run` as the README's main job runs it, unprivileged: allowed, allowed, denied. */
-function mainJob(project: string, policy: string, extra: string[] = []): void {
-  const r = sluiceCli([
+async function mainJob(project: string, policy: string, extra: string[] = []): Promise<void> {
+  const r = await sluiceCliAsync([
     'run', ...extra, '--project', project, '--agent', 'job', '--policy', policy, '--user', '65534', '--',
     PROBE, 'connect', '127.0.0.2', String(ports.a), 'connect', '127.0.0.3', String(ports.b), 'connect', '127.0.0.4', String(ports.c),
   ]);
@@ -69,8 +69,8 @@ function mainJob(project: string, policy: string, extra: string[] = []): void {
   expect(r.stderr).toMatch(/127\.0\.0\.3\s.*ALLOWED/);
 }
 
-function policyTest(file: string, project: string, source: string[]): { code: number | null; result: Simulated; stderr: string } {
-  const r = sluiceCli(['policy', 'test', file, '--project', project, '--from', since, ...source, '--json']);
+async function policyTest(file: string, project: string, source: string[]): Promise<{ code: number | null; result: Simulated; stderr: string }> {
+  const r = await sluiceCliAsync(['policy', 'test', file, '--project', project, '--from', since, ...source, '--json']);
   if (r.code !== 0 && r.code !== 1) throw new Error(`policy test exited ${r.code}: ${r.stderr}`);
   return { code: r.code, result: JSON.parse(r.stdout) as Simulated, stderr: r.stderr };
 }
@@ -79,25 +79,25 @@ async function exercise(project: string, source: string[], runFlags: string[]): 
   const current = policyFile(`${project}-current`, project, { b: true });
   const withoutB = policyFile(`${project}-without-b`, project, { b: false });
   const open = policyFile(`${project}-open`, project, { b: true, c: true });
-  mainJob(project, current, runFlags);
+  await mainJob(project, current, runFlags);
 
   // The sink writes asynchronously. The denied attempt is the run's last record, so once a
   // candidate that allows it shows it newly allowed, the whole run is in the store.
   await waitFor(
     `the run's denied attempt in the store (${source.join(' ')})`,
     async () => {
-      const t = policyTest(open, project, source);
+      const t = await policyTest(open, project, source);
       return t.result.newly_allowed.length > 0 ? t : undefined;
     },
     90_000,
   );
 
-  const now = policyTest(current, project, source);
+  const now = await policyTest(current, project, source);
   expect(now.code, now.stderr).toBe(0);
   expect(now.result.replayed).toBeGreaterThanOrEqual(3);
   expect(now.result).toMatchObject({ unchanged: now.result.replayed, newly_denied: [], newly_allowed: [] });
 
-  const without = policyTest(withoutB, project, source);
+  const without = await policyTest(withoutB, project, source);
   expect(without.code, without.stderr).toBe(1);
   expect(without.result.replayed).toBe(now.result.replayed);
   expect(without.result.newly_allowed).toEqual([]);
@@ -117,8 +117,8 @@ describe('sluice policy test on stored events', () => {
   it('the OpenSearch store of `sluice up --opensearch`: the same answer', async () => {
     const url = testServer('OPENSEARCH_URL');
     // The pipeline of the first test writes NDJSON: bring it up again with the sink on OpenSearch.
-    expect(sluiceCli(['down']).code).toBe(0);
-    const up = sluiceCli(['up', '--opensearch', '--timeout', '240']);
+    expect((await sluiceCliAsync(['down'])).code).toBe(0);
+    const up = await sluiceCliAsync(['up', '--opensearch', '--timeout', '240']);
     expect(up.code, up.stderr).toBe(0);
     await exercise(`ptest-os-${process.pid}`, ['--source', 'opensearch', '--opensearch', url], ['--opensearch']);
   }, 600_000);
