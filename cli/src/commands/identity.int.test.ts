@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttributorHarness, REPO_ROOT, type ServiceProcess, stopService, waitFor } from '@sluice/testkit';
-import { apiSubject, IDENTITY_API } from '@sluice/contracts';
-import { RpcError } from '@sluice/runtime';
-import { call } from './learn-accept.ts';
+import { IDENTITY_API } from '@sluice/contracts';
+import { request, RpcError } from '@sluice/runtime';
 
 const h = new AttributorHarness();
 let attributor: ServiceProcess;
@@ -48,7 +47,7 @@ describe('sluice identity', () => {
   });
 
   it("`sluice run`'s register call gets the attributor's refusal reason, not an empty error", async () => {
-    const err = await call(h.nc, apiSubject(IDENTITY_API, 'register'), { node: h.node, cgroup_path: '/does/not/exist' }, 5000).catch((e: unknown) => e);
+    const err = await request(h.nc, IDENTITY_API, 'register', { node: h.node, cgroup_path: '/does/not/exist' }, { timeoutMs: 5000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RpcError);
     expect(err).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/^cgroup_path "\/does\/not\/exist": /) });
   });

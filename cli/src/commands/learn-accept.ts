@@ -3,23 +3,9 @@
 // API with expect_revision — so a policy changed meanwhile is never overwritten — and reports back
 // so the learner audits the accept (learn_accept) beside the policy service's policy_apply.
 import type { NatsConnection } from '@nats-io/transport-node';
-import { apiSubject, formatPolicyError, IDENTITY_API, LEARN_API, parsePolicy, POLICY_API, type ApiDefinition } from '@sluice/contracts';
-import { replayProof, resolverHint, type ProofAttempt } from '@sluice/learner/proof';
+import { apiSubject, formatPolicyError, LEARN_API, parsePolicy, POLICY_API } from '@sluice/contracts';
+import { replayProof, resolverHint, resolverSuggestionHint, type ProofAttempt } from '@sluice/learner/proof';
 import { request, RpcError } from '@sluice/runtime';
-
-const BY_AREA: Record<string, ApiDefinition> = Object.fromEntries([POLICY_API, LEARN_API, IDENTITY_API].map((a) => [a.area, a]));
-
-/**
- * A request by subject (`sluice.api.<area>.<verb>`), through the typed kit. Only for
- * commands/run.ts, which another change owns; everything else calls `request` from
- * @sluice/runtime with the API definition itself.
- */
-export async function call(nc: NatsConnection, subject: string, body: unknown, timeoutMs: number): Promise<unknown> {
-  const [root, api, area, verb, ...rest] = subject.split('.');
-  const def = area === undefined ? undefined : BY_AREA[area];
-  if (root !== 'sluice' || api !== 'api' || !def || verb === undefined || rest.length > 0) throw new Error(`not an API subject: ${subject}`);
-  return request(nc, def, verb, body as never, { timeoutMs });
-}
 
 export interface AcceptOptions {
   project: string;
@@ -28,6 +14,8 @@ export interface AcceptOptions {
   reason?: string;
   enforce: boolean;
   wildcards: string[];
+  /** Suggested resolvers (not loopback, not declared trusted) accepted on purpose. */
+  resolvers?: string[];
   /** Policy API subject prefix (unset: sluice.api.policy). */
   policyApi?: string;
   timeoutMs: number;
@@ -50,6 +38,11 @@ interface DiffProof {
   replay: ProofAttempt[];
 }
 
+interface DiffProposal {
+  proof?: DiffProof;
+  resolver_suggestions?: Array<{ resolver: string }>;
+}
+
 /**
  * Replay the session's would-deny attempts against the exact document about to be applied; throws
  * (nothing applied) when any would still be denied. The attempts are read after `prepare`, so
@@ -61,8 +54,10 @@ export async function proveAccept(
   yaml: string,
   timeoutMs: number,
 ): Promise<{ destinations: number; attempts: number; would_deny: 0 }> {
-  const diff = (await call(nc, apiSubject(LEARN_API, 'diff'), sel, timeoutMs)) as { proposal?: { proof?: DiffProof } };
-  const proof = diff.proposal?.proof;
+  const diff = await request(nc, LEARN_API, 'diff', sel, { timeoutMs });
+  // The proposal travels as unknown in the contract (the learner owns its shape).
+  const proposal = diff.proposal as DiffProposal | undefined;
+  const proof = proposal?.proof;
   if (!proof || !Array.isArray(proof.replay)) {
     throw new RpcError('proof_missing', 'the learner offered no proof for this proposal (is it older than the CLI?): nothing applied', undefined, apiSubject(LEARN_API, 'diff'));
   }
@@ -70,7 +65,8 @@ export async function proveAccept(
   if (!parsed.ok) throw new RpcError('invalid_policy', parsed.errors.map(formatPolicyError).join('\n'), undefined, apiSubject(LEARN_API, 'prepare'));
   const misses = replayProof(parsed.document, sel, proof.replay);
   if (misses.length) {
-    const hint = resolverHint(parsed.document, sel, misses);
+    const suggested = (proposal?.resolver_suggestions ?? []).map((r) => r.resolver);
+    const hint = resolverSuggestionHint(misses, suggested) ?? resolverHint(parsed.document, sel, misses);
     throw new RpcError(
       'proof_failed',
       `refusing to accept: replayed against the accepted policy, ${misses.length} of the session's learned destinations would still be denied; nothing applied${hint ? `. ${hint}` : ''}`,
@@ -86,7 +82,7 @@ export async function acceptLearned(nc: NatsConnection, o: AcceptOptions): Promi
   const opts = { timeoutMs: o.timeoutMs };
   // One retry when the policy changed between prepare and apply: prepare again on the new revision.
   for (let attempt = 0; ; attempt++) {
-    const p = await request(nc, LEARN_API, 'prepare', { ...sel, enforce: o.enforce, wildcards: o.wildcards }, opts);
+    const p = await request(nc, LEARN_API, 'prepare', { ...sel, enforce: o.enforce, wildcards: o.wildcards, resolvers: o.resolvers ?? [] }, opts);
     if (!p.changed || p.yaml === undefined) return { changed: false, revision: p.base_revision, policy: p.policy, added: [] };
     const proof = await proveAccept(nc, sel, p.yaml, o.timeoutMs);
     const reason = o.reason ?? `accept learn proposal for project ${o.project}${o.agent ? ` agent ${o.agent}` : ''}`;
@@ -110,7 +106,7 @@ export async function acceptLearned(nc: NatsConnection, o: AcceptOptions): Promi
         nc,
         LEARN_API,
         'accepted',
-        { ...sel, actor: o.actor, reason, before_revision: p.base_revision, revision, policy: p.policy, added: p.added, enforce: o.enforce, wildcards: o.wildcards },
+        { ...sel, actor: o.actor, reason, before_revision: p.base_revision, revision, policy: p.policy, added: p.added, enforce: o.enforce, wildcards: o.wildcards, resolvers: o.resolvers ?? [] },
         opts,
       );
     } catch (err) {

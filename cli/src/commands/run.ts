@@ -8,7 +8,8 @@ import { constants } from 'node:os';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { EgressEvent, subjects } from '@sluice/contracts';
+import { EgressEvent, IDENTITY_API, POLICY_API, subjects } from '@sluice/contracts';
+import { request, RpcError } from '@sluice/runtime';
 import { out, say, UsageError, type Command } from '../command.ts';
 import { ensurePipeline, localNode } from '../local/ensure.ts';
 import { instance } from '../local/instance.ts';
@@ -19,7 +20,6 @@ import { waitForEntry } from '../run/kernel-entry.ts';
 import { agentArgv, readPasswd, resolveRunAs, type RunAs } from '../run/privileges.ts';
 import { withRunPolicy } from '../run/policy.ts';
 import { drain } from '../run/drain.ts';
-import { call } from './learn-accept.ts';
 import { learnWhile } from './learn-run.ts';
 
 const SCOPE = instance.scopes[0]!;
@@ -57,7 +57,7 @@ export const run: Command = {
     const nc = await connect({ servers: (state.endpoints.NATS_URL ?? instance.natsUrl).split(',') });
     const cg = createRunCgroup(SCOPE, `run-${process.pid}-${Date.now().toString(36)}`);
     try {
-      await call(nc, subjects.api('identity', 'register'), { node: localNode(), cgroup_path: cg.relative, ...sel }, timeoutMs);
+      await request(nc, IDENTITY_API, 'register', { node: localNode(), cgroup_path: cg.relative, ...sel }, { timeoutMs });
       const mode = await applyPolicy(nc, sel, policyYaml, values.policy, values.actor, timeoutMs);
       await waitForEntry(HELPER, PIN, cg.id, (e) => mode === undefined || e.mode === mode, timeoutMs);
       say(`sluice: running ${positionals.join(' ')} as ${sel.project}/${sel.agent} (cgroup ${cg.id}${mode ? `, ${mode}` : ''})`);
@@ -97,7 +97,7 @@ export const run: Command = {
       if (diff !== undefined) out(diff);
       return code;
     } finally {
-      await call(nc, subjects.api('identity', 'unregister'), { node: localNode(), cgroup_id: cg.id }, timeoutMs).catch((err: unknown) =>
+      await request(nc, IDENTITY_API, 'unregister', { node: localNode(), cgroup_id: cg.id }, { timeoutMs }).catch((err: unknown) =>
         say(`sluice: could not unregister cgroup ${cg.id}: ${(err as Error).message}`),
       );
       await removeRunCgroup(cg);
@@ -124,22 +124,23 @@ async function applyPolicy(
   timeoutMs: number,
 ): Promise<string | undefined> {
   if (yaml !== undefined) {
-    await call(nc, subjects.api('policy', 'apply'), { yaml, file, actor, reason: `sluice run ${sel.project}/${sel.agent}` }, timeoutMs);
+    await request(nc, POLICY_API, 'apply', { yaml, ...(file !== undefined ? { file } : {}), actor, reason: `sluice run ${sel.project}/${sel.agent}` }, { timeoutMs });
     return undefined;
   }
   let current: { revision: number; yaml: string } | undefined;
   try {
-    current = (await call(nc, subjects.api('policy', 'get'), {}, timeoutMs)) as { revision: number; yaml: string };
+    current = await request(nc, POLICY_API, 'get', {}, { timeoutMs });
   } catch (err) {
-    if ((err as { code?: string }).code !== 'not_found') throw err;
+    if (!(err instanceof RpcError) || err.code !== 'not_found') throw err;
   }
   const next = withRunPolicy(current?.yaml, sel, `run-${sel.agent.replace(/[^A-Za-z0-9_-]/g, '-')}`);
   if (next !== undefined) {
-    await call(
+    await request(
       nc,
-      subjects.api('policy', 'apply'),
+      POLICY_API,
+      'apply',
       { yaml: next, actor, reason: `sluice run: learn policy for ${sel.project}/${sel.agent}`, expect_revision: current?.revision ?? 0 },
-      timeoutMs,
+      { timeoutMs },
     );
   }
   return 'learn';

@@ -36,6 +36,8 @@ export const LearnRequests = {
   prepare: SessionSelector.extend({
     enforce: z.boolean().default(false),
     wildcards: z.array(z.string().min(1)).default([]),
+    /** Suggested resolvers (answered the session, not loopback, not declared trusted) to list on purpose. */
+    resolvers: z.array(z.string().min(1)).default([]),
   }),
   /** The operator applied a prepared document: audit it and remember it in the session. */
   accepted: SessionSelector.extend({
@@ -47,6 +49,7 @@ export const LearnRequests = {
     added: z.array(z.string()),
     enforce: z.boolean(),
     wildcards: z.array(z.string()).default([]),
+    resolvers: z.array(z.string()).default([]),
   }),
   reset: SessionSelector.extend({ actor: actor.optional() }),
 } as const;
@@ -70,6 +73,7 @@ export const LearnResponses = {
     added: z.array(z.string()),
     yaml: z.string().optional(),
     suggestions_declined: z.array(z.string()).optional(),
+    resolvers_declined: z.array(z.string()).optional(),
     session: LearnSession,
   }),
   accepted: z.object({ recorded: z.boolean() }),

@@ -45,3 +45,38 @@ export function resolverFinding(addr: string): ResolverFinding | undefined {
   }
   return undefined;
 }
+
+const LOOPBACK = ranges([
+  ['127.0.0.0/8', 'loopback'],
+  ['::1/128', 'loopback'],
+]);
+
+export function isLoopbackAddress(addr: string): boolean {
+  const b = ipBytes(addr);
+  if (!b) return false;
+  const at = { bytes: b.length === 4 ? [...new Array<number>(10).fill(0), 0xff, 0xff, ...b] : b, prefix: 128 };
+  return LOOPBACK.some((r) => cidrContains(r.net, at));
+}
+
+export interface LearnedResolverFinding {
+  severity: Severity;
+  code: 'remote-resolver';
+  message: string;
+}
+
+/**
+ * For a resolver an agent's traffic proposes (learn), not one an operator wrote: listing a resolver
+ * lets the agent send anything to its port 53, over UDP and TCP, and the agent chose this address.
+ * A loopback one stays on the host or in the container (Docker DNATs 127.0.0.11 to its own DNS;
+ * binding port 53 needs privileges the agent lacks in the host namespace and is refused in
+ * enforce mode inside a container), so any further hop is a resolver the operator runs. Any other
+ * address may be a server the agent's author runs: a direct DNS-tunnel exit, not a resolver.
+ */
+export function learnedResolverFinding(addr: string): LearnedResolverFinding | undefined {
+  if (isLoopbackAddress(addr)) return undefined;
+  return {
+    severity: 'high',
+    code: 'remote-resolver',
+    message: `resolver ${addr} is not on loopback and was chosen by the agent: listing it opens UDP and TCP port 53 to it, a direct channel for data in DNS queries unless it is a resolver you run`,
+  };
+}

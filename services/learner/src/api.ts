@@ -32,6 +32,8 @@ export function learnApiError(err: unknown): RpcErrorBody | undefined {
 
 export interface LearnApiDeps {
   store: LearnStore;
+  /** Non-loopback resolvers the operator runs: proposed as resolvers when they answered (LEARNER_TRUSTED_RESOLVERS). */
+  trustedResolvers?: readonly string[];
   policy: PolicyClient;
   audit: (e: AuditEvent) => Promise<void>;
   changed: () => void;
@@ -95,7 +97,10 @@ export class LearnApi {
     const snap = await this.deps.store.snapshot(sel);
     if (!snap) throw new RpcError('not_found', `no learn session for ${describe(sel)} (start one with: sluice learn start)`);
     const pol = await this.currentPolicy(strict);
-    const proposal = propose(pol.doc, sel, snap.destinations, snap.addresses);
+    const proposal = propose(pol.doc, sel, snap.destinations, snap.addresses, {
+      answered: snap.resolvers,
+      trustedResolvers: this.deps.trustedResolvers ?? [],
+    });
     return { snap, pol, proposal };
   }
 
@@ -114,10 +119,10 @@ export class LearnApi {
     const sel = selectorOf(req);
     const { snap, pol, proposal } = await this.computeDiff(sel, true);
     const base_revision = pol.current?.revision ?? 0;
-    if (proposal.additions.length === 0 && proposal.resolvers.length === 0 && !req.enforce) {
+    if (proposal.additions.length === 0 && proposal.resolvers.length === 0 && req.resolvers.length === 0 && !req.enforce) {
       return { base_revision, policy: proposal.policy, changed: false, added: [], session: snap.session };
     }
-    const merged = mergeProposal(pol.current?.yaml, proposal, { enforce: req.enforce, wildcards: req.wildcards });
+    const merged = mergeProposal(pol.current?.yaml, proposal, { enforce: req.enforce, wildcards: req.wildcards, resolvers: req.resolvers });
     return {
       base_revision,
       policy: proposal.policy,
@@ -125,6 +130,7 @@ export class LearnApi {
       added: merged.added,
       yaml: merged.yaml,
       suggestions_declined: proposal.suggestions.map((s) => s.host).filter((h) => !req.wildcards.includes(h)),
+      resolvers_declined: proposal.resolver_suggestions.map((r) => r.resolver).filter((r) => !req.resolvers.includes(r)),
       session: snap.session,
     };
   }
@@ -136,7 +142,7 @@ export class LearnApi {
       'learn_accept',
       req.actor,
       sel,
-      { policy: req.policy, added: req.added, enforce: req.enforce, wildcards: req.wildcards },
+      { policy: req.policy, added: req.added, enforce: req.enforce, wildcards: req.wildcards, resolvers: req.resolvers },
       req.reason,
       req.before_revision,
       req.revision,

@@ -41,6 +41,14 @@ describe('observe', () => {
     expect(observe(ev({ kind: 'escape', verdict: 'BYPASSED', reason: 'escape' }))).toBe('not_egress');
     expect(observe(ev({ dst_port: 0 }))).toBe('no_destination');
   });
+  it('marks DNS that got bytes back as answered; a loopback resolver flow is resolver evidence, not a rule candidate', () => {
+    const dns = { dst_host: undefined, dst_ip: '127.0.0.11', dst_port: 53, l4_proto: 'UDP', kind: 'udp_flow' as const };
+    expect(observe(ev({ ...dns, audit: false, reason: 'loopback', bytes_in: 120 }))).toMatchObject({ cls: 'resolver', ip: '127.0.0.11', answered: true });
+    expect(observe(ev({ ...dns, audit: false, reason: 'loopback', bytes_in: 0 }))).toBe('not_rule');
+    expect(observe(ev({ ...dns, dst_ip: '198.51.100.7', bytes_in: 0 }))).toMatchObject({ cls: 'learn', answered: false });
+    expect(observe(ev({ ...dns, dst_ip: '198.51.100.7', bytes_in: 80 }))).toMatchObject({ cls: 'learn', answered: true });
+    expect(observe(ev({ audit: false, reason: 'loopback', bytes_in: 500 }))).toBe('not_rule'); // port 443: no resolver
+  });
   it('keys IP-only destinations by address', () => {
     const o = observe(ev({ dst_host: undefined, dst_ip: '2001:db8::1' }));
     expect(typeof o !== 'string' && parseDestinationKey(destinationKey(o))).toEqual({ proto: 'tcp', port: 443, ip: '2001:db8::1' });

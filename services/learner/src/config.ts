@@ -1,6 +1,7 @@
 // Variables specific to the learner; the shared ones (NATS_URL, LOG_LEVEL, METRICS_PORT, NODE_NAME, …)
 // come from @sluice/runtime's commonEnv.
 import { ApiPrefix, STREAMS, subjects } from '@sluice/contracts';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_LIMITS } from './store.ts';
 
@@ -28,6 +29,19 @@ export const env = {
   LEARNER_DEDUPE_TTL_MS: int(1000).default(DEFAULT_LIMITS.dedupeTtlMs),
   LEARNER_SESSION_TTL_S: int(60).default(DEFAULT_LIMITS.sessionTtlS),
   LEARNER_POLICY_TIMEOUT_MS: int(100).default(10_000),
+  /**
+   * Comma-separated non-loopback resolvers you run (a LAN or corporate DNS server): proposed as a
+   * policy's resolver when they answered a session's DNS. Any other non-loopback resolver is only
+   * suggested (an agent can run its own "resolver" as a DNS-tunnel exit); loopback ones need no entry.
+   */
+  LEARNER_TRUSTED_RESOLVERS: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const list = s.split(',').map((x) => x.trim()).filter(Boolean);
+      for (const ip of list) if (!isIP(ip)) ctx.addIssue({ code: 'custom', message: `"${ip}" is not an IP address` });
+      return list;
+    }),
   /** Subject prefix of the policy API (`<prefix>.get`, `<prefix>.apply`); unset: sluice.api.policy. */
   LEARNER_POLICY_API: ApiPrefix.optional(),
 };

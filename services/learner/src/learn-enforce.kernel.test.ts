@@ -4,10 +4,8 @@
 // API's real handler, the new revision is compiled and planned by the policy service's code and
 // applied by sluice-bpf — and then exactly the learned destinations connect, a new one is denied.
 //
-// Destinations are IP literals on loopback. Learning by name works the same way (the attributor
-// puts dst_host on events, the policy compiles host rules into the kernel): names are covered by
-// the learner's integration tests, the attributor's DNS e2e test and the policy's hosts kernel test,
-// but not yet all three in one test.
+// Destinations are IP literals on loopback. Learning by name, with Docker's resolver, through the
+// whole pipeline and a labelled container: test/e2e/learn-docker.e2e.test.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { jetstream } from '@nats-io/jetstream';

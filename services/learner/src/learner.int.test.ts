@@ -25,7 +25,7 @@ function traffic(agent: string) {
     a({ host: 'cdn.learn.test', ip: '10.99.0.3', port: 443 }),
     a({ host: 'pypi.example.org', ip: '10.99.0.4', port: 443 }),
     a({ ip: '203.0.113.7', port: 8080 }),
-    a({ ip: '127.0.0.11', port: 53, proto: 'udp' }),
+    a({ ip: '127.0.0.11', port: 53, proto: 'udp' }, { kind: 'udp_flow', bytes_in: 96 }), // answered: the resolver
     // Not learnable: allowed by a rule (kept as usage evidence), bypassed, loopback.
     a({ host: 'already.allowed.test', ip: '10.99.0.9', port: 443 }, { audit: false, reason: 'rule', rule_id: 4097 }),
     a({ host: 'bypass.test', ip: '10.99.0.8', port: 443 }, { verdict: 'BYPASSED', audit: false, reason: 'bypass' }),

@@ -55,6 +55,7 @@ await runService({
     const changedSub = nc.subscribe(LEARN_CHANGED_SUBJECT, { callback: () => void cache.refresh().catch((err: unknown) => log.warn({ err }, 'session reload failed')) });
     const api = new LearnApi({
       store,
+      trustedResolvers: config.LEARNER_TRUSTED_RESOLVERS,
       policy: natsPolicyClient(nc, config.LEARNER_POLICY_TIMEOUT_MS, config.LEARNER_POLICY_API),
       audit: async (e) => {
         const event = AuditEvent.parse(e);

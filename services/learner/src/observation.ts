@@ -7,8 +7,11 @@ import type { EgressEvent } from '@sluice/contracts';
  * enforce mode) — a candidate for the allowlist.
  * allowed: an attempt an existing rule let through — evidence that the rule is still used, so it
  * is not proposed for pruning.
+ * resolver: DNS to a loopback resolver (Docker's 127.0.0.11, a host stub) that the loopback
+ * allowance let through and that answered: no rule is needed for the query, but enforce trusts DNS
+ * answers only from the policy's resolvers, so it is evidence for `resolvers:`.
  */
-export type ObservationClass = 'learn' | 'allowed';
+export type ObservationClass = 'learn' | 'allowed' | 'resolver';
 
 export interface Observation {
   cls: ObservationClass;
@@ -21,6 +24,8 @@ export interface Observation {
   agent: string;
   time_ms: number;
   id: string;
+  /** DNS (port 53) that got bytes back: the destination answered, so it may be proposed as a resolver. */
+  answered: boolean;
 }
 
 export type SkipReason = 'bypassed' | 'not_rule' | 'no_destination' | 'suppressed' | 'bad_time' | 'not_egress';
@@ -61,9 +66,11 @@ export function observe(e: EgressEvent): Observation | SkipReason {
   if (e.kind === 'suppressed') return 'suppressed';
   if (NOT_EGRESS.has(e.kind)) return 'not_egress';
   if (e.verdict === 'BYPASSED') return 'bypassed';
+  const answered = isDnsPort(e) && (e.bytes_in ?? 0) > 0;
   let cls: ObservationClass;
   if (e.audit || e.verdict === 'DENIED') cls = 'learn';
   else if (e.reason === 'rule') cls = 'allowed';
+  else if (e.reason === 'loopback' && answered) cls = 'resolver';
   // Allowed by loopback, resolver or default-learn: no allow rule was used and none is needed.
   else return 'not_rule';
   if (e.dst_port === 0 || e.dst_ip === '') return 'no_destination';
@@ -79,5 +86,12 @@ export function observe(e: EgressEvent): Observation | SkipReason {
     agent: e.agent ?? '',
     time_ms,
     id: e.id,
+    answered,
   };
+}
+
+/** DNS as policies mean it: port 53 over UDP or TCP (the kernel's resolver check is the same). */
+function isDnsPort(e: EgressEvent): boolean {
+  const proto = e.l4_proto.toLowerCase();
+  return e.dst_port === 53 && (proto === 'udp' || proto === 'tcp');
 }

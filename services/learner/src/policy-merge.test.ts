@@ -36,7 +36,7 @@ describe('mergeProposal', () => {
   const traffic = [d('a.example.com', 443), d('b.example.com', 443), d('203.0.113.5', 8080), d('127.0.0.11', 53, 'udp')];
 
   it('appends the additions to the governing policy, keeps comments, and validates', () => {
-    const p = propose(doc(CURRENT), { project: 'demo' }, traffic, []);
+    const p = propose(doc(CURRENT), { project: 'demo' }, traffic, [], { answered: [{ ip: '127.0.0.11', answered: 3 }] });
     const m = mergeProposal(CURRENT, p, { enforce: true });
     expect(m.yaml).toContain('# team policy — keep this comment');
     const pol = m.document.policies[0]!;

@@ -11,6 +11,8 @@ export interface MergeOptions {
   enforce?: boolean;
   /** Suggestions (by wildcard host, e.g. "**.example.com") to accept instead of their members. */
   wildcards?: readonly string[];
+  /** Suggested resolvers (proposal.resolver_suggestions) to list on purpose. */
+  resolvers?: readonly string[];
 }
 
 export interface MergeResult {
@@ -81,11 +83,16 @@ export function mergeProposal(currentYaml: string | undefined, p: Proposal, opts
     rules.items.push(flowRule(doc, { host: s.host }, s.ports, s.proto));
     added.push(`${s.host} ${s.proto} ${s.ports.join(',')}`);
   }
-  if (p.resolvers.length) {
+  const suggested = new Set(p.resolver_suggestions.map((r) => r.resolver));
+  for (const r of opts.resolvers ?? []) {
+    if (!suggested.has(r)) throw new MergeError(`"${r}" is not one of the proposal's suggested resolvers (only a resolver that answered the session's DNS can be accepted)`);
+  }
+  const resolvers = [...p.resolvers, ...(opts.resolvers ?? [])];
+  if (resolvers.length) {
     const existing = target.get('resolvers');
     const list = isSeq(existing) ? existing : (doc.createNode([]) as YAMLSeq);
     if (!isSeq(existing)) target.set('resolvers', list);
-    for (const r of p.resolvers) {
+    for (const r of resolvers) {
       list.items.push(doc.createNode(r));
       added.push(`resolver ${r}`);
     }

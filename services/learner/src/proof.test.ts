@@ -44,7 +44,9 @@ const traffic = [
 
 describe('learn proposal proof', () => {
   it('replays every would-deny destination, per agent, and proves the accepted policy allows them all', () => {
-    const p = propose(doc(YAML), { project: 'demo' }, traffic, []);
+    // 10.0.0.2 answered and the operator runs it (LEARNER_TRUSTED_RESOLVERS): proposed as a resolver.
+    const p = propose(doc(YAML), { project: 'demo' }, traffic, [], { answered: [{ ip: '10.0.0.2', answered: 5 }], trustedResolvers: ['10.0.0.2'] });
+    expect(p.resolvers).toEqual(['10.0.0.2']);
     expect(p.proof).toMatchObject({ destinations: 5, attempts: 12, would_deny: [], enforce_would_deny: [] });
     expect(p.proof.replay.map((r) => `${r.host ?? r.ip}:${r.port}/${r.proto} ${r.agents.join(',')}`)).toEqual([
       '10.0.0.2:53/udp coder',

@@ -143,6 +143,16 @@ export function prove(doc: PolicyDocument | undefined, sel: SessionSelector, p: 
   };
 }
 
+/**
+ * DNS to a resolver the proposal only suggests (not loopback, not declared trusted) stays denied
+ * until the operator accepts that resolver on purpose: say which and how.
+ */
+export function resolverSuggestionHint(misses: readonly ProofMiss[], suggested: readonly string[]): string | undefined {
+  const hit = [...new Set(misses.filter((m) => m.port === 53 && suggested.includes(m.destination)).map((m) => m.destination))];
+  if (hit.length === 0) return undefined;
+  return `DNS to ${hit.join(', ')} stays denied: ${hit.length === 1 ? 'it answered' : 'they answered'} the session's queries but ${hit.length === 1 ? 'is' : 'are'} not on loopback nor in LEARNER_TRUSTED_RESOLVERS (an agent can run its own "resolver" as a DNS-tunnel exit); if you run ${hit.length === 1 ? 'it' : 'them'}, accept with ${hit.map((r) => `--resolver ${r}`).join(' ')}`;
+}
+
 /** Names denied because the enforcing policy lists no resolver: the commonest miss, named. */
 export function resolverHint(document: PolicyDocument, sel: SessionSelector, misses: readonly ProofMiss[]): string | undefined {
   for (const m of misses) {

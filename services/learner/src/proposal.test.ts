@@ -158,7 +158,9 @@ version: 1
 policies:
   - { name: p, match: { project: x }, resolvers: [10.0.0.2] }
 `);
-    const p = propose(doc, { project: 'x' }, [dest('127.0.0.11', 53, { proto: 'udp' }), dest('10.0.0.2', 53, { proto: 'udp' }), dest('a.test', 443)], []);
+    const p = propose(doc, { project: 'x' }, [dest('127.0.0.11', 53, { proto: 'udp' }), dest('10.0.0.2', 53, { proto: 'udp' }), dest('a.test', 443)], [], {
+      answered: [{ ip: '127.0.0.11', answered: 2 }, { ip: '10.0.0.2', answered: 1 }],
+    });
     expect(p.resolvers).toEqual(['127.0.0.11']);
     expect(p.additions.map((a) => a.host ?? a.cidr)).toEqual(['a.test']);
     expect(renderProposal(p)).toContain('resolvers: [127.0.0.11]');

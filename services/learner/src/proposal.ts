@@ -14,12 +14,12 @@ import {
   type PolicyDocument,
   type PortRange,
 } from '@sluice/contracts';
-import { breadthFindings } from '@sluice/policy-lint';
+import { breadthFindings, isLoopbackAddress, learnedResolverFinding } from '@sluice/policy-lint';
 import { getDomain } from 'tldts';
 import { Document, isScalar, isSeq, visit } from 'yaml';
-import { prove, type Proof, type ProofMiss } from './proof.ts';
+import { prove, resolverSuggestionHint, type Proof, type ProofMiss } from './proof.ts';
 import type { SessionSelector } from './session.ts';
-import type { AggregatedAddress, AggregatedDestination } from './store.ts';
+import type { AggregatedAddress, AggregatedDestination, AnsweredResolver } from './store.ts';
 
 export type RuleProto = 'tcp' | 'udp';
 
@@ -45,6 +45,18 @@ export interface Suggestion {
   findings: string[];
 }
 
+/**
+ * A resolver that answered the session's DNS but is not proposed: it is neither on loopback nor one
+ * the operator declared (LEARNER_TRUSTED_RESOLVERS). Accepting it is an explicit act (--resolver).
+ */
+export interface ResolverSuggestion {
+  resolver: string;
+  /** DNS flows to it that got an answer. */
+  answered: number;
+  note: string;
+  findings: string[];
+}
+
 export interface Prune {
   index: number;
   rule: string;
@@ -58,8 +70,13 @@ export interface Skipped {
 
 export interface Proposal {
   project: string;
-  /** IP-only destinations on port 53: proposed as the policy's resolvers, not as open UDP/53 rules. */
+  /**
+   * Resolvers that answered the session's DNS and are on loopback or declared trusted: proposed as
+   * the policy's resolvers (never as open port-53 rules).
+   */
   resolvers: string[];
+  /** Resolvers that answered but that the agent may run itself: offered, never added unasked. */
+  resolver_suggestions: ResolverSuggestion[];
   agent?: string;
   /** Name of the policy the additions go to; `created` when no policy selects these workloads. */
   policy: string;
@@ -75,6 +92,10 @@ export interface Proposal {
 export interface ProposalOptions {
   /** Distinct names under one registrable domain before a wildcard is suggested. */
   minSiblings?: number;
+  /** Addresses that answered the session's DNS (the store's evidence). */
+  answered?: readonly AnsweredResolver[];
+  /** Non-loopback resolvers the operator runs (LEARNER_TRUSTED_RESOLVERS): proposed like loopback ones. */
+  trustedResolvers?: readonly string[];
 }
 
 const isRuleProto = (p: string): p is RuleProto => p === 'tcp' || p === 'udp';
@@ -145,8 +166,15 @@ export function propose(
   const minSiblings = opts.minSiblings ?? 2;
   const policy = governingPolicy(doc, sel);
   const skipped: Skipped[] = [];
+  // Destinations left out on purpose: out of the proof too, listed under skipped.
+  const declined = new Set<AggregatedDestination>();
+  const answered = new Map<string, number>();
+  for (const r of opts.answered ?? []) {
+    const ip = canonicalAddress(r.ip);
+    if (ip) answered.set(ip, (answered.get(ip) ?? 0) + r.answered);
+  }
+  const trusted = new Set((opts.trustedResolvers ?? []).map(canonicalAddress).filter((x): x is string => x !== undefined));
   // (target, proto) → ports, attempts, agents
-  const resolvers = new Set<string>();
   const groups = new Map<string, { host?: string; cidr?: string; proto: RuleProto; ports: Set<number>; seen: number; agents: Set<string> }>();
 
   for (const d of destinations) {
@@ -154,6 +182,7 @@ export function propose(
     const label = `${d.host ?? d.ip} ${d.proto}/${d.port}`;
     if (!isRuleProto(d.proto)) {
       skipped.push({ destination: label, reason: `protocol "${d.proto}" cannot be allowed by a policy rule (tcp or udp only)` });
+      declined.add(d);
       continue;
     }
     let key: string;
@@ -166,12 +195,17 @@ export function propose(
       const cidr = narrowestCidr(d.ip ?? '');
       if (!cidr) {
         skipped.push({ destination: label, reason: 'not an IPv4 or IPv6 address' });
+        declined.add(d);
         continue;
       }
       if (ipCovered(policy, d.ip!, d.port, d.proto)) continue;
       if (d.port === 53) {
-        const canonical = cidr.split('/')[0]!;
-        if (!policy?.resolvers.includes(canonical)) resolvers.add(canonical);
+        // Never an open port-53 rule. A resolver only if it answered (below); otherwise the agent
+        // sent port-53 traffic that nothing answered, and listing it would only open a channel.
+        if (!answered.has(cidr.split('/')[0]!)) {
+          skipped.push({ destination: label, reason: 'port 53 with no answer seen: not proposed as a resolver (listing it would open UDP and TCP 53 to it)' });
+          declined.add(d);
+        }
         continue;
       }
       key = `i|${cidr}|${d.proto}`;
@@ -199,19 +233,47 @@ export function propose(
   });
 
   const name = policy?.name ?? newPolicyName(doc, sel);
-  const sortedResolvers = [...resolvers].sort(compareIp);
+  const resolvers: string[] = [];
+  const resolverSuggestions: ResolverSuggestion[] = [];
+  for (const [ip, n] of [...answered].sort(([a], [b]) => compareIp(a, b))) {
+    if (policy?.resolvers.some((r) => canonicalAddress(r) === ip)) continue;
+    if (isLoopbackAddress(ip) || trusted.has(ip)) {
+      resolvers.push(ip);
+      continue;
+    }
+    const f = learnedResolverFinding(ip);
+    resolverSuggestions.push({
+      resolver: ip,
+      answered: n,
+      note: `suggestion only: answered ${n} DNS flow(s) of the session; accept adds it only when told to (--resolver ${ip}) or when LEARNER_TRUSTED_RESOLVERS lists it`,
+      findings: f ? [`${f.code}: ${f.message}`] : [],
+    });
+  }
+  const proof = prove(
+    doc,
+    sel,
+    { policy: name, created: policy === undefined, resolvers, additions },
+    destinations.filter((d) => !declined.has(d)),
+  );
+  const suggestionHint = resolverSuggestionHint(proof.enforce_would_deny, resolverSuggestions.map((r) => r.resolver));
   return {
     project: sel.project,
     ...(sel.agent !== undefined ? { agent: sel.agent } : {}),
     policy: name,
     created: policy === undefined,
-    resolvers: sortedResolvers,
+    resolvers,
+    resolver_suggestions: resolverSuggestions,
     additions,
     suggestions: suggest(additions, minSiblings),
     prune: policy ? unused(policy, destinations, addresses) : [],
     skipped: skipped.sort((a, b) => compareText(a.destination, b.destination)),
-    proof: prove(doc, sel, { policy: name, created: policy === undefined, resolvers: sortedResolvers, additions }, destinations),
+    proof: suggestionHint ? { ...proof, hint: suggestionHint } : proof,
   };
+}
+
+/** The text form policies compare resolvers in (IPv4-mapped IPv6 as IPv4), or undefined. */
+function canonicalAddress(ip: string): string | undefined {
+  return narrowestCidr(ip)?.split('/')[0];
 }
 
 /**
@@ -272,6 +334,9 @@ export function renderProposal(p: Proposal): string {
     policy: p.policy,
     ...(p.created ? { note: 'no policy selects these workloads yet: accept creates this one' } : {}),
     ...(p.resolvers.length ? { resolvers: p.resolvers } : {}),
+    ...(p.resolver_suggestions.length
+      ? { suggest_resolvers: p.resolver_suggestions.map((r) => ({ resolver: r.resolver, answered: r.answered, note: r.note, findings: r.findings })) }
+      : {}),
     add: p.additions.map((a) => ({
       ...(a.host !== undefined ? { host: a.host } : { cidr: a.cidr }),
       ports: a.ports,

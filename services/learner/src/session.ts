@@ -38,6 +38,8 @@ export interface SessionKeys {
   addresses: string;
   /** event id → time first applied (ms): the redelivery dedupe window */
   seen: string;
+  /** address → DNS flows to it on port 53 that got an answer (who may be proposed as a resolver) */
+  resolvers: string;
 }
 
 export function sessionKeys(prefix: string, sid: string): SessionKeys {
@@ -51,6 +53,7 @@ export function sessionKeys(prefix: string, sid: string): SessionKeys {
     agents: k('agents'),
     addresses: k('addresses'),
     seen: k('seen'),
+    resolvers: k('resolvers'),
   };
 }
 

@@ -26,6 +26,7 @@ const obs = (host: string, port: number, over: Partial<Observation> = {}): Obser
   agent: 'a',
   time_ms: T0 + 1000 + n,
   id: `e${n++}`,
+  answered: false,
   ...over,
 });
 
@@ -62,6 +63,29 @@ describe('LearnStore', () => {
     const h0 = snap.destinations.find((d) => d.host === 'h0.test' && d.port === 443)!;
     expect(h0.first_ms).toBe(T0 + 10);
     expect(h0.agents).toEqual(['ag0', 'ag1']);
+  });
+
+  it('counts answered DNS per address: a loopback resolver flow only there, an answered learned destination in both, redeliveries once', async () => {
+    const store = new LearnStore(redis, prefix, { ...DEFAULT_LIMITS, maxAddresses: 3 });
+    const sel = { project: 'p-resolvers' };
+    await store.start(sel, new Date(T0));
+    const dns = { target: 'i|127.0.0.11', ip: '127.0.0.11', port: 53, proto: 'udp', answered: true };
+    const batch = [
+      obs('', 53, { ...dns, cls: 'resolver', id: 'r1' }),
+      obs('', 53, { ...dns, cls: 'resolver', id: 'r2' }),
+      obs('', 53, { ...dns, target: 'i|10.0.0.2', ip: '10.0.0.2', id: 'r3' }),
+      obs('', 53, { ...dns, target: 'i|198.51.100.7', ip: '198.51.100.7', answered: false, id: 'r4' }),
+    ];
+    const r = await store.apply(sessionId(sel), batch);
+    await store.apply(sessionId(sel), batch);
+    expect(r).toMatchObject({ applied: 4, learned: 2, overflow: 0 });
+    const snap = (await store.snapshot(sel))!;
+    expect(snap.resolvers.sort((a, b) => a.ip.localeCompare(b.ip))).toEqual([
+      { ip: '10.0.0.2', answered: 1 },
+      { ip: '127.0.0.11', answered: 2 },
+    ]);
+    // The loopback resolver flow teaches no destination (no rule is needed to reach it).
+    expect(snap.destinations.map((d) => d.ip).sort()).toEqual(['10.0.0.2', '198.51.100.7']);
   });
 
   it('keeps first/last as min/max whatever the arrival order', async () => {

@@ -4,14 +4,16 @@
 // the same whatever the number of replicas or deliveries.
 
 /**
- * KEYS: meta learned allowed first last agents addresses seen
+ * KEYS: meta learned allowed first last agents addresses seen resolvers
  * ARGV: now_ms dedupe_ttl_ms max_seen max_destinations max_agent_entries max_addresses ttl_s,
- *       then per event: id cls destination_key address_key agent time_ms
+ *       then per event: id cls destination_key address_key agent time_ms answered ip
+ * A `resolver` event only counts an answering loopback resolver; `answered` (1) on any event counts
+ * its address in `resolvers` too.
  * Returns {applied, learned, duplicates, before_start, overflow} or {-1} when the session is gone.
  */
 export const APPLY_SCRIPT = `
-local meta, learned, allowed, first, last, agents, addresses, seen =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local meta, learned, allowed, first, last, agents, addresses, seen, resolvers =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local started = redis.call('HGET', meta, 'started_ms')
 if not started then return {-1, 0, 0, 0, 0} end
 started = tonumber(started)
@@ -25,13 +27,24 @@ local ttl = tonumber(ARGV[7])
 redis.call('ZREMRANGEBYSCORE', seen, '-inf', '(' .. (now - dedupe_ttl))
 local applied, nlearned, dup, before, overflow = 0, 0, 0, 0, 0
 local i = 8
-while i + 5 <= #ARGV do
+local function answered(ip)
+  if redis.call('HEXISTS', resolvers, ip) == 1 or redis.call('HLEN', resolvers) < max_addr then
+    redis.call('HINCRBY', resolvers, ip, 1)
+    return false
+  end
+  return true
+end
+while i + 7 <= #ARGV do
   local id, cls, dk, ak, agent, t = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5])
-  i = i + 6
+  local ans, ip = ARGV[i + 6] == '1', ARGV[i + 7]
+  i = i + 8
   if t < started then
     before = before + 1
   elseif redis.call('ZADD', seen, 'NX', now, id) == 0 then
     dup = dup + 1
+  elseif cls == 'resolver' then
+    if answered(ip) then overflow = overflow + 1 end
+    applied = applied + 1
   elseif redis.call('HEXISTS', first, dk) == 0 and redis.call('HLEN', first) >= max_dest then
     overflow = overflow + 1
   else
@@ -50,6 +63,7 @@ while i + 5 <= #ARGV do
     else
       lost = true
     end
+    if ans and answered(ip) then lost = true end
     if lost then overflow = overflow + 1 end
     applied = applied + 1
     if cls == 'learn' then nlearned = nlearned + 1 end
@@ -62,7 +76,7 @@ redis.call('HINCRBY', meta, 'learned', nlearned)
 redis.call('HINCRBY', meta, 'duplicates', dup)
 redis.call('HINCRBY', meta, 'before_start', before)
 redis.call('HINCRBY', meta, 'overflow', overflow)
-for k = 1, 8 do redis.call('EXPIRE', KEYS[k], ttl) end
+for k = 1, 9 do redis.call('EXPIRE', KEYS[k], ttl) end
 return {applied, nlearned, dup, before, overflow}
 `;
 

@@ -59,10 +59,17 @@ export interface AggregatedAddress {
   count: number;
 }
 
+/** An address that answered the session's DNS (port 53, bytes back). */
+export interface AnsweredResolver {
+  ip: string;
+  answered: number;
+}
+
 export interface SessionSnapshot {
   session: SessionInfo;
   destinations: AggregatedDestination[];
   addresses: AggregatedAddress[];
+  resolvers: AnsweredResolver[];
 }
 
 export class SessionExistsError extends Error {
@@ -190,12 +197,12 @@ export class LearnStore {
       String(this.limits.sessionTtlS),
     ];
     for (const o of observations) {
-      args.push(o.id, o.cls, destinationKey(o), addressKey(o), o.agent, String(o.time_ms));
+      args.push(o.id, o.cls, destinationKey(o), addressKey(o), o.agent, String(o.time_ms), o.answered ? '1' : '0', o.ip);
     }
     const r = (await APPLY.run(
       this.redis,
-      8,
-      [keys.meta, keys.learned, keys.allowed, keys.first, keys.last, keys.agents, keys.addresses, keys.seen, ...args],
+      9,
+      [keys.meta, keys.learned, keys.allowed, keys.first, keys.last, keys.agents, keys.addresses, keys.seen, keys.resolvers, ...args],
     )) as number[];
     if (r[0] === -1) return { applied: 0, learned: 0, duplicates: 0, before_start: 0, overflow: 0, gone: true };
     return { applied: r[0]!, learned: r[1]!, duplicates: r[2]!, before_start: r[3]!, overflow: r[4]!, gone: false };
@@ -204,7 +211,7 @@ export class LearnStore {
   async snapshot(sel: SessionSelector): Promise<SessionSnapshot | undefined> {
     const sid = sessionId(sel);
     const keys = sessionKeys(this.prefix, sid);
-    // One MULTI so the five structures come from the same instant (no batch half-visible).
+    // One MULTI so every structure comes from the same instant (no batch half-visible).
     const res = await this.redis
       .multi()
       .hgetall(keys.meta)
@@ -214,16 +221,18 @@ export class LearnStore {
       .hgetall(keys.last)
       .smembers(keys.agents)
       .hgetall(keys.addresses)
+      .hgetall(keys.resolvers)
       .exec();
     if (!res) throw new Error('learner: Redis transaction for the snapshot was aborted');
     for (const [err] of res) if (err) throw err;
-    const [meta, learned, allowed, first, last, agentPairs, addresses] = res.map(([, v]) => v) as [
+    const [meta, learned, allowed, first, last, agentPairs, addresses, resolvers] = res.map(([, v]) => v) as [
       Record<string, string>,
       Record<string, string>,
       Record<string, string>,
       Record<string, string>,
       Record<string, string>,
       string[],
+      Record<string, string>,
       Record<string, string>,
     ];
     if (!meta.started_at) return undefined;
@@ -263,6 +272,7 @@ export class LearnStore {
       },
       destinations,
       addresses: Object.entries(addresses).map(([ak, c]) => ({ ...parseAddressKey(ak), count: Number(c) })),
+      resolvers: Object.entries(resolvers).map(([ip, c]) => ({ ip, answered: Number(c) })),
     };
   }
 }
