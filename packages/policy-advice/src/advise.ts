@@ -107,6 +107,16 @@ export function documentWith(doc: PolicyDocument, c: Pick<SuggestedChange, 'poli
   };
 }
 
+/** When the current policy cannot be read: the denial with why, and no change (one would be a guess). */
+export function unavailableAdvice(e: EgressEvent, error: string): DenialAdvice {
+  const guard = e.verdict === 'DENIED' ? NO_RULE[KIND_REASON[e.kind] ?? e.reason] : undefined;
+  if (guard) return { why: guard.why(e), no_change: { code: guard.code, message: guard.message } };
+  return {
+    why: `${e.kind} to ${destination(e)} denied (${e.reason})`,
+    no_change: { code: 'policy_unavailable', message: `the current policy could not be read, so no change is suggested: ${error}` },
+  };
+}
+
 const allowed = (o: string) => o === 'ALLOWED' || o === 'BYPASSED';
 
 export function adviseDenial(cur: CurrentDocument | undefined, e: EgressEvent, opts: AdviseOptions = {}): DenialAdvice {
