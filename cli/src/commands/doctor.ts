@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { out, type Command } from '../command.ts';
 import { formatResults } from '../doctor/check.ts';
 import * as checks from '../doctor/checks.ts';
+import { kernelFeatures } from '../doctor/kernel-features.ts';
 import { instance } from '../local/instance.ts';
 
 export const doctor: Command = {
@@ -27,6 +28,7 @@ export const doctor: Command = {
       checks.docker(env.DOCKER_SOCKET ?? '/var/run/docker.sock'),
       checks.clock(),
     ]);
+    results.splice(1, 0, ...kernelFeatures());
     out(values.json ? JSON.stringify(results) : formatResults(results));
     return results.every((r) => r.ok || r.optional) ? 0 : 1;
   },
