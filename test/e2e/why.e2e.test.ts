@@ -75,7 +75,15 @@ afterAll(async () => {
 });
 
 const why = (target: string, ...more: string[]) => sluiceCli(['why', target, '--since', '10m', ...more], { timeoutMs: 60_000 });
-const jsonNotices = (stdout: string) => stdout.trim().split('\n').filter(Boolean).map((l) => DenialNotice.parse(JSON.parse(l)));
+// Denials (`event`); DNS answers not believed (`dns_event`) are printed too, none expected here.
+const jsonNotices = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as object)
+    .filter((o) => 'event' in o)
+    .map((o) => DenialNotice.parse(o));
 
 describe('sluice why, on a real denied connect from a labelled container', () => {
   let containerId = '';

@@ -6,12 +6,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DenialNotice, parsePolicy, formatPolicyError, POLICY_API, subjects } from '@sluice/contracts';
-import { ResolverIndex } from '@sluice/policy/simulate';
 import { request, RpcError } from '@sluice/runtime';
 import { out, say, UsageError, type Command } from '../command.ts';
 import { RUN_DIR } from '../local/paths.ts';
-import { lastDenials, notices, resolversSeen, type PolicyRead, type Source } from '../why/denials.ts';
-import { renderNotice } from '../why/render.ts';
+import { dnsNotices, dnsSeen, lastDenials, notices, type PolicyRead, type Source } from '../why/denials.ts';
+import { renderDnsNotice, renderNotice } from '../why/render.ts';
 import { ofWorkload, parseTarget, resolveTarget, type Workload } from '../why/target.ts';
 import { parseDuration } from './policy.ts';
 
@@ -123,11 +122,14 @@ export const why: Command = {
       };
       const [events, policy] = await Promise.all([lastDenials(src, w, from, last, onBad), currentPolicy(nc)]);
       if (!policy.ok) say(`why: cannot read the current policy (${policy.error}): reasons only, no changes`);
-      const resolvers = events.some((e) => e.dst_host) ? await resolversSeen(src, w, from, onBad) : undefined;
-      const list = notices(events, policy, resolvers ?? new ResolverIndex());
+      const dns = await dnsSeen(src, w, from, last, onBad);
+      const list = notices(events, policy, dns.resolvers);
+      const refused = dnsNotices(dns.rejected, policy);
       if (bad > 5) say(`why: ${bad} unreadable events skipped in all`);
       if (list.length === 0) say(`why: no denials since ${new Date(from).toISOString()} (${source})`);
       for (const n of list) out(values.json ? JSON.stringify(n) : `${renderNotice(n)}\n`);
+      // Answers the kernel did not believe: the connects after them were judged without the name.
+      for (const n of refused) out(values.json ? JSON.stringify(n) : `${renderDnsNotice(n)}\n`);
       if (values.follow) await follow(nc, w, values.json, count);
       return 0;
     } finally {

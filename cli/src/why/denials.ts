@@ -1,8 +1,8 @@
 // The workload's last denials from where events are kept (SLUICE_EVENTS, or the NDJSON store),
 // each with its advice against the current policy, and the resolvers DNS events saw answering
 // their names (so a host rule is offered with the resolver it needs).
-import type { DenialNotice, EgressEvent } from '@sluice/contracts';
-import { adviseDenial, unavailableAdvice, type CurrentDocument } from '@sluice/policy-advice';
+import type { DenialNotice, DnsEvent, DnsRejectionNotice, EgressEvent } from '@sluice/contracts';
+import { adviseDenial, adviseDnsRejection, unavailableAdvice, type CurrentDocument } from '@sluice/policy-advice';
 import { ResolverIndex } from '@sluice/policy/simulate';
 import { jetstreamDns, jetstreamEvents, ndjsonDns, ndjsonEvents, type EventQuery, type JetStreamSource, type OnBad } from '../policy/event-sources.ts';
 import { ofWorkload, type Workload } from './target.ts';
@@ -22,12 +22,37 @@ export async function lastDenials(source: Source, w: Workload, from: number, las
   return kept.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
 }
 
-export async function resolversSeen(source: Source, w: Workload, from: number, onBad: OnBad): Promise<ResolverIndex> {
-  const index = new ResolverIndex();
+export interface DnsSeen {
+  /** Who answered which names (believed answers only): the resolver a host rule needs. */
+  resolvers: ResolverIndex;
+  /** The newest `last` answers the kernel did not believe, oldest first. */
+  rejected: DnsEvent[];
+}
+
+export async function dnsSeen(source: Source, w: Workload, from: number, last: number, onBad: OnBad): Promise<DnsSeen> {
+  const out: DnsSeen = { resolvers: new ResolverIndex(), rejected: [] };
   const q: EventQuery = { from, ...(w.project !== undefined ? { project: w.project } : {}), ...(w.agent !== undefined ? { agent: w.agent } : {}) };
   const dns = source.kind === 'jetstream' ? jetstreamDns(source.src, q, onBad) : ndjsonDns(source.dir, q, onBad);
-  for await (const d of dns) if (!d.forged && !d.rejected) index.add(d);
-  return index;
+  for await (const d of dns) {
+    if (!ofWorkload(w, d)) continue;
+    if (!d.forged && !d.rejected) out.resolvers.add(d);
+    else if (Date.parse(d.time) >= from) {
+      out.rejected.push(d);
+      if (out.rejected.length > last) out.rejected.shift();
+    }
+  }
+  return out;
+}
+
+export function dnsNotices(list: readonly DnsEvent[], policy: PolicyRead): DnsRejectionNotice[] {
+  return list.flatMap((d) => {
+    const advice = policy.ok
+      ? adviseDnsRejection(policy.current, d)
+      : { why: `answer for ${d.qname} from ${d.resolver_ip ?? '?'} not believed (${d.rejected ?? 'forged'})`, no_change: { code: 'policy_unavailable' as const, message: policy.error } };
+    if (!advice) return [];
+    const revision = policy.ok ? policy.current?.revision : undefined;
+    return [{ dns_event: d, advice, ...(revision !== undefined ? { policy_revision: revision } : {}) }];
+  });
 }
 
 export type PolicyRead = { ok: true; current: CurrentDocument | undefined } | { ok: false; error: string };

@@ -3,7 +3,7 @@
 // a bind to port 53, a source route). An agent harness subscribes to its own agent's subject and
 // can tell the agent why its connect got EPERM; `sluice why` prints the same advice.
 import { z } from 'zod';
-import { EgressEvent } from './events.ts';
+import { DnsEvent, EgressEvent } from './events.ts';
 
 /** One allow rule, exactly as it would be written into `egress.allow`. */
 export const SuggestedRule = z.union([
@@ -34,6 +34,7 @@ export const NO_CHANGE_CODES = [
   'dns_bind',
   'source_route_opt',
   'source_route',
+  'dns_forged',
   'unattributed',
   'not_tcp_udp',
   'no_destination',
@@ -55,6 +56,14 @@ export const DenialAdvice = z.object({
   no_change: NoChange.optional(),
 });
 export type DenialAdvice = z.infer<typeof DenialAdvice>;
+
+/** `sluice why`'s account of a DNS answer the kernel did not believe (names from it match no host rule). */
+export const DnsRejectionNotice = z.object({
+  dns_event: DnsEvent,
+  advice: DenialAdvice,
+  policy_revision: z.number().int().nonnegative().optional(),
+});
+export type DnsRejectionNotice = z.infer<typeof DnsRejectionNotice>;
 
 export const DenialNotice = z.object({
   event: EgressEvent,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parsePolicy, type EgressEvent, type PolicyDocument } from '@sluice/contracts';
+import { parsePolicy, type DnsEvent, type EgressEvent, type PolicyDocument } from '@sluice/contracts';
 import { egressEvent } from '@sluice/testkit/unit';
 import { parse } from 'yaml';
-import { adviseDenial, documentWith } from './advise.ts';
+import { adviseDenial, adviseDnsRejection, documentWith } from './advise.ts';
 
 const YAML = `version: 1
 policies:
@@ -115,5 +115,25 @@ describe('adviseDenial', () => {
 
   it('a rule id of a policy id not in the revision is named as such', () => {
     expect(adviseDenial(cur, denied({ reason: 'rule_port', rule_id: 9 * 4096 + 1, policy_id: 9, dst_ip: '10.0.0.1', dst_port: 1 })).rule).toMatch(/policy id 9 \(not in revision 3\)/);
+  });
+});
+
+describe('adviseDnsRejection', () => {
+  const dns = (over: Partial<DnsEvent>): DnsEvent => ({
+    id: 'n:b:1', time: '2026-01-01T00:00:00.000Z', node: 'n', cgroup_id: '9', qname: 'api.github.com', qtype: 'A', rcode: 'NOERROR',
+    answers: ['140.82.112.5'], ttl: 60, resolver_ip: '10.0.0.53', attribution: 'docker', project: 'demo', agent: 'bot', ...over,
+  });
+  it('an answer from a resolver the policy does not list: list it (verified)', () => {
+    const a = adviseDnsRejection(cur, dns({ rejected: 'untrusted' }))!;
+    expect(a.change).toMatchObject({ policy: 'web', resolver: '10.0.0.53', verified: true });
+    expect(a.why).toMatch(/10\.0\.0\.53 is not a resolver/);
+  });
+  it('a forged answer needs no rule change, and says why', () => {
+    const a = adviseDnsRejection(cur, dns({ rejected: 'unsolicited', forged: true }))!;
+    expect(a.no_change).toMatchObject({ code: 'dns_forged' });
+    expect(a.why).toMatch(/not believed: unsolicited/);
+  });
+  it('a believed answer has nothing to explain', () => {
+    expect(adviseDnsRejection(cur, dns({}))).toBeUndefined();
   });
 });

@@ -11,6 +11,7 @@ import {
   RULE_BITS,
   selectPolicy,
   type DenialAdvice,
+  type DnsEvent,
   type EgressEvent,
   type NoChange,
   type PolicyIds,
@@ -192,7 +193,7 @@ export function adviseDenial(cur: CurrentDocument | undefined, e: EgressEvent, o
 function change(
   cur: CurrentDocument | undefined,
   doc: PolicyDocument,
-  e: EgressEvent,
+  e: { project?: string | undefined; agent?: string | undefined },
   rule: string | undefined,
   why: string,
   what: Pick<SuggestedChange, 'add' | 'resolver'>,
@@ -214,4 +215,34 @@ function change(
   const full: SuggestedChange = { ...c, verified, yaml: '', ...(note ? { note } : {}) };
   full.yaml = renderChange(full, cur?.revision);
   return { ...(rule ? { rule } : {}), why, change: full };
+}
+
+const FORGED = new Set(['unsolicited', 'mismatch', 'wrong_socket']);
+
+/**
+ * A DNS answer the kernel refused to believe, so a later connect to its addresses was judged
+ * without the name. `untrusted` (not from one of the policy's resolvers) is fixed by listing the
+ * resolver; a forged one (no question of that socket matches) is refused by design.
+ */
+export function adviseDnsRejection(cur: CurrentDocument | undefined, d: DnsEvent): DenialAdvice | undefined {
+  if (!d.rejected && !d.forged) return undefined;
+  const answered = `answer for ${d.qname} from ${d.resolver_ip ?? 'an unknown resolver'}${d.answers.length ? ` (${d.answers.slice(0, 3).join(', ')}${d.answers.length > 3 ? ', …' : ''})` : ''}`;
+  if (d.forged || FORGED.has(d.rejected ?? '')) {
+    return {
+      why: `${answered} not believed: ${d.rejected ?? 'forged'} (no question this socket asked that resolver matches it)`,
+      no_change: {
+        code: 'dns_forged',
+        message:
+          'refused by design, not by a missing rule: only an answer to a question the receiving socket asked is believed, so nobody inside the workload can name addresses by forging answers. Resolve through the resolver the workload asked (its own resolver library), not a hand-made reply',
+      },
+    };
+  }
+  if (d.rejected !== 'untrusted' || !d.resolver_ip) return { why: `${answered} not believed: ${d.rejected}`, no_change: { code: 'dns_forged', message: 'the kernel did not believe this answer' } };
+  const doc = cur?.document ?? EMPTY;
+  const e = { project: d.project, agent: d.agent };
+  if (e.project === undefined && e.agent === undefined) {
+    return { why: `${answered} not believed: untrusted resolver`, no_change: { code: 'unattributed', message: 'no policy can select a workload without labels: label the container or register the cgroup' } };
+  }
+  const attempt: Attempt = { time: d.time, project: d.project, agent: d.agent, dst_ip: d.resolver_ip, dst_port: 53, proto: 'udp', recorded: 'deny' };
+  return change(cur, doc, e, undefined, `${answered} not believed: ${d.resolver_ip} is not a resolver of the workload's policy, so host rules never match its names`, { resolver: d.resolver_ip }, attempt);
 }
