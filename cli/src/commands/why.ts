@@ -107,11 +107,14 @@ export const why: Command = {
     const servers = values.nats ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
     const user = process.env.SLUICE_NATS_USER ?? process.env.NATS_USER;
     const pass = process.env.SLUICE_NATS_PASSWORD ?? process.env.NATS_PASSWORD;
-    let nc: NatsConnection;
+    let nc: NatsConnection | undefined;
+    let natsError = '';
     try {
       nc = await connect({ servers: servers.split(','), timeout: 3000, maxReconnectAttempts: 0, name: 'sluice-why', ...(user ? { user, pass: pass ?? '' } : {}) });
     } catch (err) {
-      throw new UsageError(`cannot connect to NATS at ${servers}: ${(err as Error).message}`, 1);
+      natsError = `cannot connect to NATS at ${servers}: ${(err as Error).message}`;
+      // The NDJSON store needs no NATS: the reasons still print, without changes.
+      if (source === 'jetstream' || values.follow) throw new UsageError(natsError, 1);
     }
     try {
       const src: Source =
@@ -120,7 +123,10 @@ export const why: Command = {
       const onBad = (where: string, why: string) => {
         if (++bad <= 5) say(`why: skipped ${where}: ${why}`);
       };
-      const [events, policy] = await Promise.all([lastDenials(src, w, from, last, onBad), currentPolicy(nc)]);
+      const [events, policy] = await Promise.all([
+        lastDenials(src, w, from, last, onBad),
+        nc ? currentPolicy(nc) : Promise.resolve<PolicyRead>({ ok: false, error: natsError }),
+      ]);
       if (!policy.ok) say(`why: cannot read the current policy (${policy.error}): reasons only, no changes`);
       const dns = await dnsSeen(src, w, from, last, onBad);
       const list = notices(events, policy, dns.resolvers);
@@ -130,10 +136,10 @@ export const why: Command = {
       for (const n of list) out(values.json ? JSON.stringify(n) : `${renderNotice(n)}\n`);
       // Answers the kernel did not believe: the connects after them were judged without the name.
       for (const n of refused) out(values.json ? JSON.stringify(n) : `${renderDnsNotice(n)}\n`);
-      if (values.follow) await follow(nc, w, values.json, count);
+      if (values.follow && nc) await follow(nc, w, values.json, count);
       return 0;
     } finally {
-      await nc.close();
+      await nc?.close();
     }
   },
 };
