@@ -140,6 +140,8 @@ describe('sluice why, on a real denied connect from a labelled container', () =>
     // The human form: reason, the YAML snippet in the policy document's format, the raw-socket note.
     const text = why(`container:${name}`);
     expect(text.code, text.stderr).toBe(0);
+    // What the operator sees, kept in the test log.
+    process.stderr.write(`--- sluice why container:${name}\n${text.stderr}${text.stdout}---\n`);
     expect(text.stderr).toContain(`container ${name}`);
     expect(text.stdout).toContain(`DENIED connect 127.0.0.8:${deniedPort}/tcp  reason=default`);
     expect(text.stdout).toContain(`# add to policy ${project}`);
