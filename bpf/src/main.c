@@ -14,6 +14,7 @@ int cmd_stream(const struct opts *o);
 int cmd_apply(const struct opts *o);
 int cmd_dump(const struct opts *o, const char *map);
 int cmd_stats(const struct opts *o);
+int cmd_features(const struct opts *o, int nextra, char **extra);
 
 static void __attribute__((noreturn)) usage(void)
 {
@@ -28,6 +29,8 @@ static void __attribute__((noreturn)) usage(void)
 	      "  dump MAP                      cgroup_policy policies bypass rules resolvers host_rules\n                                dns_cache config counters links\n"
 	      "  stats                         counters and ring buffer facts as JSON\n"
 	      "  version                       this build's record version/size and programs as JSON (needs no pin dir)\n"
+	      "  features [helper:T:ID|attach:T:A ...]  probe the kernel for each feature the programs use (and those asked),\n"
+	      "                                JSON lines, exit 1 if one is missing (needs no pin dir; root)\n"
 	      "--pin defaults to $SLUICE_BPF_PIN or " SLUICE_DEFAULT_PIN "\n",
 	      stderr);
 	exit(EXIT_USAGE);
@@ -114,6 +117,8 @@ int main(int argc, char **argv)
 		return cmd_dump(&o, args[0]);
 	if (!strcmp(cmd, "stats") && nargs == 0)
 		return cmd_stats(&o);
+	if (!strcmp(cmd, "features"))
+		return cmd_features(&o, nargs, args);
 	if (!strcmp(cmd, "version") && nargs == 0) {
 		printf("{\"record_version\":%d,\"record_size\":%d,\"cgroup_programs\":%d}\n", SLUICE_RECORD_VERSION,
 		       SLUICE_RECORD_SIZE, sluice_nprogs);

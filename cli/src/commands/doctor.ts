@@ -4,6 +4,7 @@ import { formatResults } from '../doctor/check.ts';
 import * as checks from '../doctor/checks.ts';
 import { enforcementCanary } from '../doctor/canary.ts';
 import { LOCAL_SERVICES } from '../local/pipeline.ts';
+import { kernelFeatures } from '../doctor/kernel-features.ts';
 import { instance } from '../local/instance.ts';
 
 export const doctor: Command = {
@@ -30,6 +31,7 @@ export const doctor: Command = {
       checks.clock(),
       enforcementCanary(LOCAL_SERVICES.find((s) => s.name === 'policy')!),
     ]);
+    results.splice(1, 0, ...kernelFeatures());
     out(values.json ? JSON.stringify(results) : formatResults(results));
     return results.every((r) => r.ok || r.optional) ? 0 : 1;
   },

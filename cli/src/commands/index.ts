@@ -11,5 +11,6 @@ import { run } from './run.ts';
 import { status } from './status.ts';
 import { tail } from './tail.ts';
 import { up } from './up.ts';
+import { why } from './why.ts';
 
-export const commands: Command[] = [run, up, down, status, doctor, tail, events, replay, learn, policy, identity];
+export const commands: Command[] = [run, up, down, status, doctor, tail, events, why, replay, learn, policy, identity];

@@ -9,6 +9,7 @@ import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { findMount } from '@sluice/runtime';
 import { atLeast, kernelVersion, type CheckResult } from './check.ts';
+import { KERNEL_MINIMUM } from './kernel-features.ts';
 import { HELPER } from '../local/paths.ts';
 
 export interface DoctorEnv {
@@ -21,15 +22,16 @@ export interface DoctorEnv {
 
 const FIX_DEPS = 'run scripts/install-deps.sh';
 
+/** The version string only, for the record: the `kernel: <feature>` checks probe the kernel itself. */
 export function kernel(): CheckResult {
   const v = kernelVersion(release());
   const btf = existsSync('/sys/kernel/btf/vmlinux');
-  const ok = atLeast(v, [5, 8]);
+  const min = KERNEL_MINIMUM.join('.');
   return {
     name: 'kernel',
-    ok,
-    detail: `${release()}${btf ? ', BTF present' : ', no BTF'}; ring buffer needs ≥ 5.8`,
-    hint: 'run Sluice on a kernel ≥ 5.8 (BPF ring buffer, cgroup sock_ops state callbacks)',
+    ok: btf,
+    detail: `${release()}${btf ? ', BTF present' : ', no BTF'}; mainline ≥ ${min} has every feature (${atLeast(v, KERNEL_MINIMUM) ? 'this one is' : 'this one is older: see the probes below'})`,
+    hint: 'kernel BTF (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF) is needed by the escape detector; the per-feature probes below decide the rest',
   };
 }
 

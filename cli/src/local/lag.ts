@@ -6,7 +6,10 @@ import { STREAMS } from '@sluice/contracts';
 
 export const CONSUMERS: Record<string, Array<{ stream: string; durable: string }>> = {
   attributor: [{ stream: STREAMS.raw.name, durable: 'attributor' }],
-  learner: [{ stream: STREAMS.events.name, durable: 'sluice-learner' }],
+  learner: [
+    { stream: STREAMS.events.name, durable: 'sluice-learner' },
+    { stream: STREAMS.events.name, durable: 'sluice-learner-denials' },
+  ],
   sink: [
     { stream: STREAMS.events.name, durable: 'sink-egress' },
     { stream: STREAMS.events.name, durable: 'sink-dns' },

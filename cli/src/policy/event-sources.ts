@@ -6,7 +6,7 @@
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Client } from '@opensearch-project/opensearch';
-import { DnsEvent, EgressEvent, encodeToken, STREAMS, subjects } from '@sluice/contracts';
+import { DnsEvent, EgressEvent, encodeToken, STREAMS, subjects, type Verdict } from '@sluice/contracts';
 import { readNdjsonStore } from '@sluice/store';
 
 export interface EventQuery {
@@ -16,6 +16,8 @@ export interface EventQuery {
   to?: number;
   project?: string;
   agent?: string;
+  /** Only this verdict (`sluice why` reads DENIED only). */
+  verdict?: Verdict;
 }
 
 export type OnBad = (where: string, why: string) => void;
@@ -25,7 +27,10 @@ const inWindow = (q: EventQuery, time: string) => {
   return (q.from === undefined || t >= q.from) && (q.to === undefined || t <= q.to);
 };
 const selected = (q: EventQuery, e: EgressEvent) =>
-  (q.project === undefined || e.project === q.project) && (q.agent === undefined || e.agent === q.agent) && inWindow(q, e.time);
+  (q.project === undefined || e.project === q.project) &&
+  (q.agent === undefined || e.agent === q.agent) &&
+  (q.verdict === undefined || e.verdict === q.verdict) &&
+  inWindow(q, e.time);
 
 function checkAs<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } }) {
   return (json: unknown, where: string, onBad: OnBad): T | undefined => {
@@ -63,6 +68,7 @@ export async function* ndjsonEvents(dir: string, q: EventQuery, onBad: OnBad): A
     ...(q.to !== undefined ? { until: new Date(q.to) } : {}),
     ...(q.project !== undefined ? { project: q.project } : {}),
     ...(q.agent !== undefined ? { agent: q.agent } : {}),
+    ...(q.verdict !== undefined ? { verdict: q.verdict } : {}),
   };
   for await (const doc of readNdjsonStore(dir, filter, (file, line, err) => onBad(`${file}:${line}`, err.message))) {
     const e = check(doc.attributes, `${dir} event ${String(doc.attributes?.id ?? '?')}`, onBad);
@@ -115,7 +121,11 @@ async function* jetstreamLines(src: JetStreamSource, subject: string, from: numb
 }
 
 export async function* jetstreamEvents(src: JetStreamSource, q: EventQuery, onBad: OnBad): AsyncGenerator<EgressEvent> {
-  const subject = subjects.eventsFilter({ ...(q.project !== undefined ? { project: q.project } : {}), ...(q.agent !== undefined ? { agent: q.agent } : {}) });
+  const subject = subjects.eventsFilter({
+    ...(q.project !== undefined ? { project: q.project } : {}),
+    ...(q.agent !== undefined ? { agent: q.agent } : {}),
+    ...(q.verdict !== undefined ? { verdict: q.verdict } : {}),
+  });
   for await (const [json, where] of jetstreamLines(src, subject, q.from, q.to, onBad)) {
     const e = check(json, where, onBad);
     if (e && selected(q, e)) yield e;

@@ -4,6 +4,7 @@ export * from './verdict.ts';
 export * from './subjects.ts';
 export * from './streams.ts';
 export * from './events.ts';
+export * from './denial.ts';
 export * from './drop-notice.ts';
 export * from './raw-batch.ts';
 export * from './policy.ts';

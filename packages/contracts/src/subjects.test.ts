@@ -24,6 +24,15 @@ describe('subjects', () => {
   });
 });
 
+describe('denial subjects', () => {
+  it('name node, project and agent as tokens; denialsFor matches the agent on every node', () => {
+    const s = subjects.denials('node-1', 'my.project', 'agent *1*');
+    expect(s).toBe('sluice.denials.node-1.my%2Eproject.agent%20%2A1%2A');
+    expect(subjects.denialsFor('my.project', 'agent *1*')).toBe('sluice.denials.*.my%2Eproject.agent%20%2A1%2A');
+    expect(subjects.denials('n', '', '')).toBe('sluice.denials.n.%.%');
+  });
+});
+
 describe('event subjects of long labels', () => {
   it('stay five tokens; the tokens route, the values do not decode', () => {
     const s = subjects.events('p'.repeat(4096), 'agent', 'ALLOWED');

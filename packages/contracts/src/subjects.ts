@@ -23,6 +23,12 @@ export const subjects = {
     `sluice.events.${f.project === undefined ? '*' : encodeToken(f.project)}.${
       f.agent === undefined ? '*' : encodeToken(f.agent)
     }.${f.verdict ?? '*'}`,
+  /** The denial feed: one DenialNotice (denial.ts) per DENIED attempt, core NATS (not stored). */
+  denials: (node: string, project: string, agent: string) =>
+    `sluice.denials.${encodeToken(node)}.${encodeToken(project)}.${encodeToken(agent)}`,
+  denialsAll: 'sluice.denials.>',
+  /** One agent's denials on every node: what an agent harness subscribes to. */
+  denialsFor: (project: string, agent: string) => `sluice.denials.*.${encodeToken(project)}.${encodeToken(agent)}`,
   dns: (project: string, agent: string) => `sluice.dns.${encodeToken(project)}.${encodeToken(agent)}`,
   dnsAll: 'sluice.dns.>',
   containers: (event: string) => `sluice.containers.${literal('container event', event)}`,

@@ -70,6 +70,9 @@ export async function learnerHarness(tag: string, extraEnv: Record<string, strin
         LEARNER_KEY_PREFIX: prefix,
         LEARNER_DURABLE: durable,
         LEARNER_FILTER: `sluice.events.${encodeToken(project)}.>`,
+        // The denial feed gets a durable of this run too, on this run's project only.
+        LEARNER_DENIALS_DURABLE: `${durable}-denials`,
+        LEARNER_DENIALS_FILTER: `sluice.events.${encodeToken(project)}.*.DENIED`,
         LEARNER_ACK_WAIT_MS: '2000',
         LEARNER_RETRY_DELAY_MS: '100',
         LEARNER_POLICY_TIMEOUT_MS: '2000',
@@ -113,6 +116,7 @@ export async function learnerHarness(tag: string, extraEnv: Record<string, strin
     async close() {
       for (const p of learners) if (p.child.exitCode === null) await stopService(p, 5000);
       await jsm.consumers.delete(STREAMS.events.name, durable).catch(() => undefined);
+      await jsm.consumers.delete(STREAMS.events.name, `${durable}-denials`).catch(() => undefined);
       await jsm.streams.purge(STREAMS.events.name, { filter: `sluice.events.${encodeToken(project)}.>` }).catch(() => undefined);
       const keys = await redis.keys(`${prefix}*`);
       if (keys.length) await redis.del(...keys);

@@ -42,6 +42,13 @@ export const env = {
       for (const ip of list) if (!isIP(ip)) ctx.addIssue({ code: 'custom', message: `"${ip}" is not an IP address` });
       return list;
     }),
+  /** The denial feed (sluice.denials.<node>.<project>.<agent>): on, or `off` for a replica that only learns. */
+  LEARNER_DENIALS: z.enum(['on', 'off']).default('on'),
+  /** The feed's own durable consumer, shared by every replica: each denial is announced once. */
+  LEARNER_DENIALS_DURABLE: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a durable consumer name ([A-Za-z0-9_-])').default('sluice-learner-denials'),
+  LEARNER_DENIALS_FILTER: z.string().min(1).default(subjects.eventsFilter({ verdict: 'DENIED' })),
+  /** How old the policy the feed advises against may get; an applied policy is re-read at once anyway. */
+  LEARNER_DENIALS_POLICY_MAX_AGE_MS: int(0).default(30_000),
   /** Subject prefix of the policy API (`<prefix>.get`, `<prefix>.apply`); unset: sluice.api.policy. */
   LEARNER_POLICY_API: ApiPrefix.optional(),
 };

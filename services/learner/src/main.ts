@@ -1,10 +1,12 @@
 // learner: aggregates learn-mode traffic and proposes allowlist diffs.
 import { jetstream } from '@nats-io/jetstream';
-import { AuditEvent, LEARN_CHANGED_SUBJECT, STREAMS, subjects } from '@sluice/contracts';
+import { AuditEvent, LEARN_CHANGED_SUBJECT, POLICY_AUDIT_KINDS, STREAMS, subjects } from '@sluice/contracts';
 import { ensureConsumer, ensureStream, jetstreamManager, runService } from '@sluice/runtime';
 import { LearnApi, serveLearnApi } from './api.ts';
 import { DEFAULT_METRICS_PORT, env } from './config.ts';
 import { BatchHandler, startConsuming } from './consume.ts';
+import { CurrentPolicyCache } from './current-policy.ts';
+import { denialFeedMetrics, startDenialFeed } from './denial-feed.ts';
 import { learnerMetrics } from './metrics.ts';
 import { createRedis } from './redis.ts';
 import { natsPolicyClient } from './policy-client.ts';
@@ -52,11 +54,12 @@ await runService({
       log,
     );
 
+    const policyClient = natsPolicyClient(nc, config.LEARNER_POLICY_TIMEOUT_MS, config.LEARNER_POLICY_API);
     const changedSub = nc.subscribe(LEARN_CHANGED_SUBJECT, { callback: () => void cache.refresh().catch((err: unknown) => log.warn({ err }, 'session reload failed')) });
     const api = new LearnApi({
       store,
       trustedResolvers: config.LEARNER_TRUSTED_RESOLVERS,
-      policy: natsPolicyClient(nc, config.LEARNER_POLICY_TIMEOUT_MS, config.LEARNER_POLICY_API),
+      policy: policyClient,
       audit: async (e) => {
         const event = AuditEvent.parse(e);
         await js.publish(subjects.audit(event.kind), JSON.stringify(event), { msgID: event.id });
@@ -75,8 +78,29 @@ await runService({
       (ok, detail) => readiness.set('learner', ok, detail),
     );
     readiness.set('learner', true, 'consuming');
+
+    // The denial feed: advice against the current policy, re-read as soon as one is applied.
+    let stopFeed = async (): Promise<void> => {};
+    const feedSubs: Array<{ drain(): Promise<void> }> = [];
+    if (config.LEARNER_DENIALS === 'on') {
+      await ensureConsumer(
+        jsm,
+        { stream: config.LEARNER_STREAM, durable: config.LEARNER_DENIALS_DURABLE, filterSubject: config.LEARNER_DENIALS_FILTER, ackWaitMs: config.LEARNER_ACK_WAIT_MS },
+        log,
+      );
+      const policy = new CurrentPolicyCache(policyClient, config.LEARNER_DENIALS_POLICY_MAX_AGE_MS);
+      for (const kind of [POLICY_AUDIT_KINDS.apply, POLICY_AUDIT_KINDS.rollback, POLICY_AUDIT_KINDS.learnerAccept]) {
+        feedSubs.push(nc.subscribe(subjects.audit(kind), { callback: () => policy.invalidate() }));
+      }
+      stopFeed = await startDenialFeed(
+        { nc, js, policy, metrics: denialFeedMetrics(metrics), log },
+        { stream: config.LEARNER_STREAM, durable: config.LEARNER_DENIALS_DURABLE, batch: config.LEARNER_PULL_BATCH },
+      );
+    }
     return {
       stop: [
+        { name: 'denial feed', run: stopFeed },
+        { name: 'policy announcements', run: async () => void (await Promise.all(feedSubs.map((s) => s.drain()))) },
         { name: 'learn api', run: () => apiSub.drain() },
         { name: 'consumer', run: stopConsuming },
         { name: 'session announcements', run: () => changedSub.drain() },

@@ -1,6 +1,6 @@
 // The learner's view of the policy service: its request/reply API, read verbs only (get). Applying
 // is the operator's act through the CLI (see api.ts), never the learner's.
-import { POLICY_API } from '@sluice/contracts';
+import { POLICY_API, type PolicyIds } from '@sluice/contracts';
 import { request, RpcError, type NatsConnection } from '@sluice/runtime';
 
 /** A refusal (or silence) from the policy service, kept apart from the learner's own refusals. */
@@ -18,6 +18,8 @@ export class PolicyApiError extends Error {
 export interface CurrentPolicy {
   revision: number;
   yaml: string;
+  /** The revision's kernel id table: names the policy and rule an event's ids point at. */
+  ids?: PolicyIds;
 }
 
 export interface PolicyClient {
@@ -31,7 +33,7 @@ export function natsPolicyClient(nc: NatsConnection, timeoutMs: number, prefix?:
     async current() {
       try {
         const r = await request(nc, POLICY_API, 'get', {}, { timeoutMs, prefix });
-        return { revision: r.revision, yaml: r.yaml };
+        return { revision: r.revision, yaml: r.yaml, ids: r.ids };
       } catch (err) {
         if (!(err instanceof RpcError)) throw err;
         if (err.code === 'not_found') return undefined;

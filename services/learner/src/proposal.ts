@@ -14,6 +14,7 @@ import {
   type PolicyDocument,
   type PortRange,
 } from '@sluice/contracts';
+import { compareIp, governingPolicy, narrowestCidr, newPolicyName, ruleFor, type RuleProto } from '@sluice/policy-advice';
 import { breadthFindings, isLoopbackAddress, learnedResolverFinding } from '@sluice/policy-lint';
 import { getDomain } from 'tldts';
 import { Document, isScalar, isSeq, visit } from 'yaml';
@@ -21,7 +22,9 @@ import { prove, resolverSuggestionHint, type Proof, type ProofMiss } from './pro
 import type { SessionSelector } from './session.ts';
 import type { AggregatedAddress, AggregatedDestination, AnsweredResolver } from './store.ts';
 
-export type RuleProto = 'tcp' | 'udp';
+export type { RuleProto };
+// Shared with the denial feed and `sluice why` (@sluice/policy-advice); re-exported for callers of this module.
+export { compareIp, governingPolicy, narrowestCidr, newPolicyName } from '@sluice/policy-advice';
 
 export interface Addition {
   host?: string;
@@ -98,58 +101,16 @@ export interface ProposalOptions {
   trustedResolvers?: readonly string[];
 }
 
-const isRuleProto = (p: string): p is RuleProto => p === 'tcp' || p === 'udp';
 const protoMatches = (rule: AllowRule, proto: string) => rule.proto === 'any' || rule.proto === proto;
 const portIn = (ranges: readonly PortRange[], port: number) => ranges.some((r) => port >= r.from && port <= r.to);
 
-/** Compare IP text numerically, IPv4 before IPv6, so address lists sort the way people read them. */
-export function compareIp(a: string, b: string): number {
-  const x = ipBytes(a) ?? [];
-  const y = ipBytes(b) ?? [];
-  if (x.length !== y.length) return x.length - y.length;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** The narrowest CIDR for one address: /32 or /128 (IPv4-mapped IPv6 becomes its IPv4 /32). */
-export function narrowestCidr(ip: string): string | undefined {
-  const b = ipBytes(ip);
-  if (!b) return undefined;
-  const mapped = b.length === 16 && b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
-  const bytes = mapped ? b.slice(12) : b;
-  const text = bytes.length === 4 ? `${bytes.join('.')}/32` : `${ip}/128`;
-  const parsed = parseCidr(text);
-  return typeof parsed === 'string' ? undefined : parsed.text;
-}
 
-function hostCovered(policy: Policy | undefined, host: string, port: number, proto: string): boolean {
-  return !!policy?.egress.allow.some((r) => 'host' in r && hostMatches(r.host, host) && portIn(r.ports, port) && protoMatches(r, proto));
-}
 
-function ipCovered(policy: Policy | undefined, ip: string, port: number, proto: string): boolean {
-  const b = ipBytes(ip);
-  if (!b || !policy) return false;
-  const addr = mappedCidr({ family: b.length === 4 ? 4 : 6, bytes: b, prefix: b.length * 8, text: ip });
-  return policy.egress.allow.some((r) => 'cidr' in r && cidrContains(mappedCidr(r.cidr), addr) && portIn(r.ports, port) && protoMatches(r, proto));
-}
 
-/** The policy that governs the session's workloads: the same selector, else the one that wins. */
-export function governingPolicy(doc: PolicyDocument | undefined, sel: SessionSelector): Policy | undefined {
-  if (!doc) return undefined;
-  const exact = doc.policies.find((p) => p.match.project === sel.project && p.match.agent === sel.agent);
-  return exact ?? selectPolicy(doc.policies, { project: sel.project, agent: sel.agent });
-}
 
-/** A policy name derived from the selector, valid for PolicyName and not taken in `doc`. */
-export function newPolicyName(doc: PolicyDocument | undefined, sel: SessionSelector): string {
-  const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[-_]+|-+$/g, '');
-  const base = ['learned', slug(sel.project), sel.agent === undefined ? '' : slug(sel.agent)].filter(Boolean).join('-').slice(0, 56);
-  const taken = new Set(doc?.policies.map((p) => p.name) ?? []);
-  if (!taken.has(base)) return base;
-  for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
-}
 
 function ruleText(r: AllowRule): string {
   const ports = r.ports.map((p) => (p.from === p.to ? String(p.from) : `${p.from}-${p.to}`)).join(',');
@@ -180,38 +141,25 @@ export function propose(
   for (const d of destinations) {
     if (d.learned === 0) continue;
     const label = `${d.host ?? d.ip} ${d.proto}/${d.port}`;
-    if (!isRuleProto(d.proto)) {
-      skipped.push({ destination: label, reason: `protocol "${d.proto}" cannot be allowed by a policy rule (tcp or udp only)` });
+    const need = ruleFor(policy, d);
+    if (need.kind === 'covered') continue;
+    if (need.kind === 'skip') {
+      skipped.push({ destination: label, reason: need.reason });
       declined.add(d);
       continue;
     }
-    let key: string;
-    let target: { host: string } | { cidr: string };
-    if (d.host !== undefined) {
-      if (hostCovered(policy, d.host, d.port, d.proto)) continue;
-      key = `h|${d.host}|${d.proto}`;
-      target = { host: d.host };
-    } else {
-      const cidr = narrowestCidr(d.ip ?? '');
-      if (!cidr) {
-        skipped.push({ destination: label, reason: 'not an IPv4 or IPv6 address' });
+    if (need.kind === 'resolver') {
+      // Never an open port-53 rule. A resolver only if it answered (below); otherwise the agent
+      // sent port-53 traffic that nothing answered, and listing it would only open a channel.
+      if (!answered.has(need.ip)) {
+        skipped.push({ destination: label, reason: 'port 53 with no answer seen: not proposed as a resolver (listing it would open UDP and TCP 53 to it)' });
         declined.add(d);
-        continue;
       }
-      if (ipCovered(policy, d.ip!, d.port, d.proto)) continue;
-      if (d.port === 53) {
-        // Never an open port-53 rule. A resolver only if it answered (below); otherwise the agent
-        // sent port-53 traffic that nothing answered, and listing it would only open a channel.
-        if (!answered.has(cidr.split('/')[0]!)) {
-          skipped.push({ destination: label, reason: 'port 53 with no answer seen: not proposed as a resolver (listing it would open UDP and TCP 53 to it)' });
-          declined.add(d);
-        }
-        continue;
-      }
-      key = `i|${cidr}|${d.proto}`;
-      target = { cidr };
+      continue;
     }
-    const g = groups.get(key) ?? { ...target, proto: d.proto, ports: new Set<number>(), seen: 0, agents: new Set<string>() };
+    const target: { host: string } | { cidr: string } = 'host' in need ? { host: need.host } : { cidr: need.cidr };
+    const key = 'host' in need ? `h|${need.host}|${need.proto}` : `i|${need.cidr}|${need.proto}`;
+    const g = groups.get(key) ?? { ...target, proto: need.proto, ports: new Set<number>(), seen: 0, agents: new Set<string>() };
     g.ports.add(d.port);
     g.seen += d.learned;
     for (const a of d.agents) g.agents.add(a);

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { DenialNotice, parsePolicy, subjects } from '@sluice/contracts';
+import { egressEvent, ndjson } from '@sluice/testkit/unit';
+import { adviceLabel, denialNotices } from './denial-notices.ts';
+import type { PolicyView } from './current-policy.ts';
+
+const parsed = parsePolicy('version: 1\npolicies:\n  - name: web\n    match: { project: demo }\n    egress: { allow: [{ cidr: 10.0.0.0/8, ports: [443] }] }\n');
+if (!parsed.ok) throw new Error('fixture');
+const view: PolicyView = { ok: true, current: { document: parsed.document, revision: 4 } };
+const denied = (i: number, over = {}) =>
+  egressEvent(i, { verdict: 'DENIED', reason: 'default', rule_id: 0, project: 'demo', agent: 'bot 1', dst_host: undefined, dst_ip: '203.0.113.9', dst_port: 22, ...over });
+
+describe('denialNotices', () => {
+  it("puts each denial on its workload's subject with the change that would allow it and the revision it was judged against", () => {
+    const b = denialNotices(ndjson([denied(1), denied(2, { kind: 'sock_create', reason: 'raw_socket', dst_port: 0, dst_ip: '' })]), view);
+    expect(b.notices.map((n) => n.subject)).toEqual([subjects.denials('node-t', 'demo', 'bot 1'), subjects.denials('node-t', 'demo', 'bot 1')]);
+    const [first, second] = b.notices.map((n) => DenialNotice.parse(n.notice));
+    expect(first!.policy_revision).toBe(4);
+    expect(first!.advice.change).toMatchObject({ policy: 'web', add: { cidr: '203.0.113.9/32', ports: [22], proto: 'tcp' }, verified: true });
+    expect(adviceLabel(first!.advice)).toBe('change');
+    expect(adviceLabel(second!.advice)).toBe('raw_socket');
+  });
+
+  it('counts bad lines by reason and passes over events that are not denials', () => {
+    const b = denialNotices(['{nope', JSON.stringify({ id: 'x' }), JSON.stringify(denied(3, { verdict: 'ALLOWED' })), ''].join('\n'), view);
+    expect(b.notices).toHaveLength(0);
+    expect(Object.fromEntries(b.invalid)).toEqual({ json: 1, schema: 1 });
+    expect(b.notDenied).toBe(1);
+  });
+
+  it('an unreadable policy still announces the denial, with no change suggested and the reason why not', () => {
+    const b = denialNotices(ndjson([denied(4)]), { ok: false, error: 'no responders' });
+    expect(b.notices[0]!.notice.advice).toMatchObject({ no_change: { code: 'policy_unavailable' } });
+    expect(b.notices[0]!.notice.advice.no_change!.message).toMatch(/no responders/);
+    expect(b.notices[0]!.notice.policy_revision).toBeUndefined();
+  });
+
+  it('an unlabelled workload goes to the empty-token subject', () => {
+    const b = denialNotices(ndjson([denied(5, { project: undefined, agent: undefined, attribution: 'unknown' })]), view);
+    expect(b.notices[0]!.subject).toBe('sluice.denials.node-t.%.%');
+    expect(adviceLabel(b.notices[0]!.notice.advice)).toBe('unattributed');
+  });
+});
