@@ -16,3 +16,4 @@ export * from './name-hash.ts';
 export * from './rpc.ts';
 export * from './learn-api.ts';
 export * from './identity-api.ts';
+export * from './otlp-log.ts';
