@@ -1,0 +1,100 @@
+// OTLP log records (OtlpLogEvent, from the otlp-receiver) → ss4o documents in the sender's own data
+// stream (D26): Claude Code's in `<prefix>claude`, any other service's in `<prefix>otel-<service>`
+// unless a mapping names its stream. The document keeps the OTel data model: the record's
+// attributes under `attributes` next to Sluice's attribution skeleton (D27), the sender's resource
+// under `resource.attributes`.
+import { OtlpLogEvent } from '@sluice/contracts';
+import type { ParsedBatch } from './parse.ts';
+
+/** Stream suffix of Claude Code's events (service.name `claude-code`). */
+export const CLAUDE_STREAM = 'claude';
+/** Every other sender's stream suffix starts with this. */
+export const OTEL_STREAM_PREFIX = 'otel-';
+
+export const DEFAULT_OTEL_STREAMS: Readonly<Record<string, string>> = { 'claude-code': CLAUDE_STREAM };
+
+/**
+ * A service.name as an index-name part: lower case, `[a-z0-9_.-]` only (everything else becomes
+ * `-`), at most 64 characters, never starting with `-`, `_` or `.`; `unknown` when nothing is left.
+ */
+export function sanitiseServiceName(name: string): string {
+  const s = name
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-')
+    .replace(/^[-_.]+/, '')
+    .slice(0, 64)
+    .replace(/[-_.]+$/, '');
+  return s === '' ? 'unknown' : s;
+}
+
+/** A configured stream suffix is `claude` or `otel-<name>`, the two families with index templates. */
+export function otelStreamProblem(suffix: string): string | undefined {
+  if (suffix === CLAUDE_STREAM) return undefined;
+  if (!suffix.startsWith(OTEL_STREAM_PREFIX) || !/^otel-[a-z0-9][a-z0-9_.-]{0,63}$/.test(suffix)) {
+    return `stream ${JSON.stringify(suffix)} must be "${CLAUDE_STREAM}" or "${OTEL_STREAM_PREFIX}<name>" (lower-case letters, digits, "_", "-", ".")`;
+  }
+  return undefined;
+}
+
+export function otelStreamOf(serviceName: string, mapping: Readonly<Record<string, string>>): string {
+  return mapping[serviceName] ?? `${OTEL_STREAM_PREFIX}${sanitiseServiceName(serviceName)}`;
+}
+
+const SEVERITY_TEXT = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+
+function severityOf(e: OtlpLogEvent): { text: string; number: number } {
+  const number = e.severity_number ?? 0;
+  const text = e.severity_text ?? (number > 0 ? SEVERITY_TEXT[Math.floor((number - 1) / 4)]! : 'UNSPECIFIED');
+  return { text, number };
+}
+
+function bodyText(e: OtlpLogEvent): string {
+  if (typeof e.body === 'string') return e.body;
+  if (e.body !== undefined) return JSON.stringify(e.body);
+  return e.event_name ?? '';
+}
+
+/** The document: attribution skeleton and Sluice's fields win over nothing (the receiver moved clashing sender keys). */
+export function otelDocument(e: OtlpLogEvent, observed: string): Record<string, unknown> {
+  const { attributes, resource, body: _body, severity_text: _st, severity_number: _sn, time, observed_time, ...own } = e;
+  return {
+    '@timestamp': time,
+    observedTimestamp: observed_time ?? observed,
+    body: bodyText(e),
+    severity: severityOf(e),
+    attributes: { ...attributes, ...own },
+    resource: { attributes: resource },
+  };
+}
+
+function reason(err: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> }): string {
+  return err.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+/** One SLUICE_OTLP message (NDJSON of OtlpLogEvent) → documents, each with its own stream. */
+export function parseOtlpBatch(payload: string, observed: string, mapping: Readonly<Record<string, string>>): ParsedBatch {
+  const out: ParsedBatch = { docs: [], rejects: [] };
+  const lines = payload.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
+    if (raw.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (err) {
+      out.rejects.push({ kind: 'not_json', reason: `line ${i + 1}: ${(err as Error).message}`, raw, line: i + 1 });
+      continue;
+    }
+    const r = OtlpLogEvent.safeParse(value);
+    if (!r.success) {
+      out.rejects.push({ kind: 'schema', reason: `line ${i + 1}: ${reason(r.error)}`, raw, line: i + 1 });
+      continue;
+    }
+    const doc = otelDocument(r.data, observed);
+    out.docs.push({ id: r.data.id, doc: doc as never, json: JSON.stringify(doc), stream: otelStreamOf(r.data.service_name, mapping) });
+  }
+  return out;
+}
