@@ -17,7 +17,7 @@ export const env = {
   NODE_NAME: z.string().min(1).optional(),
   /** NATS server(s) the CLI talks to; default the instance's own (port from ports.env, else 4222). */
   NATS_URL: z.string().min(1).optional(),
-  /** First of the five local services' metrics ports (bpf-reader, attributor, policy, learner, sink). */
+  /** First of the local services' metrics ports (bpf-reader, attributor, policy, learner, sink, otlp-receiver). */
   SLUICE_METRICS_PORT_BASE: port.default(9464),
   /** A private instance (the test suite's): random free ports, never a server it did not start. */
   SLUICE_PRIVATE_SERVERS: z.enum(['0', '1']).default('0'),
