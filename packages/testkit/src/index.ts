@@ -18,3 +18,4 @@ export * from './sink-harness.ts';
 export * from './local-sluice.ts';
 export * from './start-race.ts';
 export * from './otlp-receiver-process.ts';
+export * from './otlp-agent.ts';
