@@ -2,7 +2,8 @@
 // its P13 IP index) behind a short cache, so a sender's stream of requests costs one lookup per
 // TTL, and concurrent requests from one address share one lookup. The TTL is short because a
 // bridge IP passes to the next container when one dies; the attributor's own generations guard the
-// rest. A failed lookup is not cached and yields `null` (unknown), reported to the caller.
+// rest. A failed lookup (no attributor answered) yields `null` (unknown), is reported, and is
+// remembered for the same TTL, so a missing attributor costs one request per sender per TTL.
 import type { WorkloadIdentity } from '@sluice/contracts';
 
 export type LookupFn = (ip: string) => Promise<WorkloadIdentity | null>;
@@ -36,7 +37,6 @@ export class SenderLookup {
     if (hit && hit.until > t) return hit.value;
     if (this.cache.size >= this.o.maxEntries) this.cache.clear();
     const value = this.lookup(ip).catch((err: unknown) => {
-      this.cache.delete(ip);
       this.onFailure(ip, err as Error);
       return null;
     });
