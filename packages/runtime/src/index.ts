@@ -11,3 +11,4 @@ export * from './prometheus-text.ts';
 export * from './rpc.ts';
 export * from './supervise.ts';
 export * from './timers.ts';
+export * from './tracing.ts';

@@ -3,7 +3,7 @@
 // blocks when the buffer is full, so pulling stops while the document store is away.
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { STREAMS, type StreamSpec } from '@sluice/contracts';
-import { ensureConsumer, jetstreamManager, type Logger } from '@sluice/runtime';
+import { ensureConsumer, jetstreamManager, SpanStatusCode, startMessageSpan, type Logger } from '@sluice/runtime';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { parseBatch, parseOtlpBatch, type ParsedBatch } from '@sluice/store';
 import type { BindingSource, Pipeline } from './pipeline.ts';
@@ -70,7 +70,21 @@ export async function startConsuming(
         try {
           const batch = await consumer.fetch({ max_messages: Math.min(o.maxAckPending, o.fetchMessages ?? 16), expires: 1000 });
           for await (const m of batch) {
-            pipeline.add(m, { source: b.source, subject: m.subject, seq: m.seq }, parse(b.source, m.string(), new Date().toISOString()));
+            // One span per message, from pull to ack: the last hop of the batch's trace.
+            const { span } = startMessageSpan('sluice.sink store', m.headers, { 'sluice.subject': m.subject, 'sluice.stream_seq': m.seq });
+            const handle = {
+              ack: () => {
+                m.ack();
+                span.end();
+              },
+              nak: (ms?: number) => {
+                m.nak(ms);
+                span.setStatus({ code: SpanStatusCode.ERROR, message: 'redelivery' });
+                span.end();
+              },
+              working: () => m.working(),
+            };
+            pipeline.add(handle, { source: b.source, subject: m.subject, seq: m.seq }, parse(b.source, m.string(), new Date().toISOString()));
             // Buffered messages resolve as microtasks: without this, parsing a whole fetch would
             // hold the event loop and stall bulk responses (and so acks) for its duration.
             await new Promise((r) => setImmediate(r));
