@@ -19,3 +19,4 @@ export * from './local-sluice.ts';
 export * from './start-race.ts';
 export * from './otlp-receiver-process.ts';
 export * from './otlp-agent.ts';
+export * from './otel-collector.ts';
