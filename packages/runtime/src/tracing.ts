@@ -6,7 +6,7 @@
 import { context, propagation, trace, SpanKind, SpanStatusCode, type Context, type Span, type TextMapGetter, type TextMapSetter } from '@opentelemetry/api';
 import type { MsgHdrs } from '@nats-io/transport-node';
 
-export { SpanKind, SpanStatusCode, context, trace, type Context, type Span };
+export { SpanKind, SpanStatusCode, context, propagation, trace, type Context, type Span };
 
 export function tracingEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   if (env.OTEL_SDK_DISABLED?.toLowerCase() === 'true') return false;

@@ -6,7 +6,8 @@
 // counted by reason.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '@sluice/runtime';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { context, injectTrace, propagation, SpanKind, SpanStatusCode, trace, tracer, type Logger } from '@sluice/runtime';
 import type { OtlpValue, WorkloadIdentity } from '@sluice/contracts';
 import { attribute, type AttributionKeys } from './attribution.ts';
 import { checkContentEncoding, encodingOf, inflate, readBody, Refusal } from './body.ts';
@@ -98,8 +99,10 @@ export function createLogsHandler(d: HandlerDeps): (req: IncomingMessage, res: S
       attribution: (resource: Record<string, OtlpValue>) => attribute(resource, sender, d.keys),
     });
     if (built.events.length > 0) {
+      const h = natsHeaders();
+      injectTrace(h);
       try {
-        await publishSlices(d.publisher, d.subject, requestId, slices(built.events, d.maxMessageBytes));
+        await publishSlices(d.publisher, d.subject, requestId, slices(built.events, d.maxMessageBytes), h);
       } catch (err) {
         d.log.warn({ err: (err as Error).message, records: count, sender: sourceIp }, 'could not store OTLP logs in JetStream; sender told to retry');
         d.metrics.refused('unavailable', count);
@@ -116,7 +119,15 @@ export function createLogsHandler(d: HandlerDeps): (req: IncomingMessage, res: S
 
   return (req, res) => {
     const hint: { value: Encoding } = { value: 'json' };
-    handle(req, res, hint).catch((err: unknown) => {
+    // A sender's own trace context (W3C traceparent on the request) is continued, else a new trace starts here.
+    const parent = propagation.extract(context.active(), req.headers);
+    const span = tracer().startSpan('sluice.otlp receive', { kind: SpanKind.SERVER, attributes: { 'http.route': LOGS_PATH } }, parent);
+    res.once('close', () => {
+      span.setAttribute('http.response.status_code', res.statusCode);
+      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    });
+    context.with(trace.setSpan(parent, span), () => handle(req, res, hint)).catch((err: unknown) => {
       if (err instanceof Refusal) {
         d.metrics.refused(err.reason);
         if (err.reason !== 'aborted') refuse(res, err, hint.value);
