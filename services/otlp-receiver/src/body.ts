@@ -36,40 +36,43 @@ export function checkContentEncoding(value: string | undefined): 'gzip' | 'ident
   throw new Refusal('unsupported_encoding', 415, `content-encoding ${JSON.stringify(value)} is not supported: send gzip or none`);
 }
 
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/**
+ * An oversized body is still read (and thrown away) up to this much before the 413 goes out:
+ * answering while the sender is still writing, then closing, makes the kernel reset the connection,
+ * and the sender may never read the answer. Past it the connection is cut as soon as answered.
+ */
+export const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+
+export function readBody(req: IncomingMessage, maxBytes: number, drainLimit = DRAIN_LIMIT_BYTES): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    return Promise.reject(new Refusal('too_large', 413, `body of ${declared} bytes is over the ${maxBytes}-byte limit`));
-  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    let tooLarge: Refusal | undefined;
+    const finish = (fn: () => void) => {
+      if (done) return;
+      done = true;
+      fn();
+    };
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      tooLarge = new Refusal('too_large', 413, `body of ${declared} bytes is over the ${maxBytes}-byte limit`);
+      if (declared > drainLimit) return finish(() => reject(tooLarge));
+    }
     req.on('data', (c: Buffer) => {
       if (done) return;
       size += c.length;
-      if (size > maxBytes) {
-        done = true;
-        reject(new Refusal('too_large', 413, `body is over the ${maxBytes}-byte limit`));
+      if (size > maxBytes) tooLarge ??= new Refusal('too_large', 413, `body is over the ${maxBytes}-byte limit`);
+      if (tooLarge) {
+        chunks.length = 0;
+        if (size > drainLimit) finish(() => reject(tooLarge));
         return;
       }
       chunks.push(c);
     });
-    req.on('end', () => {
-      if (done) return;
-      done = true;
-      resolve(Buffer.concat(chunks, size));
-    });
-    req.on('error', (err) => {
-      if (done) return;
-      done = true;
-      reject(new Refusal('aborted', 400, `request aborted: ${err.message}`));
-    });
-    req.on('aborted', () => {
-      if (done) return;
-      done = true;
-      reject(new Refusal('aborted', 400, 'request aborted by the sender'));
-    });
+    req.on('end', () => finish(() => (tooLarge ? reject(tooLarge) : resolve(Buffer.concat(chunks, size)))));
+    req.on('error', (err) => finish(() => reject(new Refusal('aborted', 400, `request aborted: ${err.message}`))));
+    req.on('aborted', () => finish(() => reject(new Refusal('aborted', 400, 'request aborted by the sender'))));
   });
 }
 

@@ -50,7 +50,7 @@ function send(res: ServerResponse, status: number, encoding: Encoding, body: Uin
 function refuse(res: ServerResponse, r: Refusal, encoding: Encoding, extra: Record<string, string> = {}): void {
   const status = { code: GRPC_CODE[r.status] ?? 2, message: r.message };
   const body = encoding === 'protobuf' ? RpcStatus.encode(RpcStatus.create(status)).finish() : JSON.stringify(status);
-  // An oversized body is not read to its end: close the connection rather than drain it.
+  // Past an oversized body the connection is not reused: the sender may still be writing it.
   send(res, r.status, encoding, body, r.reason === 'too_large' ? { connection: 'close', ...extra } : extra);
 }
 
