@@ -35,7 +35,10 @@ export async function backingIndices(client: Client, dataStream: string): Promis
 export async function runLifecycleOnce(client: Client, o: SelfLifecycleOptions, log: Logger, nowMs = Date.now()): Promise<LifecycleRun> {
   const run: LifecycleRun = { rolledOver: [], deleted: [] };
   // The OTLP senders' streams come and go with their service names: found, not listed.
-  const found = await client.indices.getDataStream({ name: `${o.prefix}${OTEL_STREAM_PREFIX}*` });
+  const found = await client.indices.getDataStream({ name: `${o.prefix}${OTEL_STREAM_PREFIX}*` }).catch((err: unknown) => {
+    if ((err as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return { body: { data_streams: [] } };
+    throw err;
+  });
   const otel = ((found.body as { data_streams?: Array<{ name: string }> }).data_streams ?? []).map((d) => d.name);
   for (const ds of [...SOURCES.map((s) => dataStreamName(o.prefix, s)), dataStreamName(o.prefix, CLAUDE_STREAM), ...otel]) {
     const res = await client.indices.rollover({
