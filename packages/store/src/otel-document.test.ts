@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { OtlpLogEvent } from '@sluice/contracts';
-import { DEFAULT_OTEL_STREAMS, otelStreamOf, otelStreamProblem, parseOtlpBatch, sanitiseServiceName } from './otel-document.ts';
+import { OtlpLogEvent as Schema } from '@sluice/contracts';
+import { compileFastCheck } from './fast-check.ts';
+import { DEFAULT_OTEL_STREAMS, otelStreamOf, otelStreamProblem, otlpFastChecked, parseOtlpBatch, sanitiseServiceName } from './otel-document.ts';
 import { otelIndexTemplate } from './templates.ts';
 
 const ev = (o: Partial<OtlpLogEvent> = {}): OtlpLogEvent => ({
@@ -68,5 +70,23 @@ describe('OTLP documents', () => {
     expect(a.agent.type).toBe('keyword');
     const otel = otelIndexTemplate('clawker-', 'otel') as { index_patterns: string[] };
     expect(otel.index_patterns).toEqual(['clawker-otel-*']);
+  });
+
+  it('the fast check says yes only where zod returns the record unchanged', () => {
+    expect(otlpFastChecked()).toBe(true);
+    const fast = compileFastCheck(Schema)!;
+    const good = JSON.parse(JSON.stringify(ev()));
+    expect(fast(good)).toBe(true);
+    expect(Schema.parse(good)).toEqual(good);
+    const cases: unknown[] = [
+      { ...good, attributes: [] },
+      { ...good, attributes: null },
+      { ...good, resource: 'x' },
+      JSON.parse(JSON.stringify(ev()).replace('"model"', '"__proto__"')),
+      { ...good, severity_number: 25 },
+      { ...good, trace_id: 'XYZ' },
+      { ...good, extra: 1 },
+    ];
+    for (const c of cases) expect(fast(c)).toBe(false);
   });
 });

@@ -4,6 +4,7 @@
 // attributes under `attributes` next to Sluice's attribution skeleton (D27), the sender's resource
 // under `resource.attributes`.
 import { OtlpLogEvent } from '@sluice/contracts';
+import { compileFastCheck } from './fast-check.ts';
 import type { ParsedBatch } from './parse.ts';
 
 /** Stream suffix of Claude Code's events (service.name `claude-code`). */
@@ -89,6 +90,12 @@ function reason(err: { issues: ReadonlyArray<{ path: PropertyKey[]; message: str
     .join('; ');
 }
 
+// Accept-only check compiled from the schema (fast-check.ts): where it says yes, zod would return the
+// record unchanged; every rejection and its reason still come from zod.
+const fast = compileFastCheck(OtlpLogEvent);
+/** Whether the OTLP records have their fast check (a test keeps it from being lost silently). */
+export const otlpFastChecked = (): boolean => fast !== undefined;
+
 /** One SLUICE_OTLP message (NDJSON of OtlpLogEvent) → documents, each with its own stream. */
 export function parseOtlpBatch(payload: string, observed: string, mapping: Readonly<Record<string, string>>): ParsedBatch {
   const out: ParsedBatch = { docs: [], rejects: [] };
@@ -103,13 +110,18 @@ export function parseOtlpBatch(payload: string, observed: string, mapping: Reado
       out.rejects.push({ kind: 'not_json', reason: `line ${i + 1}: ${(err as Error).message}`, raw, line: i + 1 });
       continue;
     }
-    const r = OtlpLogEvent.safeParse(value);
-    if (!r.success) {
-      out.rejects.push({ kind: 'schema', reason: `line ${i + 1}: ${reason(r.error)}`, raw, line: i + 1 });
-      continue;
+    let e: OtlpLogEvent;
+    if (fast?.(value)) e = value as OtlpLogEvent;
+    else {
+      const r = OtlpLogEvent.safeParse(value);
+      if (!r.success) {
+        out.rejects.push({ kind: 'schema', reason: `line ${i + 1}: ${reason(r.error)}`, raw, line: i + 1 });
+        continue;
+      }
+      e = r.data;
     }
-    const doc = otelDocument(r.data, observed);
-    out.docs.push({ id: r.data.id, doc: doc as never, json: JSON.stringify(doc), stream: otelStreamOf(r.data.service_name, mapping) });
+    const doc = otelDocument(e, observed);
+    out.docs.push({ id: e.id, doc: doc as never, json: JSON.stringify(doc), stream: otelStreamOf(e.service_name, mapping) });
   }
   return out;
 }
