@@ -76,7 +76,7 @@ stage_app() {
   det_tar -C "$ctx" -cf "$tar" Dockerfile
   rm -rf "$ctx"
   local paths=(package.json pnpm-workspace.yaml cli/dist bpf/build/sluice-bpf) s
-  for s in bpf-reader attributor policy learner sink; do paths+=("services/$s/dist"); done
+  for s in bpf-reader attributor policy learner sink otlp-receiver; do paths+=("services/$s/dist"); done
   det_tar -C "$REPO_ROOT" --transform 's,^,workspace/,S' -rf "$tar" "${paths[@]}"
 }
 

@@ -12,7 +12,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SERVICES = ['bpf-reader', 'attributor', 'policy', 'learner', 'sink'];
+const SERVICES = ['bpf-reader', 'attributor', 'policy', 'learner', 'sink', 'otlp-receiver'];
 
 export const TARGETS = [
   ...SERVICES.map((s) => ({ entry: `services/${s}/src/main.ts`, out: `services/${s}/dist/main.js` })),

@@ -13,7 +13,7 @@ export const OUTPUT = join(ROOT, 'docs', 'config.md');
 /** Where each component's variables are declared, and the exported object that holds them. */
 export const SOURCES: Array<{ component: string; file: string; object: string }> = [
   { component: 'every service', file: 'packages/runtime/src/config.ts', object: 'commonEnv' },
-  ...['bpf-reader', 'attributor', 'policy', 'learner', 'sink'].map((s) => ({ component: s, file: `services/${s}/src/config.ts`, object: 'env' })),
+  ...['bpf-reader', 'attributor', 'policy', 'learner', 'sink', 'otlp-receiver'].map((s) => ({ component: s, file: `services/${s}/src/config.ts`, object: 'env' })),
   { component: 'sluice CLI', file: 'cli/src/local/env.ts', object: 'env' },
 ];
 

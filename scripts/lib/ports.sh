@@ -4,11 +4,11 @@
 # $RUN_DIR/ports.env, so a workstation reuses its servers across runs, and a port that something
 # else took meanwhile is picked anew rather than shared. Needs RUN_DIR, common.sh.
 
-PORT_KEYS=(NATS_PORT NATS_MONITOR_PORT REDIS_PORT OPENSEARCH_PORT PROMETHEUS_PORT METRICS_PORT_BASE)
+PORT_KEYS=(NATS_PORT NATS_MONITOR_PORT REDIS_PORT OPENSEARCH_PORT PROMETHEUS_PORT METRICS_PORT_BASE OTLP_PORT)
 declare -A PORT_DEFAULT=([NATS_PORT]=4222 [NATS_MONITOR_PORT]=8222 [REDIS_PORT]=6379 [OPENSEARCH_PORT]=9200
-  [PROMETHEUS_PORT]=9090 [METRICS_PORT_BASE]=9464)
-# METRICS_PORT_BASE is the first of the five services' metrics ports (bpf-reader … sink).
-declare -A PORT_SPAN=([METRICS_PORT_BASE]=5)
+  [PROMETHEUS_PORT]=9090 [METRICS_PORT_BASE]=9464 [OTLP_PORT]=4318)
+# METRICS_PORT_BASE is the first of the six services' metrics ports (bpf-reader … sink, otlp-receiver).
+declare -A PORT_SPAN=([METRICS_PORT_BASE]=6)
 PRIVATE="${SLUICE_PRIVATE_SERVERS:-0}"
 PORTS_FILE="$RUN_DIR/ports.env"
 PICKED=" "
@@ -23,7 +23,7 @@ pick_port() {
     ok=1
     for ((i = 0; i < span; i++)); do
       if port_busy $((p + i)) || [[ $PICKED == *" $((p + i)) "* ]]; then ok=0 && break; fi
-      case $((p + i)) in 4222 | 8222 | 6379 | 9200 | 9090 | 946[4-8]) ok=0 ;; esac
+      case $((p + i)) in 4222 | 8222 | 6379 | 9200 | 9090 | 946[4-9] | 4318) ok=0 ;; esac
     done
     if ((ok)); then
       for ((i = 0; i < span; i++)); do PICKED+="$((p + i)) "; done

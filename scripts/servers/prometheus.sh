@@ -8,7 +8,7 @@ srv_prometheus_pattern() { echo "$RUN_DIR/prometheus/prometheus.yml"; }
 srv_prometheus_start() {
   mkdir -p "$RUN_DIR/prometheus/data"
   local i expr="s/127\\.0\\.0\\.1:9090/127.0.0.1:$PROMETHEUS_PORT/"
-  for i in 0 1 2 3 4; do expr+=";s/127\\.0\\.0\\.1:$((9464 + i))'/127.0.0.1:$((METRICS_PORT_BASE + i))'/"; done
+  for i in 0 1 2 3 4 5; do expr+=";s/127\\.0\\.0\\.1:$((9464 + i))'/127.0.0.1:$((METRICS_PORT_BASE + i))'/"; done
   sed "$expr" "$REPO_ROOT/infra/prometheus/prometheus.yml" >"$RUN_DIR/prometheus/prometheus.yml"
   # --web.enable-lifecycle: config edits can be applied with POST /-/reload instead of a restart.
   launch prometheus "$RUN_DIR/prometheus" prometheus \

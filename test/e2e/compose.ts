@@ -78,6 +78,7 @@ export class ComposeStack {
       SLUICE_READER_PASSWORD: secret(),
       SLUICE_ATTRIBUTOR_PASSWORD: secret(),
       SLUICE_SINK_PASSWORD: secret(),
+      SLUICE_OTLP_PASSWORD: secret(),
       SLUICE_REDIS_PASSWORD: secret(),
       SLUICE_NODE_NAME: `e2e-${this.id}`,
       SLUICE_BPF_PIN: this.pinDir,

@@ -73,7 +73,7 @@ policies:
     const r = sluice('status', '--json');
     expect(r.code, r.stderr).toBe(0);
     const rows = JSON.parse(r.stdout) as Array<{ name: string; ready: boolean; lag: number | null; dropped: Record<string, number> }>;
-    expect(rows.map((x) => x.name)).toEqual(['bpf-reader', 'attributor', 'policy', 'learner', 'sink']);
+    expect(rows.map((x) => x.name)).toEqual(['bpf-reader', 'attributor', 'policy', 'learner', 'sink', 'otlp-receiver']);
     expect(rows.every((x) => x.ready)).toBe(true);
     // The consuming services have durables by now (the runs above went through them).
     for (const name of ['attributor', 'learner', 'sink']) expect(typeof rows.find((x) => x.name === name)!.lag).toBe('number');

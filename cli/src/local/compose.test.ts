@@ -14,10 +14,10 @@ describe('composeSecrets', () => {
   it('makes every secret once, letter first (nats-server reads a digit-first $VAR as a number), private', () => {
     const first = composeSecrets();
     expect(Object.keys(first).sort()).toEqual(
-      ['ATTRIBUTOR', 'LEARNER', 'OPERATOR', 'POLICY', 'READER', 'REDIS', 'SINK', 'VIEWER'].map((n) => `SLUICE_${n}_PASSWORD`),
+      ['ATTRIBUTOR', 'LEARNER', 'OPERATOR', 'OTLP', 'POLICY', 'READER', 'REDIS', 'SINK', 'VIEWER'].map((n) => `SLUICE_${n}_PASSWORD`),
     );
     for (const v of Object.values(first)) expect(v).toMatch(/^[A-Za-z][A-Za-z0-9]{16,}$/);
-    expect(new Set(Object.values(first)).size).toBe(8);
+    expect(new Set(Object.values(first)).size).toBe(9);
     expect(statSync(join(dir, 'compose.env')).mode & 0o777).toBe(0o600);
     // `down` must see the same secrets `up` used.
     expect(composeSecrets()).toEqual(first);

@@ -11,8 +11,8 @@ import { REPO_ROOT, RUN_DIR } from './paths.ts';
 
 export const COMPOSE_FILE = join(REPO_ROOT, 'infra', 'docker-compose.yml');
 const BUILD_IMAGES = join(REPO_ROOT, 'scripts', 'build-images.sh');
-const SECRETS = ['OPERATOR', 'VIEWER', 'POLICY', 'LEARNER', 'READER', 'ATTRIBUTOR', 'SINK', 'REDIS'].map((n) => `SLUICE_${n}_PASSWORD`);
-export const COMPOSE_SERVICES = ['nats', 'redis', 'opensearch', 'prometheus', 'policy', 'bpf-reader', 'attributor', 'learner', 'sink'];
+const SECRETS = ['OPERATOR', 'VIEWER', 'POLICY', 'LEARNER', 'READER', 'ATTRIBUTOR', 'SINK', 'OTLP', 'REDIS'].map((n) => `SLUICE_${n}_PASSWORD`);
+export const COMPOSE_SERVICES = ['nats', 'redis', 'opensearch', 'prometheus', 'policy', 'bpf-reader', 'attributor', 'learner', 'sink', 'otlp-receiver'];
 
 export const composeProject = (): string => process.env.SLUICE_COMPOSE_PROJECT ?? 'sluice';
 

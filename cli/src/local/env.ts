@@ -29,7 +29,7 @@ export const env = {
     .default('clawker-'),
   /** The NDJSON store `events`/`tail --from-file` read; default the instance's `data/events`. */
   SINK_DATA_DIR: z.string().min(1).optional(),
-  /** First of the five local services' metrics ports (bpf-reader, attributor, policy, learner, sink). */
+  /** First of the local services' metrics ports (bpf-reader, attributor, policy, learner, sink, otlp-receiver). */
   SLUICE_METRICS_PORT_BASE: port.default(9464),
   /** A private instance (the test suite's): random free ports, never a server it did not start. */
   SLUICE_PRIVATE_SERVERS: z.enum(['0', '1']).default('0'),

@@ -12,9 +12,11 @@ import { REPO_ROOT } from './paths.ts';
 
 export interface Instance {
   runDir: string;
-  /** First of the five services' metrics ports (bpf-reader, attributor, policy, learner, sink). */
+  /** First of the services' metrics ports (bpf-reader, attributor, policy, learner, sink, otlp-receiver). */
   metricsPortBase: number;
   natsUrl: string;
+  /** The otlp-receiver's OTLP/HTTP port (4318; a private instance's own from ports.env). */
+  otlpPort: number;
   pinDir: string;
   /** Managed scopes relative to the cgroup2 mount; `sluice run` puts commands under the first. */
   scopes: string[];
@@ -48,6 +50,7 @@ export function loadInstance(env: NodeJS.ProcessEnv = process.env): Instance {
     runDir,
     metricsPortBase: c.SLUICE_METRICS_PORT_BASE,
     natsUrl: c.NATS_URL ?? `nats://127.0.0.1:${port('SLUICE_NATS_PORT', 4222)}`,
+    otlpPort: port('OTLP_PORT', port('SLUICE_OTLP_PORT', 4318)),
     pinDir: c.SLUICE_BPF_PIN,
     scopes: c.SLUICE_MANAGED_CGROUPS.split(',').map((s) => s.trim()).filter(Boolean),
     node: c.NODE_NAME ?? hostname(),

@@ -1,4 +1,4 @@
-// The five services of a local instance and where each one listens for /metrics and /readyz.
+// The services of a local instance and where each one listens for /metrics and /readyz.
 import { join } from 'node:path';
 import type { Instance } from './instance.ts';
 import { REPO_ROOT } from './paths.ts';
@@ -8,7 +8,7 @@ export interface LocalService {
   port: number;
 }
 
-export const SERVICE_NAMES = ['bpf-reader', 'attributor', 'policy', 'learner', 'sink'] as const;
+export const SERVICE_NAMES = ['bpf-reader', 'attributor', 'policy', 'learner', 'sink', 'otlp-receiver'] as const;
 
 export function localServices(i: Pick<Instance, 'metricsPortBase'>): LocalService[] {
   return SERVICE_NAMES.map((name, k) => ({ name, port: i.metricsPortBase + k }));

@@ -1,4 +1,4 @@
-// The supervisor `sluice up` leaves running, detached: it starts the five services as real node
+// The supervisor `sluice up` leaves running, detached: it starts the services as real node
 // processes (the pid it records is the service itself, no wrapper in between), restarts any that
 // exits with backoff and a crash-loop limit, keeps supervisor.json current for `status`, and on
 // SIGTERM stops them all before it exits. Everything it starts carries the instance marker, so
@@ -35,7 +35,7 @@ function start(s: LocalService): void {
   // The compiled service runs in this very process: the pid is the service's.
   const child = spawn(process.execPath, ['--enable-source-maps', serviceMain(s.name)], {
     cwd: serviceDir(s.name),
-    env: { ...process.env, METRICS_PORT: String(s.port) },
+    env: { ...process.env, METRICS_PORT: String(s.port), ...(s.name === 'otlp-receiver' ? { OTLP_PORT: String(instance.otlpPort) } : {}) },
     stdio: ['ignore', log, log],
   });
   closeSync(log);

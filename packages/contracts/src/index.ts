@@ -18,3 +18,4 @@ export * from './rpc.ts';
 export * from './learn-api.ts';
 export * from './identity-api.ts';
 export * from './canary.ts';
+export * from './otlp-log.ts';

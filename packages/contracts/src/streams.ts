@@ -34,6 +34,17 @@ export const STREAMS = {
     maxBytes: 1 * GiB,
     duplicateWindowSeconds: 120,
   },
+  /**
+   * Agents' own telemetry taken in over OTLP/HTTP (services/otlp-receiver): one message per accepted
+   * request (or slice of one), NDJSON of OtlpLogEvent, stored before the sender hears 200.
+   */
+  otlp: {
+    name: 'SLUICE_OTLP',
+    subjects: ['sluice.otlp.>'],
+    maxAgeSeconds: 7 * 24 * 3600,
+    maxBytes: 4 * GiB,
+    duplicateWindowSeconds: 120,
+  },
 } as const satisfies Record<string, StreamSpec>;
 
 export const KV_BUCKETS = {
@@ -52,4 +63,7 @@ export const HEADERS = {
   /** Wall-clock ns minus kernel boot-clock ns when the raw batch was cut: record wall time = ts + this. */
   wallOffsetNs: 'Sluice-Wall-Offset-Ns',
   contentType: 'Content-Type',
+  /** W3C trace context (https://www.w3.org/TR/trace-context/), so one batch's journey is one trace. */
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
 } as const;

@@ -39,6 +39,9 @@ export const subjects = {
   dropsAll: 'sluice.drops.>',
   health: (service: string) => `sluice.health.${literal('service', service)}`,
   api: (area: string, verb: string) => `sluice.api.${literal('api area', area)}.${literal('api verb', verb)}`,
+  /** OTLP logs taken in on a node: `sluice.otlp.logs.<node>`. */
+  otlpLogs: (node: string) => `sluice.otlp.logs.${encodeToken(node)}`,
+  otlpLogsAll: 'sluice.otlp.logs.>',
   dlq: (stage: string) => `sluice.dlq.${literal('stage', stage)}`,
 } as const;
 

@@ -36,6 +36,17 @@ export const commonEnv = {
   NODE_NAME: z.string().min(1).default(process.env.HOSTNAME ?? 'local'),
   /** Graceful-stop budget after SIGTERM before in-flight work is abandoned. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(4000),
+  // OpenTelemetry (@opentelemetry/sdk-node) reads the standard variables itself; listed here so they
+  // are documented and checked. Traces are off unless an exporter or endpoint is set (tracing.ts).
+  /** Traces exporter(s): `otlp` (also `console`, `none`). Unset with no OTLP endpoint: no tracing. */
+  OTEL_TRACES_EXPORTER: z.string().optional(),
+  /** OTLP endpoint (traces at <url>/v1/traces, metrics at <url>/v1/metrics); setting it turns tracing on. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** Sampler: e.g. `parentbased_traceidratio` with OTEL_TRACES_SAMPLER_ARG=0.01 for 1 %. The SDK's default samples every trace. */
+  OTEL_TRACES_SAMPLER: z.string().optional(),
+  OTEL_TRACES_SAMPLER_ARG: z.string().optional(),
+  /** `otlp`: metrics are also pushed over OTLP (every OTEL_METRIC_EXPORT_INTERVAL ms), besides Prometheus. */
+  OTEL_METRICS_EXPORTER: z.string().optional(),
 };
 
 /**

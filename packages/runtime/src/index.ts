@@ -12,3 +12,4 @@ export * from './rpc.ts';
 export * from './supervise.ts';
 export * from './timers.ts';
 export * from './agent-argv.ts';
+export * from './tracing.ts';

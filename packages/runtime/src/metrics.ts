@@ -1,28 +1,58 @@
-// OpenTelemetry metrics exported in Prometheus format on the service's own HTTP server (the
-// health server), so one port serves /metrics, /healthz and /readyz.
+// OpenTelemetry for a service, through @opentelemetry/sdk-node configured by the standard OTEL_*
+// variables. Metrics: always in Prometheus format on the service's own HTTP server (the health
+// server: one port serves /metrics, /healthz and /readyz), and over OTLP as well when
+// OTEL_METRICS_EXPORTER names otlp. Traces: off unless asked for (tracing.ts says when); then
+// exported as OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_* say, sampled as OTEL_TRACES_SAMPLER(_ARG) say.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { metrics, type Meter } from '@opentelemetry/api';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetry/sdk-metrics';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { tracingEnabled } from './tracing.ts';
 
 export interface Metrics {
   meter: Meter;
   handle(req: IncomingMessage, res: ServerResponse): void;
   shutdown(): Promise<void>;
+  /** Whether this process exports traces (tracing.ts). */
+  tracing: boolean;
 }
 
-export function createMetrics(service: string, node: string): Metrics {
+const list = (v: string | undefined): string[] => (v ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+
+export function createMetrics(service: string, node: string, env: NodeJS.ProcessEnv = process.env): Metrics {
   const exporter = new PrometheusExporter({ preventServerStart: true });
-  const provider = new MeterProvider({
-    resource: resourceFromAttributes({ 'service.name': service, 'host.name': node }),
-    readers: [exporter],
+  const readers: IMetricReader[] = [exporter];
+  if (list(env.OTEL_METRICS_EXPORTER).includes('otlp')) {
+    const interval = Number(env.OTEL_METRIC_EXPORT_INTERVAL ?? 60_000);
+    readers.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: interval > 0 ? interval : 60_000 }));
+  }
+  const resource = resourceFromAttributes({ 'service.name': service, 'host.name': node });
+  const tracing = tracingEnabled(env);
+  if (env.OTEL_SDK_DISABLED?.toLowerCase() === 'true') {
+    // The SDK would start nothing at all: Prometheus metrics are not optional, so they run on their own.
+    const provider = new MeterProvider({ resource, readers: readers as never });
+    metrics.setGlobalMeterProvider(provider);
+    return { meter: provider.getMeter(service), handle: (req, res) => exporter.getMetricsRequestHandler(req, res), shutdown: () => provider.shutdown(), tracing: false };
+  }
+  const sdk = new NodeSDK({
+    resource,
+    autoDetectResources: false,
+    metricReaders: readers,
+    // Logs stay pino's (stderr); the SDK must not start an OTLP log pipeline from the environment.
+    logRecordProcessors: [],
+    instrumentations: [],
+    // No span processors: the SDK registers no tracer provider, and every span is the API's no-op.
+    ...(tracing ? {} : { spanProcessors: [] }),
   });
-  metrics.setGlobalMeterProvider(provider);
+  sdk.start();
   return {
-    meter: provider.getMeter(service),
+    meter: metrics.getMeterProvider().getMeter(service),
     handle: (req, res) => exporter.getMetricsRequestHandler(req, res),
-    shutdown: () => provider.shutdown(),
+    shutdown: () => sdk.shutdown(),
+    tracing,
   };
 }
 

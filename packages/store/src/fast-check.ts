@@ -8,7 +8,7 @@
 //
 // It is compiled from the schema's own definitions (not written by hand beside it), so a field
 // added or tightened in @sluice/contracts is checked here too. A definition it does not know
-// (refinements, transforms, defaults, records, unions, …) makes `compileFastCheck` return
+// (refinements, transforms, defaults, unions, records with checked keys, …) makes `compileFastCheck` return
 // undefined: that schema then goes through zod alone.
 
 type Check = (v: unknown) => boolean;
@@ -23,6 +23,8 @@ interface Def {
   entries?: Record<string, unknown>;
   shape?: Record<string, { _zod: { def: Def } }>;
   catchall?: unknown;
+  keyType?: { _zod: { def: Def } };
+  valueType?: { _zod: { def: Def } };
 }
 
 interface CheckDef {
@@ -131,6 +133,25 @@ function compileValue(def: Def): Check {
       return (v) => {
         if (!Array.isArray(v) || !min(v)) return false;
         for (const x of v) if (!el(x)) return false;
+        return true;
+      };
+    }
+    case 'unknown':
+      // zod returns whatever it was given, untouched (JSON has no `undefined` to treat apart).
+      if (checks.length > 0) throw new Unsupported('unknown check');
+      return () => true;
+    case 'record': {
+      // Only z.record(z.string(), …): every key of a JSON object is a string. zod copies the entries
+      // into a new object, which is the same object unless a key is `__proto__` (an own property
+      // from JSON.parse, an assignment to the prototype in the copy): such a value goes to zod.
+      if (checks.length > 0) throw new Unsupported('record check');
+      const key = defOf(def.keyType);
+      if (key.type !== 'string' || (key.checks?.length ?? 0) > 0 || (key as Partial<CheckDef>).check !== undefined) throw new Unsupported('record key');
+      const value = compileValue(defOf(def.valueType));
+      return (v) => {
+        if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) return false;
+        if (Object.hasOwn(v, '__proto__')) return false;
+        for (const k in v) if (!value((v as Record<string, unknown>)[k])) return false;
         return true;
       };
     }

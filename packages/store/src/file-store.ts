@@ -24,7 +24,7 @@ interface OpenFile {
   bytes: number;
 }
 
-const FILE_RE = /^(egress|dns|overseer)-(\d{8}T\d{9})-(\d+)-(\d{6})\.ndjson$/;
+const FILE_RE = /^([a-z0-9][a-z0-9_.-]*)-(\d{8}T\d{9})-(\d+)-(\d{6})\.ndjson$/;
 
 function stamp(d: Date): string {
   return d.toISOString().replace(/[-:.Z]/g, '');
@@ -32,13 +32,13 @@ function stamp(d: Date): string {
 
 export class FileStoreWriter implements DocumentWriter {
   readonly kind = 'file';
-  private readonly files = new Map<SourceName, OpenFile>();
+  private readonly files = new Map<string, OpenFile>();
   private seq = 0;
 
   constructor(private readonly opts: FileStoreOptions) {}
 
   async write(items: BulkItem[]): Promise<ItemOutcome[]> {
-    const bySource = new Map<SourceName, string[]>();
+    const bySource = new Map<string, string[]>();
     for (const it of items) {
       const list = bySource.get(it.source) ?? [];
       list.push(it.json);
@@ -54,7 +54,7 @@ export class FileStoreWriter implements DocumentWriter {
     return items.map(() => ({ kind: 'created' }) as const);
   }
 
-  private async fileFor(source: SourceName): Promise<OpenFile> {
+  private async fileFor(source: string): Promise<OpenFile> {
     const current = this.files.get(source);
     if (current && current.bytes < this.opts.maxFileBytes) return current;
     if (current) await current.handle.close();
@@ -85,7 +85,8 @@ export class FileStoreWriter implements DocumentWriter {
 }
 
 export interface StoreFilter {
-  sources?: SourceName[];
+  /** Stream suffixes to read (default the three event sources): `claude`, `otel-…` too. */
+  sources?: string[];
   since?: Date;
   until?: Date;
   agent?: string;

@@ -2,6 +2,7 @@
 // read, replay and set up): the document model, the NDJSON store, the OpenSearch writer and setup.
 export * from './document.ts';
 export * from './parse.ts';
+export * from './otel-document.ts';
 export * from './writer.ts';
 export * from './bulk-result.ts';
 export * from './file-store.ts';

@@ -2,7 +2,7 @@
 // (the bare OpenSearch zip), the sink drives `_rollover` and deletes expired backing indices
 // itself. The policy and the self-driven plan come from the same settings.
 import type { SourceName } from './document.ts';
-import { dataStreamName, TEMPLATE_VERSION } from './templates.ts';
+import { dataStreamName, otelPatterns, TEMPLATE_VERSION, type OtelFamily } from './templates.ts';
 
 export interface LifecycleSettings {
   rolloverMaxAge: string;
@@ -19,7 +19,7 @@ export function policyDescription(s: LifecycleSettings): string {
   return `managed by sluice-sink v${TEMPLATE_VERSION}: rollover ${s.rolloverMaxAge}/${s.rolloverMaxSize}, delete ${s.retention} after rollover`;
 }
 
-export function ismPolicy(prefix: string, sources: readonly SourceName[], s: LifecycleSettings): Record<string, unknown> {
+export function ismPolicy(prefix: string, sources: ReadonlyArray<SourceName | OtelFamily>, s: LifecycleSettings): Record<string, unknown> {
   return {
     policy: {
       description: policyDescription(s),
@@ -33,7 +33,12 @@ export function ismPolicy(prefix: string, sources: readonly SourceName[], s: Lif
         { name: 'delete', actions: [{ delete: {} }], transitions: [] },
       ],
       // ISM matches a data stream's backing indices by the data stream's name.
-      ism_template: [{ index_patterns: sources.map((src) => `${dataStreamName(prefix, src)}*`), priority: 100 }],
+      ism_template: [
+        {
+          index_patterns: sources.flatMap((src) => (src === 'claude' || src === 'otel' ? otelPatterns(prefix, src).map((p) => (p.endsWith('*') ? p : `${p}*`)) : [`${dataStreamName(prefix, src)}*`])),
+          priority: 100,
+        },
+      ],
     },
   };
 }

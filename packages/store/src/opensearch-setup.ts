@@ -5,7 +5,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import type { Logger } from '@sluice/runtime';
 import type { SourceName } from './document.ts';
 import { ismPolicy, policyDescription, policyId, type LifecycleSettings } from './ism.ts';
-import { dataStreamName, indexTemplate, SOURCES, TEMPLATE_VERSION, templateName } from './templates.ts';
+import { dataStreamName, indexTemplate, OTEL_FAMILIES, otelIndexTemplate, SOURCES, TEMPLATE_VERSION, templateName, type OtelFamily } from './templates.ts';
 
 type Err = { meta?: { statusCode?: number; body?: { error?: { type?: string } } } };
 const status = (err: unknown): number | undefined => (err as Err).meta?.statusCode;
@@ -19,14 +19,20 @@ export async function hasIsmPlugin(client: Client): Promise<boolean> {
 }
 
 export interface TemplateResult {
-  source: SourceName;
+  source: SourceName | OtelFamily;
   action: 'created' | 'upgraded' | 'current' | 'newer-installed';
   installedVersion?: number;
 }
 
 export async function ensureTemplates(client: Client, prefix: string, log: Logger): Promise<TemplateResult[]> {
   const results: TemplateResult[] = [];
-  for (const source of SOURCES) {
+  const all: Array<{ source: SourceName | OtelFamily; body: Record<string, unknown>; stream?: string }> = [
+    ...SOURCES.map((s) => ({ source: s, body: indexTemplate(prefix, s), stream: dataStreamName(prefix, s) })),
+    // `claude` exists from the start (its mapping in place before Claude Code's first event);
+    // `otel-<service>` streams are created by their first document, from the template.
+    ...OTEL_FAMILIES.map((f) => ({ source: f, body: otelIndexTemplate(prefix, f), ...(f === 'claude' ? { stream: dataStreamName(prefix, f) } : {}) })),
+  ];
+  for (const { source, body, stream } of all) {
     const name = templateName(prefix, source);
     let installed: number | undefined;
     try {
@@ -41,12 +47,13 @@ export async function ensureTemplates(client: Client, prefix: string, log: Logge
       if (action === 'newer-installed') log.warn({ name, installed, ours: TEMPLATE_VERSION }, 'a newer sink installed this template; leaving it');
       results.push({ source, action, installedVersion: installed });
     } else {
-      await client.indices.putIndexTemplate({ name, body: indexTemplate(prefix, source) as never });
+      await client.indices.putIndexTemplate({ name, body: body as never });
       const action = installed === undefined ? 'created' : 'upgraded';
       log.info({ name, version: TEMPLATE_VERSION, previous: installed }, `index template ${action}`);
       results.push({ source, action, ...(installed !== undefined ? { installedVersion: installed } : {}) });
     }
-    const ds = dataStreamName(prefix, source);
+    if (stream === undefined) continue;
+    const ds = stream;
     const existed = await ensureDataStream(client, ds);
     // A new mapping applies to new backing indices only: roll the stream so it takes effect now.
     if (existed && results.at(-1)!.action === 'upgraded') {
@@ -76,7 +83,7 @@ export async function ensureIsmPolicy(
 ): Promise<'created' | 'updated' | 'current'> {
   const id = policyId(prefix);
   const path = `/_plugins/_ism/policies/${encodeURIComponent(id)}`;
-  const body = ismPolicy(prefix, SOURCES, settings);
+  const body = ismPolicy(prefix, [...SOURCES, ...OTEL_FAMILIES], settings);
   let existing: { _seq_no: number; _primary_term: number; policy?: { description?: string } } | undefined;
   try {
     existing = (await client.transport.request({ method: 'GET', path })).body as typeof existing;

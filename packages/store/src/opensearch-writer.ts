@@ -13,16 +13,25 @@ import { WriteUnavailable, type BulkItem, type DocumentWriter } from './writer.t
 
 export class OpenSearchWriter implements DocumentWriter {
   readonly kind = 'opensearch';
-  /** The action line up to the `_id` value, per source: the same for every document of a source. */
-  private readonly actionHead: Record<SourceName, string>;
+  /** The action line up to the `_id` value, per stream: the same for every document of a stream. */
+  private readonly actionHead = new Map<string, string>();
 
   constructor(
     private readonly client: Client,
     private readonly prefix: string,
     private readonly requestTimeoutMs = 30_000,
   ) {
-    const head = (s: SourceName) => `{"create":{"_index":${JSON.stringify(dataStreamName(prefix, s))},"_id":`;
-    this.actionHead = { egress: head('egress'), dns: head('dns'), overseer: head('overseer') };
+  }
+
+  private head(stream: string): string {
+    let h = this.actionHead.get(stream);
+    if (h === undefined) {
+      // Bounded: OTLP streams come from senders' service names.
+      if (this.actionHead.size > 4096) this.actionHead.clear();
+      h = `{"create":{"_index":${JSON.stringify(dataStreamName(this.prefix, stream as SourceName))},"_id":`;
+      this.actionHead.set(stream, h);
+    }
+    return h;
   }
 
   async write(items: BulkItem[]): Promise<ItemOutcome[]> {
@@ -30,7 +39,7 @@ export class OpenSearchWriter implements DocumentWriter {
     // The NDJSON body as one string (the client passes a string through as it is), rather than a
     // line array the client joins: one copy of every document fewer per bulk.
     let lines = '';
-    for (const it of items) lines += `${this.actionHead[it.source]}${JSON.stringify(it.id)}}}\n${it.json}\n`;
+    for (const it of items) lines += `${this.head(it.source)}${JSON.stringify(it.id)}}}\n${it.json}\n`;
     let body: unknown;
     try {
       const res = await this.client.bulk(

@@ -11,6 +11,8 @@ export interface ParsedDoc {
   doc: Ss4oDocument;
   /** `doc` serialized, as the writers send it. */
   json: string;
+  /** The data stream suffix when it is the document's own (OTLP senders), not its binding's source. */
+  stream?: string;
 }
 
 export interface Rejection {

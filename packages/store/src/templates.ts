@@ -4,7 +4,7 @@
 // installed template whose version is older, so replicas of different ages never fight.
 import type { SourceName } from './document.ts';
 
-export const TEMPLATE_VERSION = 1;
+export const TEMPLATE_VERSION = 2;
 export const SOURCES: readonly SourceName[] = ['egress', 'dns', 'overseer'];
 
 type Field = Record<string, unknown>;
@@ -99,6 +99,130 @@ const attributes: Record<SourceName, Record<string, Field>> = {
   },
 };
 
+/** Nested object mappings from dotted field names, as OpenSearch expands `a.b` in a document. */
+function nest(fields: Record<string, Field>): Record<string, Field> {
+  const out: Record<string, Field> = {};
+  for (const [path, def] of Object.entries(fields)) {
+    const parts = path.split('.');
+    let level = out;
+    for (const p of parts.slice(0, -1)) {
+      const next = (level[p] ??= { properties: {} }) as { properties: Record<string, Field> };
+      level = next.properties;
+    }
+    level[parts.at(-1)!] = def;
+  }
+  return out;
+}
+
+/**
+ * The OTLP families (D26): Claude Code's stream `<prefix>claude`, and `<prefix>otel-*` for every other
+ * sender. Their documents share the attribution skeleton; Claude Code's events get typed fields.
+ */
+export type OtelFamily = 'claude' | 'otel';
+export const OTEL_FAMILIES: readonly OtelFamily[] = ['claude', 'otel'];
+
+const otelCommon: Record<string, Field> = {
+  ...identity,
+  id: keyword,
+  node: keyword,
+  service_name: keyword,
+  source_ip: ip,
+  attribution_conflict: bool,
+  event_name: keyword,
+  trace_id: keyword,
+  span_id: keyword,
+  scope_name: keyword,
+  scope_version: keyword,
+  redacted: keyword,
+};
+
+/** Claude Code's event attributes (its monitoring docs): tool decisions, costs, tokens, models, API metadata. */
+const claudeFields: Record<string, Field> = {
+  'event.name': keyword,
+  'event.timestamp': date,
+  'event.sequence': long,
+  'session.id': keyword,
+  'prompt.id': keyword,
+  'app.version': keyword,
+  'organization.id': keyword,
+  'user.account_uuid': keyword,
+  'user.id': keyword,
+  'user.email': keyword,
+  'terminal.type': keyword,
+  prompt_length: long,
+  tool_name: keyword,
+  success: keyword,
+  decision: keyword,
+  source: keyword,
+  duration_ms: { type: 'double' },
+  error: { type: 'text', fields: { keyword } },
+  tool_parameters: { type: 'text' },
+  tool_result_size_bytes: long,
+  model: keyword,
+  cost_usd: { type: 'double' },
+  input_tokens: long,
+  output_tokens: long,
+  cache_read_tokens: long,
+  cache_creation_tokens: long,
+  status_code: keyword,
+  attempt: long,
+  speed: keyword,
+};
+
+const resourceFields: Record<string, Field> = {
+  'service.name': keyword,
+  'service.version': keyword,
+  'service.namespace': keyword,
+  'service.instance.id': keyword,
+  'host.name': keyword,
+  'host.arch': keyword,
+  'os.type': keyword,
+  'os.version': keyword,
+  'container.id': keyword,
+};
+
+export function otelMappings(family: OtelFamily): Record<string, unknown> {
+  return {
+    // As for the event sources: a sender's other attributes stay in _source, unindexed, so no
+    // sender can explode the mapping; the fields above are what filters and dashboards use.
+    dynamic: false,
+    _meta: { managed_by: 'sluice-sink', version: TEMPLATE_VERSION, source: family },
+    properties: {
+      '@timestamp': date,
+      observedTimestamp: date,
+      body: { type: 'text' },
+      severity: obj({ text: keyword, number: integer }),
+      attributes: obj(nest(family === 'claude' ? { ...otelCommon, ...claudeFields } : otelCommon)),
+      resource: obj({ attributes: obj(nest(resourceFields)) }),
+    },
+  };
+}
+
+/** Index patterns of a family: `claude` exactly, `otel-` as a prefix of every sender's stream. */
+export function otelPatterns(prefix: string, family: OtelFamily): string[] {
+  return family === 'claude' ? [`${prefix}claude`] : [`${prefix}otel-*`];
+}
+
+export function otelIndexTemplate(prefix: string, family: OtelFamily): Record<string, unknown> {
+  return {
+    index_patterns: otelPatterns(prefix, family),
+    data_stream: {},
+    priority: 200,
+    version: TEMPLATE_VERSION,
+    _meta: { managed_by: 'sluice-sink', version: TEMPLATE_VERSION },
+    template: {
+      settings: {
+        number_of_shards: 1,
+        auto_expand_replicas: '0-1',
+        refresh_interval: '1s',
+        // A sender's "12 tokens" where a number is mapped: the document lands, the value is listed under _ignored.
+        'index.mapping.ignore_malformed': true,
+      },
+      mappings: otelMappings(family),
+    },
+  };
+}
+
 export function mappings(source: SourceName): Record<string, unknown> {
   return {
     // Unknown fields are kept in _source but not indexed: a newer producer never gets documents
@@ -116,11 +240,11 @@ export function mappings(source: SourceName): Record<string, unknown> {
   };
 }
 
-export function dataStreamName(prefix: string, source: SourceName): string {
+export function dataStreamName(prefix: string, source: SourceName | (string & {})): string {
   return `${prefix}${source}`;
 }
 
-export function templateName(prefix: string, source: SourceName): string {
+export function templateName(prefix: string, source: SourceName | OtelFamily): string {
   return `${prefix}${source}`;
 }
 

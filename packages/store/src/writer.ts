@@ -3,7 +3,8 @@ import type { SourceName } from './document.ts';
 import type { ItemOutcome } from './bulk-result.ts';
 
 export interface BulkItem {
-  source: SourceName;
+  /** Data stream suffix (`<prefix><source>`): a SourceName, or an OTLP sender's own stream (`claude`, `otel-…`). */
+  source: SourceName | (string & {});
   /** Deterministic document _id: the event id, so a redelivery is a duplicate, not a new document. */
   id: string;
   /** The serialized ss4o document (serialized once, when parsed). */

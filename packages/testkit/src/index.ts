@@ -17,3 +17,6 @@ export * from './learner-harness.ts';
 export * from './sink-harness.ts';
 export * from './local-sluice.ts';
 export * from './start-race.ts';
+export * from './otlp-receiver-process.ts';
+export * from './otlp-agent.ts';
+export * from './otel-collector.ts';

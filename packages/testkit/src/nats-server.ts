@@ -20,6 +20,7 @@ export const TEST_PASSWORDS = {
   SLUICE_READER_PASSWORD: 'reader-secret',
   SLUICE_ATTRIBUTOR_PASSWORD: 'attributor-secret',
   SLUICE_SINK_PASSWORD: 'sink-secret',
+  SLUICE_OTLP_PASSWORD: 'otlp-secret',
 };
 
 export interface TestNats {

@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ismPolicy, indexTemplate, SOURCES, templateName } from '@sluice/store';
+import { ismPolicy, indexTemplate, OTEL_FAMILIES, otelIndexTemplate, SOURCES, templateName } from '@sluice/store';
 import { REPO_ROOT } from './repo-paths.ts';
 
 export const INFRA_DIR = join(REPO_ROOT, 'infra', 'opensearch');
@@ -18,7 +18,10 @@ export function infraFiles(): Map<string, string> {
   for (const source of SOURCES) {
     files.set(`templates/${templateName(DEFAULT_PREFIX, source)}.json`, JSON.stringify(indexTemplate(DEFAULT_PREFIX, source), null, 2) + '\n');
   }
-  files.set('ism/clawker-sluice-events.json', JSON.stringify(ismPolicy(DEFAULT_PREFIX, SOURCES, DEFAULT_LIFECYCLE), null, 2) + '\n');
+  for (const family of OTEL_FAMILIES) {
+    files.set(`templates/${templateName(DEFAULT_PREFIX, family)}.json`, JSON.stringify(otelIndexTemplate(DEFAULT_PREFIX, family), null, 2) + '\n');
+  }
+  files.set('ism/clawker-sluice-events.json', JSON.stringify(ismPolicy(DEFAULT_PREFIX, [...SOURCES, ...OTEL_FAMILIES], DEFAULT_LIFECYCLE), null, 2) + '\n');
   return files;
 }
 

@@ -6,7 +6,7 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamCl
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { STREAMS, subjects, type AuditEvent, type DnsEvent, type EgressEvent } from '@sluice/contracts';
 import { createLogger, ensureStream } from '@sluice/runtime';
-import { dataStreamName, DLQ_SUBJECT, SOURCES, templateName, type DlqRecord } from '@sluice/store';
+import { CLAUDE_STREAM, dataStreamName, DLQ_SUBJECT, OTEL_FAMILIES, OTEL_STREAM_PREFIX, SOURCES, templateName, type DlqRecord } from '@sluice/store';
 import { ndjson } from './events.ts';
 import { testServer } from './servers.ts';
 import { startService, waitReady, type ServiceProcess } from './service-process.ts';
@@ -18,6 +18,8 @@ export interface Slice {
   consumerPrefix: string;
   project: string;
   auditKind: string;
+  /** The node token of the slice's OTLP subject (sluice.otlp.logs.<node>): an otlp-receiver for the slice runs under it. */
+  otlpNode: string;
   natsUrl: string;
   nc: NatsConnection;
   js: JetStreamClient;
@@ -36,12 +38,14 @@ export async function openSlice(name: string, opensearchUrl = testServer('OPENSE
   const log = createLogger('sink-test', 'silent');
   await ensureStream(jsm, STREAMS.events, log);
   await ensureStream(jsm, STREAMS.control, log);
+  await ensureStream(jsm, STREAMS.otlp, log);
   return {
     tag,
     prefix: `${tag}-`,
     consumerPrefix: `sink-${tag}`,
     project: `proj-${tag}`,
     auditKind: `${name.replace(/[^a-z]/g, '')}_${letters}`,
+    otlpNode: `otlp-${tag}`,
     natsUrl,
     nc,
     js: jetstream(nc),
@@ -64,6 +68,7 @@ export function sliceEnv(s: Slice, port: number, extra: Record<string, string> =
     SINK_EGRESS_FILTER: `sluice.events.${s.project}.>`,
     SINK_DNS_FILTER: `sluice.dns.${s.project}.>`,
     SINK_AUDIT_FILTER: subjects.audit(s.auditKind),
+    SINK_OTLP_FILTER: subjects.otlpLogs(s.otlpNode),
     SINK_ACK_WAIT_MS: '4000',
     SINK_LIFECYCLE_INTERVAL: '1h',
     ...extra,
@@ -100,14 +105,14 @@ export async function publishAudit(s: Slice, events: AuditEvent[]): Promise<void
   await s.js.publish(subjects.audit(s.auditKind), ndjson(events));
 }
 
-export async function searchableCount(s: Slice, source: (typeof SOURCES)[number], query?: object): Promise<number> {
+export async function searchableCount(s: Slice, source: (typeof SOURCES)[number] | (string & {}), query?: object): Promise<number> {
   const index = dataStreamName(s.prefix, source);
   await s.os.indices.refresh({ index });
   const r = await s.os.count({ index, body: query ? { query } : {} } as never);
   return (r.body as { count: number }).count;
 }
 
-export async function waitForCount(s: Slice, source: (typeof SOURCES)[number], n: number, timeoutMs = 120_000): Promise<number> {
+export async function waitForCount(s: Slice, source: (typeof SOURCES)[number] | (string & {}), n: number, timeoutMs = 120_000): Promise<number> {
   return waitFor(
     `${n} ${source} documents`,
     async () => {
@@ -158,6 +163,11 @@ export async function closeSlice(s: Slice): Promise<void> {
     await s.os.indices.deleteDataStream({ name: dataStreamName(s.prefix, src) }).catch(() => {});
     await s.os.indices.deleteIndexTemplate({ name: templateName(s.prefix, src) }).catch(() => {});
   }
+  await s.os.indices.deleteDataStream({ name: `${s.prefix}${CLAUDE_STREAM}` }).catch(() => {});
+  await s.os.indices.deleteDataStream({ name: `${s.prefix}${OTEL_STREAM_PREFIX}*` }).catch(() => {});
+  for (const f of OTEL_FAMILIES) await s.os.indices.deleteIndexTemplate({ name: templateName(s.prefix, f) }).catch(() => {});
+  await s.jsm.consumers.delete(STREAMS.otlp.name, `${s.consumerPrefix}-otel`).catch(() => {});
+  await s.jsm.streams.purge(STREAMS.otlp.name, { filter: subjects.otlpLogs(s.otlpNode) }).catch(() => {});
   for (const src of SOURCES) {
     const stream = src === 'overseer' ? STREAMS.control.name : STREAMS.events.name;
     await s.jsm.consumers.delete(stream, `${s.consumerPrefix}-${src}`).catch(() => {});

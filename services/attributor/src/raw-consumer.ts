@@ -6,7 +6,7 @@
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { HEADERS, parseRawBatch, RawBatchError, STREAMS } from '@sluice/contracts';
-import { ensureConsumer, jetstreamManager, type Logger } from '@sluice/runtime';
+import { ensureConsumer, injectTrace, jetstreamManager, SpanStatusCode, startMessageSpan, type Logger } from '@sluice/runtime';
 import type { DnsNameStore } from './dns-name-store.ts';
 import type { DnsNames } from './dns-names.ts';
 import { attributeBatch } from './batch-pipeline.ts';
@@ -52,6 +52,19 @@ export async function ensureRawConsumer(nc: NatsConnection, o: RawConsumerOption
 
 /** One raw message: its batch through the pipeline (batch-pipeline.ts), published, then acked. Resolves once acked, nak'ed or terminated. */
 export async function handleRaw(m: JsMsg, js: JetStreamClient, d: RawConsumerDeps, o: RawConsumerOptions): Promise<void> {
+  // The batch's trace (started by the reader) continues here and into every message it produces.
+  const { span, ctx } = startMessageSpan('sluice.attribute batch', m.headers, { 'sluice.subject': m.subject, 'sluice.stream_seq': m.seq });
+  try {
+    await handleRawTraced(m, js, d, o, (h) => injectTrace(h, ctx));
+  } catch (err) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
+async function handleRawTraced(m: JsMsg, js: JetStreamClient, d: RawConsumerDeps, o: RawConsumerOptions, trace: (h: ReturnType<typeof natsHeaders>) => void): Promise<void> {
   let meta;
   try {
     meta = parseRawBatch((name) => m.headers?.get(name), m.data, d.codec.size);
@@ -76,6 +89,7 @@ export async function handleRaw(m: JsMsg, js: JetStreamClient, d: RawConsumerDep
         h.set(HEADERS.contentType, 'application/x-ndjson');
         h.set(HEADERS.count, String(msg.count));
         h.set(HEADERS.node, meta.node);
+        trace(h);
         return js.publish(msg.subject, msg.data, { msgID: msg.msgId, headers: h });
       }),
     );

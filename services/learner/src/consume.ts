@@ -3,7 +3,7 @@
 // feeds has recorded it; on a Redis failure it is nak'ed and comes back, and the store's event-id
 // dedupe makes the retry exact even if part of it had been applied.
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
-import type { Logger } from '@sluice/runtime';
+import { SpanStatusCode, startMessageSpan, type Logger } from '@sluice/runtime';
 import { parseBatch, routeOf } from './batch.ts';
 import type { LearnerMetrics } from './metrics.ts';
 import type { SessionCache } from './session-cache.ts';
@@ -70,14 +70,18 @@ export async function startConsuming(
   const consumer = await js.consumers.get(o.stream, o.durable);
   const iter: ConsumerMessages = await consumer.consume({ max_messages: o.batch });
   const one = async (m: JsMsg) => {
+    const { span } = startMessageSpan('sluice.learn record', m.headers, { 'sluice.subject': m.subject, 'sluice.stream_seq': m.seq });
     try {
       await handler.handle(m.subject, m.string());
       m.ack();
       onHealthy(true, 'consuming');
     } catch (err) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
       log.error({ err, subject: m.subject, seq: m.seq }, 'could not record batch; will retry');
       onHealthy(false, `redis: ${(err as Error).message}`);
       m.nak(o.retryDelayMs);
+    } finally {
+      span.end();
     }
   };
   const loop = (async () => {

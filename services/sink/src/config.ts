@@ -1,6 +1,7 @@
 // Variables specific to the sink; the shared ones (NATS_URL, LOG_LEVEL, METRICS_PORT, NODE_NAME, …)
 // come from @sluice/runtime's commonEnv.
 import { subjects } from '@sluice/contracts';
+import { DEFAULT_OTEL_STREAMS, otelStreamProblem } from '@sluice/store';
 import { z } from 'zod';
 
 export const DEFAULT_METRICS_PORT = 9468;
@@ -30,6 +31,31 @@ export const env = {
   SINK_EGRESS_FILTER: z.string().default(subjects.eventsAll),
   SINK_DNS_FILTER: z.string().default(subjects.dnsAll),
   SINK_AUDIT_FILTER: z.string().default(subjects.auditAll),
+  /** OTLP logs from the otlp-receiver (stream SLUICE_OTLP). */
+  SINK_OTLP_FILTER: z.string().default(subjects.otlpLogsAll),
+  /**
+   * OTLP senders' data streams (D26), `service.name=stream` pairs, comma-separated; a stream is
+   * `claude` or `otel-<name>` under the index prefix. Unlisted services go to `otel-<service.name>`
+   * (lower-cased, other characters as `-`). The default sends Claude Code to `claude`.
+   */
+  SINK_OTEL_STREAMS: z
+    .string()
+    .default(Object.entries(DEFAULT_OTEL_STREAMS).map(([k, v]) => `${k}=${v}`).join(','))
+    .transform((v, ctx) => {
+      const out: Record<string, string> = {};
+      for (const pair of v.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+        const eq = pair.lastIndexOf('=');
+        const service = pair.slice(0, eq).trim();
+        const stream = pair.slice(eq + 1).trim();
+        const problem = eq <= 0 ? `${JSON.stringify(pair)} is not service.name=stream` : otelStreamProblem(stream);
+        if (problem) {
+          ctx.addIssue({ code: 'custom', message: problem });
+          return z.NEVER;
+        }
+        out[service] = stream;
+      }
+      return out;
+    }),
   SINK_ACK_WAIT_MS: z.coerce.number().int().positive().default(30_000),
   /** Unacknowledged NATS messages per consumer: the bound on in-flight work when OpenSearch is away. */
   SINK_MAX_ACK_PENDING: z.coerce.number().int().positive().default(1_000),

@@ -3,24 +3,31 @@
 // blocks when the buffer is full, so pulling stops while the document store is away.
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { STREAMS, type StreamSpec } from '@sluice/contracts';
-import { ensureConsumer, jetstreamManager, type Logger } from '@sluice/runtime';
+import { ensureConsumer, jetstreamManager, SpanStatusCode, startMessageSpan, type Logger } from '@sluice/runtime';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { type SourceName, parseBatch } from '@sluice/store';
-import type { Pipeline } from './pipeline.ts';
+import { parseBatch, parseOtlpBatch, type ParsedBatch } from '@sluice/store';
+import type { BindingSource, Pipeline } from './pipeline.ts';
 
 export interface SourceBinding {
-  source: SourceName;
+  source: BindingSource;
   stream: StreamSpec;
   filter: string;
   durable: string;
 }
 
-export function bindings(consumerPrefix: string, filters: Record<SourceName, string>): SourceBinding[] {
-  return [
+export function bindings(consumerPrefix: string, filters: Partial<Record<BindingSource, string>> & Record<'egress' | 'dns' | 'overseer', string>): SourceBinding[] {
+  const list: SourceBinding[] = [
     { source: 'egress', stream: STREAMS.events, filter: filters.egress, durable: `${consumerPrefix}-egress` },
     { source: 'dns', stream: STREAMS.events, filter: filters.dns, durable: `${consumerPrefix}-dns` },
     { source: 'overseer', stream: STREAMS.control, filter: filters.overseer, durable: `${consumerPrefix}-overseer` },
   ];
+  if (filters.otel !== undefined) list.push({ source: 'otel', stream: STREAMS.otlp, filter: filters.otel, durable: `${consumerPrefix}-otel` });
+  return list;
+}
+
+/** A message's documents: the event sources by their schemas, OTLP records each into its sender's stream. */
+export function parserFor(otelStreams: Readonly<Record<string, string>>): (source: BindingSource, payload: string, observed: string) => ParsedBatch {
+  return (source, payload, observed) => (source === 'otel' ? parseOtlpBatch(payload, observed, otelStreams) : parseBatch(source, payload, observed));
 }
 
 export interface ConsumeOptions {
@@ -48,11 +55,12 @@ export async function startConsuming(
   js: JetStreamClient,
   list: SourceBinding[],
   pipeline: Pipeline,
-  o: ConsumeOptions & { fetchMessages?: number },
+  o: ConsumeOptions & { fetchMessages?: number; otelStreams?: Readonly<Record<string, string>> },
   log: Logger,
 ): Promise<() => Promise<void>> {
   let stopped = false;
   const loops: Promise<void>[] = [];
+  const parse = parserFor(o.otelStreams ?? {});
   for (const b of list) {
     const consumer = await js.consumers.get(b.stream.name, b.durable);
     const loop = (async () => {
@@ -62,7 +70,21 @@ export async function startConsuming(
         try {
           const batch = await consumer.fetch({ max_messages: Math.min(o.maxAckPending, o.fetchMessages ?? 16), expires: 1000 });
           for await (const m of batch) {
-            pipeline.add(m, { source: b.source, subject: m.subject, seq: m.seq }, parseBatch(b.source, m.string(), new Date().toISOString()));
+            // One span per message, from pull to ack: the last hop of the batch's trace.
+            const { span } = startMessageSpan('sluice.sink store', m.headers, { 'sluice.subject': m.subject, 'sluice.stream_seq': m.seq });
+            const handle = {
+              ack: () => {
+                m.ack();
+                span.end();
+              },
+              nak: (ms?: number) => {
+                m.nak(ms);
+                span.setStatus({ code: SpanStatusCode.ERROR, message: 'redelivery' });
+                span.end();
+              },
+              working: () => m.working(),
+            };
+            pipeline.add(handle, { source: b.source, subject: m.subject, seq: m.seq }, parse(b.source, m.string(), new Date().toISOString()));
             // Buffered messages resolve as microtasks: without this, parsing a whole fetch would
             // hold the event loop and stall bulk responses (and so acks) for its duration.
             await new Promise((r) => setImmediate(r));

@@ -3,7 +3,7 @@
 // two replicas racing roll over once, and deleting an already-deleted index is treated as done.
 import type { Client } from '@opensearch-project/opensearch';
 import type { Logger } from '@sluice/runtime';
-import { expiredIndices, generationOf, type BackingIndex, dataStreamName, SOURCES } from '@sluice/store';
+import { CLAUDE_STREAM, expiredIndices, generationOf, OTEL_STREAM_PREFIX, type BackingIndex, dataStreamName, SOURCES } from '@sluice/store';
 
 export interface SelfLifecycleOptions {
   prefix: string;
@@ -34,8 +34,13 @@ export async function backingIndices(client: Client, dataStream: string): Promis
 
 export async function runLifecycleOnce(client: Client, o: SelfLifecycleOptions, log: Logger, nowMs = Date.now()): Promise<LifecycleRun> {
   const run: LifecycleRun = { rolledOver: [], deleted: [] };
-  for (const source of SOURCES) {
-    const ds = dataStreamName(o.prefix, source);
+  // The OTLP senders' streams come and go with their service names: found, not listed.
+  const found = await client.indices.getDataStream({ name: `${o.prefix}${OTEL_STREAM_PREFIX}*` }).catch((err: unknown) => {
+    if ((err as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return { body: { data_streams: [] } };
+    throw err;
+  });
+  const otel = ((found.body as { data_streams?: Array<{ name: string }> }).data_streams ?? []).map((d) => d.name);
+  for (const ds of [...SOURCES.map((s) => dataStreamName(o.prefix, s)), dataStreamName(o.prefix, CLAUDE_STREAM), ...otel]) {
     const res = await client.indices.rollover({
       alias: ds,
       body: { conditions: { max_age: o.rolloverMaxAge, max_size: o.rolloverMaxSize } },

@@ -20,6 +20,7 @@ await runService({
     const jsm = await jetstreamManager(nc);
     await ensureStream(jsm, STREAMS.events, log);
     await ensureStream(jsm, STREAMS.control, log);
+    await ensureStream(jsm, STREAMS.otlp, log);
 
     const stops: Array<() => void> = [];
     let writer: DocumentWriter;
@@ -78,6 +79,7 @@ await runService({
       egress: c.SINK_EGRESS_FILTER,
       dns: c.SINK_DNS_FILTER,
       overseer: c.SINK_AUDIT_FILTER,
+      otel: c.SINK_OTLP_FILTER,
     });
     const consumeOpts = { ackWaitMs: c.SINK_ACK_WAIT_MS, maxAckPending: c.SINK_MAX_ACK_PENDING };
     await ensureConsumers(nc, list, consumeOpts, log);
@@ -94,7 +96,7 @@ await runService({
       log,
       onAvailability: (ok, detail) => readiness.set(writer.kind === 'opensearch' ? 'opensearch' : 'store', ok, detail),
     });
-    const stopConsuming = await startConsuming(js, list, pipeline, consumeOpts, log);
+    const stopConsuming = await startConsuming(js, list, pipeline, { ...consumeOpts, otelStreams: c.SINK_OTEL_STREAMS }, log);
     readiness.set('sink', true, `${writer.kind} writer`);
 
     return {

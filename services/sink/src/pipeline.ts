@@ -9,6 +9,9 @@ import type { Backoff, BulkSizer } from './bulk-size.ts';
 import { type SourceName, type ParsedBatch, type Rejection, WriteUnavailable, type BulkItem, type DocumentWriter } from '@sluice/store';
 import type { SinkCounters } from './sink-metrics.ts';
 
+/** What a consumer binding reads: one of the event sources, or the OTLP logs (whose documents name their own streams). */
+export type BindingSource = SourceName | 'otel';
+
 /** The part of a JetStream message the pipeline needs (JsMsg satisfies it). */
 export interface AckHandle {
   ack(): void;
@@ -17,7 +20,7 @@ export interface AckHandle {
 }
 
 export interface MessageMeta {
-  source: SourceName;
+  source: BindingSource;
   subject: string;
   /** Stream sequence, for the DLQ record and its dedupe id. */
   seq: number;
@@ -99,7 +102,7 @@ export class Pipeline {
     }
     const at = this.clock.now();
     for (const d of batch.docs) {
-      this.queue.push({ item: { source: meta.source, id: d.id, json: d.json }, owner, at });
+      this.queue.push({ item: { source: d.stream ?? meta.source, id: d.id, json: d.json }, owner, at });
     }
     this.pump();
   }

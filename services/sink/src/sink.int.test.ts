@@ -148,7 +148,13 @@ describe('sink against real OpenSearch', () => {
 
   it('installs templates idempotently and upgrades an older one, rolling its data stream over', async () => {
     const log = createLogger('sink-test', 'silent');
-    expect((await ensureTemplates(s.os, s.prefix, log)).map((r) => r.action)).toEqual(['current', 'current', 'current']);
+    expect((await ensureTemplates(s.os, s.prefix, log)).map((r) => [r.source, r.action])).toEqual([
+      ['egress', 'current'],
+      ['dns', 'current'],
+      ['overseer', 'current'],
+      ['claude', 'current'],
+      ['otel', 'current'],
+    ]);
     const name = templateName(s.prefix, 'egress');
     const old = indexTemplate(s.prefix, 'egress');
     await s.os.indices.putIndexTemplate({ name, body: { ...old, version: TEMPLATE_VERSION - 1 } as never });

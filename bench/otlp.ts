@@ -1,0 +1,124 @@
+// OTLP ingest throughput against the real NATS + OpenSearch: `otlp.logs_per_s` is the rate at which
+// log records sent over OTLP/HTTP (protobuf, Claude Code api_request-shaped, 1,000 records per
+// request, 4 requests in flight on keep-alive connections) become searchable documents in
+// `<prefix>claude`: clock from the first request sent to a plain `_count` (no forced refresh) reaching N. Real processes in
+// between: the otlp-receiver (decode, attribute, redact, publish to JetStream and wait for the acks)
+// and the sink (pull, validate, bulk into the data stream). Goal ≥ 10,000/s.
+// `otlp.accept_per_s`: the receiver's side alone (all requests answered 200), same run.
+// The request bodies are encoded before the clock starts with the OTLP protobuf code the receiver
+// decodes with (@opentelemetry/otlp-transformer's generated module), so the sender costs little.
+// Knobs: BENCH_OTLP_RECORDS, BENCH_OTLP_PER_REQUEST, BENCH_OTLP_INFLIGHT.
+import { Agent, request } from 'node:http';
+import { closeSlice, freePort, openSlice, searchableCount, startOtlpReceiver, startSink, stopService } from '@sluice/testkit';
+import { ExportLogsServiceRequest } from '../services/otlp-receiver/src/proto.ts';
+
+const RECORDS = Number(process.env.BENCH_OTLP_RECORDS ?? 100_000);
+const PER_REQUEST = Number(process.env.BENCH_OTLP_PER_REQUEST ?? 1000);
+const INFLIGHT = Number(process.env.BENCH_OTLP_INFLIGHT ?? 4);
+
+function body(first: number, n: number): Uint8Array {
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const str = (key: string, v: string) => ({ key, value: { stringValue: v } });
+  const int = (key: string, v: number) => ({ key, value: { intValue: v } });
+  return ExportLogsServiceRequest.encode(
+    ExportLogsServiceRequest.fromObject({
+      resourceLogs: [
+        {
+          resource: { attributes: [str('service.name', 'claude-code'), str('service.version', '2.0.1')] },
+          scopeLogs: [
+            {
+              scope: { name: 'com.anthropic.claude_code.events', version: '2.0.1' },
+              logRecords: Array.from({ length: n }, (_, i) => ({
+                timeUnixNano: String(now + BigInt(first + i)),
+                severityNumber: 9,
+                body: { stringValue: 'claude_code.api_request' },
+                attributes: [
+                  str('event.name', 'api_request'),
+                  str('session.id', 'bench-session'),
+                  str('model', 'claude-sonnet-4'),
+                  { key: 'cost_usd', value: { doubleValue: 0.0125 } },
+                  int('input_tokens', 1200 + i),
+                  int('output_tokens', 345),
+                  int('duration_ms', 2100),
+                ],
+              })),
+            },
+          ],
+        },
+      ],
+    }),
+  ).finish();
+}
+
+function post(agent: Agent, url: string, payload: Uint8Array): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/x-protobuf', 'content-length': payload.length } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+export async function run(): Promise<Record<string, number>> {
+  const s = await openSlice('otlpbench');
+  const rx = await startOtlpReceiver({
+    NATS_URL: s.natsUrl,
+    NODE_NAME: s.otlpNode,
+    LOG_LEVEL: 'warn',
+    OTLP_RATE_PER_SENDER: '1000000',
+    OTLP_RATE_BURST: '1000000',
+  });
+  const sink = await startSink(s, await freePort(), { LOG_LEVEL: 'warn' });
+  try {
+    const bodies: Uint8Array[] = [];
+    for (let i = 0; i < RECORDS; i += PER_REQUEST) bodies.push(body(i, Math.min(PER_REQUEST, RECORDS - i)));
+    const agent = new Agent({ keepAlive: true, maxSockets: INFLIGHT });
+    const t0 = performance.now();
+    let next = 0;
+    let acceptedAt = 0;
+    const sender = (async () => {
+      await Promise.all(
+        Array.from({ length: INFLIGHT }, async () => {
+          while (next < bodies.length) {
+            const b = bodies[next++]!;
+            for (;;) {
+              const status = await post(agent, rx.logsUrl, b);
+              if (status === 200) break;
+              if (status !== 503 && status !== 429) throw new Error(`receiver answered ${status}`);
+              await new Promise((r) => setTimeout(r, 100));
+            }
+          }
+        }),
+      );
+      acceptedAt = performance.now();
+    })();
+    const index = 'claude';
+    for (;;) {
+      if (sink.child.exitCode !== null) throw new Error(`sink exited: ${sink.stderr().slice(-2000)}`);
+      if (rx.proc.child.exitCode !== null) throw new Error(`receiver exited: ${rx.proc.stderr().slice(-2000)}`);
+      // Searchable as a user sees it: no forced refresh (one every 200 ms would slow indexing down);
+      // the stream's own refresh_interval (1 s) decides.
+      const n = await s.os
+        .count({ index: `${s.prefix}${index}` })
+        .then((r) => (r.body as { count: number }).count)
+        .catch(() => 0);
+      if (n >= RECORDS) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const ms = performance.now() - t0;
+    await sender;
+    agent.destroy();
+    const count = await searchableCount(s, index);
+    if (count !== RECORDS) throw new Error(`stored ${count} documents for ${RECORDS} records`);
+    return {
+      'otlp.logs_per_s': Math.round((RECORDS / ms) * 1000),
+      'otlp.accept_per_s': Math.round((RECORDS / (acceptedAt - t0)) * 1000),
+    };
+  } finally {
+    await rx.stop();
+    await stopService(sink, 8000);
+    await closeSlice(s);
+  }
+}

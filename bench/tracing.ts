@@ -1,0 +1,102 @@
+// `tracing.overhead_ratio`: the pipeline's CPU with tracing on at 1 % sampling over tracing off,
+// for the same work. The pipeline here is the real attributor and sink processes (NDJSON store)
+// taking a backlog of raw batches (BATCHES × PER_BATCH denied connects of one registered cgroup)
+// through to stored documents; CPU is their utime + stime from /proc over the drain. "On" is
+// configured the way an operator would: OTEL_EXPORTER_OTLP_ENDPOINT at a real OpenTelemetry
+// Collector (scripts/build-otelcol-traces.sh), OTEL_TRACES_SAMPLER=parentbased_traceidratio with
+// OTEL_TRACES_SAMPLER_ARG=0.01. Rounds alternate which mode goes first; figure = median on / median off.
+// Goal ≤ 1.03. `tracing.spans_exported` says the "on" rounds really exported (sampled) spans.
+// Knobs: BENCH_TRACING_BATCHES, BENCH_TRACING_PER_BATCH, BENCH_TRACING_ROUNDS.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeToken, STREAMS, subjects } from '@sluice/contracts';
+import { jetstreamManager } from '@sluice/runtime';
+import { AttributorHarness, freePort, startOtelCollector, startService, stopService, waitFor, waitReady, type OtelCollector } from '@sluice/testkit';
+import { cpuSeconds } from './lib/proc.ts';
+
+const BATCHES = Number(process.env.BENCH_TRACING_BATCHES ?? 300);
+const PER_BATCH = Number(process.env.BENCH_TRACING_PER_BATCH ?? 200);
+const ROUNDS = Number(process.env.BENCH_TRACING_ROUNDS ?? 3);
+
+async function round(mode: 'off' | 'on', collector: OtelCollector): Promise<number> {
+  const h = new AttributorHarness();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-tracing-'));
+  const project = `tracebench-${h.run}`;
+  const otel: Record<string, string> =
+    mode === 'on'
+      ? { OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' }
+      : {};
+  await h.setup();
+  const attributor = h.startAttributor({ LOG_LEVEL: 'warn', ...otel });
+  const sinkPort = await freePort();
+  const durable = `tracebench-${h.run}`;
+  const sink = startService('sink', {
+    NATS_URL: h.natsUrl,
+    METRICS_PORT: String(sinkPort),
+    NODE_NAME: h.node,
+    LOG_LEVEL: 'warn',
+    SINK_DATA_DIR: join(dir, 'sink'),
+    SINK_CONSUMER_PREFIX: durable,
+    SINK_EGRESS_FILTER: `sluice.events.${encodeToken(project)}.>`,
+    SINK_DNS_FILTER: subjects.dns(project, 'none'),
+    SINK_AUDIT_FILTER: subjects.audit(`tracebench_${h.run.replace(/-/g, '')}`),
+    SINK_OTLP_FILTER: subjects.otlpLogs(durable),
+    ...otel,
+  });
+  try {
+    await waitReady(attributor, h.metricsPort, 'attributor');
+    await waitReady(sink, sinkPort, 'sink');
+    const cgroupId = BigInt(900_000_000 + Math.floor(Math.random() * 1e6));
+    const reg = await h.register({ cgroup_id: String(cgroupId), agent: 'bench', project });
+    if (!reg.ok) throw new Error(`register: ${reg.error}`);
+    const pids = [attributor.child.pid!, sink.child.pid!];
+    const cpu0 = pids.map(cpuSeconds);
+    for (let b = 0; b < BATCHES; b++) await h.publishRaw(Array.from({ length: PER_BATCH }, (_, i) => ({ cgroupId, dport: 1000 + (i % 50) })));
+    const jsm = await jetstreamManager(h.nc);
+    await waitFor(
+      'backlog drained through the sink',
+      async () => {
+        const raw = await jsm.consumers.info(STREAMS.raw.name, h.durable);
+        const out = await jsm.consumers.info(STREAMS.events.name, `${durable}-egress`).catch(() => undefined);
+        const done = raw.num_pending === 0 && raw.num_ack_pending === 0 && out !== undefined && out.num_pending === 0 && out.num_ack_pending === 0 && out.delivered.stream_seq > 0;
+        return done ? true : undefined;
+      },
+      600_000,
+    );
+    const cpu = pids.map(cpuSeconds).reduce((a, c, i) => a + c - cpu0[i]!, 0);
+    return cpu;
+  } finally {
+    await stopService(sink, 8000);
+    await stopService(attributor, 8000);
+    await h.teardown();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function run(): Promise<Record<string, number>> {
+  const collector = await startOtelCollector();
+  try {
+    const off: number[] = [];
+    const on: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      if (r % 2 === 0) {
+        off.push(await round('off', collector));
+        on.push(await round('on', collector));
+      } else {
+        on.push(await round('on', collector));
+        off.push(await round('off', collector));
+      }
+      process.stderr.write(`bench tracing: round ${r}: cpu off ${off.at(-1)!.toFixed(2)} s, on ${on.at(-1)!.toFixed(2)} s\n`);
+    }
+    return {
+      'tracing.overhead_ratio': Number((median(on) / median(off)).toFixed(3)),
+      'tracing.cpu_off_s': Number(median(off).toFixed(2)),
+      'tracing.spans_exported': collector.spans().length,
+    };
+  } finally {
+    await collector.stop();
+  }
+}
