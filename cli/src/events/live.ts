@@ -4,6 +4,7 @@
 import { connect } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { EgressEvent, STREAMS } from '@sluice/contracts';
+import { cliNatsServers } from '../nats-servers.ts';
 
 export interface LiveOptions {
   natsUrl: string;
@@ -16,7 +17,7 @@ export interface LiveOptions {
 }
 
 export async function followLive(o: LiveOptions): Promise<void> {
-  const nc = await connect({ servers: o.natsUrl.split(','), maxReconnectAttempts: -1 });
+  const nc = await connect({ servers: cliNatsServers(o.natsUrl), maxReconnectAttempts: -1 });
   try {
     const js = jetstream(nc);
     const consumer = await js.consumers.get(STREAMS.events.name, {
