@@ -17,3 +17,4 @@ export * from './learner-harness.ts';
 export * from './sink-harness.ts';
 export * from './local-sluice.ts';
 export * from './start-race.ts';
+export * from './cluster.ts';
