@@ -189,6 +189,7 @@ beforeAll(async () => {
       READER_STATE_DIR: n.state,
       READER_RATE_PER_S: '0',
       READER_DROPS_BUCKET: `${tag}-drops`,
+      LOG_LEVEL: 'info', // startReader reads its metrics port from an info line
     });
     const port = await freePort();
     n.policy = startService('policy', {
