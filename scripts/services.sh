@@ -133,7 +133,7 @@ cmd_status() {
       rc=1
       if pid="$(our_pid "$s")"; then owner="pid $pid, not healthy"; fi
     fi
-    printf '%-11s %-5s %-32s %s\n' "$s" "$state" "$(endpoint "$s")" "$owner"
+    printf '%-14s %-5s %-32s %s\n' "$s" "$state" "$(endpoint "$s")" "$owner"
   done
   return "$rc"
 }
