@@ -17,7 +17,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { apiSubject, IDENTITY_API, KV_BUCKETS, POLICY_API, STREAMS, type ApiReply } from '@sluice/contracts';
-import { metricValue, natsServers } from '@sluice/runtime';
+import { createLogger, ensureStream, metricValue, natsServers } from '@sluice/runtime';
 import {
   clusterServer,
   dockerSocket,
@@ -266,6 +266,24 @@ afterAll(async () => {
 }, 120_000);
 
 describe('cluster tier: two nodes, R3 JetStream, two OpenSearch nodes, two replicas of everything else', () => {
+  it('creates streams at the configured replicas and reports, never changes, one made otherwise', async () => {
+    const jsm = await jetstreamManager(nc);
+    const quiet = createLogger('cluster-tier', 'silent');
+    const spec = { ...STREAMS.control, name: `CLDRIFT_${process.pid}`, subjects: [`cldrift.${process.pid}.>`] };
+    try {
+      expect(await ensureStream(jsm, spec, quiet, { replicas: 1 })).toEqual([]);
+      const drift = await ensureStream(jsm, spec, quiet, { replicas: 3 });
+      expect(drift).toEqual([{ object: `stream ${spec.name}`, field: 'num_replicas', expected: 3, actual: 1 }]);
+      expect((await jsm.streams.info(spec.name)).config.num_replicas).toBe(1);
+      // The services' own streams: R3, a leader and two current peers.
+      for (const s of [STREAMS.raw, STREAMS.events, STREAMS.control]) {
+        expect(await ensureStream(jsm, s, quiet, { replicas: 3 }), s.name).toEqual([]);
+      }
+    } finally {
+      await jsm.streams.delete(spec.name).catch(() => undefined);
+    }
+  });
+
   it('keeps every record and every verdict through a NATS crash, an OpenSearch stop and replica crashes', async () => {
     const jsm = await jetstreamManager(nc);
     for (const s of [STREAMS.raw, STREAMS.events]) expect((await jsm.streams.info(s.name)).config.num_replicas, s.name).toBe(3);
