@@ -71,9 +71,11 @@ async function eventsPerSecond(nc: NatsConnection): Promise<number> {
   let twice = 0;
   let done!: () => void;
   const all = new Promise<void>((r) => (done = r));
+  const iters: Array<{ stop: () => void }> = [];
   const drain = async () => {
     const c = await js.consumers.get(STREAMS.events.name, durable);
     const iter = await c.consume({ max_messages: 64 });
+    iters.push(iter);
     for await (const m of iter) {
       for (const line of m.string().split('\n')) {
         const i = Number(/"id":"[^"]*?(\d+)"/.exec(line)?.[1]);
@@ -82,12 +84,8 @@ async function eventsPerSecond(nc: NatsConnection): Promise<number> {
         consumed++;
       }
       m.ack();
-      if (consumed >= EVENTS) {
-        done();
-        break;
-      }
+      if (consumed >= EVENTS) done();
     }
-    iter.stop();
   };
   const drains = [drain(), drain()];
   const subject = subjects.events(project, 'bench', 'DENIED');
@@ -106,6 +104,7 @@ async function eventsPerSecond(nc: NatsConnection): Promise<number> {
   await Promise.all(Array.from({ length: 16 }, producer));
   await Promise.race([all, new Promise((_, rej) => setTimeout(() => rej(new Error(`drain stalled at ${consumed} of ${EVENTS}`)), 120_000))]);
   const ms = performance.now() - t0;
+  for (const it of iters) it.stop();
   await Promise.allSettled(drains);
   await jsm.consumers.delete(STREAMS.events.name, durable).catch(() => undefined);
   await jsm.streams.purge(STREAMS.events.name, { filter: `sluice.events.${project}.>` }).catch(() => undefined);
@@ -158,9 +157,12 @@ async function failoverGap(nc: NatsConnection): Promise<number> {
   return worst;
 }
 
-/** Drains a published backlog with `n` sink replicas; docs/s and each replica's created count. */
+/**
+ * A backlog drained by `n` sink replicas; docs/s and each replica's created count. The replicas
+ * are ready before the backlog is published (so none starts ahead of the other); the clock starts
+ * at the first delivery, so both runs pay the same publishing overlap.
+ */
 async function sinkRun(s: Slice, n: number): Promise<{ rate: number; created: number[] }> {
-  await publishEgress(s, Array.from({ length: SINK_DOCS }, (_, i) => egressEvent(i, { project: s.project })), PER_MESSAGE);
   const sinks: Array<{ p: ServiceProcess; port: number }> = [];
   try {
     for (let i = 0; i < n; i++) {
@@ -169,16 +171,21 @@ async function sinkRun(s: Slice, n: number): Promise<{ rate: number; created: nu
       sinks.push({ p, port });
     }
     await Promise.all(sinks.map((x) => waitReady(x.p, x.port, 'sink replica', 120_000)));
+    let published = false;
+    const backlog = publishEgress(s, Array.from({ length: SINK_DOCS }, (_, i) => egressEvent(i, { project: s.project })), PER_MESSAGE).then(
+      () => void (published = true),
+    );
     const info = () => s.jsm.consumers.info(STREAMS.events.name, `${s.consumerPrefix}-egress`).catch(() => undefined);
     let t0 = 0;
     for (;;) {
       for (const x of sinks) if (x.p.child.exitCode !== null) throw new Error(`sink exited: ${x.p.stderr()}`);
       const ci = await info();
       if (ci && t0 === 0 && ci.delivered.stream_seq > 0) t0 = performance.now();
-      if (ci && t0 > 0 && ci.num_pending === 0 && ci.num_ack_pending === 0) break;
+      if (published && ci && t0 > 0 && ci.num_pending === 0 && ci.num_ack_pending === 0) break;
       await new Promise((r) => setTimeout(r, 20));
     }
     const ms = performance.now() - t0;
+    await backlog;
     const count = await searchableCount(s, 'egress');
     if (count !== SINK_DOCS) throw new Error(`${n} sink(s) stored ${count} of ${SINK_DOCS}`);
     const created = await Promise.all(sinks.map(async (x) => metricValue(await scrape(x.port), 'sluice_sink_documents_total', { outcome: 'created' })));
