@@ -172,6 +172,7 @@ async function sinkRun(s: Slice, n: number): Promise<{ rate: number; created: nu
     }
     await Promise.all(sinks.map((x) => waitReady(x.p, x.port, 'sink replica', 120_000)));
     let published = false;
+    let failed: unknown;
     const backlog = publishEgress(s, Array.from({ length: SINK_DOCS }, (_, i) => egressEvent(i, { project: s.project })), PER_MESSAGE).then(
       () => void (published = true),
     );
@@ -179,6 +180,7 @@ async function sinkRun(s: Slice, n: number): Promise<{ rate: number; created: nu
     let t0 = 0;
     for (;;) {
       for (const x of sinks) if (x.p.child.exitCode !== null) throw new Error(`sink exited: ${x.p.stderr()}`);
+      if (failed) throw failed;
       const ci = await info();
       if (ci && t0 === 0 && ci.delivered.stream_seq > 0) t0 = performance.now();
       if (published && ci && t0 > 0 && ci.num_pending === 0 && ci.num_ack_pending === 0) break;
