@@ -33,9 +33,11 @@ import {
   testServer,
   waitFor,
   waitReady,
+  egressEvent,
   type Reader,
   type ServiceProcess,
 } from '@sluice/testkit';
+import { ensureTemplates, failoverRetries, openSearchClient, OpenSearchWriter, parseBatch } from '@sluice/store';
 import { probe, type ProbeCounts, type ProbeResult } from '../kernel/exec.ts';
 import { listeners } from '../kernel/net.ts';
 import { cgroup2Mount, Sandbox, type Cgroup } from '../kernel/sandbox.ts';
@@ -282,6 +284,22 @@ describe('cluster tier: two nodes, R3 JetStream, two OpenSearch nodes, two repli
     } finally {
       await jsm.streams.delete(spec.name).catch(() => undefined);
     }
+  });
+
+  it('fails over between OpenSearch hosts: a dead host in the list costs no write', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`; // nothing listens there
+    const url = `${dead},${OPENSEARCH_URL}`;
+    const client = openSearchClient({ url });
+    const foPrefix = `${prefix}fo-`;
+    await ensureTemplates(client, foPrefix, createLogger('cluster-tier', 'silent'));
+    const writer = new OpenSearchWriter(client, foPrefix, 30_000, failoverRetries(url));
+    const events = Array.from({ length: 12 }, (_, i) => egressEvent(i, { id: `${tag}-fo-${i}` }));
+    const { docs } = parseBatch('egress', events.map((e) => JSON.stringify(e)).join('\n'), new Date().toISOString());
+    // One bulk per document: round-robin hands some of them to the dead host first.
+    for (const d of docs) expect(await writer.write([{ source: 'egress', id: d.id, json: d.json }])).toEqual([{ kind: 'created' }]);
+    await writer.close();
+    await os(`/${foPrefix}egress/_refresh`, { method: 'POST' });
+    expect((await os<{ count: number }>(`/${foPrefix}egress/_count`)).count).toBe(12);
   });
 
   it('keeps every record and every verdict through a NATS crash, an OpenSearch stop and replica crashes', async () => {
