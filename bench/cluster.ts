@@ -200,7 +200,8 @@ async function sinkRun(s: Slice, n: number): Promise<{ rate: number; created: nu
 export async function run(): Promise<Record<string, number>> {
   const natsUrl = clusterServer('NATS_CLUSTER_URL');
   const opensearchUrl = clusterServer('OPENSEARCH_CLUSTER_URL');
-  const nc = await connect({ servers: natsServers(natsUrl), maxReconnectAttempts: -1, name: 'cluster-bench' });
+  // Reconnect as the services do (packages/runtime nats.ts): 500 ms between attempts.
+  const nc = await connect({ servers: natsServers(natsUrl), maxReconnectAttempts: -1, reconnectTimeWait: 500, name: 'cluster-bench' });
   const figures: Record<string, number> = {};
   try {
     await r3(await jetstreamManager(nc));
