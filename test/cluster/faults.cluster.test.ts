@@ -168,7 +168,7 @@ async function metricsOf(port: number): Promise<string> {
 }
 
 beforeAll(async () => {
-  nc = await connect({ servers: natsServers(NATS_URL), name: 'cluster-tier', maxReconnectAttempts: -1 });
+  nc = await connect({ servers: natsServers(NATS_URL), name: 'cluster-tier', maxReconnectAttempts: -1, reconnectTimeWait: 500 });
   // This instance's cluster holds only the tier's data: start every run from empty streams, so
   // the services create them at R3 and no earlier run's messages are redelivered into this one.
   const jsm = await jetstreamManager(nc);
