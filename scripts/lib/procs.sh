@@ -31,14 +31,22 @@ our_pid() {
 
 # Runs a server in the background, detached, with its output appended to $LOG_DIR/NAME.log.
 # setsid gives it its own session, so it outlives this script and a Ctrl-C (or a kill of the caller's
-# process group) doesn't take it down. fd 9 is our lock: a daemon must never inherit it.
+# process group) doesn't take it down. A daemon must never inherit a lock (ours is fd 9).
 launch() {
   local name=$1 cwd=$2
   shift 2
   local logf="$LOG_DIR/$name.log"
   printf '\n=== %s services.sh starting: %s\n' "$(date -Is)" "$*" >>"$logf"
   # The subshell execs, so $! is the server itself (setsid does not fork when not a group leader).
-  (cd "$cwd" && exec setsid "$@") </dev/null >>"$logf" 2>&1 9>&- &
+  (
+    # Close every inherited descriptor above stderr: our fd 9 lock, and a caller's too (`flock FILE
+    # cmd` hands its lock to its command on fd 3+; a server that kept it would hold that lock forever).
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      ((fd > 2)) && eval "exec $fd>&-" 2>/dev/null
+    done
+    cd "$cwd" && exec setsid "$@"
+  ) </dev/null >>"$logf" 2>&1 &
   local pid=$! deadline=$((SECONDS + 5))
   echo "$pid" >"$(pid_file "$name")"
   # Until the subshell has exec'd, its command line is this script's: wait for that, so our_pid

@@ -217,6 +217,8 @@ beforeAll(async () => {
         REDIS_PREFIX: `sluice-cluster:${tag}`,
         DOCKER_SOCKET: dockerSocket(),
         CONSUMER_NAME: `${tag}-attr`,
+        // Never the host's sluice-runc request dir: those containers are not this test's.
+        SLUICE_RUNTIME_DIR: join(n.state, 'runtime'),
         SLUICE_MANAGED_CGROUPS: n.sb.scope.slice(cgroup2Mount().length),
       },
     });
