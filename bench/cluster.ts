@@ -15,7 +15,7 @@
 //                              alternate which goes first; median of the per-round ratios). Goal ≥ 0.95.
 //   cluster.sink_share_min     with two replicas, the smaller replica's share of the documents
 //                              it created (median over rounds). Goal ≥ 0.4.
-// Knobs: BENCH_CLUSTER_EVENTS (200,000), BENCH_CLUSTER_SINK_DOCS (60,000), BENCH_CLUSTER_ROUNDS (2).
+// Knobs: BENCH_CLUSTER_EVENTS (200,000), BENCH_CLUSTER_SINK_DOCS (60,000), BENCH_CLUSTER_ROUNDS (4).
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { STREAMS, subjects } from '@sluice/contracts';
@@ -43,7 +43,7 @@ import {
 
 const EVENTS = Number(process.env.BENCH_CLUSTER_EVENTS ?? 200_000);
 const SINK_DOCS = Number(process.env.BENCH_CLUSTER_SINK_DOCS ?? 60_000);
-const ROUNDS = Number(process.env.BENCH_CLUSTER_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_CLUSTER_ROUNDS ?? 4);
 const PER_MESSAGE = 500;
 const log = (m: string) => process.stderr.write(`cluster bench: ${m}\n`);
 
