@@ -210,6 +210,7 @@ beforeAll(async () => {
       SLUICE_BPF_PIN: n.sb.pin,
       SLUICE_MANAGED_CGROUPS: n.sb.scope.slice(cgroup2Mount().length),
       RECONCILE_INTERVAL_S: '5',
+      LOG_LEVEL: 'info', // its syncs, for the diagnosis of a setup that timed out
     });
     await waitReady(n.policy, port, `policy ${n.name}`, 120_000);
   }
@@ -259,7 +260,15 @@ policies:
       `${n.name}: the registered agent allowed`,
       async () => ((await probe<ProbeResult>(n.ok!.path, 'connect', '127.0.0.2', allowedPort))[0]!.ok ? true : undefined),
       60_000,
-    );
+    ).catch(async (err: unknown) => {
+      // Seen once in two runs (node a, 2026-12-01): say what the node's maps and services had.
+      const attr = replicas.find((r) => r.service === 'attributor' && r.env.NODE_NAME === n.name)?.proc;
+      const entries = await n.sb.dump('cgroup_policy').catch((e: unknown) => String(e));
+      throw new Error(
+        `${(err as Error).message}\ncgroup ${n.ok!.id}, cgroup_policy: ${JSON.stringify(entries)}\n` +
+          `policy stderr: ${n.policy!.stderr().slice(-3000)}\nattributor stderr: ${attr?.stderr().slice(-3000)}`,
+      );
+    });
   }
 }, 600_000);
 
