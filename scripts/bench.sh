@@ -9,10 +9,18 @@ pnpm install --frozen-lockfile --reporter=silent >&2
 pnpm -s build >&2
 REPO_ROOT="$PWD"
 source scripts/lib/test-instance.sh
-endpoints="$(bash scripts/services.sh up all)"
+# SLUICE_BENCH_SERVERS narrows the servers for one area (e.g. "nats" for `pnpm bench cluster`).
+read -ra servers <<<"${SLUICE_BENCH_SERVERS:-all}"
+# The cluster area (a full run, or `pnpm bench cluster`) runs on the 3-node JetStream and 2-node
+# OpenSearch clusters: heavy on a small machine, so they are stopped again when the bench ends.
+if (($# == 0)) || [[ " $* " == *" cluster "* ]]; then
+  servers+=(nats-cluster opensearch-cluster)
+  trap 'bash scripts/services.sh down nats-cluster opensearch-cluster >&2 || true' EXIT
+fi
+endpoints="$(bash scripts/services.sh up "${servers[@]}")"
 set -a
 eval "$endpoints"
 # shellcheck disable=SC1091
 source "$SLUICE_RUN_DIR/ports.env"
 set +a
-exec node --import tsx bench/run.ts "$@"
+node --import tsx bench/run.ts "$@"

@@ -80,11 +80,12 @@ stage_app() {
   det_tar -C "$REPO_ROOT" --transform 's,^,workspace/,S' -rf "$tar" "${paths[@]}"
 }
 
-# nats-server reads both files from /etc/nats; cluster.conf includes ./accounts.conf.
+# nats-server reads its files from /etc/nats; cluster.conf includes ./accounts.conf, routes.conf (the
+# cluster deployment) includes ./cluster.conf.
 stage_nats() {
   local tar=$1 ctx
   ctx="$(mktemp -d)"
-  cp "$DOCKER_DIR/nats/Dockerfile" "$REPO_ROOT/infra/nats/cluster.conf" "$REPO_ROOT/infra/nats/accounts.conf" "$ctx/"
+  cp "$DOCKER_DIR/nats/Dockerfile" "$REPO_ROOT/infra/nats/cluster.conf" "$REPO_ROOT/infra/nats/accounts.conf" "$REPO_ROOT/infra/nats/routes.conf" "$ctx/"
   det_tar -C "$ctx" -cf "$tar" .
   rm -rf "$ctx"
 }

@@ -2,7 +2,11 @@
 # Start, stop and check the real servers Sluice runs against (DESIGN.md "Real servers").
 #
 #   scripts/services.sh up|down|status [nats|redis|opensearch|docker|prometheus|all]...   (default: all)
+#   scripts/services.sh up|down|status nats-cluster|opensearch-cluster|nats-cN|opensearch-cN...
 #
+# The clusters (3 NATS JetStream nodes, 2 OpenSearch nodes: scripts/servers/*-cluster.sh) are not
+# part of `all`: they are what the cluster tier and bench run on. A cluster name stands for its
+# nodes, each a server of its own here, so one node can be stopped and started alone.
 # Every server listens on loopback only. State (pid files, logs, data) lives in the instance's run dir:
 # .run/ under the repo root by default (what `sluice up` and `sluice run` use), or SLUICE_RUN_DIR.
 # `up` prints NAME=URL lines on stdout (everything else goes to stderr), so callers can
@@ -23,6 +27,8 @@ RUN_DIR="${SLUICE_RUN_DIR:-$REPO_ROOT/.run}"
 PID_DIR="$RUN_DIR/pids"
 LOG_DIR="$RUN_DIR/logs"
 ALL_SERVERS=(nats redis opensearch docker prometheus)
+declare -A SERVER_GROUPS=([nats-cluster]="nats-c1 nats-c2 nats-c3" [opensearch-cluster]="opensearch-c1 opensearch-c2")
+GROUP_ORDER=(nats-cluster opensearch-cluster)
 
 source "$REPO_ROOT/scripts/lib/common.sh"
 source "$REPO_ROOT/scripts/versions.sh"
@@ -30,10 +36,13 @@ source "$REPO_ROOT/scripts/lib/procs.sh"
 source "$REPO_ROOT/scripts/lib/ports.sh"
 source "$REPO_ROOT/scripts/lib/maven.sh"
 source "$REPO_ROOT/scripts/lib/opensearch-dist.sh"
-for s in "${ALL_SERVERS[@]}"; do source "$REPO_ROOT/scripts/servers/$s.sh"; done
+for s in "${ALL_SERVERS[@]}" "${GROUP_ORDER[@]}"; do source "$REPO_ROOT/scripts/servers/$s.sh"; done
+# Every single server, in start order: the default set, then the clusters' nodes.
+KNOWN_SERVERS=("${ALL_SERVERS[@]}")
+for s in "${GROUP_ORDER[@]}"; do read -ra members <<<"${SERVER_GROUPS[$s]}" && KNOWN_SERVERS+=("${members[@]}"); done
 
 usage() {
-  echo "usage: $0 up|down|status [nats|redis|opensearch|docker|prometheus|all]..." >&2
+  echo "usage: $0 up|down|status [nats|redis|opensearch|docker|prometheus|all|nats-cluster|opensearch-cluster|nats-cN|opensearch-cN]..." >&2
   exit 2
 }
 
@@ -55,6 +64,11 @@ claim_ports() {
   local s=$1 k busy=0
   [[ $PRIVATE == 1 && $s != docker ]] || return 0
   our_pid "$s" >/dev/null && return 0
+  # A cluster's node owns one port of each of its cluster's ranges (scripts/servers/*-cluster.sh).
+  if declare -F "srv_${s}_claim" >/dev/null; then
+    "srv_${s}_claim"
+    return
+  fi
   for k in $("srv_${s}_ports"); do port_busy "${!k}" && busy=1; done
   ((busy)) || return 0
   log "$s: a port of this private instance is taken by another process; moving"
@@ -119,26 +133,33 @@ cmd_status() {
       rc=1
       if pid="$(our_pid "$s")"; then owner="pid $pid, not healthy"; fi
     fi
-    printf '%-11s %-5s %-32s %s\n' "$s" "$state" "$(endpoint "$s")" "$owner"
+    printf '%-14s %-5s %-32s %s\n' "$s" "$state" "$(endpoint "$s")" "$owner"
   done
   return "$rc"
 }
 
 main() {
   (($# >= 1)) || usage
-  local cmd=$1 s servers=()
+  local cmd=$1 s servers=() groups=()
   shift
   (($# > 0)) || set -- all
   for s in "$@"; do
     case $s in
       all) servers+=("${ALL_SERVERS[@]}") ;;
       nats | redis | opensearch | docker | prometheus) servers+=("$s") ;;
-      *) usage ;;
+      nats-cluster | opensearch-cluster)
+        servers+=(${SERVER_GROUPS[$s]})
+        groups+=("$s")
+        ;;
+      *)
+        [[ " ${KNOWN_SERVERS[*]} " == *" $s "* ]] || usage
+        servers+=("$s")
+        ;;
     esac
   done
   # Keep the canonical order (start order) whatever order the names came in, without duplicates.
   local ordered=()
-  for s in "${ALL_SERVERS[@]}"; do
+  for s in "${KNOWN_SERVERS[@]}"; do
     [[ " ${servers[*]} " == *" $s "* ]] && ordered+=("$s")
   done
   if [[ $cmd == up || $cmd == down ]] && [[ $EUID -ne 0 ]]; then
@@ -150,7 +171,10 @@ main() {
   [[ $cmd == status ]] || lock
   load_ports
   case $cmd in
-    up) cmd_up "${ordered[@]}" ;;
+    up)
+      cmd_up "${ordered[@]}"
+      for s in "${groups[@]}"; do "group_${s}_endpoints"; done
+      ;;
     down) cmd_down "${ordered[@]}" ;;
     status) cmd_status "${ordered[@]}" ;;
     *) usage ;;

@@ -4,11 +4,16 @@
 # $RUN_DIR/ports.env, so a workstation reuses its servers across runs, and a port that something
 # else took meanwhile is picked anew rather than shared. Needs RUN_DIR, common.sh.
 
-PORT_KEYS=(NATS_PORT NATS_MONITOR_PORT REDIS_PORT OPENSEARCH_PORT PROMETHEUS_PORT METRICS_PORT_BASE OTLP_PORT)
+PORT_KEYS=(NATS_PORT NATS_MONITOR_PORT REDIS_PORT OPENSEARCH_PORT PROMETHEUS_PORT METRICS_PORT_BASE OTLP_PORT
+  NATS_CLUSTER_PORT NATS_CLUSTER_MONITOR_PORT NATS_CLUSTER_ROUTE_PORT OPENSEARCH_CLUSTER_PORT OPENSEARCH_CLUSTER_TRANSPORT_PORT)
 declare -A PORT_DEFAULT=([NATS_PORT]=4222 [NATS_MONITOR_PORT]=8222 [REDIS_PORT]=6379 [OPENSEARCH_PORT]=9200
-  [PROMETHEUS_PORT]=9090 [METRICS_PORT_BASE]=9464 [OTLP_PORT]=4318)
-# METRICS_PORT_BASE is the first of the six services' metrics ports (bpf-reader … sink, otlp-receiver).
-declare -A PORT_SPAN=([METRICS_PORT_BASE]=6)
+  [PROMETHEUS_PORT]=9090 [METRICS_PORT_BASE]=9464 [OTLP_PORT]=4318
+  [NATS_CLUSTER_PORT]=14222 [NATS_CLUSTER_MONITOR_PORT]=18222 [NATS_CLUSTER_ROUTE_PORT]=16222
+  [OPENSEARCH_CLUSTER_PORT]=19201 [OPENSEARCH_CLUSTER_TRANSPORT_PORT]=19301)
+# METRICS_PORT_BASE is the first of the six services' metrics ports (bpf-reader … sink, otlp-receiver);
+# the cluster keys are the first of one port per node (scripts/servers/*-cluster.sh).
+declare -A PORT_SPAN=([METRICS_PORT_BASE]=6 [NATS_CLUSTER_PORT]=3 [NATS_CLUSTER_MONITOR_PORT]=3
+  [NATS_CLUSTER_ROUTE_PORT]=3 [OPENSEARCH_CLUSTER_PORT]=2 [OPENSEARCH_CLUSTER_TRANSPORT_PORT]=2)
 PRIVATE="${SLUICE_PRIVATE_SERVERS:-0}"
 PORTS_FILE="$RUN_DIR/ports.env"
 PICKED=" "
@@ -56,6 +61,21 @@ save_ports() {
   : >"$tmp"
   for k in "${PORT_KEYS[@]}"; do echo "SLUICE_$k=${!k}" >>"$tmp"; done
   mv "$tmp" "$PORTS_FILE"
+}
+
+# claim_node_ports NODE "PORT..." "SIBLING..." KEY...: a cluster node's own ports (one of each of
+# its cluster's ranges) are free, or the whole cluster moves, which only works while none of its
+# nodes runs: a running sibling keeps its routes to the old ports.
+claim_node_ports() {
+  local node=$1 ports=$2 siblings=$3 p busy=0 sib
+  shift 3
+  for p in $ports; do port_busy "$p" && busy=1; done
+  ((busy)) || return 0
+  for sib in $siblings; do
+    our_pid "$sib" >/dev/null && die "$node: a port of its range ($ports) is taken by another process while $sib runs; stop the whole cluster to move it"
+  done
+  log "$node: a port of this private instance's cluster is taken by another process; moving the cluster"
+  repick_ports "$@"
 }
 
 # A private instance's server found its port taken by something not ours: move it.

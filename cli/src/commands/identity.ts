@@ -6,6 +6,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { IDENTITY_API, type WorkloadIdentity } from '@sluice/contracts';
 import { request, RpcError } from '@sluice/runtime';
 import { out, UsageError, type Command } from '../command.ts';
+import { cliNatsServers } from '../nats-servers.ts';
 
 type IdentityVerb = 'register' | 'unregister' | 'lookup';
 
@@ -63,7 +64,7 @@ export const identity: Command = {
     const pass = process.env.SLUICE_NATS_PASSWORD ?? process.env.NATS_PASSWORD;
     let nc: NatsConnection;
     try {
-      nc = await connect({ servers: values.nats, timeout: 3000, maxReconnectAttempts: 0, name: 'sluice-cli', ...(user ? { user, pass: pass ?? '' } : {}) });
+      nc = await connect({ servers: cliNatsServers(values.nats), timeout: 3000, maxReconnectAttempts: 0, name: 'sluice-cli', ...(user ? { user, pass: pass ?? '' } : {}) });
     } catch (err) {
       throw new UsageError(`cannot connect to NATS at ${values.nats}: ${(err as Error).message}`, 1);
     }

@@ -7,6 +7,7 @@ import { out, say, UsageError, type Command } from '../command.ts';
 import { LEARN_API } from '@sluice/contracts';
 import { request, RpcError } from '@sluice/runtime';
 import { acceptLearned } from './learn-accept.ts';
+import { cliNatsServers } from '../nats-servers.ts';
 
 const VERBS = ['start', 'status', 'diff', 'accept', 'reset'] as const;
 type Verb = (typeof VERBS)[number];
@@ -67,7 +68,7 @@ export const learn: Command = {
     const pass = process.env.SLUICE_NATS_PASSWORD ?? process.env.NATS_PASSWORD;
     let nc;
     try {
-      nc = await connect({ servers: values.nats.split(','), name: 'sluice-cli learn', timeout: 5000, maxReconnectAttempts: 0, ...(user ? { user, pass: pass ?? '' } : {}) });
+      nc = await connect({ servers: cliNatsServers(values.nats), name: 'sluice-cli learn', timeout: 5000, maxReconnectAttempts: 0, ...(user ? { user, pass: pass ?? '' } : {}) });
     } catch (err) {
       throw new UsageError(`cannot connect to NATS at ${values.nats}: ${(err as Error).message}`, 1);
     }

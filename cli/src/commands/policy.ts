@@ -19,6 +19,7 @@ import { request, RpcError } from '@sluice/runtime';
 import { out, say, UsageError, type Command } from '../command.ts';
 import { applyRefusal, countBy, printFindings } from '../policy/findings.ts';
 import { policyTest, POLICY_TEST_USAGE } from '../policy/test-command.ts';
+import { cliNatsServers } from '../nats-servers.ts';
 
 const USAGE = `policy validate FILE… [--strict] [--json] [--max-bytes N]
        policy apply FILE [--yes] [--reason R] [--expect-revision N] [--json]
@@ -70,7 +71,7 @@ class Api {
   private constructor(private readonly nc: NatsConnection) {}
 
   static async open(url: string | undefined): Promise<Api> {
-    const servers = url ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+    const servers = cliNatsServers(url);
     const user = process.env.SLUICE_NATS_USER ?? process.env.NATS_USER;
     const pass = process.env.SLUICE_NATS_PASSWORD ?? process.env.NATS_PASSWORD;
     try {

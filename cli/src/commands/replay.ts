@@ -8,6 +8,7 @@ import { pacer, Progress } from '../replay/progress.ts';
 import { parseBound } from '../replay/range.ts';
 import { readRange, streamRange } from '../replay/sources.ts';
 import { sinkTarget } from '../replay/to-sink.ts';
+import { cliNatsServers } from '../nats-servers.ts';
 
 export const replay: Command = {
   name: 'replay',
@@ -39,7 +40,7 @@ export const replay: Command = {
     const from = parseBound('--from', values.from);
     const to = values.to !== undefined ? parseBound('--to', values.to) : undefined;
 
-    const nc = await connect({ servers: values.nats.split(',') });
+    const nc = await connect({ servers: cliNatsServers(values.nats) });
     try {
       const range = await streamRange(nc, values.stream);
       const endSeq = to && 'seq' in to ? Math.min(to.seq, range.lastSeq) : range.lastSeq;

@@ -21,6 +21,7 @@ import { agentArgv, readPasswd, resolveRunAs, type RunAs } from '../run/privileg
 import { withRunPolicy } from '../run/policy.ts';
 import { drain } from '../run/drain.ts';
 import { learnWhile } from './learn-run.ts';
+import { cliNatsServers } from '../nats-servers.ts';
 
 const SCOPE = instance.scopes[0]!;
 const PIN = instance.pinDir;
@@ -54,7 +55,7 @@ export const run: Command = {
 
     const state = await ensurePipeline({ opensearch: values.opensearch, docker: false, timeoutMs: 120_000, quiet: true });
     if (!state.ok) return 1;
-    const nc = await connect({ servers: (state.endpoints.NATS_URL ?? instance.natsUrl).split(',') });
+    const nc = await connect({ servers: cliNatsServers(state.endpoints.NATS_URL ?? instance.natsUrl) });
     const cg = createRunCgroup(SCOPE, `run-${process.pid}-${Date.now().toString(36)}`);
     try {
       await request(nc, IDENTITY_API, 'register', { node: localNode(), cgroup_path: cg.relative, ...sel }, { timeoutMs });

@@ -11,6 +11,7 @@ import { findMount } from '@sluice/runtime';
 import { atLeast, kernelVersion, type CheckResult } from './check.ts';
 import { KERNEL_MINIMUM } from './kernel-features.ts';
 import { HELPER } from '../local/paths.ts';
+import { cliNatsServers } from '../nats-servers.ts';
 
 export interface DoctorEnv {
   natsUrl: string;
@@ -93,7 +94,7 @@ export function pinnedState(pinDir: string): CheckResult {
 
 export async function nats(url: string): Promise<CheckResult> {
   try {
-    const nc = await connect({ servers: url.split(','), timeout: 2000, maxReconnectAttempts: 0 });
+    const nc = await connect({ servers: cliNatsServers(url), timeout: 2000, maxReconnectAttempts: 0 });
     try {
       const info = await (await jetstreamManager(nc)).getAccountInfo();
       return { name: 'nats', ok: true, detail: `${url}, JetStream on (${info.streams} streams)` };

@@ -5,6 +5,7 @@ import { connect } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { EgressEvent, STREAMS } from '@sluice/contracts';
 import { UsageError } from '../command.ts';
+import { cliNatsServers } from '../nats-servers.ts';
 import { eventSubjects, serverTakesManyFilters } from './nats-subject.ts';
 import type { EventFilter } from './filter.ts';
 
@@ -26,7 +27,7 @@ export interface LiveOptions {
 }
 
 export async function followLive(o: LiveOptions): Promise<void> {
-  const nc = await connect({ servers: o.natsUrl.split(','), maxReconnectAttempts: -1 }).catch((err: Error) => {
+  const nc = await connect({ servers: cliNatsServers(o.natsUrl), maxReconnectAttempts: -1 }).catch((err: Error) => {
     throw new UsageError(`cannot reach NATS at ${o.natsUrl} (--nats / NATS_URL): ${err.message}`, 1);
   });
   try {

@@ -1,9 +1,8 @@
 // Stored egress events from OpenSearch: the `<prefix>egress` data stream, the filter pushed down
 // as a bool query (opensearch-query.ts), in time order, paged with search_after so a long window
 // never needs a deep `from`. Hits that fail the schema are reported, never silently skipped.
-import { Client } from '@opensearch-project/opensearch';
 import { EgressEvent } from '@sluice/contracts';
-import { dataStreamName } from '@sluice/store';
+import { dataStreamName, openSearchClient } from '@sluice/store';
 import { UsageError } from '../command.ts';
 import type { EventFilter } from './filter.ts';
 import { OPENSEARCH_SORT, opensearchQuery } from './opensearch-query.ts';
@@ -24,7 +23,7 @@ interface Hit {
 export async function* opensearchEvents(t: OpenSearchTarget, f: EventFilter, onBad: (why: string) => void): AsyncGenerator<EgressEvent> {
   const index = dataStreamName(t.prefix, 'egress');
   const size = t.pageSize ?? 1000;
-  const client = new Client({ node: t.url.split(',') });
+  const client = openSearchClient({ url: t.url, username: process.env.OPENSEARCH_USERNAME, password: process.env.OPENSEARCH_PASSWORD });
   const query = opensearchQuery(f);
   let after: unknown[] | undefined;
   try {

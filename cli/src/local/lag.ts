@@ -3,6 +3,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { STREAMS } from '@sluice/contracts';
+import { cliNatsServers } from '../nats-servers.ts';
 
 export const CONSUMERS: Record<string, Array<{ stream: string; durable: string }>> = {
   attributor: [{ stream: STREAMS.raw.name, durable: 'attributor' }],
@@ -19,7 +20,7 @@ export const CONSUMERS: Record<string, Array<{ stream: string; durable: string }
 
 /** service -> lag in messages; undefined where the consumer does not exist (yet). */
 export async function consumerLag(natsUrl: string): Promise<Record<string, number | undefined>> {
-  const nc = await connect({ servers: natsUrl.split(','), timeout: 2000, maxReconnectAttempts: 0 });
+  const nc = await connect({ servers: cliNatsServers(natsUrl), timeout: 2000, maxReconnectAttempts: 0 });
   try {
     const jsm = await jetstreamManager(nc);
     const lag: Record<string, number | undefined> = {};

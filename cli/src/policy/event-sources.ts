@@ -5,9 +5,9 @@
 // less traffic than it says.
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { Client } from '@opensearch-project/opensearch';
 import { DnsEvent, EgressEvent, encodeToken, STREAMS, subjects, type Verdict } from '@sluice/contracts';
-import { readNdjsonStore } from '@sluice/store';
+import { openSearchClient, readNdjsonStore } from '@sluice/store';
+import { cliNatsServers } from '../nats-servers.ts';
 
 export interface EventQuery {
   /** Epoch ms, inclusive; undefined: from the oldest stored event. */
@@ -88,7 +88,7 @@ export interface JetStreamSource {
  * began. Yields each NDJSON line's JSON.
  */
 async function* jetstreamLines(src: JetStreamSource, subject: string, from: number | undefined, to: number | undefined, onBad: OnBad): AsyncGenerator<[unknown, string]> {
-  const nc = await connect({ servers: src.servers.split(','), timeout: 3000, maxReconnectAttempts: 0, name: 'sluice-policy-test', ...(src.user ? { user: src.user, pass: src.pass ?? '' } : {}) });
+  const nc = await connect({ servers: cliNatsServers(src.servers), timeout: 3000, maxReconnectAttempts: 0, name: 'sluice-policy-test', ...(src.user ? { user: src.user, pass: src.pass ?? '' } : {}) });
   try {
     const js = jetstream(nc);
     const consumer = await js.consumers.get(STREAMS.events.name, {
@@ -148,7 +148,7 @@ export interface OpenSearchSource {
 
 /** clawker-egress documents in time order, paged with search_after. */
 export async function* opensearchEvents(src: OpenSearchSource, q: EventQuery, onBad: OnBad): AsyncGenerator<EgressEvent> {
-  const client = new Client({ node: src.node.split(',') });
+  const client = openSearchClient({ url: src.node, username: process.env.OPENSEARCH_USERNAME, password: process.env.OPENSEARCH_PASSWORD });
   const must: object[] = [];
   if (q.from !== undefined || q.to !== undefined) {
     must.push({ range: { '@timestamp': { ...(q.from !== undefined ? { gte: new Date(q.from).toISOString() } : {}), ...(q.to !== undefined ? { lte: new Date(q.to).toISOString() } : {}) } } });

@@ -13,6 +13,7 @@ import { RUN_DIR } from '../local/paths.ts';
 import { printFindings } from './findings.ts';
 import { jetstreamDns, jetstreamEvents, ndjsonDns, ndjsonEvents, opensearchEvents, type EventQuery, type OnBad } from './event-sources.ts';
 import { renderSimulation } from './simulation-render.ts';
+import { cliNatsServers } from '../nats-servers.ts';
 
 export const POLICY_TEST_USAGE = `policy test CANDIDATE [--since 24h | --from ISO [--to ISO]] [--project P] [--agent A]
                    [--source ndjson|jetstream|opensearch] [--dir DIR] [--opensearch URL] [--json]
@@ -92,7 +93,7 @@ export async function policyTest(argv: string[]): Promise<number> {
     events = ndjsonEvents(dir, q, onBad);
     dns = ndjsonDns(dir, q, onBad);
   } else if (source === 'jetstream') {
-    const servers = values.nats ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+    const servers = cliNatsServers(values.nats).join(',');
     where = `JetStream SLUICE_EVENTS at ${servers}`;
     const user = process.env.SLUICE_NATS_USER ?? process.env.NATS_USER;
     const pass = process.env.SLUICE_NATS_PASSWORD ?? process.env.NATS_PASSWORD;

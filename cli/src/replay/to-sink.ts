@@ -1,10 +1,9 @@
 // `replay --to-sink`: re-index stream messages into OpenSearch data streams under a prefix, with
 // the sink's own parsing, templates and writer, so a replayed document is byte-for-byte what the
 // sink would have written, and its deterministic _id makes a second replay a no-op (duplicates).
-import { Client } from '@opensearch-project/opensearch';
 import { subjects } from '@sluice/contracts';
 import { createLogger } from '@sluice/runtime';
-import { type SourceName, ensureTemplates, OpenSearchWriter, parseBatch, type BulkItem } from '@sluice/store';
+import { type SourceName, ensureTemplates, failoverRetries, openSearchClient, OpenSearchWriter, parseBatch, type BulkItem } from '@sluice/store';
 import { UsageError } from '../command.ts';
 
 export interface SinkStats {
@@ -27,9 +26,9 @@ export function sourceOf(subject: string): SourceName | undefined {
 
 export async function sinkTarget(url: string, prefix = 'clawker-') {
   if (!url) throw new UsageError('replay --to-sink: set OPENSEARCH_URL or --opensearch URL');
-  const client = new Client({ node: url });
+  const client = openSearchClient({ url, username: process.env.OPENSEARCH_USERNAME, password: process.env.OPENSEARCH_PASSWORD });
   await ensureTemplates(client, prefix, createLogger('replay', 'warn'));
-  const writer = new OpenSearchWriter(client, prefix);
+  const writer = new OpenSearchWriter(client, prefix, 30_000, failoverRetries(url));
   const stats: SinkStats = { created: 0, duplicates: 0, rejected: 0 };
   let pending: BulkItem[] = [];
 

@@ -12,17 +12,39 @@ export class ConfigError extends Error {
   }
 }
 
+const NATS_SERVER = /^(nats|tls|ws|wss):\/\/[^\s,]+$/;
+
+/**
+ * A NATS_URL value as the list of servers it names (a cluster's seed list: the client learns the
+ * rest of the cluster from whichever answers). Throws naming the entry that is not a NATS URL.
+ */
+export function natsServers(value: string): string[] {
+  const list = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (list.length === 0) throw new Error('names no NATS server');
+  for (const s of list) if (!NATS_SERVER.test(s)) throw new Error(`${JSON.stringify(s)} is not a nats://, tls://, ws:// or wss:// URL`);
+  return list;
+}
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Variables every service shares. */
 export const commonEnv = {
   /** NATS server(s), comma-separated: a cluster's seed list. */
-  NATS_URL: z
-    .string()
-    .refine(
-      (v) => v.split(',').every((u) => /^(nats|tls|ws|wss):\/\/[^\s,]+$/.test(u.trim())),
-      'must be a nats:// URL, or several separated by commas',
-    ),
+  NATS_URL: z.string().refine((v) => {
+    try {
+      return natsServers(v).length > 0;
+    } catch {
+      return false;
+    }
+  }, 'must be a nats:// URL, or several separated by commas'),
+  /**
+   * Replicas of every JetStream stream this component ensures (1 on a single server, 3 on a
+   * 3-node cluster). Applied when a stream is created; an existing stream is never moved or
+   * resized by a service: a different value is reported as drift (log line and metric).
+   */
+  STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  /** Replicas of every JetStream KV bucket this component ensures; same rules as STREAM_REPLICAS. */
+  KV_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   /** The component's NATS identity (infra/nats/accounts.conf); unset for the open dev server. */
   NATS_USER: z.string().optional(),
   NATS_PASSWORD: z.string().optional(),

@@ -4,6 +4,7 @@ export * from './metrics.ts';
 export * from './health.ts';
 export * from './nats.ts';
 export * from './jetstream.ts';
+export * from './jetstream-ensure.ts';
 export * from './shutdown.ts';
 export * from './service.ts';
 export * from './mounts.ts';

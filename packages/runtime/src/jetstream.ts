@@ -65,15 +65,41 @@ export async function ensureStream(
   const want = streamConfig(spec, opts);
   try {
     const info = await jsm.streams.info(spec.name);
-    const drift = compare(`stream ${spec.name}`, want as Record<string, unknown>, info.config as unknown as Record<string, unknown>);
+    const drift = [
+      ...compare(`stream ${spec.name}`, want as Record<string, unknown>, info.config as unknown as Record<string, unknown>),
+      ...placementDrift(`stream ${spec.name}`, info.config.num_replicas, info.cluster),
+    ];
     for (const d of drift) log.warn(d, 'jetstream config drift');
     return drift;
   } catch (err) {
     if (!isNotFound(err)) throw err;
     await jsm.streams.add(want);
-    log.info({ stream: spec.name }, 'created stream');
+    log.info({ stream: spec.name, replicas: want.num_replicas }, 'created stream');
     return [];
   }
+}
+
+interface ClusterInfoLike {
+  leader?: string;
+  replicas?: Array<{ name: string; current: boolean; offline?: boolean }>;
+}
+
+/**
+ * Where a clustered stream actually lives against what its config asks: a leader plus
+ * num_replicas − 1 peers. A peer missing from the placement or offline is drift: the stream
+ * runs with less redundancy than configured. A service never re-places a stream (a peer
+ * removal moves data); it says so, and the operator (or the server, once the peer is back) fixes it.
+ */
+export function placementDrift(object: string, replicas: number, cluster: ClusterInfoLike | undefined): Drift[] {
+  // A single server reports no cluster block (or one without peers): nothing to place.
+  if (!cluster || replicas <= 1) return [];
+  const peers = cluster.replicas ?? [];
+  const drift: Drift[] = [];
+  if (!cluster.leader) drift.push({ object, field: 'placement.leader', expected: 'a leader', actual: null });
+  if (peers.length !== replicas - 1) drift.push({ object, field: 'placement.peers', expected: replicas - 1, actual: peers.length });
+  const offline = peers.filter((p) => p.offline).map((p) => p.name);
+  if (offline.length > 0) drift.push({ object, field: 'placement.offline', expected: [], actual: offline });
+  return drift;
 }
 
 export interface ConsumerSpec {
@@ -112,9 +138,35 @@ export async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec, 
   }
 }
 
-export async function ensureKv(nc: NatsConnection, bucket: string, history: number, replicas = 1): Promise<KV> {
-  const kvm = new Kvm(nc);
-  return kvm.create(bucket, { history, replicas });
+export interface KvResult {
+  kv: KV;
+  drift: Drift[];
+}
+
+/**
+ * Open or create a bucket. nats.js' create() reuses an existing bucket's stream untouched, so a
+ * bucket made with other replicas or history would go unnoticed: compare and report it as drift.
+ */
+export async function ensureKvChecked(
+  nc: NatsConnection,
+  bucket: string,
+  history: number,
+  replicas: number,
+  log?: Logger,
+): Promise<KvResult> {
+  const kv = await new Kvm(nc).create(bucket, { history, replicas });
+  const status = await kv.status();
+  const object = `kv ${bucket}`;
+  const drift: Drift[] = [];
+  if (status.replicas !== replicas) drift.push({ object, field: 'num_replicas', expected: replicas, actual: status.replicas });
+  if (status.history !== history) drift.push({ object, field: 'max_msgs_per_subject', expected: history, actual: status.history });
+  drift.push(...placementDrift(object, status.replicas, status.streamInfo.cluster));
+  for (const d of drift) log?.warn(d, 'jetstream config drift');
+  return { kv, drift };
+}
+
+export async function ensureKv(nc: NatsConnection, bucket: string, history: number, replicas = 1, log?: Logger): Promise<KV> {
+  return (await ensureKvChecked(nc, bucket, history, replicas, log)).kv;
 }
 
 export function isNotFound(err: unknown): boolean {

@@ -1,5 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from './logger.ts';
+import { natsServers } from './config.ts';
 
 export type { NatsConnection };
 
@@ -14,7 +15,7 @@ export interface NatsAuth {
 
 export async function connectNats(url: string, name: string, log: Logger, auth: NatsAuth = {}): Promise<NatsConnection> {
   const nc = await connect({
-    servers: url.split(',').map((s) => s.trim()),
+    servers: natsServers(url),
     name,
     // nats.js ignores credentials in the URL, so they come separately.
     ...(auth.user !== undefined ? { user: auth.user, pass: auth.pass ?? '' } : {}),

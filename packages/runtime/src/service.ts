@@ -7,6 +7,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { Readiness, startHealthServer } from './health.ts';
 import { connectNats, type NatsConnection } from './nats.ts';
+import { jetStreamEnsurer, type JetStreamEnsurer } from './jetstream-ensure.ts';
 import { installShutdown, type ShutdownStep } from './shutdown.ts';
 
 export type CommonConfig = z.infer<z.ZodObject<typeof commonEnv>>;
@@ -17,6 +18,8 @@ export interface ServiceContext<C> {
   metrics: Metrics;
   readiness: Readiness;
   nc: NatsConnection;
+  /** Streams, KV buckets and consumers at the configured replicas, drift reported. */
+  ensure: JetStreamEnsurer;
 }
 
 export interface Started {
@@ -88,7 +91,13 @@ export async function runService<S extends z.ZodRawShape>(opts: {
     pass: config.NATS_PASSWORD,
   });
   readiness.set('nats', true, nc.getServer());
-  started = await opts.start({ config, log, metrics, readiness, nc });
+  const ensure = jetStreamEnsurer(nc, {
+    streamReplicas: config.STREAM_REPLICAS,
+    kvReplicas: config.KV_REPLICAS,
+    log,
+    meter: metrics.meter,
+  });
+  started = await opts.start({ config, log, metrics, readiness, nc, ensure });
   readiness.set('started', true, 'started');
   log.info('ready');
 }

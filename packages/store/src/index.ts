@@ -10,4 +10,5 @@ export * from './templates.ts';
 export * from './ism.ts';
 export * from './opensearch-setup.ts';
 export * from './opensearch-writer.ts';
+export * from './opensearch-client.ts';
 export * from './dlq-record.ts';

@@ -1,6 +1,7 @@
-// Bulk `create` into the data streams. The client's own retries are off: the pipeline owns
-// backoff, so a down cluster produces one clear state (unacked, backing off) instead of hidden
-// retry storms under a timeout.
+// Bulk `create` into the data streams. The client retries only to fail over (at most once per
+// other node, `retries`): the pipeline owns backoff, so a down cluster produces one clear state
+// (unacked, backing off) instead of hidden retry storms under a timeout. A bulk retried on another
+// node after a timeout may land twice in flight; `create` with the event's id makes the second a 409.
 //
 // Known limit: `_id` uniqueness holds per backing index. A message redelivered *after* its data
 // stream rolled over (daily by default; redelivery happens within the ack wait) would land a
@@ -20,6 +21,7 @@ export class OpenSearchWriter implements DocumentWriter {
     private readonly client: Client,
     private readonly prefix: string,
     private readonly requestTimeoutMs = 30_000,
+    private readonly retries = 0,
   ) {
   }
 
@@ -44,7 +46,7 @@ export class OpenSearchWriter implements DocumentWriter {
     try {
       const res = await this.client.bulk(
         { body: lines, filter_path: 'items.*.status,items.*.error' } as never,
-        { requestTimeout: this.requestTimeoutMs, maxRetries: 0 },
+        { requestTimeout: this.requestTimeoutMs, maxRetries: this.retries },
       );
       body = res.body;
     } catch (err) {

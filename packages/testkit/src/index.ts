@@ -20,3 +20,4 @@ export * from './start-race.ts';
 export * from './otlp-receiver-process.ts';
 export * from './otlp-agent.ts';
 export * from './otel-collector.ts';
+export * from './cluster.ts';

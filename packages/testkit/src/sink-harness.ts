@@ -5,8 +5,8 @@ import { Client } from '@opensearch-project/opensearch';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { STREAMS, subjects, type AuditEvent, type DnsEvent, type EgressEvent } from '@sluice/contracts';
-import { createLogger, ensureStream } from '@sluice/runtime';
-import { CLAUDE_STREAM, dataStreamName, DLQ_SUBJECT, OTEL_FAMILIES, OTEL_STREAM_PREFIX, SOURCES, templateName, type DlqRecord } from '@sluice/store';
+import { createLogger, ensureStream, natsServers } from '@sluice/runtime';
+import { CLAUDE_STREAM, dataStreamName, DLQ_SUBJECT, openSearchClient, OTEL_FAMILIES, OTEL_STREAM_PREFIX, SOURCES, templateName, type DlqRecord } from '@sluice/store';
 import { ndjson } from './events.ts';
 import { testServer } from './servers.ts';
 import { startService, waitReady, type ServiceProcess } from './service-process.ts';
@@ -28,17 +28,24 @@ export interface Slice {
   opensearchUrl: string;
 }
 
-/** `opensearchUrl`: a private node (fault tests that restart OpenSearch); default the test run's. */
-export async function openSlice(name: string, opensearchUrl = testServer('OPENSEARCH_URL')): Promise<Slice> {
+/**
+ * `opensearchUrl`: a private node (fault tests that restart OpenSearch) or a cluster's hosts;
+ * default the test run's. `cluster`: a NATS seed list and the replicas its streams are made with.
+ */
+export async function openSlice(
+  name: string,
+  opensearchUrl = testServer('OPENSEARCH_URL'),
+  cluster: { natsUrl: string; replicas: number } = { natsUrl: testServer('NATS_URL'), replicas: 1 },
+): Promise<Slice> {
   const letters = Array.from({ length: 8 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('');
   const tag = `${name}${letters}`;
-  const natsUrl = testServer('NATS_URL');
-  const nc = await connect({ servers: natsUrl });
+  const natsUrl = cluster.natsUrl;
+  const nc = await connect({ servers: natsServers(natsUrl) });
   const jsm = await jetstreamManager(nc);
   const log = createLogger('sink-test', 'silent');
-  await ensureStream(jsm, STREAMS.events, log);
-  await ensureStream(jsm, STREAMS.control, log);
-  await ensureStream(jsm, STREAMS.otlp, log);
+  await ensureStream(jsm, STREAMS.events, log, { replicas: cluster.replicas });
+  await ensureStream(jsm, STREAMS.control, log, { replicas: cluster.replicas });
+  await ensureStream(jsm, STREAMS.otlp, log, { replicas: cluster.replicas });
   return {
     tag,
     prefix: `${tag}-`,
@@ -50,7 +57,7 @@ export async function openSlice(name: string, opensearchUrl = testServer('OPENSE
     nc,
     js: jetstream(nc),
     jsm,
-    os: new Client({ node: opensearchUrl }),
+    os: openSearchClient({ url: opensearchUrl }),
     opensearchUrl,
   };
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { jetstream } from '@nats-io/jetstream';
 import { STREAMS } from '@sluice/contracts';
-import { ensureStream, jetstreamManager, runService } from '@sluice/runtime';
+import { runService } from '@sluice/runtime';
 import { findCgroup2Mount, inManagedScope } from './cgroup.ts';
 import { DEFAULT_METRICS_PORT, env } from './config.ts';
 import { ContainerWatch } from './container-watch.ts';
@@ -23,10 +23,9 @@ await runService({
   name: 'attributor',
   env,
   defaultMetricsPort: DEFAULT_METRICS_PORT,
-  start: async ({ config, log, metrics: m, readiness, nc }) => {
+  start: async ({ config, log, metrics: m, readiness, nc, ensure }) => {
     const node = config.NODE_NAME;
-    const jsm = await jetstreamManager(nc);
-    for (const spec of [STREAMS.raw, STREAMS.events, STREAMS.control]) await ensureStream(jsm, spec, log);
+    for (const spec of [STREAMS.raw, STREAMS.events, STREAMS.control]) await ensure.stream(spec);
     const js = jetstream(nc);
     const cgroupMount = await findCgroup2Mount();
 

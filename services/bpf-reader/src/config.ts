@@ -32,8 +32,6 @@ export const env = {
   READER_DROPS_INTERVAL_MS: int(100).default(10_000),
   /** KV bucket holding each node's drop account (what its notices covered; a restart resumes from it). */
   READER_DROPS_BUCKET: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a valid KV bucket name').default(KV_BUCKETS.dropAccounts.name),
-  /** Replicas of that bucket (a cluster: 3). */
-  READER_KV_REPLICAS: int(1).max(5).default(1),
   READER_CLOCK_RESYNC_MS: int(100).default(10_000),
   /**
    * Records the helper may have sent but the reader not yet acknowledged (JetStream has them, or

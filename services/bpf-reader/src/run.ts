@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { DROP_NOTICE_KIND, HealthEvent, KV_BUCKETS, STREAMS, subjects, type DropAccountState, type DropNotification } from '@sluice/contracts';
-import { ensureKv, ensureStream, jetstreamManager, stageCounters, type ServiceContext, type Started } from '@sluice/runtime';
+import { stageCounters, type ServiceContext, type Started } from '@sluice/runtime';
 import type { z } from 'zod';
 import { Batcher } from './batcher.ts';
 import { systemClock } from './clock.ts';
@@ -29,15 +29,14 @@ export const SERVICE = 'bpf-reader';
 const SEQ_BLOCK = 1 << 24;
 
 export async function startReader(ctx: ServiceContext<Config>): Promise<Started> {
-  const { config: c, log, metrics, readiness, nc } = ctx;
+  const { config: c, log, metrics, readiness, nc, ensure } = ctx;
   const node = c.NODE_NAME;
   const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
   const clock = systemClock();
   log.info({ wallOffsetNs: clock.wallOffsetNs.toString(), source: clock.resync() }, 'boot clock offset');
 
-  const jsm = await jetstreamManager(nc);
-  await ensureStream(jsm, STREAMS.raw, log);
-  await ensureStream(jsm, STREAMS.control, log);
+  await ensure.stream(STREAMS.raw);
+  await ensure.stream(STREAMS.control);
 
   // Event ids: <node>:<bootId>:<seq>, never reused (see sequence.ts).
   const statePath = join(c.READER_STATE_DIR, 'sequence.json');
@@ -116,7 +115,7 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
   let store: DropAccountStore | undefined;
   let loaded: DropAccountState | undefined;
   try {
-    const kv = await ensureKv(nc, c.READER_DROPS_BUCKET, KV_BUCKETS.dropAccounts.history, c.READER_KV_REPLICAS);
+    const kv = await ensure.kv(c.READER_DROPS_BUCKET, KV_BUCKETS.dropAccounts.history);
     store = new DropAccountStore(kv, c.READER_DROPS_BUCKET, node);
     loaded = await store.load();
   } catch (err) {

@@ -1,7 +1,7 @@
 // learner: aggregates learn-mode traffic and proposes allowlist diffs.
 import { jetstream } from '@nats-io/jetstream';
 import { AuditEvent, LEARN_CHANGED_SUBJECT, POLICY_AUDIT_KINDS, STREAMS, subjects } from '@sluice/contracts';
-import { ensureConsumer, ensureStream, jetstreamManager, runService } from '@sluice/runtime';
+import { ensureConsumer, jetstreamManager, runService } from '@sluice/runtime';
 import { LearnApi, serveLearnApi } from './api.ts';
 import { DEFAULT_METRICS_PORT, env } from './config.ts';
 import { BatchHandler, startConsuming } from './consume.ts';
@@ -17,7 +17,7 @@ await runService({
   name: 'learner',
   env,
   defaultMetricsPort: DEFAULT_METRICS_PORT,
-  start: async ({ config, log, metrics, readiness, nc }) => {
+  start: async ({ config, log, metrics, readiness, nc, ensure }) => {
     // Redis being away degrades the learner (not ready, messages nak'ed and redelivered later); it
     // never stops it, at start or later: ioredis keeps reconnecting.
     readiness.set('redis', false, 'connecting');
@@ -46,8 +46,8 @@ await runService({
 
     const jsm = await jetstreamManager(nc);
     const js = jetstream(nc);
-    if (config.LEARNER_STREAM === STREAMS.events.name) await ensureStream(jsm, STREAMS.events, log);
-    await ensureStream(jsm, STREAMS.control, log);
+    if (config.LEARNER_STREAM === STREAMS.events.name) await ensure.stream(STREAMS.events);
+    await ensure.stream(STREAMS.control);
     await ensureConsumer(
       jsm,
       { stream: config.LEARNER_STREAM, durable: config.LEARNER_DURABLE, filterSubject: config.LEARNER_FILTER, ackWaitMs: config.LEARNER_ACK_WAIT_MS },

@@ -1,8 +1,8 @@
 // policy: validates allowlists, stores revisions in NATS KV, serves sluice.api.policy.*, and (with
 // a sluice-bpf helper) keeps this node's pinned maps in sync with the current revision.
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import { apiPrefix, CANARY_READINESS_CHECK, ENFORCEMENT_BROKEN_METRIC, CANARY_ROUNDS_METRIC, KV_BUCKETS, POLICY_API, STREAMS } from '@sluice/contracts';
-import { ensureKv, ensureStream, findMount, runService, stageCounters, type ShutdownStep } from '@sluice/runtime';
+import { findMount, runService, stageCounters, type ShutdownStep } from '@sluice/runtime';
 import { PolicyApi } from './api.ts';
 import { canaryReady } from './canary-judge.ts';
 import { CanaryLoop } from './canary-loop.ts';
@@ -20,7 +20,7 @@ await runService({
   name: 'policy',
   env,
   defaultMetricsPort: DEFAULT_METRICS_PORT,
-  start: async ({ config, log, metrics, readiness, nc }) => {
+  start: async ({ config, log, metrics, readiness, nc, ensure }) => {
     const stop: ShutdownStep[] = [];
     const meter = metrics.meter;
     const stage = stageCounters(meter, 'policy');
@@ -86,8 +86,8 @@ await runService({
       readiness.set('kernel-sync', false, 'first sync pending');
     }
 
-    await ensureStream(await jetstreamManager(nc), STREAMS.control, log);
-    const kv = await ensureKv(nc, config.POLICY_BUCKET, KV_BUCKETS.policy.history);
+    await ensure.stream(STREAMS.control);
+    const kv = await ensure.kv(config.POLICY_BUCKET, KV_BUCKETS.policy.history);
     const store = new PolicyStore(kv);
     const requests = meter.createCounter('sluice_policy_api_requests_total', {
       description: 'Policy API requests, by verb and outcome (ok or an error code)',

@@ -1,13 +1,21 @@
 // sink: writes events to OpenSearch data streams (or NDJSON files).
-import { Client } from '@opensearch-project/opensearch';
 import { jetstream } from '@nats-io/jetstream';
 import { STREAMS } from '@sluice/contracts';
-import { ensureStream, jetstreamManager, runService } from '@sluice/runtime';
+import { runService } from '@sluice/runtime';
 import { Backoff, BulkSizer } from './bulk-size.ts';
 import { DEFAULT_METRICS_PORT, durationMs, env } from './config.ts';
 import { bindings, ensureConsumers, startConsuming } from './consume.ts';
 import { dlqPublisher } from './dlq.ts';
-import { FileStoreWriter, ensureIsmPolicy, ensureTemplates, hasIsmPlugin, OpenSearchWriter, type DocumentWriter } from '@sluice/store';
+import {
+  FileStoreWriter,
+  ensureIsmPolicy,
+  ensureTemplates,
+  failoverRetries,
+  hasIsmPlugin,
+  openSearchClient,
+  OpenSearchWriter,
+  type DocumentWriter,
+} from '@sluice/store';
 import { startSelfLifecycle } from './lifecycle.ts';
 import { Pipeline } from './pipeline.ts';
 import { sinkCounters } from './sink-metrics.ts';
@@ -16,19 +24,15 @@ await runService({
   name: 'sink',
   env,
   defaultMetricsPort: DEFAULT_METRICS_PORT,
-  start: async ({ config: c, log, metrics, readiness, nc }) => {
-    const jsm = await jetstreamManager(nc);
-    await ensureStream(jsm, STREAMS.events, log);
-    await ensureStream(jsm, STREAMS.control, log);
-    await ensureStream(jsm, STREAMS.otlp, log);
+  start: async ({ config: c, log, metrics, readiness, nc, ensure }) => {
+    await ensure.stream(STREAMS.events);
+    await ensure.stream(STREAMS.control);
+    await ensure.stream(STREAMS.otlp);
 
     const stops: Array<() => void> = [];
     let writer: DocumentWriter;
     if (c.OPENSEARCH_URL) {
-      const client = new Client({
-        nodes: c.OPENSEARCH_URL.split(',').map((u) => u.trim()),
-        ...(c.OPENSEARCH_USERNAME ? { auth: { username: c.OPENSEARCH_USERNAME, password: c.OPENSEARCH_PASSWORD ?? '' } } : {}),
-      });
+      const client = openSearchClient({ url: c.OPENSEARCH_URL, username: c.OPENSEARCH_USERNAME, password: c.OPENSEARCH_PASSWORD });
       readiness.set('opensearch', false, 'installing templates');
       // Setup retries until OpenSearch answers: the sink may start before it.
       const backoff = new Backoff(500, 10_000);
@@ -63,7 +67,7 @@ await runService({
         }
       }
       readiness.set('opensearch', true, c.OPENSEARCH_URL);
-      writer = new OpenSearchWriter(client, c.SINK_INDEX_PREFIX);
+      writer = new OpenSearchWriter(client, c.SINK_INDEX_PREFIX, 30_000, failoverRetries(c.OPENSEARCH_URL));
     } else {
       log.info({ dir: c.SINK_DATA_DIR }, 'no OPENSEARCH_URL: writing the embedded NDJSON store');
       writer = new FileStoreWriter({
