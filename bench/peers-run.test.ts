@@ -21,10 +21,13 @@ describe('peers-run coverage', () => {
     for (const c of COVERAGE) expect(recorded(echo, c.sluice), c.key).toBe(false);
     const srtEcho = '[SandboxDebug] Original command: probe connect 198.18.0.2:18082';
     expect(recorded(srtEcho, row('denied_tcp', 'srt'))).toBe(false);
+    // srt -d prints its settings: the allowlist entry itself is no record of a connect.
+    expect(recorded('    "198.18.0.2:18081"', row('allowed_tcp', 'srt'))).toBe(false);
   });
 
   it("reads srt's proxy decisions", () => {
     expect(recorded('[SandboxDebug] Connection blocked to 198.18.0.2:18082', row('proxied_denied_tcp', 'srt'))).toBe(true);
+    expect(recorded('[SandboxDebug] Allowed by config rule: 198.18.0.2:18081', row('allowed_tcp', 'srt'))).toBe(true);
     expect(recorded('[SandboxDebug] Connection blocked to 198.18.0.2:180820', row('proxied_denied_tcp', 'srt'))).toBe(false);
   });
 });

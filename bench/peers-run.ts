@@ -115,7 +115,7 @@ const proxyDenied = (port: number) => new RegExp(`Connection blocked to ${HOST_A
 
 /** Each attempt, and how each tool's own output shows it (Sluice: a row of its exit table). */
 export const COVERAGE: Array<{ key: string; cmd: string[]; sluice: RegExp; srt: RegExp }> = [
-  { key: 'allowed_tcp', cmd: [PROBE, 'connect', HOST_ADDR, String(TCP_PORT)], sluice: dst(TCP_PORT, 'tcp', 'ALLOWED'), srt: new RegExp(`${HOST_ADDR.replace(/\./g, '\\.')}:${TCP_PORT}\\b`) },
+  { key: 'allowed_tcp', cmd: [PROBE, 'connect', HOST_ADDR, String(TCP_PORT)], sluice: dst(TCP_PORT, 'tcp', 'ALLOWED'), srt: new RegExp(`(Allowed by config rule:|Connection blocked to) ${HOST_ADDR.replace(/\./g, '\\.')}:${TCP_PORT}\\b`) },
   { key: 'proxied_denied_tcp', cmd: [process.execPath, TCP_CLIENT, HOST_ADDR, String(OTHER_PORT), '1'], sluice: dst(OTHER_PORT, 'tcp', 'DENIED'), srt: proxyDenied(OTHER_PORT) },
   { key: 'denied_tcp', cmd: [PROBE, 'connect', HOST_ADDR, String(OTHER_PORT)], sluice: dst(OTHER_PORT, 'tcp', 'DENIED'), srt: proxyDenied(OTHER_PORT) },
   { key: 'udp', cmd: [PROBE, 'sendto', HOST_ADDR, String(OTHER_PORT + 1)], sluice: dst(OTHER_PORT + 1, 'udp', 'DENIED'), srt: proxyDenied(OTHER_PORT + 1) },
