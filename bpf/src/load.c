@@ -101,9 +101,20 @@ static int update_links(const char *pin, struct bpf_object **objs, int nobjs)
 			if (lfd < 0)
 				continue;
 			int pfd = prog_fd_by_name(objs, nobjs, name);
-			if (pfd < 0 || bpf_link_update(lfd, pfd, NULL))
-				die(EXIT_FAIL, "cannot move link %s to the new program: %s (the old program stays attached)",
-				    path, strerror(errno));
+			if (pfd < 0)
+				die(EXIT_FAIL, "cannot move link %s: program %s not in the new objects", path, name);
+			if (bpf_link_update(lfd, pfd, NULL)) {
+				if (errno != ENOLINK)
+					die(EXIT_FAIL, "cannot move link %s to the new program: %s (the old program stays attached)",
+					    path, strerror(errno));
+				/* Someone detached this link (`bpftool link detach`): it enforces nothing and
+				 * cannot be moved. Drop the pin so `attach` makes a live one, instead of
+				 * refusing to load and leaving the scope unenforced. */
+				close(lfd);
+				if (unlink(path))
+					die(EXIT_FAIL, "cannot remove the detached link %s: %s", path, strerror(errno));
+				continue;
+			}
 			close(lfd);
 			updated++;
 		}
