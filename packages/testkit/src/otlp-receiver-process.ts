@@ -47,7 +47,8 @@ export async function storedOtlpEvents(nc: NatsConnection, node: string): Promis
   const info = await jsm.streams.info(STREAMS.otlp.name, { subjects_filter: subject });
   const pending = info.state.subjects?.[subject] ?? 0;
   if (pending === 0) return [];
-  const consumer = await jetstream(nc).consumers.get(STREAMS.otlp.name, { filter_subjects: [subject], deliver_policy: DeliverPolicy.All });
+  // One filter as a string: the Debian NATS server (2.9) predates multi-filter consumers.
+  const consumer = await jetstream(nc).consumers.get(STREAMS.otlp.name, { filter_subjects: subject, deliver_policy: DeliverPolicy.All });
   const out: OtlpLogEvent[] = [];
   const msgs = await consumer.fetch({ max_messages: pending, expires: 5000 });
   for await (const m of msgs) {
