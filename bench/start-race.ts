@@ -6,7 +6,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dockerClient, hasRuntime, sluiceCli, startRace, testServer } from '@sluice/testkit';
+import { dockerClient, hasRuntime, sluiceCliAsync, startRace, testServer } from '@sluice/testkit';
 import { median, percentile } from './lib/stats.ts';
 import { listeners } from '../test/kernel/net.ts';
 
@@ -22,14 +22,14 @@ export async function run(): Promise<Record<string, number>> {
   const port = await net.tcp('127.0.0.7');
   const project = `bench-race-${process.pid}`;
   try {
-    const up = sluiceCli(['up', '--docker', '--timeout', '180']);
+    const up = await sluiceCliAsync(['up', '--docker', '--timeout', '180']);
     if (up.code !== 0) throw new Error(`sluice up failed: ${up.stderr.slice(-2000)}`);
     const file = join(mkdtempSync(join(tmpdir(), 'bench-race-')), 'policy.yaml');
     writeFileSync(
       file,
       `version: 1\npolicies:\n  - name: ${project}\n    match: { project: ${project} }\n    mode: enforce\n    loopback: false\n    egress:\n      allow:\n        - { cidr: 127.0.0.7/32, ports: [${port}], proto: tcp }\n`,
     );
-    const apply = sluiceCli(['policy', 'apply', file, '--reason', 'start race bench']);
+    const apply = await sluiceCliAsync(['policy', 'apply', file, '--reason', 'start race bench']);
     if (apply.code !== 0) throw new Error(`policy apply failed: ${apply.stderr.slice(-2000)}`);
     const base = { docker, image: 'sluice/base:busybox', cgroupParent: `${scope}/agents`, labels: { 'dev.clawker.project': project, 'dev.clawker.agent': 'racer' }, host: '127.0.0.7', port };
     process.stderr.write(`start-race: ${N} containers with the sluice runtime …\n`);
@@ -46,7 +46,7 @@ export async function run(): Promise<Record<string, number>> {
       'start_race.runc_run_to_exit_ms_p50': Math.round(median(plain.durationsMs)),
     };
   } finally {
-    sluiceCli(['down']);
+    await sluiceCliAsync(['down']);
     await net.close();
   }
 }

@@ -40,7 +40,9 @@ fi
 if [ -f "$report" ] && [ "$rc" -ne 2 ]; then
   node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+    // A file that fails before its tests run (a beforeAll) fails no test: count it as a failure too.
+    const broken = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.every((a) => a.status !== "failed")).length;
+    console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + broken} failed, ${r.numPendingTests + r.numTodoTests} skipped` + (broken ? ` (${broken} file(s) failed outside any test)` : ""));
   ' "$report"
 else
   echo "tests: 0 passed, 1 failed (typecheck failed before any test ran)"

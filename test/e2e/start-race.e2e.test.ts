@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerClient, hasRuntime, sluiceCli, startRace, testServer } from '@sluice/testkit';
+import { dockerClient, hasRuntime, sluiceCliAsync, startRace, testServer } from '@sluice/testkit';
 import { listeners } from '../kernel/net.ts';
 
 const docker = dockerClient(testServer('DOCKER_HOST'));
@@ -25,7 +25,7 @@ beforeAll(async () => {
   }
   allowed = await net.tcp('127.0.0.7');
   denied = await net.tcp('127.0.0.8');
-  const up = sluiceCli(['up', '--docker', '--timeout', '180']);
+  const up = await sluiceCliAsync(['up', '--docker', '--timeout', '180']);
   if (up.code !== 0) throw new Error(`sluice up failed:\n${up.stderr}`);
   const file = join(mkdtempSync(join(tmpdir(), 'race-')), 'policy.yaml');
   writeFileSync(
@@ -41,12 +41,12 @@ policies:
         - { cidr: 127.0.0.7/32, ports: [${allowed}], proto: tcp }
 `,
   );
-  const apply = sluiceCli(['policy', 'apply', file, '--reason', 'start race test']);
+  const apply = await sluiceCliAsync(['policy', 'apply', file, '--reason', 'start race test']);
   if (apply.code !== 0) throw new Error(`policy apply failed:\n${apply.stderr}`);
 }, 600_000);
 
 afterAll(async () => {
-  sluiceCli(['down']);
+  await sluiceCliAsync(['down']);
   await net.close();
 });
 
