@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jetstream } from '@nats-io/jetstream';
 import { IDENTITY_API, STREAMS, subjects } from '@sluice/contracts';
-import { ensureStream, jetstreamManager, request, runService } from '@sluice/runtime';
+import { request, runService } from '@sluice/runtime';
 import { DEFAULT_METRICS_PORT, env } from './config.ts';
 import { createLogsHandler } from './handler.ts';
 import { receiverMetrics } from './metrics.ts';
@@ -16,9 +16,9 @@ await runService({
   name: 'otlp-receiver',
   env,
   defaultMetricsPort: DEFAULT_METRICS_PORT,
-  start: async ({ config: c, log, metrics: m, readiness, nc }) => {
-    const jsm = await jetstreamManager(nc);
-    await ensureStream(jsm, STREAMS.otlp, log);
+  start: async ({ config: c, log, metrics: m, readiness, nc, ensure }) => {
+    // Through the service's ensure: STREAM_REPLICAS and placement drift apply here as everywhere.
+    await ensure.stream(STREAMS.otlp);
     const js = jetstream(nc);
     const metrics = receiverMetrics(m.meter);
     const senders = new SenderLookup(
