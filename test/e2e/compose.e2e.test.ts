@@ -7,8 +7,8 @@ import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ComposeStack, Fatal, mustRun, REPO_ROOT, run, waitFor } from './compose.ts';
 
-const SERVICES = ['nats', 'redis', 'opensearch', 'prometheus', 'policy', 'bpf-reader', 'attributor', 'learner', 'sink'];
-const APP_SERVICES: Record<string, number> = { 'bpf-reader': 9464, attributor: 9465, policy: 9466, learner: 9467, sink: 9468 };
+const SERVICES = ['nats', 'redis', 'opensearch', 'prometheus', 'policy', 'bpf-reader', 'attributor', 'learner', 'sink', 'otlp-receiver'];
+const APP_SERVICES: Record<string, number> = { 'bpf-reader': 9464, attributor: 9465, policy: 9466, learner: 9467, sink: 9468, 'otlp-receiver': 9469 };
 // Dots, spaces and non-ASCII: label values reach documents raw (D17) through the subject token
 // encoding, never synthesised or normalised.
 const AGENT = 'agent.one two';
@@ -77,13 +77,13 @@ describe('docker compose deployment', () => {
       const body = JSON.parse(await s.exec(service, ['curl', '-fsS', `http://127.0.0.1:${port}/readyz`])) as { ready: boolean };
       expect(body.ready, `${service} /readyz`).toBe(true);
     }
-    // Prometheus reaches all five by compose service name.
-    const targets = await waitFor('prometheus scraping the five services', 60_000, async () => {
+    // Prometheus reaches all six by compose service name.
+    const targets = await waitFor('prometheus scraping the six services', 60_000, async () => {
       const r = JSON.parse(await s.exec('prometheus', ['curl', '-fsS', 'http://127.0.0.1:9090/api/v1/targets'])) as {
         data: { activeTargets: Array<{ labels: { job: string; service?: string }; health: string }> };
       };
       const up = r.data.activeTargets.filter((t) => t.labels.job === 'sluice' && t.health === 'up').map((t) => t.labels.service);
-      return up.length === 5 ? up : undefined;
+      return up.length === Object.keys(APP_SERVICES).length ? up : undefined;
     });
     expect(targets.sort()).toEqual(Object.keys(APP_SERVICES).sort());
   }, 420_000);
