@@ -91,7 +91,7 @@ beforeAll(async () => {
 
 /** The agent's DENIED events as the sink stored them (the NDJSON store: no OpenSearch here), read by `sluice tail`. */
 async function storedDenied(): Promise<EgressEvent[]> {
-  const r = await cli('tail', '--file', '--project', project, '--agent', agent, '--verdict', 'DENIED', '--json');
+  const r = await cli('tail', '--from-file', '--project', project, '--agent', agent, '--verdict', 'DENIED', '--json');
   if (r.code !== 0) throw new Error(`sluice tail failed: ${r.stderr}`);
   return r.stdout.split('\n').filter(Boolean).map((l) => EgressEvent.parse(JSON.parse(l)));
 }

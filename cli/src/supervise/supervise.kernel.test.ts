@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { instance } from '../local/instance.ts';
+import { LOCAL_SERVICES } from '../local/pipeline.ts';
 import { alive, instanceProcs } from './instance-procs.ts';
 import { readState } from './state.ts';
 
@@ -61,8 +62,9 @@ describe('sluice up supervision', () => {
     expect(services.every((p) => p > 1)).toBe(true);
     process.kill(sup, 'SIGKILL');
     await until('the supervisor gone', () => (alive(sup) ? undefined : true));
-    // Orphans keep running without their supervisor …
-    expect(services.filter(alive)).toHaveLength(5);
+    // Orphans keep running without their supervisor (one per local service) …
+    expect(services).toHaveLength(LOCAL_SERVICES.length);
+    expect(services.filter(alive)).toEqual(services);
     const down = sluice('down');
     expect(down.code, down.stderr).toBe(0);
     // … and down finds them by the instance marker.
