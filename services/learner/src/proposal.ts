@@ -7,8 +7,6 @@ import {
   hostMatches,
   ipBytes,
   mappedCidr,
-  parseCidr,
-  selectPolicy,
   type AllowRule,
   type Policy,
   type PolicyDocument,
