@@ -1,6 +1,7 @@
 // One SLUICE_EVENTS message → the observations each live session should record. Pure: the
 // consumer does the I/O. A bad line costs only itself (counted by reason), never the batch.
-import { EgressEvent, eventSubjectTokens } from '@sluice/contracts';
+import { eventSubjectTokens } from '@sluice/contracts';
+import { egressLines } from './egress-lines.ts';
 import { observe, type Observation, type SkipReason } from './observation.ts';
 import { sessionIdsFor } from './session.ts';
 
@@ -38,22 +39,8 @@ const bump = <K>(m: Map<K, number>, k: K) => m.set(k, (m.get(k) ?? 0) + 1);
  */
 export function parseBatch(text: string, live: ReadonlySet<string>): ParsedBatch {
   const out: ParsedBatch = { bySession: new Map(), invalid: new Map(), skipped: new Map(), events: 0 };
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch {
-      bump(out.invalid, 'json');
-      continue;
-    }
-    const r = EgressEvent.safeParse(json);
-    if (!r.success) {
-      bump(out.invalid, 'schema');
-      continue;
-    }
+  for (const e of egressLines(text, (why) => bump(out.invalid, why))) {
     out.events++;
-    const e = r.data;
     const sids = e.project === undefined ? [] : sessionIdsFor(e.project, e.agent ?? '').filter((s) => live.has(s));
     if (sids.length === 0) {
       bump(out.skipped, 'other_agent');

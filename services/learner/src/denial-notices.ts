@@ -1,9 +1,10 @@
 // One SLUICE_EVENTS message of DENIED events → the denial feed's notices: each event with why it
 // was denied and the smallest policy change that would allow it (@sluice/policy-advice), on its
 // workload's subject. Pure: the feed does the I/O. A bad line costs only itself, counted by reason.
-import { EgressEvent, subjects, type DenialAdvice, type DenialNotice } from '@sluice/contracts';
+import { subjects, type DenialAdvice, type DenialNotice } from '@sluice/contracts';
 import { adviseDenial, unavailableAdvice } from '@sluice/policy-advice';
 import type { PolicyView } from './current-policy.ts';
+import { egressLines } from './egress-lines.ts';
 
 export interface NoticeBatch {
   notices: Array<{ subject: string; notice: DenialNotice }>;
@@ -17,21 +18,7 @@ const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1
 
 export function denialNotices(text: string, view: PolicyView): NoticeBatch {
   const out: NoticeBatch = { notices: [], invalid: new Map(), notDenied: 0 };
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch {
-      bump(out.invalid, 'json');
-      continue;
-    }
-    const r = EgressEvent.safeParse(json);
-    if (!r.success) {
-      bump(out.invalid, 'schema');
-      continue;
-    }
-    const e = r.data;
+  for (const e of egressLines(text, (why) => bump(out.invalid, why))) {
     if (e.verdict !== 'DENIED') {
       out.notDenied++;
       continue;
