@@ -20,6 +20,7 @@ import { waitForEntry } from '../run/kernel-entry.ts';
 import { agentArgv, readPasswd, resolveRunAs, type RunAs } from '../run/privileges.ts';
 import { withRunPolicy } from '../run/policy.ts';
 import { drain } from '../run/drain.ts';
+import { Phases } from '../run/phases.ts';
 import { learnWhile } from './learn-run.ts';
 import { cliNatsServers } from '../nats-servers.ts';
 
@@ -29,7 +30,7 @@ const PIN = instance.pinDir;
 export const run: Command = {
   name: 'run',
   summary: 'run a command in a fresh enforced cgroup and report every egress attempt it made',
-  usage: 'run [--project P] [--agent A] [--learn] [--policy FILE] [--user NAME|UID] [--opensearch] -- <command> [args…]',
+  usage: 'run [--project P] [--agent A] [--learn] [--policy FILE] [--user NAME|UID] [--opensearch] [--timings] -- <command> [args…]',
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -43,6 +44,7 @@ export const run: Command = {
         opensearch: { type: 'boolean', default: false },
         actor: { type: 'string', default: process.env.SLUICE_ACTOR ?? 'sluice-run' },
         'timeout-ms': { type: 'string', default: '30000' },
+        timings: { type: 'boolean', default: false },
       },
     });
     if (positionals.length === 0) throw new UsageError('run needs a command after --, e.g. sluice run -- curl https://example.com');
@@ -52,15 +54,24 @@ export const run: Command = {
     // As an agent should run: the sudo caller (or --user), without the capabilities to leave or
     // blind enforcement, no_new_privs (cli/src/run/privileges.ts).
     const runAs = resolveRunAs(values.user, process.env, readPasswd());
+    const phases = new Phases();
+    phases.mark('boot');
 
     const state = await ensurePipeline({ opensearch: values.opensearch, docker: false, timeoutMs: 120_000, quiet: true });
     if (!state.ok) return 1;
+    phases.mark('pipeline');
     const nc = await connect({ servers: cliNatsServers(state.endpoints.NATS_URL ?? instance.natsUrl) });
+    phases.mark('nats');
     const cg = createRunCgroup(SCOPE, `run-${process.pid}-${Date.now().toString(36)}`);
+    phases.mark('cgroup');
     try {
       await request(nc, IDENTITY_API, 'register', { node: localNode(), cgroup_path: cg.relative, ...sel }, { timeoutMs });
+      phases.mark('identity');
       const mode = await applyPolicy(nc, sel, policyYaml, values.policy, values.actor, timeoutMs);
+      phases.mark('policy');
       await waitForEntry(HELPER, PIN, cg.id, (e) => mode === undefined || e.mode === mode, timeoutMs);
+      phases.mark('kernel-entry');
+      if (values.timings) say(`sluice: ${phases.format()}`);
       say(`sluice: running ${positionals.join(' ')} as ${sel.project}/${sel.agent} (cgroup ${cg.id}${mode ? `, ${mode}` : ''})`);
 
       const attempts = new Attempts();
