@@ -57,7 +57,7 @@ export const run: Command = {
     const phases = new Phases();
     phases.mark('boot');
 
-    const state = await ensurePipeline({ opensearch: values.opensearch, docker: false, timeoutMs: 120_000, quiet: true });
+    const state = await ensurePipeline({ opensearch: values.opensearch, docker: false, timeoutMs: 120_000, quiet: true, reuse: true });
     if (!state.ok) return 1;
     phases.mark('pipeline');
     const nc = await connect({ servers: cliNatsServers(state.endpoints.NATS_URL ?? instance.natsUrl) });

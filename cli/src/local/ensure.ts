@@ -1,10 +1,11 @@
 // Bring the local pipeline up (servers from scripts/services.sh, then the five services) and wait
 // until every service is ready. Shared by `sluice up` and `sluice run`; already-running pieces are
 // reused, so calling it again is cheap.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { say } from '../command.ts';
 import { instance } from './instance.ts';
-import { LOCAL_SERVICES, logFile, probe, startSupervisor, type ServiceStatus } from './pipeline.ts';
+import { LOCAL_SERVICES, logFile, probe, startSupervisor, supervisorPid, type ServiceStatus } from './pipeline.ts';
 import { HELPER } from './paths.ts';
 import { servers } from './servers.ts';
 
@@ -13,6 +14,8 @@ export interface EnsureOptions {
   docker: boolean;
   timeoutMs: number;
   quiet?: boolean;
+  /** Trust a pipeline that is already up and ready without re-running the server scripts (`sluice run`). */
+  reuse?: boolean;
 }
 
 export interface PipelineState {
@@ -23,6 +26,8 @@ export interface PipelineState {
 
 export async function ensurePipeline(o: EnsureOptions): Promise<PipelineState> {
   const wanted = ['nats', 'redis', ...(o.opensearch ? ['opensearch'] : []), ...(o.docker ? ['docker'] : [])];
+  const up = o.reuse ? await alreadyUp(wanted) : undefined;
+  if (up) return up;
   if (!o.quiet) say(`servers: ${wanted.join(', ')}`);
   const srv = servers('up', wanted);
   if (!srv.ok) {
@@ -56,7 +61,45 @@ export async function ensurePipeline(o: EnsureOptions): Promise<PipelineState> {
       `${s.name} is not ready (${failing.map(([k, c]) => `${k}: ${c.detail}`).join('; ') || s.lastExit || 'not answering'}); log: ${logFile(instance.runDir, s.name)}`,
     );
   }
-  return { ok: statuses.every((s) => s.ready), statuses, endpoints: srv.endpoints };
+  const ok = statuses.every((s) => s.ready);
+  if (ok) writeFileSync(upFile(), `${JSON.stringify({ supervisor: sup, servers: wanted, endpoints: srv.endpoints } satisfies UpRecord)}\n`);
+  return { ok, statuses, endpoints: srv.endpoints };
+}
+
+/** What the last successful ensure brought up: the fast path's proof that nothing needs starting. */
+interface UpRecord {
+  supervisor: number;
+  servers: string[];
+  endpoints: Record<string, string>;
+}
+const upFile = () => join(instance.runDir, 'up.json');
+
+/**
+ * The common case for `sluice run` after the first: everything is already up. Then the ~1 s of
+ * scripts/services.sh health checks (a bash round per server) is skipped: the same supervisor
+ * still runs, it was brought up with at least the servers asked for now, and every service
+ * answers ready (their readiness includes their server connections, so a dead server shows here).
+ * Anything else, or any doubt, falls back to the full path.
+ */
+async function alreadyUp(wanted: string[]): Promise<PipelineState | undefined> {
+  let rec: UpRecord;
+  try {
+    rec = JSON.parse(readFileSync(upFile(), 'utf8')) as UpRecord;
+  } catch {
+    return undefined;
+  }
+  if (rec.supervisor !== supervisorPid() || !wanted.every((w) => rec.servers.includes(w))) return undefined;
+  const ready = await Promise.all(
+    LOCAL_SERVICES.map(async (s) => {
+      try {
+        const r = await fetch(`http://127.0.0.1:${s.port}/readyz`, { signal: AbortSignal.timeout(1000) });
+        return ((await r.json()) as { ready?: boolean }).ready === true;
+      } catch {
+        return false;
+      }
+    }),
+  );
+  return ready.every(Boolean) ? { ok: true, statuses: [], endpoints: rec.endpoints } : undefined;
 }
 
 /** The node name local services run under (NODE_NAME overrides the host name). */
