@@ -7,8 +7,8 @@
 //
 //   node scripts/build-js.mjs [--check]   --check: exit 1 if any output is older than its sources
 import { build } from 'esbuild';
-import { readdirSync, statSync, existsSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { readdirSync, rmSync, statSync, existsSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -16,7 +16,9 @@ const SERVICES = ['bpf-reader', 'attributor', 'policy', 'learner', 'sink', 'otlp
 
 export const TARGETS = [
   ...SERVICES.map((s) => ({ entry: `services/${s}/src/main.ts`, out: `services/${s}/dist/main.js` })),
-  { entry: 'cli/src/main.ts', out: 'cli/dist/main.js' },
+  // The CLI is split: main.js holds the dispatcher, each command and what only it uses sits in a
+  // chunk beside it (cli/dist/chunk-*.js), loaded when that command runs (start-up of `sluice run`).
+  { entry: 'cli/src/main.ts', out: 'cli/dist/main.js', split: true },
   { entry: 'cli/src/supervise/main.ts', out: 'cli/dist/supervise.js' },
 ];
 
@@ -43,11 +45,17 @@ if (process.argv.includes('--check')) {
 }
 
 const started = Date.now();
+// Chunks of an earlier build have other hashes: drop them so dist/ holds exactly one build.
+for (const t of TARGETS.filter((t) => t.split)) {
+  const dir = join(root, dirname(t.out));
+  if (existsSync(dir)) for (const f of readdirSync(dir)) if (/^chunk-.*\.js(\.map)?$/.test(f)) rmSync(join(dir, f));
+}
 await Promise.all(
   TARGETS.map((t) =>
     build({
-      entryPoints: [join(root, t.entry)],
-      outfile: join(root, t.out),
+      ...(t.split
+        ? { entryPoints: { [basename(t.out, '.js')]: join(root, t.entry) }, outdir: join(root, dirname(t.out)), splitting: true, chunkNames: 'chunk-[hash]' }
+        : { entryPoints: [join(root, t.entry)], outfile: join(root, t.out) }),
       bundle: true,
       platform: 'node',
       format: 'esm',

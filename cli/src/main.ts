@@ -1,9 +1,10 @@
 #!/usr/bin/env -S node --import tsx
-import { commands } from './commands/index.ts';
+import { allCommands, commandLoaders } from './commands/index.ts';
 import { RpcError } from '@sluice/runtime';
 import { UsageError, say } from './command.ts';
 
-function help(): string {
+async function help(): Promise<string> {
+  const commands = await allCommands();
   const width = Math.max(...commands.map((c) => c.name.length), 4);
   return [
     'sluice — eBPF egress firewall and event pipeline for agent containers',
@@ -19,14 +20,15 @@ function help(): string {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    say(help());
+    say(await help());
     return name === undefined ? 2 : 0;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
-    say(`sluice: unknown command '${name}'\n\n${help()}`);
+  const load = Object.hasOwn(commandLoaders, name) ? commandLoaders[name] : undefined;
+  if (!load) {
+    say(`sluice: unknown command '${name}'\n\n${await help()}`);
     return 2;
   }
+  const command = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
     say(`usage: sluice ${command.usage}`);
     return 0;
