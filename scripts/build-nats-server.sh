@@ -24,7 +24,9 @@ if [[ -x $bin ]]; then
   exit 0
 fi
 
-command -v go >/dev/null || die "go is not installed: it builds nats-server $version for the NATS cluster (Debian's Go is 'golang-go')"
+# nats-server 2.15 needs Go >= 1.26 (its go.mod); an older go fetches that toolchain from the same
+# module proxy by itself (GOTOOLCHAIN=auto). Debian's golang-go (1.19) is too old to do even that.
+command -v go >/dev/null || die "go is not installed: it builds nats-server $version for the NATS cluster (the machine image ships Go in /usr/local/go)"
 GOPROXY="$(go env GOPROXY | tr '|' ',' | tr ',' '\n' | grep -vxE 'direct|off' | paste -sd, -)"
 [[ -n $GOPROXY ]] || die "go env GOPROXY names no module proxy ('$(go env GOPROXY)'); nats-server $version comes from one"
 export GOPROXY GOFLAGS=-buildvcs=false
