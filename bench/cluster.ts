@@ -25,7 +25,7 @@
 // BENCH_CLUSTER_KILLS (3), BENCH_CLUSTER_STOPS (2), BENCH_CLUSTER_PARTS (events,failover,sink: a
 // subset runs only those; `SLUICE_BENCH_CLUSTERS=nats-cluster` then spares the OpenSearch cluster).
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { failoverGap } from './lib/cluster-failover.ts';
+import { failoverGap, retryPlacement, waitStreamWhole } from './lib/cluster-failover.ts';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { STREAMS, subjects } from '@sluice/contracts';
 import { createLogger, ensureStream, metricValue, natsServers } from '@sluice/runtime';
@@ -61,7 +61,8 @@ const log = (m: string) => process.stderr.write(`cluster bench: ${m}\n`);
 
 async function r3(jsm: JetStreamManager): Promise<void> {
   const quiet = createLogger('bench', 'silent');
-  for (const s of [STREAMS.events, STREAMS.control]) await ensureStream(jsm, s, quiet, { replicas: 3 });
+  // Every stream a sink slice uses (testkit openSlice), made while all three nodes are up.
+  for (const s of [STREAMS.events, STREAMS.control, STREAMS.otlp]) await ensureStream(jsm, s, quiet, { replicas: 3 });
   const info = await jsm.streams.info(STREAMS.events.name);
   if (info.config.num_replicas !== 3) throw new Error(`${STREAMS.events.name} has ${info.config.num_replicas} replicas on this cluster, not 3: delete it or use a fresh cluster`);
 }
@@ -188,6 +189,8 @@ async function failovers(nc: NatsConnection, figures: Record<string, number>): P
       log(line);
     }
   }
+  // The last restarted node back in the stream group before anything else runs on the cluster.
+  await waitStreamWhole(await jetstreamManager(nc));
   if (kills.length > 0) {
     figures['cluster.failover_gap_ms'] = Math.round(median(kills));
     figures['cluster.failover_gap_max_ms'] = Math.round(Math.max(...kills));
@@ -202,7 +205,8 @@ async function sinkScaling(natsUrl: string, figures: Record<string, number>): Pr
   // A fresh OpenSearch cluster indexes several times faster after its first few hundred thousand
   // documents (measured: one sink 685 docs/s in the first round, 6,756 in the fourth): one
   // unmeasured round first, so the first measured ratio does not compare a cold run with a warm one.
-  const warm = await openSlice('clsinkwarm', opensearchUrl, { natsUrl, replicas: 3 });
+  const slice = (name: string) => retryPlacement(`sink slice ${name}`, () => openSlice(name, opensearchUrl, { natsUrl, replicas: 3 }));
+  const warm = await slice('clsinkwarm');
   try {
     const res = await sinkRun(warm, 2);
     lines.push(`cluster sink warm-up (not counted): 2 sinks ${Math.round(res.rate)} docs/s`);
@@ -214,7 +218,7 @@ async function sinkScaling(natsUrl: string, figures: Record<string, number>): Pr
     const rates: Record<number, number> = {};
     const parts: string[] = [];
     for (const n of order) {
-      const s = await openSlice('clsink', opensearchUrl, { natsUrl, replicas: 3 });
+      const s = await slice('clsink');
       try {
         const res = await sinkRun(s, n);
         rates[n] = res.rate;

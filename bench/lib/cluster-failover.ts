@@ -38,6 +38,23 @@ export async function waitStreamWhole(jsm: JetStreamManager, timeoutMs = 120_000
   }
 }
 
+/**
+ * Runs `fn` again while JetStream refuses an R3 placement because a peer it lists is offline: a
+ * node restarted a moment ago is up, but the meta leader has not heard from it again yet.
+ */
+export async function retryPlacement<T>(what: string, fn: () => Promise<T>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      const msg = String((err as Error).message ?? err);
+      if (!/peer offline|no suitable peers|insufficient resources/i.test(msg) || Date.now() > deadline) throw new Error(`${what}: ${msg}`);
+      await sleep(1000);
+    }
+  }
+}
+
 /** One fault: publish steadily, stop the stream leader with `signal`, measure, restart it. */
 export async function failoverGap(nc: NatsConnection, signal: GapRun['signal'], windowMs: number, tag: string): Promise<GapRun> {
   const js = jetstream(nc);
