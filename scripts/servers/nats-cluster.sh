@@ -5,8 +5,8 @@
 # and bring exactly that one back (`services.sh up nats-c2`).
 # The nodes run nats-server $NATS_SERVER_VERSION, built once per machine from the Go module proxy
 # (scripts/build-nats-server.sh), not Debian's 2.9: 2.9 clusters JetStream as Sluice uses it, but
-# a newer server is what users deploy, and its leadership hand-over on a graceful stop is measured
-# (docs/cluster.md). SLUICE_NATS_CLUSTER_SERVER=debian runs Debian's 2.9 instead.
+# the current release is what a new deployment runs (docs/cluster.md "Which nats-server").
+# SLUICE_NATS_CLUSTER_SERVER=debian runs Debian's 2.9 instead.
 NATS_CLUSTER_NODES=3
 
 natsc_binary() {
