@@ -13,9 +13,11 @@ source scripts/lib/test-instance.sh
 read -ra servers <<<"${SLUICE_BENCH_SERVERS:-all}"
 # The cluster area (a full run, or `pnpm bench cluster`) runs on the 3-node JetStream and 2-node
 # OpenSearch clusters: heavy on a small machine, so they are stopped again when the bench ends.
+# SLUICE_BENCH_CLUSTERS narrows them (e.g. "nats-cluster" with BENCH_CLUSTER_PARTS=failover).
 if (($# == 0)) || [[ " $* " == *" cluster "* ]]; then
-  servers+=(nats-cluster opensearch-cluster)
-  trap 'bash scripts/services.sh down nats-cluster opensearch-cluster >&2 || true' EXIT
+  read -ra clusters <<<"${SLUICE_BENCH_CLUSTERS:-nats-cluster opensearch-cluster}"
+  servers+=("${clusters[@]}")
+  trap 'bash scripts/services.sh down "${clusters[@]}" >&2 || true' EXIT
 fi
 endpoints="$(bash scripts/services.sh up "${servers[@]}")"
 set -a

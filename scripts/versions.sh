@@ -8,3 +8,6 @@ OPENSEARCH_PLUGIN_VERSION="$OPENSEARCH_VERSION.0"
 OPENSEARCH_USER=sluice-os
 # No registry is reachable: the smallest base image is made from the host's static busybox.
 BASE_IMAGE=sluice/base:busybox
+# The JetStream cluster's nats-server, built from the Go module proxy by scripts/build-nats-server.sh
+# (Debian ships 2.9; the single dev/test server stays on it).
+NATS_SERVER_VERSION="${SLUICE_NATS_SERVER_VERSION:-v2.15.2}"

@@ -43,9 +43,15 @@ export async function openSlice(
   const nc = await connect({ servers: natsServers(natsUrl) });
   const jsm = await jetstreamManager(nc);
   const log = createLogger('sink-test', 'silent');
-  await ensureStream(jsm, STREAMS.events, log, { replicas: cluster.replicas });
-  await ensureStream(jsm, STREAMS.control, log, { replicas: cluster.replicas });
-  await ensureStream(jsm, STREAMS.otlp, log, { replicas: cluster.replicas });
+  try {
+    await ensureStream(jsm, STREAMS.events, log, { replicas: cluster.replicas });
+    await ensureStream(jsm, STREAMS.control, log, { replicas: cluster.replicas });
+    await ensureStream(jsm, STREAMS.otlp, log, { replicas: cluster.replicas });
+  } catch (err) {
+    // An open connection would keep a bench process alive after it reported the failure.
+    await nc.close();
+    throw err;
+  }
   return {
     tag,
     prefix: `${tag}-`,
