@@ -88,7 +88,15 @@ await runService({
     const consumeOpts = { ackWaitMs: c.SINK_ACK_WAIT_MS, maxAckPending: c.SINK_MAX_ACK_PENDING };
     await ensureConsumers(nc, list, consumeOpts, log);
     const counters = sinkCounters(metrics.meter);
-    const pipelineOf = (concurrency: number, minDocs: number) =>
+    // The store is available when every pipeline says so: one recovering must not hide the other still failing.
+    const unavailable = new Map<string, string>();
+    const availability = (name: string) => (ok: boolean, detail: string) => {
+      if (ok) unavailable.delete(name);
+      else unavailable.set(name, detail);
+      const failing = [...unavailable.values()];
+      readiness.set(writer.kind === 'opensearch' ? 'opensearch' : 'store', failing.length === 0, failing[0] ?? detail);
+    };
+    const pipelineOf = (name: string, concurrency: number, minDocs: number) =>
       new Pipeline({
         writer,
         dlq: dlqPublisher(js, c.SINK_CONSUMER_PREFIX),
@@ -100,10 +108,13 @@ await runService({
         keepAliveMs: Math.max(1000, Math.floor(c.SINK_ACK_WAIT_MS / 3)),
         counters,
         log,
-        onAvailability: (ok, detail) => readiness.set(writer.kind === 'opensearch' ? 'opensearch' : 'store', ok, detail),
+        onAvailability: availability(name),
       });
     // The event sources share one pipeline; the OTLP logs get their own (see SINK_OTLP_BULK_CONCURRENCY).
-    const pipelines = [pipelineOf(c.SINK_BULK_CONCURRENCY, c.SINK_BULK_MIN_DOCS), pipelineOf(c.SINK_OTLP_BULK_CONCURRENCY, c.SINK_OTLP_BULK_MIN_DOCS)];
+    const pipelines = [
+      pipelineOf('events', c.SINK_BULK_CONCURRENCY, c.SINK_BULK_MIN_DOCS),
+      pipelineOf('otlp', c.SINK_OTLP_BULK_CONCURRENCY, c.SINK_OTLP_BULK_MIN_DOCS),
+    ];
     const opts = { ...consumeOpts, otelStreams: c.SINK_OTEL_STREAMS };
     const stopEvents = await startConsuming(js, list.filter((b) => b.source !== 'otel'), pipelines[0]!, opts, log);
     const stopOtlp = await startConsuming(js, list.filter((b) => b.source === 'otel'), pipelines[1]!, opts, log);
