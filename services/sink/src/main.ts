@@ -100,7 +100,8 @@ await runService({
       new Pipeline({
         writer,
         dlq: dlqPublisher(js, c.SINK_CONSUMER_PREFIX),
-        sizer: new BulkSizer({ min: minDocs, max: Math.max(minDocs, c.SINK_BULK_MAX_DOCS), targetMs: c.SINK_BULK_TARGET_MS }),
+        // SINK_BULK_MAX_DOCS stays the cap for both: a smaller one lowers the OTLP floor with it.
+        sizer: new BulkSizer({ min: Math.min(minDocs, c.SINK_BULK_MAX_DOCS), max: c.SINK_BULK_MAX_DOCS, targetMs: c.SINK_BULK_TARGET_MS }),
         backoff: new Backoff(200, 10_000),
         concurrency,
         maxBufferedDocs: c.SINK_MAX_BUFFERED_DOCS,
