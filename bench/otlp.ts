@@ -7,7 +7,9 @@
 // `otlp.accept_per_s`: the receiver's side alone (all requests answered 200), same run.
 // The request bodies are encoded before the clock starts with the OTLP protobuf code the receiver
 // decodes with (@opentelemetry/otlp-transformer's generated module), so the sender costs little.
-// Knobs: BENCH_OTLP_RECORDS, BENCH_OTLP_PER_REQUEST, BENCH_OTLP_INFLIGHT.
+// Knobs: BENCH_OTLP_RECORDS, BENCH_OTLP_PER_REQUEST, BENCH_OTLP_INFLIGHT; for finding where the time
+// goes, BENCH_OTLP_DEBUG (print the count timeline and the sink's bulk metrics) and BENCH_OTLP_PROF=<dir>
+// (a CPU profile of both services into <dir>), BENCH_OTLP_SINK_ENV (JSON env for the sink, for tuning).
 import { Agent, request } from 'node:http';
 import { closeSlice, freePort, openSlice, searchableCount, startOtlpReceiver, startSink, stopService } from '@sluice/testkit';
 import { ExportLogsServiceRequest } from '../services/otlp-receiver/src/proto.ts';
@@ -15,6 +17,11 @@ import { ExportLogsServiceRequest } from '../services/otlp-receiver/src/proto.ts
 const RECORDS = Number(process.env.BENCH_OTLP_RECORDS ?? 100_000);
 const PER_REQUEST = Number(process.env.BENCH_OTLP_PER_REQUEST ?? 1000);
 const INFLIGHT = Number(process.env.BENCH_OTLP_INFLIGHT ?? 4);
+const DEBUG = process.env.BENCH_OTLP_DEBUG !== undefined;
+const SINK_ENV = JSON.parse(process.env.BENCH_OTLP_SINK_ENV ?? '{}') as Record<string, string>;
+const PROF: Record<string, string> = process.env.BENCH_OTLP_PROF
+  ? { NODE_OPTIONS: `--import ${new URL('./lib/cpu-profile.mjs', import.meta.url).pathname}`, SLUICE_CPU_PROFILE_DIR: process.env.BENCH_OTLP_PROF }
+  : {};
 
 function body(first: number, n: number): Uint8Array {
   const now = BigInt(Date.now()) * 1_000_000n;
@@ -69,8 +76,10 @@ export async function run(): Promise<Record<string, number>> {
     LOG_LEVEL: 'warn',
     OTLP_RATE_PER_SENDER: '1000000',
     OTLP_RATE_BURST: '1000000',
+    ...PROF,
   });
-  const sink = await startSink(s, await freePort(), { LOG_LEVEL: 'warn' });
+  const sinkPort = await freePort();
+  const sink = await startSink(s, sinkPort, { LOG_LEVEL: 'warn', ...PROF, ...SINK_ENV });
   try {
     const bodies: Uint8Array[] = [];
     for (let i = 0; i < RECORDS; i += PER_REQUEST) bodies.push(body(i, Math.min(PER_REQUEST, RECORDS - i)));
@@ -95,6 +104,7 @@ export async function run(): Promise<Record<string, number>> {
       acceptedAt = performance.now();
     })();
     const index = 'claude';
+    let seen = -1;
     for (;;) {
       if (sink.child.exitCode !== null) throw new Error(`sink exited: ${sink.stderr().slice(-2000)}`);
       if (rx.proc.child.exitCode !== null) throw new Error(`receiver exited: ${rx.proc.stderr().slice(-2000)}`);
@@ -104,12 +114,19 @@ export async function run(): Promise<Record<string, number>> {
         .count({ index: `${s.prefix}${index}` })
         .then((r) => (r.body as { count: number }).count)
         .catch(() => 0);
+      if (DEBUG && n !== seen) process.stderr.write(`${Math.round(performance.now() - t0)} ms: ${n} searchable${acceptedAt ? '' : ' (still sending)'}\n`);
+      seen = n;
       if (n >= RECORDS) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     const ms = performance.now() - t0;
     await sender;
     agent.destroy();
+    if (DEBUG) {
+      const m = await (await fetch(`http://127.0.0.1:${sinkPort}/metrics`)).text();
+      process.stderr.write(`accepted after ${Math.round(acceptedAt - t0)} ms, searchable after ${Math.round(ms)} ms\n`);
+      process.stderr.write(m.split('\n').filter((l) => /sluice_sink_bulk_(duration_ms|docs)_(sum|count)|requests|acked/.test(l)).join('\n') + '\n');
+    }
     const count = await searchableCount(s, index);
     if (count !== RECORDS) throw new Error(`stored ${count} documents for ${RECORDS} records`);
     return {

@@ -1,9 +1,10 @@
-// Issue 19, "must show": one raw batch's trace spans reader → attributor → sink in the spans a real
-// OpenTelemetry Collector received (its standard OTLP receiver; the debug exporter prints them).
-// Real kernel programs under a private scope deny a connect; the real bpf-reader publishes the
-// record in a raw batch (root span, trace context into the NATS headers); the real attributor
-// continues the trace and carries it into the event message; the real sink's span closes it when
-// the document is stored. Every service is configured only by the standard OTEL_* variables.
+// Issue 19, "must show": one raw batch's trace spans reader → attributor → sink and learner in the
+// spans a real OpenTelemetry Collector received (its standard OTLP receiver; the debug exporter
+// prints them). Real kernel programs under a private scope deny a connect; the real bpf-reader
+// publishes the record in a raw batch (root span, trace context into the NATS headers); the real
+// attributor continues the trace and carries it into the event message; the real sink's span closes
+// it when the document is stored, and the real learner's span, a sibling under the attributor's,
+// when it has read the same event message. Every service is configured only by the standard OTEL_* variables.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ let collector: OtelCollector | undefined;
 let reader: Reader | undefined;
 let attributor: ServiceProcess | undefined;
 let sink: ServiceProcess | undefined;
+let learner: ServiceProcess | undefined;
 
 beforeAll(async () => {
   collector = await startOtelCollector();
@@ -44,10 +46,24 @@ beforeAll(async () => {
     ...otel,
   });
   await waitReady(sink, sinkPort, 'sink');
+  const learnerPort = await freePort();
+  learner = startService('learner', {
+    NATS_URL: h.natsUrl,
+    REDIS_URL: h.redisUrl,
+    METRICS_PORT: String(learnerPort),
+    NODE_NAME: h.node,
+    LEARNER_KEY_PREFIX: `sluice:trace:${h.run}:`,
+    LEARNER_DURABLE: `trace-${h.run}`,
+    LEARNER_FILTER: `sluice.events.${encodeToken(project)}.>`,
+    LEARNER_DENIALS: 'off',
+    ...otel,
+  });
+  await waitReady(learner, learnerPort, 'learner');
 }, 900_000);
 
 afterAll(async () => {
   if (sink) await stopService(sink, 8000);
+  if (learner) await stopService(learner, 8000);
   if (attributor) await stopService(attributor, 8000);
   if (reader) await reader.stop();
   await h.teardown();
@@ -57,14 +73,14 @@ afterAll(async () => {
 }, 60_000);
 
 describe('traces through Sluice', () => {
-  it("one raw batch's trace: reader publish → attributor → sink store, exported to the collector", async () => {
+  it("one raw batch's trace: reader publish → attributor → sink store and learner record, exported to the collector", async () => {
     const cg = sb.cgroup('traced');
     expect(await h.register({ cgroup_path: cg.path.slice(h.mount.length), agent: 'tracer', project })).toMatchObject({ ok: true });
     const [r] = await probe(cg.path, 'connect', '198.51.100.7', 8080);
     expect(r!.ok).toBe(false);
 
     const chain = await waitFor(
-      'a reader → attributor → sink span chain in one trace',
+      'a reader → attributor → sink + learner span tree in one trace',
       async () => {
         const spans = collector!.spans();
         const byId = new Map(spans.map((s) => [s.id, s]));
@@ -73,20 +89,23 @@ describe('traces through Sluice', () => {
           if (attribute?.name !== 'sluice.attribute batch' || attribute.service !== 'attributor') continue;
           const publish = byId.get(attribute.parentId);
           if (publish?.name !== 'sluice.raw publish' || publish.service !== 'bpf-reader') continue;
-          return [publish, attribute, store] as ExportedSpan[];
+          // The same event message, read by the learner's own consumer: its span hangs off the same attributor span.
+          const learn = spans.find((s) => s.name === 'sluice.learn record' && s.service === 'learner' && s.parentId === attribute.id);
+          if (!learn) continue;
+          return [publish, attribute, store, learn] as ExportedSpan[];
         }
         return undefined;
       },
       60_000,
     ).catch((err: unknown) => {
       console.error(collector!.spans().map((s) => `${s.service} ${s.name} ${s.traceId} ${s.parentId}->${s.id}`).join('\n'));
-      console.error(reader!.proc.stderr().slice(-2000), attributor!.stderr().slice(-2000), sink!.stderr().slice(-2000));
+      console.error(reader!.proc.stderr().slice(-2000), attributor!.stderr().slice(-2000), sink!.stderr().slice(-2000), learner!.stderr().slice(-2000));
       throw err;
     });
-    const [publish, attribute, store] = chain;
+    const [publish, attribute, store, learn] = chain;
     expect(new Set(chain.map((s) => s.traceId)).size).toBe(1);
     expect(publish!.parentId).toBe('');
     expect(publish!.kind).toBe('Producer');
-    expect([attribute!.kind, store!.kind]).toEqual(['Consumer', 'Consumer']);
+    expect([attribute!.kind, store!.kind, learn!.kind]).toEqual(['Consumer', 'Consumer', 'Consumer']);
   }, 120_000);
 });

@@ -87,29 +87,47 @@ await runService({
     });
     const consumeOpts = { ackWaitMs: c.SINK_ACK_WAIT_MS, maxAckPending: c.SINK_MAX_ACK_PENDING };
     await ensureConsumers(nc, list, consumeOpts, log);
-    const pipeline = new Pipeline({
-      writer,
-      dlq: dlqPublisher(js, c.SINK_CONSUMER_PREFIX),
-      sizer: new BulkSizer({ min: c.SINK_BULK_MIN_DOCS, max: c.SINK_BULK_MAX_DOCS, targetMs: c.SINK_BULK_TARGET_MS }),
-      backoff: new Backoff(200, 10_000),
-      concurrency: c.SINK_BULK_CONCURRENCY,
-      maxBufferedDocs: c.SINK_MAX_BUFFERED_DOCS,
-      lingerMs: c.SINK_LINGER_MS,
-      keepAliveMs: Math.max(1000, Math.floor(c.SINK_ACK_WAIT_MS / 3)),
-      counters: sinkCounters(metrics.meter),
-      log,
-      onAvailability: (ok, detail) => readiness.set(writer.kind === 'opensearch' ? 'opensearch' : 'store', ok, detail),
-    });
-    const stopConsuming = await startConsuming(js, list, pipeline, { ...consumeOpts, otelStreams: c.SINK_OTEL_STREAMS }, log);
+    const counters = sinkCounters(metrics.meter);
+    // The store is available when every pipeline says so: one recovering must not hide the other still failing.
+    const unavailable = new Map<string, string>();
+    const availability = (name: string) => (ok: boolean, detail: string) => {
+      if (ok) unavailable.delete(name);
+      else unavailable.set(name, detail);
+      const failing = [...unavailable.values()];
+      readiness.set(writer.kind === 'opensearch' ? 'opensearch' : 'store', failing.length === 0, failing[0] ?? detail);
+    };
+    const pipelineOf = (name: string, concurrency: number, minDocs: number) =>
+      new Pipeline({
+        writer,
+        dlq: dlqPublisher(js, c.SINK_CONSUMER_PREFIX),
+        // SINK_BULK_MAX_DOCS stays the cap for both: a smaller one lowers the OTLP floor with it.
+        sizer: new BulkSizer({ min: Math.min(minDocs, c.SINK_BULK_MAX_DOCS), max: c.SINK_BULK_MAX_DOCS, targetMs: c.SINK_BULK_TARGET_MS }),
+        backoff: new Backoff(200, 10_000),
+        concurrency,
+        maxBufferedDocs: c.SINK_MAX_BUFFERED_DOCS,
+        lingerMs: c.SINK_LINGER_MS,
+        keepAliveMs: Math.max(1000, Math.floor(c.SINK_ACK_WAIT_MS / 3)),
+        counters,
+        log,
+        onAvailability: availability(name),
+      });
+    // The event sources share one pipeline; the OTLP logs get their own (see SINK_OTLP_BULK_CONCURRENCY).
+    const pipelines = [
+      pipelineOf('events', c.SINK_BULK_CONCURRENCY, c.SINK_BULK_MIN_DOCS),
+      pipelineOf('otlp', c.SINK_OTLP_BULK_CONCURRENCY, c.SINK_OTLP_BULK_MIN_DOCS),
+    ];
+    const opts = { ...consumeOpts, otelStreams: c.SINK_OTEL_STREAMS };
+    const stopEvents = await startConsuming(js, list.filter((b) => b.source !== 'otel'), pipelines[0]!, opts, log);
+    const stopOtlp = await startConsuming(js, list.filter((b) => b.source === 'otel'), pipelines[1]!, opts, log);
     readiness.set('sink', true, `${writer.kind} writer`);
 
     return {
       stop: [
-        { name: 'stop consuming', run: stopConsuming },
+        { name: 'stop consuming', run: () => Promise.all([stopEvents(), stopOtlp()]).then(() => undefined) },
         { name: 'lifecycle', run: () => stops.forEach((s) => s()) },
         // Bounded by the service's shutdown timeout; anything still unacked is redelivered.
-        { name: 'flush documents', run: () => pipeline.drain() },
-        { name: 'close pipeline', run: () => pipeline.close() },
+        { name: 'flush documents', run: () => Promise.all(pipelines.map((p) => p.drain())).then(() => undefined) },
+        { name: 'close pipeline', run: () => pipelines.forEach((p) => p.close()) },
         { name: 'close writer', run: () => writer.close() },
       ],
     };
