@@ -197,8 +197,8 @@ export function notesOf(f: Record<string, number>): string[] {
       `bodies: ${f['sink.plain_bulk_cpu_s_per_million']} CPU-s per million documents, ${loaderCores.toFixed(2)} of a core at its rate. ` +
       `The sink pulls from JetStream, parses and validates every line, builds the ss4o document (${f['sink.parse_us_per_doc']} µs of it, ` +
       `\`sink.parse_us_per_doc\`), encodes the bulk and acks: ${f['sink.cpu_s_per_million']} CPU-s per million, ${sinkCores.toFixed(2)} of a core, ` +
-      `plus the NATS server's CPU for the deliveries, all taken from OpenSearch. That difference is the ratio's limit: on a machine where ` +
-      `OpenSearch has cores of its own the ratio tends to 1.`,
+      `plus the NATS server's CPU for the deliveries, all taken from OpenSearch's share of the two cores. That difference in CPU is ` +
+      `what separates the two rates.`,
   ];
 }
 
