@@ -44,6 +44,25 @@ export const notesOf = (build: OtelcolBuild | { error: string }): string[] => {
   return lines;
 };
 
+/** What limits `sink.otelcol_ratio`, from this run's CPU per document (rendered into latest.md). */
+export function limitsOf(results: Record<Consumer, ConsumerResult[]>, variant: OtelcolBuild['variant'] | undefined): string[] {
+  const perM = (c: Consumer) => (results[c].length === 0 ? undefined : median(results[c].map((x) => (x.cpuSeconds / x.docs) * 1e6)));
+  const [sluice, otelcol, bulk] = [perM('sluice'), perM('otelcol'), perM('bulk')];
+  if (sluice === undefined || otelcol === undefined) return [];
+  const what =
+    variant === 'nop'
+      ? 'reading the file, json_parser into its log model and batching, with no document built or sent (nop exporter)'
+      : 'reading the file, json_parser, batching and the opensearchexporter building and sending the documents';
+  return [
+    `- **sink.otelcol_ratio** (goal ≥ 1.5): the collector spends ${otelcol.toFixed(1)} CPU-s per million events on ${what}; ` +
+      `the Sluice sink ${sluice.toFixed(1)} on the whole path: JetStream pulls and acks, JSON.parse and schema validation of every line, ` +
+      `the ss4o document, the bulk body and its response` +
+      (bulk === undefined ? '.' : `, of which sending the bulks alone costs the plain loader ${bulk.toFixed(1)}.`) +
+      ` The ratio is limited by the sink's JavaScript per-document work (\`sink.parse_us_per_doc\`) against the collector's Go pipeline` +
+      (variant === 'nop' ? `; with the nop exporter the collector does less than the sink, so the ratio is a lower bound.` : '.'),
+  ];
+}
+
 export async function run(): Promise<Record<string, number>> {
   const build = buildOtelcol(resolve(import.meta.dirname, '..'));
   lastNotes = notesOf(build);
@@ -91,6 +110,7 @@ export async function run(): Promise<Record<string, number>> {
     }
   }
   const out: Record<string, number> = {};
+  lastNotes.push(...limitsOf(results, 'error' in build ? undefined : build.variant));
   for (const c of CONSUMERS) {
     const xs = results[c];
     if (xs.length === 0) continue;

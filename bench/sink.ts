@@ -10,10 +10,14 @@
 // Goal ≥ 0.9. Knobs: BENCH_SINK_DOCS, BENCH_SINK_ROUNDS, BENCH_SINK_BULK, BENCH_SINK_ENV (JSON env
 // for the sink, for tuning), BENCH_SINK_DEBUG (print the sink's bulk metrics).
 // `sink.parse_us_per_doc`: the per-document CPU alone (median of 5 timed passes over 20,000 events).
+// `sink.cpu_s_per_million` / `sink.plain_bulk_cpu_s_per_million`: CPU-seconds per million documents
+// of the sink process and of the loader (this process) in the same rounds: what each takes from
+// the two cores OpenSearch indexes on. BENCH_QUICK=1: 3 rounds instead of 5.
 import { STREAMS } from '@sluice/contracts';
 import { createLogger } from '@sluice/runtime';
 import { closeSlice, egressEvent, openSlice, publishEgress, searchableCount, type Slice, sliceEnv, startService, stopService } from '@sluice/testkit';
 import { ensureTemplates, parseBatch, dataStreamName, SOURCES, templateName } from '@sluice/store';
+import { cpuSeconds } from './lib/proc.ts';
 
 const DOCS = Number(process.env.BENCH_SINK_DOCS ?? 60_000);
 const PER_MESSAGE = 500;
@@ -21,13 +25,19 @@ const PORT = 19_489;
 const BULK = Number(process.env.BENCH_SINK_BULK ?? 1000);
 const CONCURRENCY = 2;
 
-async function plainLoader(s: Slice, prefix: string, docs: Array<{ id: string; json: string }>): Promise<number> {
+interface Side {
+  rate: number;
+  cpuPerMillion: number;
+}
+
+async function plainLoader(s: Slice, prefix: string, docs: Array<{ id: string; json: string }>): Promise<Side> {
   await ensureTemplates(s.os, prefix, createLogger('bench', 'silent'));
   const index = dataStreamName(prefix, 'egress');
   const bulks: string[][] = [];
   for (let i = 0; i < docs.length; i += BULK) {
     bulks.push(docs.slice(i, i + BULK).flatMap((d) => [`{"create":{"_index":"${index}","_id":${JSON.stringify(d.id)}}}`, d.json]));
   }
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let next = 0;
   const worker = async () => {
@@ -39,6 +49,7 @@ async function plainLoader(s: Slice, prefix: string, docs: Array<{ id: string; j
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const count = await (async () => {
     await s.os.indices.refresh({ index });
     return ((await s.os.count({ index })).body as { count: number }).count;
@@ -48,7 +59,7 @@ async function plainLoader(s: Slice, prefix: string, docs: Array<{ id: string; j
     await s.os.indices.deleteDataStream({ name: dataStreamName(prefix, src) });
     await s.os.indices.deleteIndexTemplate({ name: templateName(prefix, src) });
   }
-  return (docs.length / ms) * 1000;
+  return { rate: (docs.length / ms) * 1000, cpuPerMillion: ((cpu.user + cpu.system) / docs.length) };
 }
 
 /**
@@ -56,7 +67,7 @@ async function plainLoader(s: Slice, prefix: string, docs: Array<{ id: string; j
  * build, bulk, ack) and not JetStream's storing of the input, which the plain loader never pays.
  * The clock starts when the consumer first hands out a message (20 ms polling granularity).
  */
-async function sinkRate(s: Slice, events: ReturnType<typeof egressEvent>[]): Promise<number> {
+async function sinkRate(s: Slice, events: ReturnType<typeof egressEvent>[]): Promise<Side> {
   await publishEgress(s, events, PER_MESSAGE);
   const sink = startService('sink', sliceEnv(s, PORT, {
       LOG_LEVEL: 'warn',
@@ -67,21 +78,26 @@ async function sinkRate(s: Slice, events: ReturnType<typeof egressEvent>[]): Pro
   try {
     const info = () => s.jsm.consumers.info(STREAMS.events.name, `${s.consumerPrefix}-egress`).catch(() => undefined);
     let t0 = 0;
+    let cpu0 = 0;
     for (;;) {
       if (sink.child.exitCode !== null) throw new Error(`sink exited: ${sink.stderr()}`);
       const ci = await info();
-      if (ci && t0 === 0 && ci.delivered.stream_seq > 0) t0 = performance.now();
+      if (ci && t0 === 0 && ci.delivered.stream_seq > 0) {
+        t0 = performance.now();
+        cpu0 = cpuSeconds(sink.child.pid!);
+      }
       if (ci && t0 > 0 && ci.num_pending === 0 && ci.num_ack_pending === 0) break;
       await new Promise((r) => setTimeout(r, 20));
     }
     const ms = performance.now() - t0;
+    const cpu = cpuSeconds(sink.child.pid!) - cpu0;
     if (process.env.BENCH_SINK_DEBUG) {
       const m = await (await fetch(`http://127.0.0.1:${PORT}/metrics`)).text();
       process.stderr.write(m.split('\n').filter((l) => /sluice_sink_bulk_(duration_ms|docs)_(sum|count)|requests/.test(l)).join('\n') + '\n');
     }
     const count = await searchableCount(s, 'egress');
     if (count !== events.length) throw new Error(`sink stored ${count} of ${events.length}`);
-    return (events.length / ms) * 1000;
+    return { rate: (events.length / ms) * 1000, cpuPerMillion: (cpu / events.length) * 1e6 };
   } finally {
     await stopService(sink, 5000);
   }
@@ -117,9 +133,9 @@ export async function run(): Promise<Record<string, number>> {
   // OpenSearch on a small machine is noisy from one run to the next: alternate which side goes
   // first and take medians, so neither side gets all the warm (or all the cold) moments and one
   // disturbed round does not move the figure.
-  const rounds = Number(process.env.BENCH_SINK_ROUNDS ?? 5);
-  const loaderRates: number[] = [];
-  const sinkRates: number[] = [];
+  const rounds = Number(process.env.BENCH_SINK_ROUNDS ?? (process.env.BENCH_QUICK === '1' ? 3 : 5));
+  const loader: Side[] = [];
+  const sink: Side[] = [];
   const warm = await openSlice('sinkbenchwarm');
   try {
     await plainLoader(warm, `${warm.prefix}plain-`, documentsOf(Array.from({ length: 20_000 }, (_, i) => egressEvent(i))));
@@ -132,13 +148,16 @@ export async function run(): Promise<Record<string, number>> {
       const events = Array.from({ length: DOCS }, (_, i) => egressEvent(i, { project: s.project }));
       const docs = documentsOf(events);
       if (r % 2 === 0) {
-        loaderRates.push(await plainLoader(s, `${s.prefix}plain-`, docs));
-        sinkRates.push(await sinkRate(s, events));
+        loader.push(await plainLoader(s, `${s.prefix}plain-`, docs));
+        sink.push(await sinkRate(s, events));
       } else {
-        sinkRates.push(await sinkRate(s, events));
-        loaderRates.push(await plainLoader(s, `${s.prefix}plain-`, docs));
+        sink.push(await sinkRate(s, events));
+        loader.push(await plainLoader(s, `${s.prefix}plain-`, docs));
       }
-      if (process.env.BENCH_SINK_DEBUG) process.stderr.write(`round ${r}: loader ${Math.round(loaderRates[r]!)} sink ${Math.round(sinkRates[r]!)} docs/s\n`);
+      process.stderr.write(
+        `sink round ${r}: loader ${Math.round(loader[r]!.rate)} docs/s ${loader[r]!.cpuPerMillion.toFixed(2)} CPU-s/M; ` +
+          `sink ${Math.round(sink[r]!.rate)} docs/s ${sink[r]!.cpuPerMillion.toFixed(2)} CPU-s/M\n`,
+      );
     } finally {
       await closeSlice(s);
     }
@@ -150,13 +169,37 @@ export async function run(): Promise<Record<string, number>> {
   };
   // The ratio of each round (same minutes, same machine load) before the median: a cross-round
   // ratio of medians would mix a quiet round's loader with a busy round's sink.
-  const ratios = sinkRates.map((v, i) => v / loaderRates[i]!);
-  return {
+  const ratios = sink.map((v, i) => v.rate / loader[i]!.rate);
+  const out = {
     'sink.parse_us_per_doc': Number(parseMicros().toFixed(2)),
-    'sink.docs_per_s': Math.round(median(sinkRates)),
-    'sink.plain_bulk_docs_per_s': Math.round(median(loaderRates)),
+    'sink.docs_per_s': Math.round(median(sink.map((x) => x.rate))),
+    'sink.plain_bulk_docs_per_s': Math.round(median(loader.map((x) => x.rate))),
     'sink.bulk_ratio': Number(median(ratios).toFixed(3)),
+    'sink.cpu_s_per_million': Number(median(sink.map((x) => x.cpuPerMillion)).toFixed(2)),
+    'sink.plain_bulk_cpu_s_per_million': Number(median(loader.map((x) => x.cpuPerMillion)).toFixed(2)),
   };
+  lastNotes = notesOf(out);
+  return out;
+}
+
+let lastNotes: string[] = [];
+/** What limits `sink.bulk_ratio`, from this run's figures (rendered into latest.md). */
+export function notes(): string[] {
+  return lastNotes;
+}
+
+export function notesOf(f: Record<string, number>): string[] {
+  const sinkCores = (f['sink.docs_per_s']! * f['sink.cpu_s_per_million']!) / 1e6;
+  const loaderCores = (f['sink.plain_bulk_docs_per_s']! * f['sink.plain_bulk_cpu_s_per_million']!) / 1e6;
+  return [
+    `- **sink.bulk_ratio ${f['sink.bulk_ratio']}** (goal ≥ 0.9): both sides send the same bulks (1,000 documents, 2 in flight) to the same ` +
+      `OpenSearch on the same 2 cores, so each rate is OpenSearch's indexing rate on what CPU is left to it. The loader sends prebuilt ` +
+      `bodies: ${f['sink.plain_bulk_cpu_s_per_million']} CPU-s per million documents, ${loaderCores.toFixed(2)} of a core at its rate. ` +
+      `The sink pulls from JetStream, parses and validates every line, builds the ss4o document (${f['sink.parse_us_per_doc']} µs of it, ` +
+      `\`sink.parse_us_per_doc\`), encodes the bulk and acks: ${f['sink.cpu_s_per_million']} CPU-s per million, ${sinkCores.toFixed(2)} of a core, ` +
+      `plus the NATS server's CPU for the deliveries, all taken from OpenSearch's share of the two cores. That difference in CPU is ` +
+      `what separates the two rates.`,
+  ];
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) console.log(await run());

@@ -96,9 +96,20 @@ export function documentJson(doc: Ss4oDocument, attributesJson: string): string 
   const sev = doc.severity === WARN ? WARN_JSON : doc.severity === INFO ? INFO_JSON : JSON.stringify(doc.severity);
   const res = jsonOfResource.get(doc.resource) ?? JSON.stringify(doc.resource);
   return (
-    `{"@timestamp":${JSON.stringify(doc['@timestamp'])},"observedTimestamp":${JSON.stringify(doc.observedTimestamp)},"body":${JSON.stringify(doc.body)}` +
+    `{"@timestamp":${JSON.stringify(doc['@timestamp'])},"observedTimestamp":${observedJson(doc.observedTimestamp)},"body":${JSON.stringify(doc.body)}` +
     `,"severity":${sev},"resource":${res},"attributes":${attributesJson}}`
   );
+}
+
+// Every document of a message has the same observed time: serialized once, not once a document.
+let lastObserved = '';
+let lastObservedJson = '""';
+function observedJson(observed: string): string {
+  if (observed !== lastObserved) {
+    lastObserved = observed;
+    lastObservedJson = JSON.stringify(observed);
+  }
+  return lastObservedJson;
 }
 
 export function egressDocument(e: EgressEvent, observed: string): Ss4oDocument {

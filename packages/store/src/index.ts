@@ -4,6 +4,7 @@ export * from './document.ts';
 export * from './parse.ts';
 export * from './otel-document.ts';
 export * from './writer.ts';
+export * from './encoded-docs.ts';
 export * from './bulk-result.ts';
 export * from './file-store.ts';
 export * from './templates.ts';

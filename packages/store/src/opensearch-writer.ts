@@ -38,14 +38,10 @@ export class OpenSearchWriter implements DocumentWriter {
 
   async write(items: BulkItem[]): Promise<ItemOutcome[]> {
     if (items.length === 0) return [];
-    // The NDJSON body as one string (the client passes a string through as it is), rather than a
-    // line array the client joins: one copy of every document fewer per bulk.
-    let lines = '';
-    for (const it of items) lines += `${this.head(it.source)}${JSON.stringify(it.id)}}}\n${it.json}\n`;
     let body: unknown;
     try {
       const res = await this.client.bulk(
-        { body: lines, filter_path: 'items.*.status,items.*.error' } as never,
+        { body: this.ndjson(items), filter_path: 'items.*.status,items.*.error' } as never,
         { requestTimeout: this.requestTimeoutMs, maxRetries: this.retries },
       );
       body = res.body;
@@ -57,6 +53,32 @@ export class OpenSearchWriter implements DocumentWriter {
       });
     }
     return classifyBulk(body, items.length);
+  }
+
+  /**
+   * The NDJSON body as one buffer (the client sends a buffer as it is). A string body was
+   * flattened and scanned for its byte length by the client, then encoded again by the socket;
+   * documents already encoded (BulkItem.utf8) are copied as bytes.
+   */
+  ndjson(items: readonly BulkItem[]): Buffer {
+    const actions = new Array<string>(items.length);
+    let bound = 0;
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      const action = `${this.head(it.source)}${JSON.stringify(it.id)}}}\n`;
+      actions[i] = action;
+      // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+      bound += 3 * action.length + (it.utf8 !== undefined ? it.end! - it.start! : 3 * it.json.length) + 1;
+    }
+    const body = Buffer.allocUnsafe(bound);
+    let at = 0;
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      at += body.write(actions[i]!, at);
+      at += it.utf8 !== undefined ? it.utf8.copy(body, at, it.start, it.end) : body.write(it.json, at);
+      body[at++] = 0x0a;
+    }
+    return body.subarray(0, at);
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,14 @@ export interface BulkItem {
   /** Deterministic document _id: the event id, so a redelivery is a duplicate, not a new document. */
   id: string;
   /** The serialized ss4o document (serialized once, when parsed). */
-  json: string;
+  readonly json: string;
+  /**
+   * The same document as UTF-8 bytes, utf8[start, end), when the caller holds it encoded already
+   * (the sink's queue, see encoded-docs.ts): a bulk body copies these instead of encoding `json`.
+   */
+  readonly utf8?: Buffer;
+  readonly start?: number;
+  readonly end?: number;
 }
 
 export interface DocumentWriter {

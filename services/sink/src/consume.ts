@@ -68,7 +68,7 @@ export async function startConsuming(
         await pipeline.room();
         if (stopped) break;
         try {
-          const batch = await consumer.fetch({ max_messages: Math.min(o.maxAckPending, o.fetchMessages ?? 16), expires: 1000 });
+          const batch = await consumer.fetch({ max_messages: pipeline.pullSize(b.source, Math.min(o.maxAckPending, o.fetchMessages ?? 16)), expires: 1000 });
           for await (const m of batch) {
             // One span per message, from pull to ack: the last hop of the batch's trace.
             const { span } = startMessageSpan('sluice.sink store', m.headers, { 'sluice.subject': m.subject, 'sluice.stream_seq': m.seq });

@@ -232,4 +232,26 @@ describe('Pipeline', () => {
     p.close();
     expect(h.acks).toBe(1);
   });
+
+  it('pulls as many messages as fill the read-ahead room, judged by the source\'s message sizes', async () => {
+    // Bulks of 50, 2 in flight: room for 100 unsent documents.
+    const w = new ScriptedWriter();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    w.script = [async (items: BulkItem[]) => (await gate, items.map(() => ({ kind: 'created' }) as const))] as unknown as typeof w.script;
+    const { p } = setup(w);
+    // Nothing seen from a source yet: the caller's own maximum.
+    expect(p.pullSize('egress', 16)).toBe(16);
+    const h = new Handle();
+    p.add(h, meta(1), batch(0, 40)); // 40 documents a message; with no linger they go out as one bulk
+    await settle();
+    // The first bulk (40) is out, nothing waits: 100 of room, 40 a message.
+    expect(p.pullSize('egress', 16)).toBe(3);
+    expect(p.pullSize('egress', 2)).toBe(2);
+    expect(p.pullSize('dns', 16)).toBe(16);
+    release();
+    await p.drain();
+    p.close();
+    expect(h.acks).toBe(1);
+  });
 });

@@ -1,0 +1,28 @@
+// The bulk body the sink sends, byte for byte: the NDJSON a `_bulk` create expects, whether a
+// document comes as a string or already encoded (the sink's queue).
+import { describe, expect, it } from 'vitest';
+import { encodeDocs } from './encoded-docs.ts';
+import { openSearchClient } from './opensearch-client.ts';
+import { OpenSearchWriter } from './opensearch-writer.ts';
+
+describe('OpenSearchWriter bulk body', () => {
+  const writer = new OpenSearchWriter(openSearchClient({ url: 'http://127.0.0.1:1' }), 'p-');
+  const docs = ['{"body":"a"}', '{"body":"é ☃ 😀"}', '{"body":"q\\"uote"}'];
+  const expected =
+    `{"create":{"_index":"p-egress","_id":"e:1"}}\n${docs[0]}\n` +
+    `{"create":{"_index":"p-dns","_id":"ü\\"2"}}\n${docs[1]}\n` +
+    `{"create":{"_index":"p-claude","_id":"e:3"}}\n${docs[2]}\n`;
+  const ids = ['e:1', 'ü"2', 'e:3'];
+  const sources = ['egress', 'dns', 'claude'];
+
+  it('from strings', () => {
+    const items = docs.map((json, i) => ({ source: sources[i]!, id: ids[i]!, json }));
+    expect(writer.ndjson(items).toString('utf8')).toBe(expected);
+  });
+
+  it('from documents encoded already, the same bytes', () => {
+    const { utf8, offsets } = encodeDocs(docs);
+    const items = docs.map((json, i) => ({ source: sources[i]!, id: ids[i]!, json, utf8, start: offsets[i]!, end: offsets[i + 1]! - 1 }));
+    expect(writer.ndjson(items).equals(Buffer.from(expected))).toBe(true);
+  });
+});
