@@ -187,17 +187,21 @@ async function drainCycle(sb: Sandbox, cg: Cgroup, reader: Reader): Promise<Drai
   const drops = k1.drop_ringbuf_full - k0.drop_ringbuf_full;
   if (drops > 0) throw new Error(`drain cycle: ${drops} ring-full drops filling ${generated} records (ring too small?)`);
   for (;;) {
-    let last = cpuSeconds(pid);
-    let lastAt = performance.now();
-    // Still for 300 ms (30 clock ticks): the backlog is through, or the reader is starved.
-    while (performance.now() - lastAt < 300) {
+    // Quiet: under 10 % of a core over 300 ms (an idle reader still runs its timers, so its CPU
+    // never stands still): the backlog is through, or the reader is starved; the scrape decides.
+    const seen: Array<[number, number]> = [[performance.now(), cpuSeconds(pid)]];
+    let busyUntil = seen[0]!;
+    for (;;) {
       await sleep(10);
-      const c = cpuSeconds(pid);
-      if (c !== last) {
-        last = c;
-        lastAt = performance.now();
-      }
+      const now: [number, number] = [performance.now(), cpuSeconds(pid)];
+      seen.push(now);
+      while (seen.length > 1 && now[0] - seen[0]![0] > 300) seen.shift();
+      const [t, c] = seen[0]!;
+      if (now[1] - c > 0.03) busyUntil = now;
+      else if (now[0] - t >= 290) break;
     }
+    const last = busyUntil[1];
+    const lastAt = busyUntil[0];
     const cpu1 = [last, cpuSeconds(helperPid), nats ? cpuSeconds(nats) : 0];
     const published = (await reader.value('sluice_reader_published_records_total')) - pub0;
     if (published >= generated) {
