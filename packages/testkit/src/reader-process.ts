@@ -15,8 +15,8 @@ export interface Reader {
   stop(): Promise<{ code: number | string; killed: boolean }>;
 }
 
-export async function startReader(env: Record<string, string>): Promise<Reader> {
-  const proc = startService('bpf-reader', { METRICS_PORT: '0', LOG_LEVEL: 'info', ...env });
+export async function startReader(env: Record<string, string>, nodeArgs: string[] = []): Promise<Reader> {
+  const proc = startService('bpf-reader', { METRICS_PORT: '0', LOG_LEVEL: 'info', ...env }, nodeArgs);
   const port = await waitFor('reader metrics port', async () => {
     if (proc.child.exitCode !== null) throw new Error(`reader exited: ${proc.stderr()}`);
     const m = /"port":(\d+)[^\n]*health and metrics listening/.exec(proc.stderr());

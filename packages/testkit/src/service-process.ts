@@ -14,9 +14,10 @@ export interface ServiceProcess {
   exited: Promise<number | string>;
 }
 
-export function startService(name: string, env: Record<string, string | undefined>): ServiceProcess {
+/** `nodeArgs`: extra node flags (e.g. --cpu-prof, which NODE_OPTIONS does not accept). */
+export function startService(name: string, env: Record<string, string | undefined>, nodeArgs: string[] = []): ServiceProcess {
   const main = join(REPO_ROOT, 'services', name, 'src', 'main.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', main], {
     cwd: join(REPO_ROOT, 'services', name),
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -55,4 +55,14 @@ describe('Batcher', () => {
     expect(markOf(batches[0]!.body)).toBe(77);
     expect(batches[0]!.body.length).toBe(256);
   });
+
+  it('takes a run of adjacent records in one go, cutting inside it at the size bound', () => {
+    const { b, batches } = setup(3);
+    b.add(encodeRecord({ mark: 0 }), 0, 100);
+    b.addRun(Buffer.concat([1, 2, 3, 4, 5].map((mark) => encodeRecord({ mark }))), 0, 5, 101);
+    b.cut();
+    expect(batches.map((x) => [x.count, x.mark])).toEqual([[3, 100], [3, 103]]);
+    const body = Buffer.concat(batches.map((x) => x.body));
+    expect([0, 1, 2, 3, 4, 5].map((i) => markOf(body, i * 256))).toEqual([0, 1, 2, 3, 4, 5]);
+  });
 });

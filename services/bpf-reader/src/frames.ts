@@ -66,19 +66,24 @@ export class FrameSplitter {
     const size = this.size;
     const len = buf.length;
     let off = 0;
+    // The successor check of one record is the check of the next: each header is tested once.
+    let checked = -1;
     while (len - off >= size) {
-      if (this.check(buf, off)) {
+      if (off === checked || this.check(buf, off)) {
         const next = off + size;
         // Only with the successor in hand can a torn record be told from a whole one: wait for
         // the rest of a partly arrived successor (the aligned case, a chunk ending on a record
         // boundary, never waits).
         if (!final && len > next && len - next < size) break;
-        if (len - next >= size && !this.check(buf, next)) {
-          const restart = this.chainStartWithin(buf, off + 1, next);
-          if (restart !== -1) {
-            this.skip(restart - off);
-            off = restart;
-            continue;
+        if (len - next >= size) {
+          if (this.check(buf, next)) checked = next;
+          else {
+            const restart = this.chainStartWithin(buf, off + 1, next);
+            if (restart !== -1) {
+              this.skip(restart - off);
+              off = restart;
+              continue;
+            }
           }
         }
         this.inRun = false;

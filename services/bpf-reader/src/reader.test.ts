@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeSuppressed, KIND_SUPPRESSED } from '@sluice/contracts';
-import { encodeRecord } from '@sluice/testkit/unit';
+import { encodeRecord, markOf } from '@sluice/testkit/unit';
 import { Batcher, type Batch } from './batcher.ts';
 import { DropLedger } from './drops.ts';
 import { KIND_COUNTERS, OFF } from './layout.ts';
@@ -67,5 +67,27 @@ describe('ReaderCore', () => {
     expect(batches.reduce((n, b) => n + b.count, 0)).toBe(4);
     expect(ledger.total('reader', 'decode')).toBe(2);
     expect(core.stats.skippedBytes).toBe(19 + 17);
+  });
+
+  it('copies runs of records into batches and the re-delivery memory as if one by one', () => {
+    const { core, batches, ledger } = setup(1); // burst 2 per cgroup: the third of a cgroup is held back
+    const r = (i: number, cg: bigint) => encodeRecord({ tsNs: BigInt(i), cgroupId: cg, mark: i });
+    // Runs broken by a COUNTERS record, by suppressed records, and by a chunk boundary mid-record.
+    const a = Buffer.concat([r(1, 1n), r(2, 2n), counters(10, 0), r(3, 1n), r(4, 1n), r(5, 3n), r(6, 3n), r(7, 4n)]);
+    core.push(a.subarray(0, 3 * 256 + 100));
+    core.push(a.subarray(3 * 256 + 100));
+    core.push(Buffer.concat([r(8, 5n), r(9, 5n)]));
+    vi.advanceTimersByTime(1000);
+    const body = Buffer.concat(batches.map((b) => b.body));
+    expect(Array.from({ length: body.length / 256 }, (_, i) => markOf(body, i * 256))).toEqual([1, 2, 3, 5, 6, 7, 8, 9]);
+    // Each batch's mark is its first record's place in the stream (the COUNTERS record has one).
+    expect(batches.map((b) => [b.mark, b.count])).toEqual([[0, 4], [6, 4]]);
+    expect(ledger.total('reader', 'rate_limit')).toBe(1);
+    // A new helper re-sends the last three: all three are known, the suppressed one included.
+    core.end();
+    core.push(Buffer.concat([r(4, 1n), r(8, 5n), r(9, 5n), r(10, 6n)]));
+    vi.advanceTimersByTime(1000);
+    expect(core.redelivery.redelivered).toBe(3);
+    expect(markOf(batches.at(-1)!.body)).toBe(10);
   });
 });

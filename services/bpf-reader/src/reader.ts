@@ -11,6 +11,7 @@ import { FrameSplitter } from './frames.ts';
 import { COUNTER_SLOT, KernelCounters, readCounters } from './kernel-counters.ts';
 import { KIND_COUNTERS, OFF, RECORD_SIZE } from './layout.ts';
 import type { CgroupRateLimiter } from './rate-limit.ts';
+import { RecordRun } from './record-run.ts';
 import { RedeliveryFilter } from './redelivery.ts';
 
 export interface ReaderStats {
@@ -39,6 +40,9 @@ export class ReaderCore {
   readonly acks = new AckWindow();
   private chunkReceived = 0;
   private chunkSuppressed = 0;
+  /** Adjacent records in hand, copied in one go when the run breaks or the chunk ends (record-run.ts). */
+  private readonly seen = new RecordRun(RECORD_SIZE);
+  private readonly batched = new RecordRun(RECORD_SIZE);
 
   constructor(
     private readonly limiter: CgroupRateLimiter,
@@ -68,13 +72,21 @@ export class ReaderCore {
   }
 
   push(chunk: Buffer): void {
-    this.splitter.push(chunk);
+    try {
+      this.splitter.push(chunk);
+    } catch (err) {
+      // Nothing of a failed chunk stays in hand to surface in a later one.
+      this.seen.reset();
+      this.batched.reset();
+      throw err;
+    }
     this.settle();
   }
 
   /** The helper's stdout ended: a torn tail is counted, and the next helper starts clean. */
   end(): void {
     const tail = this.splitter.takeTail();
+    this.flushRuns(); // the re-delivery memory must hold every record delivered before the end
     if (tail) {
       this.stats.skippedBytes += tail.length;
       if (!this.redelivery.streamEnded(tail)) this.splitter.countLost(0);
@@ -101,15 +113,33 @@ export class ReaderCore {
       this.ledger.drop('kernel', 'ringbuf_full', d[COUNTER_SLOT.ringbuf_full]!);
       return;
     }
-    if (this.redelivery.repeated(buf, off)) return;
+    if (this.redelivery.checking) {
+      // A new stream's first records: one by one, after what is already in hand.
+      this.flushRuns();
+      if (this.redelivery.repeated(buf, off)) return;
+      this.chunkReceived++;
+      if (this.limiter.admit(buf, off)) this.batcher.add(buf, off, mark);
+      else this.chunkSuppressed++;
+      return;
+    }
     this.chunkReceived++;
-    if (this.limiter.admit(buf, off)) this.batcher.add(buf, off, mark);
+    this.seen.extend(buf, off, mark, this.flushSeen);
+    if (this.limiter.admit(buf, off)) this.batched.extend(buf, off, mark, this.flushBatched);
     else this.chunkSuppressed++;
+  }
+
+  private readonly flushSeen = (buf: Buffer, off: number, n: number): void => this.redelivery.remember(buf, off, n);
+  private readonly flushBatched = (buf: Buffer, off: number, n: number, mark: number): void => this.batcher.addRun(buf, off, n, mark);
+
+  private flushRuns(): void {
+    this.seen.flush(this.flushSeen);
+    this.batched.flush(this.flushBatched);
   }
 
   // Metrics are bumped once per chunk, not per record: the OTel counter call costs more than
   // the rest of the per-record work.
   private settle(): void {
+    this.flushRuns();
     if (this.chunkReceived > 0) {
       this.stats.received += this.chunkReceived;
       this.hooks.handled(this.chunkReceived);

@@ -37,6 +37,32 @@ export class RedeliveryFilter {
     this.ring = Buffer.alloc(window * RECORD_SIZE);
   }
 
+  /** True while a new stream's first records must be checked one by one with repeated(). */
+  get checking(): boolean {
+    return this.recent !== undefined;
+  }
+
+  /**
+   * Remember `n` records lying back to back at buf[off…], delivered and not checked (checking is
+   * false): what repeated() does for one record that is not a repeat, in at most two copies.
+   */
+  remember(buf: Buffer, off: number, n: number): void {
+    const w = this.window;
+    if (n > w) {
+      off += (n - w) * RECORD_SIZE;
+      this.written += n - w;
+      n = w;
+    }
+    while (n > 0) {
+      const slot = this.written % w;
+      const k = Math.min(n, w - slot);
+      buf.copy(this.ring, slot * RECORD_SIZE, off, off + k * RECORD_SIZE);
+      this.written += k;
+      off += k * RECORD_SIZE;
+      n -= k;
+    }
+  }
+
   /** True if the kernel record at buf[off] repeats one already delivered (skip it). */
   repeated(buf: Buffer, off: number): boolean {
     let repeat = false;

@@ -1,0 +1,39 @@
+// A run of records lying back to back in one buffer, with consecutive marks. The reader copies
+// each record twice (into the re-delivery memory and into a batch); a Buffer copy costs a native
+// call, several times the rest of the per-record work, so adjacent records are copied as one run.
+// A run never outlives the chunk it points into: the reader flushes it when the chunk is done.
+export type RunSink = (buf: Buffer, off: number, n: number, firstMark: number) => void;
+
+export class RecordRun {
+  private buf: Buffer | undefined;
+  private off = 0;
+  private n = 0;
+  private mark = 0;
+
+  constructor(private readonly size: number) {}
+
+  /** Add the record at buf[off] (mark `mark`); a record not adjacent to the run flushes it first. */
+  extend(buf: Buffer, off: number, mark: number, sink: RunSink): void {
+    if (this.n > 0 && buf === this.buf && off === this.off + this.n * this.size && mark === this.mark + this.n) {
+      this.n++;
+      return;
+    }
+    this.flush(sink);
+    this.buf = buf;
+    this.off = off;
+    this.n = 1;
+    this.mark = mark;
+  }
+
+  flush(sink: RunSink): void {
+    if (this.n === 0) return;
+    const { buf, off, n, mark } = this;
+    this.reset();
+    sink(buf!, off, n, mark);
+  }
+
+  reset(): void {
+    this.buf = undefined;
+    this.n = 0;
+  }
+}
