@@ -9,7 +9,9 @@
 //   attributor.profile.<stage>_pct  where that CPU goes, from a `node --cpu-prof` run of the same
 //                                   load cut to the measured phase (lib/cpu-profile.ts stages)
 //   attributor.cache_bytes_per_10k_containers   heap cost of the label cache
-// Knobs: BENCH_ATTRIBUTOR_RECORDS (default 1,000,000; 300,000 with BENCH_QUICK).
+// Knobs: BENCH_ATTRIBUTOR_RECORDS (default 1,000,000; 300,000 with BENCH_QUICK);
+// BENCH_ATTRIBUTOR_BASE_SRC=<dir>: first the same service runs from a baseline copy of
+// services/attributor/src (side by side, stderr only); BENCH_ATTRIBUTOR_SRC=<dir>: the copy measured.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +30,7 @@ import type { CachedIdentity } from '../services/attributor/src/identity.ts';
 import { connectNats, createLogger } from '@sluice/runtime';
 import { testServer } from '@sluice/testkit';
 import { AttributorUnderLoad } from './lib/attributor-service.ts';
-import { STAGES, stageBreakdown } from './lib/cpu-profile.ts';
+import { STAGES, stageBreakdown, type StageBreakdown } from './lib/cpu-profile.ts';
 
 const NODE = 'bench-node';
 const OFFSET = 1_700_000_000_000_000_000n;
@@ -65,7 +67,7 @@ function cacheMemoryPer10k(): number {
   return after - before;
 }
 
-function pureEnrich(): number {
+export function pureEnrich(): number {
   const cache = new LabelCache({ graceMs: 10_000, startSlackMs: 2_000 });
   for (let i = 0; i < 200; i++) cache.upsert(identity(i));
   const lookup = cache.lookupCgroup.bind(cache);
@@ -125,38 +127,61 @@ export function notes(): string[] {
   return lastNotes;
 }
 
-async function service(): Promise<Record<string, number>> {
-  const records = Number(process.env.BENCH_ATTRIBUTOR_RECORDS ?? (process.env.BENCH_QUICK ? 300_000 : 1_000_000));
+interface ServiceFigures {
+  perM: number;
+  rate: number;
+  breakdown: StageBreakdown;
+}
+
+/** One copy of the attributor's sources, plain (the figures) then profiled (the breakdown). */
+async function serviceRun(load: AttributorUnderLoad, records: number, label: string, src?: string): Promise<ServiceFigures> {
   const warmup = 100 * 1024;
-  const nc = await connectNats(testServer('NATS_URL'), 'bench-attributor', createLogger('bench-attributor', 'silent'));
   const profDir = mkdtempSync(join(tmpdir(), 'attr-bench-prof-'));
   try {
-    const load = new AttributorUnderLoad(nc);
-    const plain = await load.measure(records, warmup);
-    const prof = await load.measure(records, warmup, profDir);
+    const plain = await load.measure(records, warmup, undefined, src);
+    const prof = await load.measure(records, warmup, profDir, src);
     const b = stageBreakdown(prof.profile!, { fromUs: prof.fromUs, toUs: prof.toUs });
     process.stderr.write(
-      `attributor bench: service ${plain.records} records in ${plain.seconds.toFixed(2)} s, ${plain.cpuSeconds.toFixed(2)} CPU-s ` +
+      `attributor bench [${label}]: service ${plain.records} records in ${plain.seconds.toFixed(2)} s, ${plain.cpuSeconds.toFixed(2)} CPU-s ` +
         `(profiled run: ${prof.seconds.toFixed(2)} s, ${prof.cpuSeconds.toFixed(2)} CPU-s, ${b.samples} samples)\n` +
-        `attributor bench: stages ${STAGES.map((s) => `${s} ${b.pct[s].toFixed(1)}%`).join(', ')}\n` +
-        `attributor bench: top self time ${b.top.map((t) => `${t.fn} (${t.file}) ${t.pct.toFixed(1)}%`).join('; ')}\n`,
+        `attributor bench [${label}]: stages ${STAGES.map((s) => `${s} ${b.pct[s].toFixed(1)}%`).join(', ')}\n` +
+        `attributor bench [${label}]: top self time ${b.top.map((t) => `${t.fn} (${t.file}) ${t.pct.toFixed(1)}%`).join('; ')}\n`,
     );
-    const perM = (plain.cpuSeconds / plain.records) * 1e6;
+    return { perM: (plain.cpuSeconds / plain.records) * 1e6, rate: plain.records / plain.seconds, breakdown: b };
+  } finally {
+    rmSync(profDir, { recursive: true, force: true });
+  }
+}
+
+async function service(): Promise<Record<string, number>> {
+  const records = Number(process.env.BENCH_ATTRIBUTOR_RECORDS ?? (process.env.BENCH_QUICK ? 300_000 : 1_000_000));
+  const nc = await connectNats(testServer('NATS_URL'), 'bench-attributor', createLogger('bench-attributor', 'silent'));
+  try {
+    const load = new AttributorUnderLoad(nc);
+    // A side-by-side run: a baseline copy of the sources first, same servers, same load.
+    const base = process.env.BENCH_ATTRIBUTOR_BASE_SRC;
+    const before = base ? await serviceRun(load, records, 'baseline', base) : undefined;
+    const { perM, rate, breakdown: b } = await serviceRun(load, records, 'current', process.env.BENCH_ATTRIBUTOR_SRC);
+    if (before) {
+      process.stderr.write(
+        `attributor bench: side by side: cpu_s_per_million ${before.perM.toFixed(2)} → ${perM.toFixed(2)}, ` +
+          `records/s ${Math.round(before.rate)} → ${Math.round(rate)}\n`,
+      );
+    }
     lastNotes = [
       `- **attributor** (${new Date().toISOString().slice(0, 16)}Z): ${perM.toFixed(2)} CPU-s per million records in the service ` +
-        `(goal ≤ 3.3), ${Math.round(plain.records / plain.seconds)} records/s drained through NATS on this shared machine. ` +
+        `(goal ≤ 3.3), ${Math.round(rate)} records/s drained through NATS on this shared machine. ` +
         `Profile (${b.samples} samples): ${STAGES.filter((s) => b.pct[s] >= 0.5).map((s) => `${s} ${b.pct[s].toFixed(0)}%`).join(', ')}. ` +
         `Heaviest self time: ${b.top.slice(0, 6).map((t) => `${t.fn} ${t.pct.toFixed(1)}%`).join(', ')}.`,
     ];
     const out: Record<string, number> = {
-      'attributor.service_events_per_s': Math.round(plain.records / plain.seconds),
+      'attributor.service_events_per_s': Math.round(rate),
       'attributor.cpu_s_per_million': perM,
       'attributor.profile.samples': b.samples,
     };
     for (const s of STAGES) out[`attributor.profile.${s}_pct`] = b.pct[s];
     return out;
   } finally {
-    rmSync(profDir, { recursive: true, force: true });
     await nc.close();
   }
 }

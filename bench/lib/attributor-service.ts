@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { encodeToken, KERNEL_RECORD_SIZE, nameHash, rawBatchHeaders, RpcReply, STREAMS, subjects } from '@sluice/contracts';
-import { encodeRecord, freePort, scrape, startService, stopService, testServer, waitReady, type RecordSpec } from '@sluice/testkit';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { encodeRecord, freePort, REPO_ROOT, scrape, stopService, testServer, waitReady, type RecordSpec, type ServiceProcess } from '@sluice/testkit';
 import type { CpuProfile } from './cpu-profile.ts';
 import { cpuSeconds } from './proc.ts';
 
@@ -66,12 +68,15 @@ export class AttributorUnderLoad {
     this.batches = bodies(this.baseCg, 16);
   }
 
-  /** Start one attributor (profiled when `profileDir` is given), load it, stop it. */
-  async measure(records: number, warmup: number, profileDir?: string): Promise<LoadRun> {
+  /**
+   * Start one attributor (profiled when `profileDir` is given), load it, stop it. `srcDir`: another
+   * copy of services/attributor/src (a baseline, for a side-by-side run); default the current one.
+   */
+  async measure(records: number, warmup: number, profileDir?: string, srcDir = join(REPO_ROOT, 'services', 'attributor', 'src')): Promise<LoadRun> {
     const port = await freePort();
     const durable = `attr-bench-${this.run}${profileDir ? '-prof' : ''}`;
     const runtimeDir = mkdtempSync(join(tmpdir(), 'attr-bench-rt-'));
-    const proc = startService('attributor', {
+    const proc = startAttributor(srcDir, {
       NATS_URL: testServer('NATS_URL'),
       REDIS_URL: testServer('REDIS_URL'),
       // No Docker: records are attributed by registration, the Docker watch retries in the background.
@@ -164,6 +169,21 @@ export class AttributorUnderLoad {
       for (const filter of [`sluice.events.${p}.>`, `sluice.dns.${p}.>`]) await jsm.streams.purge(STREAMS.events.name, { filter }).catch(() => undefined);
     }
   }
+}
+
+/** As testkit's startService, for any copy of the attributor's sources (its own node_modules resolve them). */
+function startAttributor(srcDir: string, env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(srcDir, 'main.ts')], {
+    cwd: join(REPO_ROOT, 'services', 'attributor'),
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  let out = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
+  return { child, stderr: () => err, stdout: () => out, exited };
 }
 
 async function totalAttributed(port: number): Promise<number> {

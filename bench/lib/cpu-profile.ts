@@ -69,7 +69,7 @@ function libOf(f: CallFrame): Lib {
 }
 
 function attributorFile(url: string): string | undefined {
-  const m = /\/services\/attributor\/src\/([^/?#]+)/.exec(url);
+  const m = /\/services\/attributor\/src[^/]*\/([^/?#]+)/.exec(url); // src-*: a baseline copy beside it
   return m?.[1];
 }
 
