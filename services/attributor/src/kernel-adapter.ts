@@ -98,6 +98,25 @@ function cstring(bytes: Uint8Array, start: number, max: number, dec: TextDecoder
   return s;
 }
 
+// cgroup id → its decimal string. A batch holds a few cgroups many times over: one string per
+// cgroup instead of a BigInt and a string per record, and the same string object every time, so
+// the label cache's and the name table's Map lookups reuse its hash instead of hashing a new copy.
+const cgroupIds = new Map<number, string>();
+const CGROUP_IDS_MAX = 4096;
+
+function cgroupIdAt(v: DataView, at: number): string {
+  const hi = v.getUint32(at + 4, true);
+  // Past 2^53 a double no longer keys it exactly (kernel cgroup ids are inode numbers: never in practice).
+  if (hi >= 0x200000) return v.getBigUint64(at, true).toString();
+  const key = hi * 0x1_0000_0000 + v.getUint32(at, true);
+  let s = cgroupIds.get(key);
+  if (s === undefined) {
+    if (cgroupIds.size >= CGROUP_IDS_MAX) cgroupIds.clear();
+    cgroupIds.set(key, (s = String(key)));
+  }
+  return s;
+}
+
 function isZero(b: Uint8Array, o: number, n: number): boolean {
   for (let i = 0; i < n; i++) if (b[o + i] !== 0) return false;
   return true;
@@ -122,7 +141,7 @@ export const kernelCodec: RecordCodec = {
     if (family !== AF_INET && family !== AF_INET6) throw new RecordError('bad_family', `record family ${family} is not AF_INET/AF_INET6`);
     const flags = v.getUint32(o + OFF.flags, true);
     const mapped = (flags & F_V4MAPPED) !== 0;
-    const cgroupId = v.getBigUint64(o + OFF.cgroup, true).toString();
+    const cgroupId = cgroupIdAt(v, o + OFF.cgroup);
     const tsNs = v.getBigUint64(o + OFF.ts, true);
     const pid = v.getUint32(o + OFF.pid, true);
     const comm = cstring(b, o + OFF.comm, 16, latin1);
