@@ -16,7 +16,6 @@ import { cpuSeconds } from './proc.ts';
 
 export const BATCH_RECORDS = 1024; // the reader's default READER_BATCH_RECORDS
 const CGROUPS = 200;
-const PROJECTS = 7;
 
 export interface LoadRun {
   records: number;
@@ -62,9 +61,18 @@ export class AttributorUnderLoad {
   private seq = 1;
   private readonly baseCg = 500_000 + Math.floor(Math.random() * 1000) * 10_000;
   private readonly batches: Uint8Array[];
-  private readonly projects = Array.from({ length: PROJECTS }, (_, k) => `bench ${this.run} ${k} ✓`);
+  private readonly projects: string[];
 
-  constructor(private readonly nc: NatsConnection) {
+  /**
+   * The 200 cgroups are registered as agents.length × projects (cgroup i: agent i mod `agents`,
+   * project i mod `projects`): 50 × 7 gives 200 distinct workloads, each its own subjects, so a
+   * 1024-record batch fans out to ~700 messages; fewer workloads, fewer and bigger messages.
+   */
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly workloads: { agents: number; projects: number } = { agents: 50, projects: 7 },
+  ) {
+    this.projects = Array.from({ length: workloads.projects }, (_, k) => `bench ${this.run} ${k} ✓`);
     this.batches = bodies(this.baseCg, 16);
   }
 
@@ -131,7 +139,7 @@ export class AttributorUnderLoad {
 
   private async register(): Promise<void> {
     for (let i = 0; i < CGROUPS; i++) {
-      const body = { node: this.node, cgroup_id: String(this.baseCg + i), agent: `agent.${i % 50} ✓`, project: this.projects[i % PROJECTS] };
+      const body = { node: this.node, cgroup_id: String(this.baseCg + i), agent: `agent.${i % this.workloads.agents} ✓`, project: this.projects[i % this.workloads.projects] };
       const r = RpcReply.parse((await this.nc.request(subjects.api('identity', 'register'), JSON.stringify(body), { timeout: 5000 })).json());
       if (!r.ok) throw new Error(`register cgroup ${body.cgroup_id}: ${r.error.message}`);
     }
