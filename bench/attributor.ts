@@ -164,7 +164,7 @@ async function service(): Promise<Record<string, number>> {
     const base = process.env.BENCH_ATTRIBUTOR_BASE_SRC;
     const before = base ? await serviceRun(load, records, 'baseline', base) : undefined;
     const { perM, rate, breakdown: b } = await serviceRun(load, records, 'current', process.env.BENCH_ATTRIBUTOR_SRC);
-    // The same load from 20 workloads (4 agents × 5 projects) instead of 200: ~80 messages a batch, not ~700.
+    // The same load from 20 workloads (4 agents × 5 projects) instead of 200: ~65 messages a batch, not ~530.
     const few = new AttributorUnderLoad(nc, { agents: 4, projects: 5 });
     const fewRun = await few.measure(records, 100 * 1024, undefined, process.env.BENCH_ATTRIBUTOR_SRC);
     const fewPerM = (fewRun.cpuSeconds / fewRun.records) * 1e6;

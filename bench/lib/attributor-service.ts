@@ -66,7 +66,7 @@ export class AttributorUnderLoad {
   /**
    * The 200 cgroups are registered as agents.length × projects (cgroup i: agent i mod `agents`,
    * project i mod `projects`): 50 × 7 gives 200 distinct workloads, each its own subjects, so a
-   * 1024-record batch fans out to ~700 messages; fewer workloads, fewer and bigger messages.
+   * 1024-record batch fans out to ~530 messages; fewer workloads, fewer and bigger messages.
    */
   constructor(
     private readonly nc: NatsConnection,
