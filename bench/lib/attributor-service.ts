@@ -96,8 +96,7 @@ export class AttributorUnderLoad {
       RAW_FILTER: subjects.raw(this.node),
       CONSUMER_NAME: durable,
       REDIS_PREFIX: `sluice-bench:${this.run}`,
-      ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
-    });
+    }, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
     try {
       await waitReady(proc, port, 'attributor');
       await this.register();
@@ -180,8 +179,9 @@ export class AttributorUnderLoad {
 }
 
 /** As testkit's startService, for any copy of the attributor's sources (its own node_modules resolve them). */
-function startAttributor(srcDir: string, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(srcDir, 'main.ts')], {
+function startAttributor(srcDir: string, env: Record<string, string>, nodeArgs: string[]): ServiceProcess {
+  // --cpu-prof is refused in NODE_OPTIONS: it goes on the command line.
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(srcDir, 'main.ts')], {
     cwd: join(REPO_ROOT, 'services', 'attributor'),
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
