@@ -119,8 +119,9 @@ export class AttributorUnderLoad {
       const stopped = await stopService(proc, 15_000);
       if (stopped.killed) throw new Error('the attributor did not stop on SIGTERM');
       if (profileDir) {
-        const f = readdirSync(profileDir).find((n) => n.endsWith('.cpuprofile'));
-        if (!f) throw new Error(`no .cpuprofile in ${profileDir} after the attributor stopped`);
+        // CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile: thread 0 is the main one (tsx's loader runs in another).
+        const f = readdirSync(profileDir).find((n) => n.includes(`.${pid}.0.`) && n.endsWith('.cpuprofile'));
+        if (!f) throw new Error(`no main-thread .cpuprofile of pid ${pid} in ${profileDir} after the attributor stopped`);
         run.profile = JSON.parse(readFileSync(join(profileDir, f), 'utf8')) as CpuProfile;
       }
       return run;
