@@ -185,7 +185,8 @@ async function service(): Promise<Record<string, number>> {
         `Heaviest self time: ${b.top.slice(0, 6).map((t) => `${t.fn} (${t.file}) ${t.pct.toFixed(1)}%`).join(', ')}.`,
       `  What limits it: the NATS client (${nats.toFixed(0)}%: one JetStream publish with its own ack per subject per raw batch, ` +
         `each with headers, a reply inbox, a timer and a parsed ack; the raw batches and acks coming in) against ${enrich.toFixed(0)}% ` +
-        `for decode, lookups and rendering together, and GC ${b.pct.gc.toFixed(0)}%. The subjects (project, agent, verdict) are the ` +
+        `for decode, lookups and rendering together, and GC ${b.pct.gc.toFixed(0)}%. Until the runtime's connection set ` +
+        `noAsyncTraces, nats.js also built two stack-capturing Errors per publish (~40% of this CPU in the 2026-12-01 profile). The subjects (project, agent, verdict) are the ` +
         `contract, and a message may hold only one raw batch's records (its id must come out the same on redelivery), so the ` +
         `message count per record falls only with bigger raw batches (READER_BATCH_RECORDS) or fewer active workloads, as the ` +
         `20-workload figure shows. Name and label lookups are in-memory Map reads: Redis is written when a batch teaches a new name ` +
