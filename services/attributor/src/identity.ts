@@ -5,7 +5,7 @@
 // token of the empty string (`%`), so `sluice.events.%.%.DENIED` holds unknown and unlabelled
 // traffic. The documents still tell them apart: an absent label is an absent field, an empty
 // label is `""`, and an unknown cgroup says `attribution: "unknown"`.
-import { subjects, WorkloadIdentity } from '@sluice/contracts';
+import { subjects, WorkloadIdentity, type Verdict } from '@sluice/contracts';
 
 /** The identity schema is the identity API's (contracts), so what is cached is what is answered. */
 export const CachedIdentity = WorkloadIdentity;
@@ -16,13 +16,25 @@ export interface Entry {
   readonly identity: CachedIdentity;
   /** `,"attribution":…,"agent":…` — the identity fields as a JSON fragment with a leading comma. */
   readonly fragment: string;
+  /** `fragment` in UTF-8, encoded once: render copies it into every line of the workload. */
+  readonly fragmentBytes: Uint8Array;
   /** `sluice.events.<project>.<agent>.` — append the verdict. */
   readonly eventsPrefix: string;
+  /**
+   * `eventsPrefix` + each verdict, built once: render groups every record by its subject, and a
+   * string made per record would be built and hashed per record.
+   */
+  readonly eventsSubjects: Readonly<Record<Verdict, string>>;
   readonly dnsSubject: string;
 }
 
 function tokens(project: string | undefined, agent: string | undefined) {
-  return { eventsPrefix: subjects.eventsPrefix(project ?? '', agent ?? ''), dnsSubject: subjects.dns(project ?? '', agent ?? '') };
+  const eventsPrefix = subjects.eventsPrefix(project ?? '', agent ?? '');
+  return {
+    eventsPrefix,
+    eventsSubjects: { ALLOWED: `${eventsPrefix}ALLOWED`, DENIED: `${eventsPrefix}DENIED`, BYPASSED: `${eventsPrefix}BYPASSED` },
+    dnsSubject: subjects.dns(project ?? '', agent ?? ''),
+  };
 }
 
 export function makeEntry(identity: CachedIdentity): Entry {
@@ -31,17 +43,15 @@ export function makeEntry(identity: CachedIdentity): Entry {
     const v = identity[k];
     if (v !== undefined) doc[k] = v;
   }
-  return {
-    identity,
-    fragment: ',' + JSON.stringify(doc).slice(1, -1),
-    ...tokens(identity.project, identity.agent),
-  };
+  const fragment = ',' + JSON.stringify(doc).slice(1, -1);
+  return { identity, fragment, fragmentBytes: Buffer.from(fragment, 'utf8'), ...tokens(identity.project, identity.agent) };
 }
 
 /** The entry every unattributable record gets: kept, marked, never dropped (D27). */
 export const UNKNOWN: Entry = {
   identity: { attribution: 'docker', node: '-', ips: [], started_ms: 0, can_bypass_raw: false },
   fragment: ',"attribution":"unknown"',
+  fragmentBytes: Buffer.from(',"attribution":"unknown"', 'utf8'),
   ...tokens(undefined, undefined),
 };
 

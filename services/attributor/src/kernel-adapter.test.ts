@@ -28,6 +28,20 @@ describe('kernel adapter', () => {
     expect(d.qname, 'a forged answer teaches no name').toBeUndefined();
   });
 
+  it('spells every cgroup id exactly, whether its string is cached (below 2^53) or not', () => {
+    for (const id of [1n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 64n - 1n, 123_456_789_012n]) {
+      expect(dec(encodeRecord({ cgroupId: id, tsNs: 1n, verdict: 1 })).cgroupId).toBe(id.toString());
+      expect(dec(encodeRecord({ cgroupId: id, tsNs: 2n, verdict: 2 })).cgroupId, 'the second time, from the cache').toBe(id.toString());
+    }
+  });
+
+  it('flags fields that are pure ASCII, and only those', () => {
+    expect(dec(encodeRecord({ cgroupId: 1n, tsNs: 1n, verdict: 1, comm: 'curl' })).fieldsAscii).toBe(true);
+    expect(dec(encodeRecord({ cgroupId: 1n, tsNs: 1n, verdict: 1, comm: 'café' })).fieldsAscii).toBe(false);
+    const q = 'bücher.example';
+    expect(dec(encodeRecord({ kind: 'dns', cgroupId: 1n, tsNs: 1n, comm: 'curl', qname: q, domainHash: nameHash(q) })).fieldsAscii).toBe(false);
+  });
+
   it('agrees with the contracts decoder on every field an event carries', () => {
     const b = encodeRecord({ cgroupId: 2n ** 63n + 5n, tsNs: 77n, verdict: 3, pid: 99, comm: 'cu"rl', dst: '10.1.2.3', dport: 5432 });
     b[KERNEL_RECORD_FIELDS.src_addr[0]] = 172;

@@ -76,6 +76,9 @@ const QTYPES: Record<number, string> = { 1: 'A', 5: 'CNAME', 28: 'AAAA', 65: 'HT
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
 
 const latin1 = new TextDecoder('latin1');
+// Render writes ASCII fields byte for byte; anything else (an agent picks its comm, a qname may
+// carry UTF-8) is measured and encoded there.
+const NON_ASCII = /[^\x00-\x7f]/;
 const utf8 = new TextDecoder('utf-8');
 
 function cstring(bytes: Uint8Array, start: number, max: number, dec: TextDecoder): string {
@@ -92,6 +95,25 @@ function cstring(bytes: Uint8Array, start: number, max: number, dec: TextDecoder
   if (!ascii) return dec.decode(bytes.subarray(start, end));
   let s = '';
   for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]!);
+  return s;
+}
+
+// cgroup id → its decimal string. A batch holds a few cgroups many times over: one string per
+// cgroup instead of a BigInt and a string per record, and the same string object every time, so
+// the label cache's and the name table's Map lookups reuse its hash instead of hashing a new copy.
+const cgroupIds = new Map<number, string>();
+const CGROUP_IDS_MAX = 4096;
+
+function cgroupIdAt(v: DataView, at: number): string {
+  const hi = v.getUint32(at + 4, true);
+  // Past 2^53 a double no longer keys it exactly (kernel cgroup ids are inode numbers: never in practice).
+  if (hi >= 0x200000) return v.getBigUint64(at, true).toString();
+  const key = hi * 0x1_0000_0000 + v.getUint32(at, true);
+  let s = cgroupIds.get(key);
+  if (s === undefined) {
+    if (cgroupIds.size >= CGROUP_IDS_MAX) cgroupIds.clear();
+    cgroupIds.set(key, (s = String(key)));
+  }
   return s;
 }
 
@@ -119,18 +141,19 @@ export const kernelCodec: RecordCodec = {
     if (family !== AF_INET && family !== AF_INET6) throw new RecordError('bad_family', `record family ${family} is not AF_INET/AF_INET6`);
     const flags = v.getUint32(o + OFF.flags, true);
     const mapped = (flags & F_V4MAPPED) !== 0;
-    const cgroupId = v.getBigUint64(o + OFF.cgroup, true).toString();
+    const cgroupId = cgroupIdAt(v, o + OFF.cgroup);
     const tsNs = v.getBigUint64(o + OFF.ts, true);
     const pid = v.getUint32(o + OFF.pid, true);
     const comm = cstring(b, o + OFF.comm, 16, latin1);
+    const ascii = !NON_ASCII.test(comm);
     const cg = `,"cgroup_id":"${cgroupId}","pid":${pid},"comm":${JSON.stringify(comm)}`;
     const domainHash = v.getBigUint64(o + OFF.domainHash, true);
 
-    if (kind === KIND.dns) return dnsRecord(v, b, o, family, cgroupId, tsNs, cg, domainHash, flags);
-    if (kind === KIND.escape) return escapeRecord(v, o, cgroupId, tsNs, cg);
+    if (kind === KIND.dns) return dnsRecord(v, b, o, family, cgroupId, tsNs, cg, domainHash, flags, ascii);
+    if (kind === KIND.escape) return escapeRecord(v, o, cgroupId, tsNs, cg, ascii);
 
     const dstIp = formatKernelAddr(b, o + OFF.dst, family);
-    if (suppressed) return suppressedRecord(b, o, cgroupId, tsNs, cg, dstIp, wallOffsetNs);
+    if (suppressed) return suppressedRecord(b, o, cgroupId, tsNs, cg, dstIp, wallOffsetNs, ascii);
     const verdict = VERDICT_NAMES[b[o + OFF.verdict]!];
     if (!verdict) throw new RecordError('bad_verdict', `record verdict ${b[o + OFF.verdict]} on a ${KIND_NAMES[kind]} record`);
     const l4 = b[o + OFF.l4proto]!;
@@ -154,7 +177,7 @@ export const kernelCodec: RecordCodec = {
       const t = v.getUint32(o + OFF.sockType, true);
       fields += `,"sock_type":"${SOCK_TYPES[t] ?? `type${t}`}","sock_protocol":${v.getUint32(o + OFF.sockProtocol, true)}`;
     }
-    return { cgroupId, tsNs, out: 'egress', verdict, fields, domainHash, hostStale: (flags & F_HOST_STALE) !== 0 };
+    return { cgroupId, tsNs, out: 'egress', verdict, fields, fieldsAscii: ascii, domainHash, hostStale: (flags & F_HOST_STALE) !== 0 };
   },
 };
 
@@ -173,6 +196,7 @@ function dnsRecord(
   cg: string,
   domainHash: bigint,
   flags: number,
+  commAscii: boolean,
 ): AttributableRecord {
   const qtype = v.getUint16(o + OFF.dnsQtype, true);
   const rcode = b[o + OFF.dnsRcode]!;
@@ -185,16 +209,17 @@ function dnsRecord(
   const rejected = b[o + OFF.dnsRejected]!;
   if (rejected) fields += `,"forged":${(flags & KERNEL_FLAG.dns_forged) !== 0},"rejected":"${DNS_REJECTED[rejected] ?? 'untrusted'}"`;
   // A forged answer teaches no name: its qname must not label the cgroup's connects.
-  return { cgroupId, tsNs, out: 'dns', verdict: undefined, fields, domainHash, hostStale: false, qname: rejected ? undefined : qname };
+  const fieldsAscii = commAscii && !NON_ASCII.test(qname);
+  return { cgroupId, tsNs, out: 'dns', verdict: undefined, fields, fieldsAscii, domainHash, hostStale: false, qname: rejected ? undefined : qname };
 }
 
 /** A task left the managed scope: BYPASSED (outside enforcement from then on), reason escape. */
-function escapeRecord(v: DataView, o: number, cgroupId: string, tsNs: bigint, cg: string): AttributableRecord {
+function escapeRecord(v: DataView, o: number, cgroupId: string, tsNs: bigint, cg: string, fieldsAscii: boolean): AttributableRecord {
   const fields =
     `,"kind":"escape","verdict":"BYPASSED","audit":false,"reason":"escape","rule_id":0${cg}` +
     `,"tid":${v.getUint32(o + OFF.tid, true)},"family":"ipv4","l4_proto":"none","dst_ip":"0.0.0.0","dst_port":0` +
     `,"to_cgroup_id":"${v.getBigUint64(o + OFF.escapeTo, true)}"`;
-  return { cgroupId, tsNs, out: 'egress', verdict: 'BYPASSED', fields, domainHash: 0n, hostStale: false };
+  return { cgroupId, tsNs, out: 'egress', verdict: 'BYPASSED', fields, fieldsAscii, domainHash: 0n, hostStale: false };
 }
 
 const iso = (tsNs: bigint, wallOffsetNs: bigint) => new Date(Number((tsNs + wallOffsetNs) / 1_000_000n)).toISOString();
@@ -212,6 +237,7 @@ function suppressedRecord(
   cg: string,
   dstIp: string,
   wallOffsetNs: bigint,
+  fieldsAscii: boolean,
 ): AttributableRecord {
   const s = decodeSuppressed(b.subarray(o, o + RECORD_SIZE));
   let verdict = VERDICT_NAMES[b[o + OFF.verdict]!];
@@ -225,5 +251,5 @@ function suppressedRecord(
     `,"family":"${b[o + OFF.family] === AF_INET ? 'ipv4' : 'ipv6'}","l4_proto":"${PROTOS[l4] ?? String(l4)}"` +
     `,"dst_ip":"${dstIp}","dst_port":${b[o + OFF.dport]! | (b[o + OFF.dport + 1]! << 8)}` +
     `,"suppressed_count":${s.count},"first_time":"${iso(s.firstTsNs, wallOffsetNs)}","last_time":"${iso(s.lastTsNs, wallOffsetNs)}"`;
-  return { cgroupId, tsNs, out: 'egress', verdict, fields, domainHash: 0n, hostStale: false };
+  return { cgroupId, tsNs, out: 'egress', verdict, fields, fieldsAscii, domainHash: 0n, hostStale: false };
 }

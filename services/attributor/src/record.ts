@@ -17,6 +17,8 @@ export interface AttributableRecord {
    * building and stringifying an object per record was half the cost of the enrich path.
    */
   fields: string;
+  /** `fields` is pure ASCII (one byte per character in UTF-8); absent or false: render measures it. */
+  fieldsAscii?: boolean;
   /**
    * The kernel's hash of the name (bpf/name_hash.h), 0n when none. On an egress record it is the
    * name this cgroup resolved for the destination; on a DNS record, the question name's.

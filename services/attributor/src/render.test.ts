@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DnsEvent, EgressEvent, parseEventSubject, parseRawBatch } from '@sluice/contracts';
+import { DnsEvent, EgressEvent, nameHash, parseEventSubject, parseRawBatch } from '@sluice/contracts';
 import { encodeBatch, headerGetter } from '@sluice/testkit/unit';
 import { decodeBatch } from './decode.ts';
 import { renderBatch } from './render.ts';
@@ -95,6 +95,30 @@ describe('decode and render', () => {
     expect(first.messages.reduce((n, m) => n + m.count, 0)).toBe(50);
     expect(render().messages.map((m) => m.msgId)).toEqual(first.messages.map((m) => m.msgId));
     expect(new Set(first.messages.map((m) => m.msgId)).size).toBe(first.messages.length);
+  });
+
+  it('writes non-ASCII labels, node, comm and names as UTF-8 whose JSON reads back exactly', () => {
+    const cache = new LabelCache({ graceMs: 1000, startSlackMs: 0 });
+    cache.upsert({ attribution: 'registered', node: 'nœud ✓', cgroup_id: '7', agent: 'agént 🚀', project: 'projet "q"', ips: [], started_ms: T0, can_bypass_raw: false });
+    const host = 'bücher.example';
+    const b = encodeBatch(
+      [
+        { cgroupId: 7n, tsNs: at(T0 + 1), verdict: 2, comm: 'café\\x', domainHash: nameHash(host), hostStale: true },
+        { cgroupId: 7n, tsNs: at(T0 + 2), verdict: 2, comm: 'curl' },
+        { kind: 'dns', cgroupId: 7n, tsNs: at(T0 + 3), comm: 'curl', qname: host, domainHash: nameHash(host) },
+      ],
+      { node: 'nœud ✓', bootId: 'b', firstSeq: 5, wallOffsetNs: OFFSET },
+    );
+    // comm is read as Latin-1 (the kernel's bytes, one character each): characters 0x80–0xff, two UTF-8 bytes.
+    // Small messages, so the split path measures the multi-byte lines too.
+    for (const max of [1 << 20, 4096]) {
+      const out = renderBatch(decodeBatch(b.meta, b.body, kernelCodec), cache.lookupCgroup.bind(cache), max, [host, undefined, undefined]);
+      const docs = out.messages.flatMap((m) => lines(m.data) as Array<Record<string, unknown>>);
+      expect(docs.map((d) => d.id).sort()).toEqual(['nœud ✓:b:5', 'nœud ✓:b:6', 'nœud ✓:b:7']);
+      for (const d of docs) expect(d).toMatchObject({ node: 'nœud ✓', agent: 'agént 🚀', project: 'projet "q"', attribution: 'registered' });
+      expect(docs.find((d) => d.id === 'nœud ✓:b:5')).toMatchObject({ comm: Buffer.from('café\\x').toString('latin1'), dst_host: host, dst_host_stale: true });
+      expect(docs.find((d) => d.id === 'nœud ✓:b:7')).toMatchObject({ qname: host });
+    }
   });
 
   it('drops only undecodable records and names why', () => {
