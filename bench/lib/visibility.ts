@@ -12,11 +12,11 @@ const MARGIN = 2_000;
 interface Hit {
   _id: string;
   _seq_no: number;
-  fields?: { '@timestamp'?: string[] };
+  fields?: Record<string, string[] | undefined>;
 }
 
 export class VisibilityWatch {
-  readonly latencies = new Map<string, { tsMs: number; latencyMs: number }>();
+  readonly latencies = new Map<string, { tsMs: number; latencyMs: number; extra?: Record<string, number> }>();
   late = 0;
   private cursor = -1;
   private running = false;
@@ -27,6 +27,8 @@ export class VisibilityWatch {
     private readonly url: string,
     private readonly index: string,
     private readonly intervalMs = 100,
+    /** Further date fields to record per document (epoch ms), e.g. observedTimestamp. */
+    private readonly extraFields: readonly string[] = [],
   ) {}
 
   start(): void {
@@ -73,7 +75,7 @@ export class VisibilityWatch {
           seq_no_primary_term: true,
           sort: [{ _seq_no: 'asc' }],
           ...(after >= 0 ? { search_after: [after] } : {}),
-          docvalue_fields: [{ field: '@timestamp', format: 'epoch_millis' }],
+          docvalue_fields: ['@timestamp', ...this.extraFields].map((field) => ({ field, format: 'epoch_millis' })),
           track_total_hits: false,
         }),
       });
@@ -85,7 +87,12 @@ export class VisibilityWatch {
         if (this.latencies.has(h._id)) continue;
         const ts = Number(h.fields?.['@timestamp']?.[0]);
         if (!Number.isFinite(ts)) throw new Error(`document ${h._id} in ${this.index} has no @timestamp`);
-        this.latencies.set(h._id, { tsMs: ts, latencyMs: sentAt === undefined ? NaN : sentAt - ts });
+        const extra: Record<string, number> = {};
+        for (const f of this.extraFields) {
+          const v = Number(h.fields?.[f]?.[0]);
+          if (Number.isFinite(v)) extra[f] = v;
+        }
+        this.latencies.set(h._id, { tsMs: ts, latencyMs: sentAt === undefined ? NaN : sentAt - ts, extra });
       }
       if (hits.length < PAGE) return;
       after = hits.at(-1)!._seq_no;
