@@ -29,6 +29,9 @@ export const STAGES = [
   ['enriched_to_pulled', 'enriched', 'pulled'],
   ['pulled_to_bulk', 'pulled', 'bulk'],
   ['bulk_to_searchable', 'bulk', 'searchable'],
+  // The two above together, for when OpenSearch has no `set` processor (the minimal distribution
+  // ships without the ingest-common module) and so no bulk stamp.
+  ['pulled_to_searchable', 'pulled', 'searchable'],
 ] as const;
 
 /** `e2e.stage.<name>_p50_ms` / `_p99_ms` over the documents that carry both stamps of a stage. */
@@ -95,14 +98,23 @@ export async function eventStoreTimes(js: JetStreamClient, stream: string, subje
   return out;
 }
 
-/** Installs the bench's ingest pipeline on a data stream: each document gets `INGEST_FIELD` = when it reached the ingest node. */
-export async function stampIngest(url: string, dataStream: string): Promise<void> {
+/**
+ * Installs the bench's ingest pipeline on a data stream: each document gets `INGEST_FIELD` = when
+ * it reached the ingest node. Returns why not when this OpenSearch has no `set` processor.
+ */
+export async function stampIngest(url: string, dataStream: string): Promise<string | undefined> {
   const name = `${dataStream}-bench-ingested`;
   const put = async (path: string, body: object): Promise<void> => {
     const r = await fetch(`${url}/${path}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     if (!r.ok) throw new Error(`PUT ${path}: HTTP ${r.status} ${await r.text()}`);
   };
-  await put(`_ingest/pipeline/${name}`, { processors: [{ set: { field: INGEST_FIELD, value: '{{_ingest.timestamp}}' } }] });
+  try {
+    await put(`_ingest/pipeline/${name}`, { processors: [{ set: { field: INGEST_FIELD, value: '{{_ingest.timestamp}}' } }] });
+  } catch (err) {
+    if (/No processor type exists with name \[set\]/.test(String(err))) return 'this OpenSearch has no `set` ingest processor (no ingest-common module)';
+    throw err;
+  }
   await put(`${dataStream}/_mapping`, { properties: { [INGEST_FIELD]: { type: 'date' } } });
   await put(`${dataStream}/_settings`, { 'index.default_pipeline': name });
+  return undefined;
 }
