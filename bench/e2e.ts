@@ -15,6 +15,8 @@
 //                          pulled_to_bulk, bulk_to_searchable
 //   e2e.sink.bulk_docs_mean / e2e.sink.bulk_ms_mean  the sink's bulks over the run (its metrics)
 //   e2e.refresh_interval_ms the data stream's refresh interval (its template's); e2e.goal_ms = it + 500
+//   e2e.side_cpu_cores     CPU of the learner, policy and otlp-receiver during the run (the learner
+//                          reads every event, as deployed), in cores
 //   e2e.opensearch_cpu_cores / e2e.machine_cpu_cores  OpenSearch's CPU (its node stats) and the whole
 //                          machine's during the run, in cores: what else the 2 shared cores were doing
 //   mem.<service>.idle_rss_mb / load_rss_mb / load_peak_rss_mb  VmRSS of every service (bpf-reader,
@@ -153,6 +155,8 @@ export async function run(): Promise<Record<string, number>> {
     const idle = idleRss.stop();
     const loadRss = new RssWatch(memPids);
     loadRss.start();
+    const sidePids = Object.values(side?.pids ?? {});
+    const sideCpu0 = sidePids.map(cpuSeconds);
     const cpu0 = pids.map(cpuSeconds);
     const os0 = await openSearchCpuSeconds();
     const machine0 = machineBusySeconds();
@@ -174,6 +178,7 @@ export async function run(): Promise<Record<string, number>> {
     const main = () => [...watch.latencies.values()].filter((d) => d.tsMs >= start - 5); // ms clocks, same host
     await waitFor('every record searchable', async () => (main().length >= n ? true : undefined), 60_000).catch(() => undefined); // what never arrived is reported as e2e.missing, not hidden
     const cpu1 = pids.map(cpuSeconds);
+    const sideCpu1 = sidePids.map(cpuSeconds);
     const os1 = await openSearchCpuSeconds();
     const machine1 = machineBusySeconds();
     const end = Date.now();
@@ -181,7 +186,12 @@ export async function run(): Promise<Record<string, number>> {
     watching = undefined;
     await watch.stop();
     const docs = main();
-    const stages = await stageBreakdown(slice, node, watch, start);
+    // Diagnostic figures: if reading the streams back fails, the latency figures still stand.
+    const stages = await stageBreakdown(slice, node, watch, start).catch((err: unknown) => {
+      stageFailure = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`e2e bench: no stage figures: ${stageFailure}\n`);
+      return {};
+    });
     const bulks = sinkBulks(await scrape(sinkPort));
     const lat = docs.map((d) => d.latencyMs).filter((x) => Number.isFinite(x));
     // Loops, not Math.min(...xs): 200k arguments overflow the stack.
@@ -210,6 +220,7 @@ export async function run(): Promise<Record<string, number>> {
       'e2e.refresh_interval_ms': refreshMs,
       'e2e.goal_ms': refreshMs + 500,
       'e2e.opensearch_cpu_cores': (os1 - os0) / wall,
+      'e2e.side_cpu_cores': sideCpu1.reduce((a, v, i) => a + v - sideCpu0[i]!, 0) / wall,
       'e2e.machine_cpu_cores': (machine1 - machine0) / wall,
       ...stages,
       ...bulks,
@@ -277,6 +288,7 @@ function sinkBulks(text: string): Record<string, number> {
 let lastNotes: string[] = [];
 let sideFailure: string | undefined;
 let stampNote: string | undefined;
+let stageFailure: string | undefined;
 /** Markdown for latest.md: the goal, whether it held, and the stage that took the most. */
 export function notes(): string[] {
   return lastNotes;
@@ -292,8 +304,9 @@ function limitNotes(f: Record<string, number>): string[] {
   return [
     `- **e2e**: p99 ${p99} ms at ${f['e2e.offered_per_s']}/s offered, ${f['e2e.indexed_per_s']}/s indexed; goal ≤ refresh interval + 500 ms = ${goal} ms: ` +
       `${p99 <= goal ? 'met' : 'not met'}. Stages by p99: ${stages.join(', ')}. CPU in cores: pipeline ${f['e2e.pipeline_cpu_cores']!.toFixed(2)}, ` +
-      `OpenSearch ${f['e2e.opensearch_cpu_cores']!.toFixed(2)}, whole machine ${f['e2e.machine_cpu_cores']!.toFixed(2)} of 2.`,
+      `learner+policy+otlp-receiver ${f['e2e.side_cpu_cores']!.toFixed(2)}, OpenSearch ${f['e2e.opensearch_cpu_cores']!.toFixed(2)}, whole machine ${f['e2e.machine_cpu_cores']!.toFixed(2)} of 2.`,
     ...(stampNote ? [`- **e2e stages**: ${stampNote}.`] : []),
+    ...(stageFailure ? [`- **e2e stages failed**: ${stageFailure}`] : []),
     ...(sideFailure ? [`- **e2e memory**: learner, policy and otlp-receiver did not start, so no figures for them: ${sideFailure}`] : []),
   ];
 }

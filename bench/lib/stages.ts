@@ -58,7 +58,8 @@ const ms = (nanos: bigint | number): number => Number(nanos) / 1e6;
 
 /** Reads every message on `subject` of `stream` (an ordered consumer) and hands each to `each`. */
 async function readAll(js: JetStreamClient, stream: string, subject: string, each: (data: Uint8Array, header: (n: string) => string | undefined, storedMs: number) => void): Promise<void> {
-  const c = await js.consumers.get(stream, { filter_subjects: [subject] });
+  // A string, not an array: filter_subjects lists need nats-server 2.10, the one here is 2.9.
+  const c = await js.consumers.get(stream, { filter_subjects: subject });
   for (;;) {
     const batch = await c.fetch({ max_messages: 500, expires: 2000 });
     let n = 0;
