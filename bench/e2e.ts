@@ -13,6 +13,8 @@
 //   e2e.stage.<stage>_p50_ms / _p99_ms  where the time goes, per document (lib/stages.ts names the
 //                          clocks): kernel_to_raw, raw_to_enriched, enriched_to_pulled,
 //                          pulled_to_bulk, bulk_to_searchable
+//   e2e.trickle.latency_p50_ms / _p99_ms, e2e.trickle.stage.*  the same for a quiet pipe: 50 records at
+//                          25/s before the burst (the waits an idle pipe pays: batch windows, linger)
 //   e2e.sink.bulk_docs_mean / e2e.sink.bulk_ms_mean  the sink's bulks over the run (its metrics)
 //   e2e.refresh_interval_ms the data stream's refresh interval (its template's); e2e.goal_ms = it + 500
 //   e2e.side_cpu_cores     CPU of the learner, policy and otlp-receiver during the run (the learner
@@ -73,6 +75,9 @@ const NATS_URL = testServer('NATS_URL');
 const REDIS_URL = testServer('REDIS_URL');
 const OPENSEARCH_URL = testServer('OPENSEARCH_URL');
 const WARMUP = 500;
+/** The quiet-pipe trickle before the burst: records and records/s. */
+const TRICKLE = 50;
+const TRICKLE_RATE = 25;
 
 /** A labelled container whose cgroup sits under `parent` (relative to the cgroup2 mount); its cgroup path. */
 async function container(name: string, parent: string, labels: Record<string, string>): Promise<string> {
@@ -153,6 +158,12 @@ export async function run(): Promise<Record<string, number>> {
     idleRss.start();
     await sleep(3000);
     const idle = idleRss.stop();
+    // The quiet pipe: a trickle whose stages show the waits adaptive batching removes (the reader's
+    // batch window, the sink's linger), which the 10k/s burst hides behind its own batching.
+    const trickleStart = Date.now();
+    const seenBefore = watch.seen;
+    await probe<ProbeCounts>(cgPath, 'sendburst', '198.51.100.9', 9, TRICKLE, TRICKLE_RATE);
+    await waitFor('trickle documents searchable', async () => (watch.seen >= seenBefore + TRICKLE ? true : undefined), 30_000);
     const loadRss = new RssWatch(memPids);
     loadRss.start();
     const sidePids = Object.values(side?.pids ?? {});
@@ -187,7 +198,7 @@ export async function run(): Promise<Record<string, number>> {
     await watch.stop();
     const docs = main();
     // Diagnostic figures: if reading the streams back fails, the latency figures still stand.
-    const stages = await stageBreakdown(slice, node, watch, start).catch((err: unknown) => {
+    const stages = await stageBreakdown(slice, node, watch, trickleStart, start).catch((err: unknown) => {
       stageFailure = err instanceof Error ? err.message : String(err);
       process.stderr.write(`e2e bench: no stage figures: ${stageFailure}\n`);
       return {};
@@ -250,14 +261,19 @@ export async function run(): Promise<Record<string, number>> {
 }
 
 /** Per-document stamps of the run's documents (lib/stages.ts), as stage figures; the detail to stderr. */
-async function stageBreakdown(slice: Slice, node: string, watch: VisibilityWatch, start: number): Promise<Record<string, number>> {
+/** Stage figures of the burst (documents from `start`), and as `e2e.trickle.*` of the trickle before it. */
+async function stageBreakdown(slice: Slice, node: string, watch: VisibilityWatch, trickleStart: number, start: number): Promise<Record<string, number>> {
   const raw = await rawStoreTimes(slice.js, STREAMS.raw.name, subjects.raw(node));
   const enriched = await eventStoreTimes(slice.js, STREAMS.events.name, `sluice.events.${encodeToken(slice.project)}.>`);
   const stamps: DocStamps[] = [];
+  const trickle: DocStamps[] = [];
+  const trickleLat: number[] = [];
   for (const [id, d] of watch.latencies) {
-    if (d.tsMs < start - 5) continue;
+    if (d.tsMs < trickleStart - 5) continue;
     const seq = Number(id.slice(id.lastIndexOf(':') + 1));
-    stamps.push({
+    const into = d.tsMs < start - 5 ? trickle : stamps;
+    if (into === trickle && Number.isFinite(d.latencyMs)) trickleLat.push(d.latencyMs);
+    into.push({
       kernel: d.tsMs,
       raw: raw.get(seq),
       enriched: enriched.get(id),
@@ -266,7 +282,12 @@ async function stageBreakdown(slice: Slice, node: string, watch: VisibilityWatch
       searchable: Number.isFinite(d.latencyMs) ? d.tsMs + d.latencyMs : undefined,
     });
   }
-  const f = stageFigures(stamps);
+  const t = stageFigures(trickle);
+  const f = {
+    ...stageFigures(stamps),
+    ...Object.fromEntries(Object.entries(t).map(([k, v]) => [k.replace('e2e.stage.', 'e2e.trickle.stage.'), v])),
+    ...(trickleLat.length > 0 ? { 'e2e.trickle.latency_p50_ms': percentile(trickleLat, 50), 'e2e.trickle.latency_p99_ms': percentile(trickleLat, 99) } : {}),
+  };
   process.stderr.write(`e2e bench: stages (ms) ${JSON.stringify(f)}\n`);
   return f;
 }
