@@ -13,8 +13,8 @@
 //   e2e.stage.<stage>_p50_ms / _p99_ms  where the time goes, per document (lib/stages.ts names the
 //                          clocks): kernel_to_raw, raw_to_enriched, enriched_to_pulled,
 //                          pulled_to_bulk, bulk_to_searchable
-//   e2e.trickle.latency_p50_ms / _p99_ms, e2e.trickle.stage.*  the same for a quiet pipe: 50 records at
-//                          25/s before the burst (the waits an idle pipe pays: batch windows, linger)
+//   e2e.trickle.latency_p50_ms / _p99_ms, e2e.trickle.stage.*  the same for a quiet pipe: 40 records at
+//                          10/s before the burst (the waits an idle pipe pays: batch windows, linger)
 //   e2e.sink.bulk_docs_mean / e2e.sink.bulk_ms_mean  the sink's bulks over the run (its metrics)
 //   e2e.refresh_interval_ms the data stream's refresh interval (its template's); e2e.goal_ms = it + 500
 //   e2e.side_cpu_cores     CPU of the learner, policy and otlp-receiver during the run (the learner
@@ -76,8 +76,8 @@ const REDIS_URL = testServer('REDIS_URL');
 const OPENSEARCH_URL = testServer('OPENSEARCH_URL');
 const WARMUP = 500;
 /** The quiet-pipe trickle before the burst: records and records/s. */
-const TRICKLE = 50;
-const TRICKLE_RATE = 25;
+const TRICKLE = 40;
+const TRICKLE_RATE = 10;
 
 /** A labelled container whose cgroup sits under `parent` (relative to the cgroup2 mount); its cgroup path. */
 async function container(name: string, parent: string, labels: Record<string, string>): Promise<string> {
