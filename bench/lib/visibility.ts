@@ -2,9 +2,13 @@
 // `intervalMs` for documents past a `_seq_no` cursor (one shard: the sink's templates make one),
 // so each poll fetches only what is new. A document's latency is the send time of the first
 // search that returned it minus its `@timestamp`; resolution is one poll interval.
-// Lucene may make an op visible a moment after a later-numbered one (concurrent bulks), so the
-// cursor trails by MARGIN and ids already seen are skipped; anything older still arriving late is
-// found by the final sweep and counted in `late` (no latency for it) rather than hidden.
+// Lucene may make an op visible a moment after a later-numbered one (concurrent bulks), so each
+// poll starts after the highest sequence number below which every op was seen, trailing the
+// newest by at most MARGIN, and ids already seen are skipped; anything older still arriving late
+// is found by the final sweep and counted in `late` (no latency for it) rather than hidden.
+// The watch must not load the OpenSearch it measures: a `range` query on `_seq_no` (points, so a
+// poll visits only the new documents, not the whole index), no re-fetch of a fixed margin each
+// poll, and the extra fields fetched once, by the final sweep.
 
 const PAGE = 10_000;
 const MARGIN = 2_000;
@@ -12,13 +16,17 @@ const MARGIN = 2_000;
 interface Hit {
   _id: string;
   _seq_no: number;
-  fields?: { '@timestamp'?: string[] };
+  fields?: Record<string, string[] | undefined>;
 }
 
 export class VisibilityWatch {
-  readonly latencies = new Map<string, { tsMs: number; latencyMs: number }>();
+  readonly latencies = new Map<string, { tsMs: number; latencyMs: number; extra?: Record<string, number> }>();
   late = 0;
   private cursor = -1;
+  /** Every sequence number ≤ this was seen; `above` holds the seen ones past it. */
+  private contiguous = -1;
+  private readonly above = new Set<number>();
+  private rangeOk = true;
   private running = false;
   private loop: Promise<void> | undefined;
   private failure: unknown;
@@ -27,6 +35,8 @@ export class VisibilityWatch {
     private readonly url: string,
     private readonly index: string,
     private readonly intervalMs = 100,
+    /** Further date fields to record per document (epoch ms), e.g. observedTimestamp. */
+    private readonly extraFields: readonly string[] = [],
   ) {}
 
   start(): void {
@@ -35,7 +45,7 @@ export class VisibilityWatch {
       while (this.running) {
         const t = Date.now();
         try {
-          await this.poll(t, this.cursor - MARGIN);
+          await this.poll(t, Math.max(this.contiguous, this.cursor - MARGIN));
         } catch (err) {
           this.failure = err;
           this.running = false;
@@ -72,23 +82,49 @@ export class VisibilityWatch {
           _source: false,
           seq_no_primary_term: true,
           sort: [{ _seq_no: 'asc' }],
-          ...(after >= 0 ? { search_after: [after] } : {}),
-          docvalue_fields: [{ field: '@timestamp', format: 'epoch_millis' }],
+          ...(after < 0 ? {} : this.rangeOk ? { query: { range: { _seq_no: { gt: after } } } } : { search_after: [after] }),
+          docvalue_fields: ['@timestamp', ...(sentAt === undefined ? this.extraFields : [])].map((field) => ({ field, format: 'epoch_millis' })),
           track_total_hits: false,
         }),
       });
       if (r.status === 404) return; // the data stream does not exist until the first document
+      if (r.status === 400 && this.rangeOk && after >= 0) {
+        // A server that will not range over _seq_no: page with search_after (it visits every document per poll).
+        this.rangeOk = false;
+        process.stderr.write(`visibility watch: no range query on _seq_no here (${(await r.text()).slice(0, 200)}); using search_after\n`);
+        continue;
+      }
       if (!r.ok) throw new Error(`_search on ${this.index}: HTTP ${r.status} ${await r.text()}`);
       const hits = ((await r.json()) as { hits: { hits: Hit[] } }).hits.hits;
       for (const h of hits) {
         this.cursor = Math.max(this.cursor, h._seq_no);
-        if (this.latencies.has(h._id)) continue;
+        this.seenSeq(h._seq_no);
+        const known = this.latencies.get(h._id);
+        if (known) {
+          if (sentAt === undefined) known.extra = this.extras(h);
+          continue;
+        }
         const ts = Number(h.fields?.['@timestamp']?.[0]);
         if (!Number.isFinite(ts)) throw new Error(`document ${h._id} in ${this.index} has no @timestamp`);
-        this.latencies.set(h._id, { tsMs: ts, latencyMs: sentAt === undefined ? NaN : sentAt - ts });
+        this.latencies.set(h._id, { tsMs: ts, latencyMs: sentAt === undefined ? NaN : sentAt - ts, ...(sentAt === undefined ? { extra: this.extras(h) } : {}) });
       }
       if (hits.length < PAGE) return;
       after = hits.at(-1)!._seq_no;
     }
+  }
+
+  private extras(h: Hit): Record<string, number> {
+    const extra: Record<string, number> = {};
+    for (const f of this.extraFields) {
+      const v = Number(h.fields?.[f]?.[0]);
+      if (Number.isFinite(v)) extra[f] = v;
+    }
+    return extra;
+  }
+
+  private seenSeq(seq: number): void {
+    if (seq <= this.contiguous) return;
+    this.above.add(seq);
+    while (this.above.delete(this.contiguous + 1)) this.contiguous++;
   }
 }

@@ -22,7 +22,10 @@ export const env = {
   READER_RATE_MAX_CGROUPS: int(1).default(65_536),
   /** How often suppressed records are summarised into SUPPRESSED records. */
   READER_SUMMARY_MS: int(10).default(5000),
-  /** Batch bounds: records per SLUICE_RAW message (256 B each; NATS max_payload is 1 MiB) and max wait. */
+  /**
+   * Batch bounds: records per SLUICE_RAW message (256 B each; NATS max_payload is 1 MiB) and max
+   * wait. The wait applies under load only: after a quiet READER_BATCH_MS, records go at once (idle-cut.ts).
+   */
   READER_BATCH_RECORDS: int(1).max(4000).default(1024),
   READER_BATCH_MS: int(1).default(50),
   /** Records buffered (queued + in flight) while NATS is slow or away; beyond it, counted drops. */

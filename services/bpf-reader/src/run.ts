@@ -7,6 +7,7 @@ import { DROP_NOTICE_KIND, HealthEvent, KV_BUCKETS, STREAMS, subjects, type Drop
 import { stageCounters, type ServiceContext, type Started } from '@sluice/runtime';
 import type { z } from 'zod';
 import { Batcher } from './batcher.ts';
+import { IdleCut } from './idle-cut.ts';
 import { systemClock } from './clock.ts';
 import type { env } from './config.ts';
 import { DropAccount, roundDrops } from './drop-account.ts';
@@ -87,7 +88,9 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
   m.createObservableGauge('sluice_reader_queue_records', { description: 'Records queued or in flight to JetStream' }).addCallback((o) =>
     o.observe(publisher.queuedRecords),
   );
+  const idleCut = new IdleCut(c.READER_BATCH_MS);
   const batcher = new Batcher({ maxRecords: c.READER_BATCH_RECORDS, maxDelayMs: c.READER_BATCH_MS }, seq, () => clock.wallOffsetNs, (b) => {
+    idleCut.cut();
     core.acks.inFlight(b.mark);
     publisher.offer(b);
   });
@@ -194,6 +197,7 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
       data: (chunk) => {
         try {
           core.push(chunk);
+          if (idleCut.cutNow(batcher.pending, publisher.queuedRecords)) batcher.cut();
         } catch (err) {
           // A bug must not take the reader down: lose (and count) this chunk, keep draining.
           ledger.drop('reader', 'internal', Math.max(1, Math.floor(chunk.length / RECORD_SIZE)));

@@ -64,6 +64,10 @@ export const env = {
   SINK_BULK_MAX_DOCS: z.coerce.number().int().positive().default(5_000),
   SINK_BULK_TARGET_MS: z.coerce.number().int().positive().default(500),
   SINK_BULK_CONCURRENCY: z.coerce.number().int().positive().default(2),
+  /**
+   * How long documents may gather for a fuller bulk while another bulk is out. With none out they
+   * go at once, so an idle pipe adds no wait and bulks grow with the load (flush-policy.ts).
+   */
   SINK_LINGER_MS: z.coerce.number().int().nonnegative().default(200),
   /**
    * The OTLP logs have a pipeline of their own (bulks, buffer and backpressure apart from the

@@ -6,6 +6,7 @@
 // `working()`, and the pipeline retries with capped exponential backoff.
 import { type Logger, type TimerHandle, type Timers, realTimers } from '@sluice/runtime';
 import type { Backoff, BulkSizer } from './bulk-size.ts';
+import { sendAt } from './flush-policy.ts';
 import { type SourceName, type ParsedBatch, type Rejection, WriteUnavailable, type BulkItem, type DocumentWriter, encodeDocs } from '@sluice/store';
 import type { SinkCounters } from './sink-metrics.ts';
 
@@ -36,6 +37,7 @@ export interface PipelineOptions {
   backoff: Backoff;
   concurrency: number;
   maxBufferedDocs: number;
+  /** How long a partial bulk may gather while another bulk is out (flush-policy.ts); none out: sent at once. */
   lingerMs: number;
   /** Interval for `working()` on held messages; keep it under the consumer's ack wait. */
   keepAliveMs: number;
@@ -182,8 +184,8 @@ export class Pipeline {
       const now = this.clock.now();
       if (now < this.pausedUntil) return this.schedule(this.pausedUntil);
       const size = this.o.sizer.size;
-      const lingerEnd = this.queue[0]!.at + this.o.lingerMs;
-      if (this.queue.length < size && !this.flushing && now < lingerEnd) return this.schedule(lingerEnd);
+      const at = sendAt({ queued: this.queue.length, size, inflight: this.inflight, flushing: this.flushing, oldestAt: this.queue[0]!.at, lingerMs: this.o.lingerMs });
+      if (now < at) return this.schedule(at);
       const batch = this.queue.splice(0, size);
       this.inflight++;
       this.inflightDocs += batch.length;
