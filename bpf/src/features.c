@@ -133,8 +133,10 @@ static int probe(const struct feature *f, char *detail, size_t len)
 			return 0;
 		}
 		r = load_trivial(BPF_PROG_TYPE_LSM, BPF_LSM_MAC, (__u32)id, 0, log, sizeof(log));
-		if (r == -EINVAL || r == -ENOTSUPP || r == -EOPNOTSUPP) {
-			snprintf(detail, len, "the kernel refused an lsm program: %s", strerror(-r));
+		/* The gate above loaded a program, so EPERM here is the kernel refusing this type, not
+		 * our privilege (some kernels refuse every trampoline program: lsm/, fentry/). */
+		if (r == -EINVAL || r == -ENOTSUPP || r == -EOPNOTSUPP || r == -EPERM) {
+			snprintf(detail, len, "the kernel refused to load an lsm program: %s", strerror(-r));
 			return 0;
 		}
 		r = r == 0 ? 1 : r;

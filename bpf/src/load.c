@@ -155,32 +155,32 @@ static void attach_tracing(const char *pin, struct bpf_object *obj)
 }
 
 /*
- * The tamper guard (tamper.bpf.c) needs an active BPF LSM, which many kernels lack (CONFIG_BPF_LSM
- * off, or "bpf" not in the boot's LSM list). There, enforcement still loads without it (fail open
- * for this one program, loudly): tamper protection then rests on the pins' file permissions and on
- * seccomp refusing bpf(). Where the BPF LSM is active, failing to load or attach it is an error.
- * Returns the loaded object (to print and destroy) or NULL when left out; *state says which.
+ * The tamper guard (tamper.bpf.c) needs the BPF LSM, which many kernels lack (CONFIG_BPF_LSM off,
+ * "bpf" not in the boot's LSM list) and some refuse to load even where it is listed (trampoline
+ * programs, lsm/ and fentry/ alike, get EPERM: measured on a 6.18 Firecracker guest). There,
+ * enforcement still loads without it: fail open for this one program, loudly. Tamper protection
+ * then rests on the pins' file permissions and seccomp refusing bpf(). *state says which;
+ * returns the loaded object (to print and destroy) or NULL.
  */
 static struct tamper_bpf *load_tamper(const char *pin, const struct bpf_object_open_opts *oo, __u32 ringbuf,
 				      const char **state)
 {
 	char detail[256] = "";
+	*state = "absent";
 	int active = bpf_lsm_active(detail, sizeof(detail));
 	if (active == 0) {
-		warnx_("tamper guard absent: %s. An agent that can open the pins (root, CAP_DAC_OVERRIDE) could detach "
-		       "enforcement; protection rests on file permissions and seccomp (sluice run refuses bpf())", detail);
-		*state = "absent";
+		warnx_("TAMPER GUARD ABSENT: %s. An agent that can open the pins (root, or CAP_DAC_OVERRIDE as in Docker's "
+		       "default set) could detach enforcement; protection rests on file permissions and seccomp", detail);
 		return NULL;
 	}
 	struct tamper_bpf *t = tamper_bpf__open_opts(oo);
 	struct bpf_map *ev = t ? bpf_object__find_map_by_name(t->obj, "events") : NULL;
-	if (!t || !ev || bpf_map__set_max_entries(ev, ringbuf) || bpf_object__load(t->obj)) {
-		if (active == 1)
-			die(EXIT_FAIL, "the BPF LSM is active but the tamper guard did not load (see libbpf messages above)");
-		warnx_("tamper guard absent: the lsm/bpf program did not load (%s; %s). Protection rests on file "
-		       "permissions and seccomp", strerror(errno), detail);
+	int err = !t || !ev || bpf_map__set_max_entries(ev, ringbuf) ? -EINVAL : bpf_object__load(t->obj);
+	if (err) {
+		warnx_("TAMPER GUARD ABSENT: the kernel refused the lsm/bpf program (%s)%s%s. An agent that can open the pins "
+		       "(root, or CAP_DAC_OVERRIDE) could detach enforcement; protection rests on file permissions and seccomp",
+		       strerror(err < 0 ? -err : errno), *detail ? "; " : "", detail);
 		tamper_bpf__destroy(t);
-		*state = "absent";
 		return NULL;
 	}
 	pin_prog(pin, t->progs.sluice_bpf_guard);
