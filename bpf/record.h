@@ -104,7 +104,12 @@ struct sluice_escape_body { /* ESCAPE: cgroup_id is where the task was, this is 
 	__u64 to_cgroup_id;
 };
 
-struct sluice_bpf_body { /* BPF: the refused bpf() command (enum bpf_cmd) */
+/* BPF body cmd values past enum bpf_cmd: a bpffs change refused, no bpf() call. Unlinking a pin
+ * drops its reference, and a link's last reference going detaches it: no bpf() needed. */
+#define SLUICE_BPF_OP_UNLINK 0x10000u /* unlink/rmdir in a bpffs */
+#define SLUICE_BPF_OP_RENAME 0x10001u /* rename into or out of a bpffs */
+
+struct sluice_bpf_body { /* BPF: the refused bpf() command (enum bpf_cmd), or SLUICE_BPF_OP_* */
 	__u32 cmd;
 };
 

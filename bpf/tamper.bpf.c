@@ -14,10 +14,16 @@
  * the judging off (for itself or for another cgroup). Recorded with its own
  * reason and counted.
  *
- * Only the first hook argument (cmd) is read: the hook gained arguments across
- * kernels (attr, size, kernel), the first never moved. Attached for the whole
+ * Pins are also dropped without bpf(): unlinking (or renaming over) a link's
+ * pin releases its last reference, which detaches it, and CAP_DAC_OVERRIDE
+ * passes the pin directory's 0700. So unlink and rename in a bpffs are refused
+ * to the scope too (inode_unlink / inode_rename: a bpffs check first, the
+ * scope walk only then).
+ *
+ * Only the first hook argument (cmd) of `bpf` is read: the hook gained
+ * arguments across kernels (attr, size, kernel), the first never moved. Attached for the whole
  * node like the escape tracepoints (links/trace/<program>); `load` leaves it
- * out, loudly, where the kernel has no active BPF LSM.
+ * out, loudly, where the kernel has no active BPF LSM or refuses lsm/ programs.
  */
 #include "emit.h"
 #include "scope.h"
@@ -25,16 +31,28 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #define SLUICE_EPERM 1
+#define SLUICE_BPF_FS_MAGIC 0xcafe4a11
 
-SEC("lsm/bpf")
-int sluice_bpf_guard(__u64 *ctx)
+struct super_block {
+	unsigned long s_magic;
+} __attribute__((preserve_access_index));
+
+struct inode {
+	struct super_block *i_sb;
+} __attribute__((preserve_access_index));
+
+/* The current task, if it is inside a managed scope: its cgroup id; else 0. */
+static __always_inline __u64 sluice_scoped_task(void)
 {
-	int cmd = (int)ctx[0];
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
 	if (!cg || !sluice_in_scope(cg))
 		return 0;
-	__u64 cgid = sluice_cgrp_id(cg);
+	return sluice_cgrp_id(cg);
+}
+
+static __always_inline int sluice_refuse(__u64 cgid, __u32 cmd)
+{
 	struct sluice_decision d = {};
 	sluice_policy_for(&d, cgid);
 	d.verdict = SLUICE_VERDICT_DENIED;
@@ -44,8 +62,43 @@ int sluice_bpf_guard(__u64 *ctx)
 	struct sluice_record *r = sluice_record_begin(SLUICE_KIND_BPF, cgid, &d);
 	if (r) {
 		r->family = SLUICE_AF_INET; /* no address; a valid family keeps readers' checks simple */
-		r->body.bpf.cmd = (__u32)cmd;
+		r->body.bpf.cmd = cmd;
 		sluice_submit(r);
 	}
 	return -SLUICE_EPERM;
+}
+
+static __always_inline int sluice_on_bpffs(struct inode *dir)
+{
+	return dir && BPF_CORE_READ(dir, i_sb, s_magic) == SLUICE_BPF_FS_MAGIC;
+}
+
+/* LSM_HOOK(int, 0, bpf, int cmd, union bpf_attr *attr, unsigned int size[, bool kernel]) */
+SEC("lsm/bpf")
+int sluice_bpf_guard(__u64 *ctx)
+{
+	__u64 cgid = sluice_scoped_task();
+	return cgid ? sluice_refuse(cgid, (__u32)(int)ctx[0]) : 0;
+}
+
+/* LSM_HOOK(int, 0, inode_unlink, struct inode *dir, struct dentry *dentry): only a bpffs dir
+ * is looked at, and only then the scope walk. */
+SEC("lsm/inode_unlink")
+int sluice_bpffs_unlink(__u64 *ctx)
+{
+	if (!sluice_on_bpffs((struct inode *)ctx[0]))
+		return 0;
+	__u64 cgid = sluice_scoped_task();
+	return cgid ? sluice_refuse(cgid, SLUICE_BPF_OP_UNLINK) : 0;
+}
+
+/* LSM_HOOK(int, 0, inode_rename, struct inode *old_dir, struct dentry *old_dentry,
+ *          struct inode *new_dir, struct dentry *new_dentry): renaming over a pin drops it too. */
+SEC("lsm/inode_rename")
+int sluice_bpffs_rename(__u64 *ctx)
+{
+	if (!sluice_on_bpffs((struct inode *)ctx[0]) && !sluice_on_bpffs((struct inode *)ctx[2]))
+		return 0;
+	__u64 cgid = sluice_scoped_task();
+	return cgid ? sluice_refuse(cgid, SLUICE_BPF_OP_RENAME) : 0;
 }

@@ -183,7 +183,8 @@ static struct tamper_bpf *load_tamper(const char *pin, const struct bpf_object_o
 		tamper_bpf__destroy(t);
 		return NULL;
 	}
-	pin_prog(pin, t->progs.sluice_bpf_guard);
+	struct bpf_program *p;
+	bpf_object__for_each_program(p, t->obj) pin_prog(pin, p);
 	attach_tracing(pin, t->obj);
 	if (active < 0)
 		warnx_("tamper guard attached, but whether the BPF LSM is active is unknown (%s): if it is not, the guard "
@@ -251,7 +252,7 @@ int cmd_load(const struct opts *o)
 	for (int i = 0; i < nobjs; i++)
 		bpf_object__for_each_program(p, objs[i]) print_prog(stdout, p, &first);
 	if (t)
-		print_prog(stdout, t->progs.sluice_bpf_guard, &first);
+		bpf_object__for_each_program(p, t->obj) print_prog(stdout, p, &first);
 	printf("}}\n");
 	/* Pins and links hold the kernel objects; our fds can go. */
 	connect_bpf__destroy(c);

@@ -1,16 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * `nobpf CMD [ARGS]`: exec CMD with a seccomp filter that refuses bpf() (EPERM), as Docker's
- * default profile does. `sluice run` and the policy service's canary start agents through it
+ * `nobpf CMD [ARGS]`: exec CMD with no way at Sluice's pinned objects: in a mount namespace of its
+ * own without any bpffs mount (the pins are out of reach: a pin unlinked by an agent holding
+ * CAP_DAC_OVERRIDE would detach its link without any bpf() call), and under a seccomp filter that
+ * refuses bpf() (EPERM), as Docker's default profile does. `sluice run` and the policy service's canary start agents through it
  * (packages/runtime agent-argv.ts). Defence in depth under the kernel's tamper guard (tamper.bpf.c):
  * where the BPF LSM is absent, an agent that can open the pins (root, CAP_DAC_OVERRIDE) could
  * otherwise detach enforcement with bpftool. The filter is inherited by every descendant and
  * cannot be removed. Classic BPF, no libbpf: it must work where nothing else of ours loads.
  */
+#define _GNU_SOURCE /* unshare */
 #include "common.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mount.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/audit.h>
@@ -34,10 +41,56 @@
 #define DENY BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA))
 #define ALLOW BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
 
+/* A private view of the mounts (host mounts still propagate in, nothing propagates out) with
+ * every bpffs detached. Needs CAP_SYS_ADMIN: run before the user switch (agent-argv.ts). */
+static void hide_bpffs(void)
+{
+	if (unshare(CLONE_NEWNS))
+		die(EXIT_FAIL, "nobpf: cannot make a mount namespace: %s", strerror(errno));
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
+		die(EXIT_FAIL, "nobpf: cannot make the mounts a slave: %s", strerror(errno));
+	/* Deepest first is not needed: MNT_DETACH takes submounts along. Re-read after each detach. */
+	for (int round = 0; round < 64; round++) {
+		FILE *f = fopen("/proc/self/mountinfo", "r");
+		if (!f)
+			die(EXIT_FAIL, "nobpf: /proc/self/mountinfo: %s", strerror(errno));
+		char line[4096], mp[4096], fstype[64];
+		int found = 0;
+		while (fgets(line, sizeof(line), f)) {
+			/* id parent maj:min root mountpoint opts... - fstype source superopts */
+			char *sep = strstr(line, " - ");
+			if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 || sscanf(sep + 3, "%63s", fstype) != 1)
+				continue;
+			if (strcmp(fstype, "bpf"))
+				continue;
+			/* mountinfo escapes spaces and such as \ooo; unescape in place. */
+			char *w = mp;
+			for (char *r = mp; *r; r++) {
+				if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] && r[3]) {
+					*w++ = (char)strtol((char[]){ r[1], r[2], r[3], 0 }, NULL, 8);
+					r += 3;
+				} else {
+					*w++ = *r;
+				}
+			}
+			*w = 0;
+			found = 1;
+			break;
+		}
+		fclose(f);
+		if (!found)
+			return;
+		if (umount2(mp, MNT_DETACH))
+			die(EXIT_FAIL, "nobpf: cannot detach the bpffs at %s: %s", mp, strerror(errno));
+	}
+	die(EXIT_FAIL, "nobpf: bpffs mounts keep appearing");
+}
+
 int cmd_nobpf(int argc, char **argv)
 {
 	if (argc < 1)
 		die(EXIT_USAGE, "nobpf needs a command to run");
+	hide_bpffs();
 	struct sock_filter prog[] = {
 		LD_ARCH,
 #ifdef SLUICE_I386_NR_BPF
