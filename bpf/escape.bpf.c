@@ -20,38 +20,13 @@
  * cgroup migration. Prevention is not giving the agent the right to write
  * there (`sluice run` drops root and capabilities; containers get a
  * read-only cgroupfs).
- *
- * Kernel structs are declared with only the fields read, relocated against
- * the running kernel's BTF (CO-RE), so no vmlinux.h is needed.
  */
 #include "emit.h"
-#include <bpf/bpf_core_read.h>
+#include "scope.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define SLUICE_MAX_CGROUP_DEPTH 32
 #define SLUICE_MAX_TRACKED 65536
-
-struct kernfs_node {
-	__u64 id;
-} __attribute__((preserve_access_index));
-
-struct cgroup {
-	struct kernfs_node *kn;
-	int level;
-	struct cgroup *ancestors[];
-} __attribute__((preserve_access_index));
-
-struct css_set {
-	struct cgroup *dfl_cgrp;
-} __attribute__((preserve_access_index));
-
-struct task_struct {
-	int pid;
-	int tgid;
-	char comm[16];
-	struct css_set *cgroups;
-} __attribute__((preserve_access_index));
 
 struct sluice_escape {
 	__u64 from;
@@ -70,29 +45,6 @@ struct {
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tracked SEC(".maps");
-
-static __always_inline __u64 sluice_cgrp_id(struct cgroup *c)
-{
-	return BPF_CORE_READ(c, kn, id);
-}
-
-/* Is c a managed scope or below one? */
-static __always_inline int sluice_in_scope(struct cgroup *c)
-{
-	int level = BPF_CORE_READ(c, level);
-	for (int i = 0; i < SLUICE_MAX_CGROUP_DEPTH; i++) {
-		if (i > level)
-			break;
-		struct cgroup *a = 0;
-		bpf_core_read(&a, sizeof(a), &c->ancestors[i]);
-		if (!a)
-			break;
-		__u64 id = sluice_cgrp_id(a);
-		if (bpf_map_lookup_elem(&scopes, &id))
-			return 1;
-	}
-	return 0;
-}
 
 static __always_inline void sluice_escape_emit(const struct sluice_escape *e, __u32 flags)
 {

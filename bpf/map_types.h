@@ -207,6 +207,7 @@ enum sluice_counter {
 	SLUICE_C_SOCKOPT_DENIED = 17,  /* source-routing socket option refused */
 	SLUICE_C_SRCROUTE_DROPPED = 18, /* egress packet carrying a source route dropped */
 	SLUICE_C_ESCAPES = 19,         /* a task left the managed scope */
+	SLUICE_C_BPF_DENIED = 20,      /* bpf() from the managed scope refused (not in COUNTERS records: stats only) */
 	SLUICE_C_ALL_SLOTS = 32,
 };
 

@@ -40,7 +40,8 @@ enum sluice_kind {
 	SLUICE_KIND_SOCKOPT = 10,    /* source-routing socket option refused */
 	SLUICE_KIND_PACKET = 11,     /* egress packet carrying a source route, dropped */
 	SLUICE_KIND_ESCAPE = 12,     /* a task left the managed scope (no verdict: detected, not prevented) */
-	SLUICE_KIND_MAX = 12,
+	SLUICE_KIND_BPF = 13,        /* bpf() from inside the managed scope, refused (tamper.bpf.c) */
+	SLUICE_KIND_MAX = 13,
 };
 
 enum sluice_verdict {
@@ -64,6 +65,7 @@ enum sluice_reason {
 	SLUICE_REASON_DNS_BIND = 9,  /* bind to port 53 or to a resolver address: could forge answers */
 	SLUICE_REASON_SRCROUTE_OPT = 10, /* IP_OPTIONS / IPV6_RTHDR and kin */
 	SLUICE_REASON_SRCROUTE = 11, /* a packet with an LSRR/SSRR option or an IPv6 routing header */
+	SLUICE_REASON_BPF = 12,      /* bpf() from the managed scope: could detach or rewrite enforcement */
 };
 
 enum sluice_mode {
@@ -100,6 +102,15 @@ struct sluice_sockopt_body { /* SOCKOPT */
 
 struct sluice_escape_body { /* ESCAPE: cgroup_id is where the task was, this is where it went */
 	__u64 to_cgroup_id;
+};
+
+/* BPF body cmd values past enum bpf_cmd: a bpffs change refused, no bpf() call. Unlinking a pin
+ * drops its reference, and a link's last reference going detaches it: no bpf() needed. */
+#define SLUICE_BPF_OP_UNLINK 0x10000u /* unlink/rmdir in a bpffs */
+#define SLUICE_BPF_OP_RENAME 0x10001u /* rename into or out of a bpffs */
+
+struct sluice_bpf_body { /* BPF: the refused bpf() command (enum bpf_cmd), or SLUICE_BPF_OP_* */
+	__u32 cmd;
 };
 
 struct sluice_dns_body { /* DNS; dst_addr/family carry this record's answer address */
@@ -153,6 +164,7 @@ struct sluice_record {
 		struct sluice_sock_body sock;
 		struct sluice_sockopt_body sockopt;
 		struct sluice_escape_body escape;
+		struct sluice_bpf_body bpf;
 		struct sluice_dns_body dns;
 		struct sluice_counters_body counters;
 		__u8 raw[136];

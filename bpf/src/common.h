@@ -57,6 +57,9 @@ uint64_t boot_ns(void);
 
 int mkdir_p(const char *path);
 
+/* 1: the BPF LSM is active (lsm/ programs run); 0: it is not; <0: cannot tell. detail says why not. */
+int bpf_lsm_active(char *detail, size_t len);
+
 void json_str(FILE *f, const char *s);
 
 #endif

@@ -121,7 +121,7 @@ static const char *counter_names[SLUICE_C_ALL_SLOTS] = {
 	[SLUICE_C_DNS_UNSOLICITED] = "dns_unsolicited", [SLUICE_C_DNS_MISMATCH] = "dns_mismatch",
 	[SLUICE_C_DNS_WRONG_SOCKET] = "dns_wrong_socket", [SLUICE_C_BIND_DENIED] = "bind_denied",
 	[SLUICE_C_SOCKOPT_DENIED] = "sockopt_denied", [SLUICE_C_SRCROUTE_DROPPED] = "srcroute_dropped",
-	[SLUICE_C_ESCAPES] = "escapes",
+	[SLUICE_C_ESCAPES] = "escapes",           [SLUICE_C_BPF_DENIED] = "bpf_denied",
 };
 
 static const char *match_name(__u32 m)

@@ -18,7 +18,7 @@
 #define ENOTSUPP 524 /* kernel-internal: what the verifier returns for an unsupported attach */
 #endif
 
-enum probe_kind { MAP, HELPER, ATTACH, TP_BTF };
+enum probe_kind { MAP, HELPER, ATTACH, TP_BTF, LSM_PROG, LSM_ACTIVE };
 
 struct feature {
 	const char *name;
@@ -55,7 +55,16 @@ static const struct feature features[] = {
 	{ "lru_hash", "4.10", "dns_cache, dns_queries, tracked", MAP, BPF_MAP_TYPE_LRU_HASH, 0, NULL },
 	{ "tp_btf/cgroup_attach_task", "5.5", "escape.bpf.c: leaving the scope (needs kernel BTF)", TP_BTF, 0, 0, "cgroup_attach_task" },
 	{ "tp_btf/sched_process_fork", "5.5", "escape.bpf.c", TP_BTF, 0, 0, "sched_process_fork" },
+	/* The tamper guard is optional: without it `load` still works (loudly), so these two report
+	 * but do not fail the command (optional below). */
+	{ "lsm/bpf", "5.7", "tamper.bpf.c: refuse bpf() from the managed scope (optional; needs CONFIG_BPF_LSM)", LSM_PROG, 0, 0, "bpf" },
+	{ "bpf LSM active", NULL, "tamper.bpf.c (optional): without it, tamper protection rests on the pins' file permissions and seccomp", LSM_ACTIVE, 0, 0, NULL },
 };
+
+static int optional(const struct feature *f)
+{
+	return f->kind == LSM_PROG || f->kind == LSM_ACTIVE;
+}
 
 /* r0 = ret; exit */
 static int load_trivial(enum bpf_prog_type type, enum bpf_attach_type attach, __u32 btf_id, int ret, char *log, size_t loglen)
@@ -117,6 +126,24 @@ static int probe(const struct feature *f, char *detail, size_t len)
 		r = r == 0 ? 1 : r;
 		break;
 	}
+	case LSM_PROG: {
+		int id = libbpf_find_vmlinux_btf_id(f->btf_name, BPF_LSM_MAC);
+		if (id < 0) {
+			snprintf(detail, len, "no bpf_lsm_%s in the kernel BTF: the kernel was built without CONFIG_BPF_LSM", f->btf_name);
+			return 0;
+		}
+		r = load_trivial(BPF_PROG_TYPE_LSM, BPF_LSM_MAC, (__u32)id, 0, log, sizeof(log));
+		/* The gate above loaded a program, so EPERM here is the kernel refusing this type, not
+		 * our privilege (some kernels refuse every trampoline program: lsm/, fentry/). */
+		if (r == -EINVAL || r == -ENOTSUPP || r == -EOPNOTSUPP || r == -EPERM) {
+			snprintf(detail, len, "the kernel refused to load an lsm program: %s", strerror(-r));
+			return 0;
+		}
+		r = r == 0 ? 1 : r;
+		break;
+	}
+	case LSM_ACTIVE:
+		return bpf_lsm_active(detail, len);
 	default:
 		r = -EINVAL;
 	}
@@ -174,12 +201,12 @@ int cmd_features(const struct opts *o, int nextra, char **extra)
 			json_str(stdout, f->min_kernel);
 		else
 			fputs("null", stdout);
-		printf(",\"used_by\":");
+		printf(",\"optional\":%s,\"used_by\":", optional(f) ? "true" : "false");
 		json_str(stdout, f->used_by);
 		printf(",\"detail\":");
 		json_str(stdout, detail);
 		printf("}\n");
-		if (r != 1)
+		if (r != 1 && !optional(f))
 			missing++;
 	}
 	fflush(stdout);

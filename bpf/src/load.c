@@ -24,6 +24,7 @@
 #include "skb.skel.h"
 #include "guard.skel.h"
 #include "escape.skel.h"
+#include "tamper.skel.h"
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -153,6 +154,45 @@ static void attach_tracing(const char *pin, struct bpf_object *obj)
 	}
 }
 
+/*
+ * The tamper guard (tamper.bpf.c) needs the BPF LSM, which many kernels lack (CONFIG_BPF_LSM off,
+ * "bpf" not in the boot's LSM list) and some refuse to load even where it is listed (trampoline
+ * programs, lsm/ and fentry/ alike, get EPERM: measured on a 6.18 Firecracker guest). There,
+ * enforcement still loads without it: fail open for this one program, loudly. Tamper protection
+ * then rests on the pins' file permissions and seccomp refusing bpf(). *state says which;
+ * returns the loaded object (to print and destroy) or NULL.
+ */
+static struct tamper_bpf *load_tamper(const char *pin, const struct bpf_object_open_opts *oo, __u32 ringbuf,
+				      const char **state)
+{
+	char detail[256] = "";
+	*state = "absent";
+	int active = bpf_lsm_active(detail, sizeof(detail));
+	if (active == 0) {
+		warnx_("TAMPER GUARD ABSENT: %s. An agent that can open the pins (root, or CAP_DAC_OVERRIDE as in Docker's "
+		       "default set) could detach enforcement; protection rests on file permissions and seccomp", detail);
+		return NULL;
+	}
+	struct tamper_bpf *t = tamper_bpf__open_opts(oo);
+	struct bpf_map *ev = t ? bpf_object__find_map_by_name(t->obj, "events") : NULL;
+	int err = !t || !ev || bpf_map__set_max_entries(ev, ringbuf) ? -EINVAL : bpf_object__load(t->obj);
+	if (err) {
+		warnx_("TAMPER GUARD ABSENT: the kernel refused the lsm/bpf program (%s)%s%s. An agent that can open the pins "
+		       "(root, or CAP_DAC_OVERRIDE) could detach enforcement; protection rests on file permissions and seccomp",
+		       strerror(err < 0 ? -err : errno), *detail ? "; " : "", detail);
+		tamper_bpf__destroy(t);
+		return NULL;
+	}
+	struct bpf_program *p;
+	bpf_object__for_each_program(p, t->obj) pin_prog(pin, p);
+	attach_tracing(pin, t->obj);
+	if (active < 0)
+		warnx_("tamper guard attached, but whether the BPF LSM is active is unknown (%s): if it is not, the guard "
+		       "never runs", detail);
+	*state = active == 1 ? "attached" : "attached_unverified";
+	return t;
+}
+
 static void print_prog(FILE *f, struct bpf_program *p, int *first)
 {
 	struct bpf_prog_info info = {};
@@ -201,13 +241,18 @@ int cmd_load(const struct opts *o)
 		bpf_object__for_each_program(p, objs[i]) pin_prog(o->pin, p);
 	int updated = update_links(o->pin, objs, nobjs);
 	attach_tracing(o->pin, e->obj);
+	const char *guard = "absent";
+	struct tamper_bpf *t = load_tamper(o->pin, &oo, size, &guard);
 
 	printf("{\"pin\":");
 	json_str(stdout, o->pin);
-	printf(",\"ringbuf_size\":%u,\"links_updated\":%d,\"programs\":{", size, updated);
+	printf(",\"ringbuf_size\":%u,\"links_updated\":%d,\"tamper_guard\":\"%s\",\"programs\":{", size, updated,
+	       guard);
 	int first = 1;
 	for (int i = 0; i < nobjs; i++)
 		bpf_object__for_each_program(p, objs[i]) print_prog(stdout, p, &first);
+	if (t)
+		bpf_object__for_each_program(p, t->obj) print_prog(stdout, p, &first);
 	printf("}}\n");
 	/* Pins and links hold the kernel objects; our fds can go. */
 	connect_bpf__destroy(c);
@@ -216,5 +261,6 @@ int cmd_load(const struct opts *o)
 	skb_bpf__destroy(k);
 	guard_bpf__destroy(g);
 	escape_bpf__destroy(e);
+	tamper_bpf__destroy(t);
 	return EXIT_OK;
 }

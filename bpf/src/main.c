@@ -15,6 +15,7 @@ int cmd_apply(const struct opts *o);
 int cmd_dump(const struct opts *o, const char *map);
 int cmd_stats(const struct opts *o);
 int cmd_features(const struct opts *o, int nextra, char **extra);
+int cmd_nobpf(int argc, char **argv);
 
 static void __attribute__((noreturn)) usage(void)
 {
@@ -31,6 +32,7 @@ static void __attribute__((noreturn)) usage(void)
 	      "  version                       this build's record version/size and programs as JSON (needs no pin dir)\n"
 	      "  features [helper:T:ID|attach:T:A ...]  probe the kernel for each feature the programs use (and those asked),\n"
 	      "                                JSON lines, exit 1 if one is missing (needs no pin dir; root)\n"
+	      "  nobpf [--] CMD [ARGS]         exec CMD under a seccomp filter refusing bpf() (EPERM); needs no pin dir\n"
 	      "--pin defaults to $SLUICE_BPF_PIN or " SLUICE_DEFAULT_PIN "\n",
 	      stderr);
 	exit(EXIT_USAGE);
@@ -100,6 +102,11 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		usage();
 	const char *cmd = argv[optind++];
+	if (!strcmp(cmd, "nobpf")) { /* the command's own options are not ours: no second parse */
+		if (optind < argc && !strcmp(argv[optind], "--"))
+			optind++;
+		return cmd_nobpf(argc - optind, argv + optind);
+	}
 	parse_opts(argc, argv, "p:h", &o); /* options may also follow the command */
 	int nargs = argc - optind;
 	char **args = argv + optind;

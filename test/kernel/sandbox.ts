@@ -41,6 +41,8 @@ export interface Cgroup {
 export class Sandbox {
   readonly pin: string;
   readonly scope: string;
+  /** `load`'s JSON (tamper_guard among it) and its stderr (why the guard is absent), once set up. */
+  loaded: { tamper_guard?: string; stderr: string } = { stderr: '' };
   private streams: RecordStream[] = [];
   private cgroups: string[] = [];
 
@@ -56,6 +58,7 @@ export class Sandbox {
     await this.teardown(); // leftovers of a crashed run with the same pid are unlikely but cheap to clear
     const load = await this.helper(['load', ...(opts.ringbufSize ? ['--ringbuf-size', String(opts.ringbufSize)] : [])]);
     if (load.code !== 0) throw new Error(`load failed: ${load.stderr}`);
+    this.loaded = { ...(JSON.parse(load.stdout) as { tamper_guard?: string }), stderr: load.stderr };
     mkdirSync(this.scope, { recursive: true });
     const attach = await this.helper(['attach', this.scope]);
     if (attach.code !== 0) throw new Error(`attach failed: ${attach.stderr}`);

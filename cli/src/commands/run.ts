@@ -159,7 +159,7 @@ async function applyPolicy(
 }
 
 function runInCgroup(cg: RunCgroup, command: string[], attempts: Attempts, runAs: RunAs | undefined): Promise<number> {
-  const argv = inCgroupArgv(cg, agentArgv(command, runAs));
+  const argv = inCgroupArgv(cg, agentArgv(command, runAs, { nobpf: HELPER }));
   const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
   // A live line only where it can be redrawn: on a terminal that is not the command's own output.
   const live = process.stderr.isTTY

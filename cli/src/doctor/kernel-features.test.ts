@@ -20,4 +20,9 @@ describe('featureResults', () => {
     expect(recent!.ok).toBe(true);
     expect(recent!.hint).toMatch(/run doctor as root/);
   });
+  it('an optional feature (the tamper guard) missing warns and says what protection is left', () => {
+    const [g] = featureResults([line({ feature: 'lsm/bpf', optional: true, ok: false, detail: 'the kernel refused to load an lsm program: Operation not permitted' })], '6.18.0');
+    expect(g).toMatchObject({ name: 'kernel: lsm/bpf', ok: false, optional: true });
+    expect(g!.detail).toMatch(/^absent, probed: the kernel refused .*tamper guard is absent.*file permissions and seccomp/);
+  });
 });

@@ -18,7 +18,14 @@ export interface FeatureLine {
   min_kernel: string | null;
   used_by: string;
   detail: string;
+  /** Sluice runs without it (the tamper guard): missing warns, never fails. Absent in older helpers. */
+  optional?: boolean;
 }
+
+/** The tamper guard's features: what the doctor says when they are missing. */
+const TAMPER_ABSENT =
+  'the tamper guard is absent: an agent holding root or CAP_DAC_OVERRIDE, with bpf() and the pins in reach, could detach enforcement; ' +
+  'tamper protection relies on file permissions and seccomp (sluice run refuses bpf(); keep Docker\'s seccomp profile and no bpffs in containers)';
 
 function parseLines(stdout: string): FeatureLine[] {
   return stdout
@@ -35,6 +42,15 @@ export function featureResults(lines: readonly FeatureLine[], kernelRelease: str
   return lines.map((f) => {
     const since = f.min_kernel ? ` (mainline ${f.min_kernel})` : '';
     const name = `kernel: ${f.feature}`;
+    if (f.optional) {
+      return {
+        name,
+        ok: f.ok,
+        optional: true,
+        detail: f.ok ? `supported${f.probed ? ', probed' : ''}${since}; used by ${f.used_by}` : `absent${f.probed ? ', probed' : ''}: ${f.detail}; ${TAMPER_ABSENT}`,
+        hint: 'a kernel built with CONFIG_BPF_LSM=y, booted with "bpf" in lsm= (cat /sys/kernel/security/lsm), that loads lsm/ programs',
+      };
+    }
     if (f.probed) {
       return {
         name,

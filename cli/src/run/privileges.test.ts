@@ -36,4 +36,10 @@ describe('sluice run privileges', () => {
     ]);
     expect(agentArgv(['true'], undefined)).not.toContain('--reuid=0');
   });
+
+  it('with the helper, runs the whole chain under its nobpf seccomp wrapper, started first (as root)', () => {
+    const argv = agentArgv(['curl', 'x'], undefined, { nobpf: '/opt/sluice-bpf' });
+    expect(argv.slice(0, 4)).toEqual(['/opt/sluice-bpf', 'nobpf', '--', 'setpriv']);
+    expect(argv.slice(3)).toEqual(agentArgv(['curl', 'x'], undefined));
+  });
 });

@@ -34,6 +34,7 @@ export const NO_CHANGE_CODES = [
   'dns_bind',
   'source_route_opt',
   'source_route',
+  'bpf_syscall',
   'dns_forged',
   'unattributed',
   'not_tcp_udp',

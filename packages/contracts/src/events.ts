@@ -24,8 +24,9 @@ export type Identity = z.infer<typeof Identity>;
  * `bind` / `sockopt` / `packet`: a refused bind to port 53 or a resolver address, a refused
  * source-routing option, a dropped source-routed packet. `escape`: a task left the managed scope
  * (verdict BYPASSED: it is outside enforcement from then on; `to_cgroup_id` says where it went).
+ * `bpf`: a bpf() call from inside the managed scope, refused (reason bpf_syscall; `bpf_cmd`).
  */
-export const EventKind = z.enum(['connect', 'sendmsg', 'tcp_close', 'tcp_interim', 'udp_flow', 'sock_create', 'bind', 'sockopt', 'packet', 'escape', 'suppressed']);
+export const EventKind = z.enum(['connect', 'sendmsg', 'tcp_close', 'tcp_interim', 'udp_flow', 'sock_create', 'bind', 'sockopt', 'packet', 'escape', 'bpf', 'suppressed']);
 export type EventKind = z.infer<typeof EventKind>;
 
 /**
@@ -35,7 +36,7 @@ export type EventKind = z.infer<typeof EventKind>;
  */
 export const MatchReason = z.enum([
   'rule', 'host', 'rule_port', 'default', 'resolver', 'loopback', 'bypass', 'raw_socket', 'learn', 'none',
-  'dns_bind', 'source_route_opt', 'source_route', 'escape',
+  'dns_bind', 'source_route_opt', 'source_route', 'escape', 'bpf_syscall',
 ]);
 export type MatchReason = z.infer<typeof MatchReason>;
 
@@ -74,6 +75,8 @@ export const EgressEvent = Identity.extend({
   sock_protocol: z.number().int().nonnegative().optional(),
   /** escape: the cgroup the task moved to. */
   to_cgroup_id: u64String.optional(),
+  /** bpf: the refused bpf() command number (enum bpf_cmd). */
+  bpf_cmd: z.number().int().nonnegative().optional(),
   /** Set on `suppressed` summaries from the rate limiter (P14). */
   suppressed_count: z.number().int().nonnegative().optional(),
   first_time: z.iso.datetime().optional(),

@@ -53,6 +53,7 @@ export const KERNEL_RECORD_FIELDS = {
   'body.sockopt.level': [120, 4],
   'body.sockopt.optname': [124, 4],
   'body.escape.to_cgroup_id': [120, 8],
+  'body.bpf.cmd': [120, 4],
 } as const satisfies Record<string, readonly [number, number]>;
 
 const F = KERNEL_RECORD_FIELDS;
@@ -78,6 +79,8 @@ export const KERNEL_KIND = {
   packet: 11,
   /** A task left the managed scope (detected, not prevented; no verdict). */
   escape: 12,
+  /** bpf() from inside the managed scope, refused by the tamper guard (bpf/tamper.bpf.c). */
+  bpf: 13,
 } as const;
 export type KernelKind = keyof typeof KERNEL_KIND;
 
@@ -98,6 +101,8 @@ export const KERNEL_REASON = {
   dns_bind: 9,
   source_route_opt: 10,
   source_route: 11,
+  /** bpf() from the managed scope: it could detach or rewrite enforcement. Refused in every mode. */
+  bpf_syscall: 12,
 } as const;
 export type KernelReason = keyof typeof KERNEL_REASON;
 
@@ -183,6 +188,8 @@ export interface KernelEgressRecord extends KernelRecordBase {
   sock?: { type: number; protocol: number };
   /** sockopt only: the refused option. */
   sockopt?: { level: number; optname: number };
+  /** bpf only: the refused bpf() command (enum bpf_cmd: 0 MAP_CREATE, 2 MAP_UPDATE_ELEM, 7 OBJ_GET, 34 LINK_DETACH, …). */
+  bpf?: { cmd: number };
 }
 
 /** A task that left the managed scope: cgroupId is where it was, toCgroupId where it went. */
@@ -392,6 +399,8 @@ export function decodeKernelRecord(buf: Uint8Array, offset = 0): KernelRecord {
     rec.sock = { type: v.getUint32(o + F['body.sock.sock_type'][0], true), protocol: v.getUint32(o + F['body.sock.sock_protocol'][0], true) };
   } else if (kind === 'sockopt') {
     rec.sockopt = { level: v.getInt32(o + F['body.sockopt.level'][0], true), optname: v.getInt32(o + F['body.sockopt.optname'][0], true) };
+  } else if (kind === 'bpf') {
+    rec.bpf = { cmd: v.getUint32(o + F['body.bpf.cmd'][0], true) };
   }
   return rec;
 }

@@ -88,6 +88,7 @@ describe('adviseDenial', () => {
     [{ kind: 'bind', reason: 'dns_bind', dst_ip: '127.0.0.11', dst_port: 53 } as const, 'dns_bind'],
     [{ kind: 'sockopt', reason: 'source_route_opt' } as const, 'source_route_opt'],
     [{ kind: 'packet', reason: 'source_route' } as const, 'source_route'],
+    [{ kind: 'bpf', reason: 'bpf_syscall', bpf_cmd: 34 } as const, 'bpf_syscall'],
   ])('%o needs no rule change but something else', (over, code) => {
     const a = adviseDenial(cur, denied(over));
     expect(a.change).toBeUndefined();

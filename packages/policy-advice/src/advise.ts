@@ -60,6 +60,12 @@ const NO_RULE: Partial<Record<string, { code: NoChange['code']; why: (e: EgressE
     why: (e) => `a packet to ${e.dst_ip}:${e.dst_port} carrying a source route (IPv4 LSRR/SSRR or an IPv6 routing header), dropped`,
     message: 'refused by design, not by a missing rule: a source route could steer an allowed connection elsewhere. The client must not send one',
   },
+  bpf_syscall: {
+    code: 'bpf_syscall',
+    why: (e) => `a bpf() call (command ${e.bpf_cmd ?? '?'}) from inside the enforced workload`,
+    message:
+      'refused by design, in every mode and under a bypass: bpf() from an agent could detach or rewrite its own enforcement. Tools that need BPF must run outside the managed scope',
+  },
 };
 
 const KIND_REASON: Partial<Record<EgressEvent['kind'], string>> = {
@@ -67,6 +73,7 @@ const KIND_REASON: Partial<Record<EgressEvent['kind'], string>> = {
   bind: 'dns_bind',
   sockopt: 'source_route_opt',
   packet: 'source_route',
+  bpf: 'bpf_syscall',
 };
 
 /** "policies[web].egress.allow[2] (api.github.com tcp 443)" for an event's rule id, when the revision knows it. */

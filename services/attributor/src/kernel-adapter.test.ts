@@ -42,6 +42,15 @@ describe('kernel adapter', () => {
     expect(dec(encodeRecord({ kind: 'dns', cgroupId: 1n, tsNs: 1n, comm: 'curl', qname: q, domainHash: nameHash(q) })).fieldsAscii).toBe(false);
   });
 
+  it('names a refused bpf() call: kind bpf, reason bpf_syscall, the command', () => {
+    const b = encodeRecord({ kind: 'bpf', cgroupId: 3n, tsNs: 1n, comm: 'bpftool', verdict: 2, reason: KERNEL_REASON.bpf_syscall });
+    b[KERNEL_RECORD_FIELDS['body.bpf.cmd'][0]] = 34; // BPF_LINK_DETACH
+    const r = dec(b);
+    expect(r.verdict).toBe('DENIED');
+    expect(EgressEvent.parse(doc(r.fields))).toMatchObject({ kind: 'bpf', verdict: 'DENIED', reason: 'bpf_syscall', comm: 'bpftool', cgroup_id: '3', bpf_cmd: 34 });
+    expect(decodeKernelRecord(b)).toMatchObject({ kind: 'bpf', verdict: 'DENIED', reason: 'bpf_syscall', bpf: { cmd: 34 } });
+  });
+
   it('agrees with the contracts decoder on every field an event carries', () => {
     const b = encodeRecord({ cgroupId: 2n ** 63n + 5n, tsNs: 77n, verdict: 3, pid: 99, comm: 'cu"rl', dst: '10.1.2.3', dport: 5432 });
     b[KERNEL_RECORD_FIELDS.src_addr[0]] = 172;

@@ -57,13 +57,14 @@ export const OFF = {
   sockType: F['body.sock.sock_type'][0],
   sockProtocol: F['body.sock.sock_protocol'][0],
   escapeTo: F['body.escape.to_cgroup_id'][0],
+  bpfCmd: F['body.bpf.cmd'][0],
 } as const;
 
 export const KIND = { ...KERNEL_KIND, suppressed: KIND_SUPPRESSED } as const;
-const KIND_NAMES = ['', 'connect', 'sendmsg', 'tcp_close', 'tcp_interim', 'udp_flow', 'dns', 'sock_create', 'counters', 'bind', 'sockopt', 'packet', 'escape'] as const;
+const KIND_NAMES = ['', 'connect', 'sendmsg', 'tcp_close', 'tcp_interim', 'udp_flow', 'dns', 'sock_create', 'counters', 'bind', 'sockopt', 'packet', 'escape', 'bpf'] as const;
 const VERDICT_NAMES: ReadonlyArray<Verdict | undefined> = [undefined, 'ALLOWED', 'DENIED', 'BYPASSED'];
 // Indexed by the kernel's reason byte (KERNEL_REASON): the words are the same as MatchReason's.
-const REASONS = ['none', 'rule', 'default', 'resolver', 'loopback', 'bypass', 'raw_socket', 'host', 'rule_port', 'dns_bind', 'source_route_opt', 'source_route'] as const;
+const REASONS = ['none', 'rule', 'default', 'resolver', 'loopback', 'bypass', 'raw_socket', 'host', 'rule_port', 'dns_bind', 'source_route_opt', 'source_route', 'bpf_syscall'] as const;
 const SOCK_TYPES: Record<number, string> = { 1: 'stream', 2: 'dgram', 3: 'raw', 5: 'seqpacket' };
 const DNS_REJECTED = ['ok', 'unsolicited', 'mismatch', 'wrong_socket', 'untrusted'];
 const F_AUDIT = KERNEL_FLAG.audit;
@@ -137,7 +138,7 @@ export const kernelCodec: RecordCodec = {
     const family = b[o + OFF.family]!;
     const suppressed = kind === KIND.suppressed;
     if (kind === KIND.counters) throw new RecordError('counters_record', 'counters records carry no event');
-    if (!suppressed && (kind < 1 || kind > KIND.escape || kind === KIND.counters)) throw new RecordError('bad_kind', `record kind ${kind} is unknown`);
+    if (!suppressed && (kind < 1 || kind > KIND_NAMES.length - 1 || kind === KIND.counters)) throw new RecordError('bad_kind', `record kind ${kind} is unknown`);
     if (family !== AF_INET && family !== AF_INET6) throw new RecordError('bad_family', `record family ${family} is not AF_INET/AF_INET6`);
     const flags = v.getUint32(o + OFF.flags, true);
     const mapped = (flags & F_V4MAPPED) !== 0;
@@ -176,6 +177,8 @@ export const kernelCodec: RecordCodec = {
     } else if (kind === KIND.sock_create) {
       const t = v.getUint32(o + OFF.sockType, true);
       fields += `,"sock_type":"${SOCK_TYPES[t] ?? `type${t}`}","sock_protocol":${v.getUint32(o + OFF.sockProtocol, true)}`;
+    } else if (kind === KIND.bpf) {
+      fields += `,"bpf_cmd":${v.getUint32(o + OFF.bpfCmd, true)}`;
     }
     return { cgroupId, tsNs, out: 'egress', verdict, fields, fieldsAscii: ascii, domainHash, hostStale: (flags & F_HOST_STALE) !== 0 };
   },

@@ -31,7 +31,7 @@ export interface Observation {
 export type SkipReason = 'bypassed' | 'not_rule' | 'no_destination' | 'suppressed' | 'bad_time' | 'not_egress';
 
 /** Refusals that are not egress attempts: no allow rule could (or should) make them pass. */
-const NOT_EGRESS = new Set(['bind', 'sockopt', 'packet', 'escape']);
+const NOT_EGRESS = new Set(['bind', 'sockopt', 'packet', 'escape', 'bpf']);
 
 /** Normalise a DNS name the way policy host patterns are compared: lower case, no trailing dot. */
 export function normaliseHost(name: string): string {

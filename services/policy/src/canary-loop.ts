@@ -20,6 +20,8 @@ export interface CanaryConfig {
   /** The canary cgroup, relative to the cgroup2 mount, inside a managed scope (e.g. /sluice/canary). */
   cgroup: string;
   runAs: RunAs;
+  /** The sluice-bpf helper: probes start under its `nobpf` seccomp wrapper, as `sluice run` agents do. */
+  nobpf?: string | undefined;
   intervalMs: number;
   connectTimeoutMs: number;
   node: string;
@@ -150,6 +152,7 @@ export class CanaryLoop {
       cgroupPath: cg.path,
       cgroupRelative: cg.relative,
       runAs: this.deps.config.runAs,
+      nobpf: this.deps.config.nobpf,
       targets,
       connectTimeoutMs: this.deps.config.connectTimeoutMs,
     });

@@ -44,6 +44,8 @@ export interface ProbeSpec {
   /** The same path relative to the cgroup2 mount, as /proc/self/cgroup shows it. */
   cgroupRelative: string;
   runAs: RunAs;
+  /** The sluice-bpf helper, to start the probe under `nobpf` (bpf() refused) as agents are. */
+  nobpf?: string | undefined;
   targets: CanaryTarget[];
   /** Per connect; the whole probe (node start included) gets this plus a start-up allowance. */
   connectTimeoutMs: number;
@@ -55,7 +57,7 @@ const STARTUP_ALLOWANCE_MS = 10_000;
 
 export function runProbe(spec: ProbeSpec): Promise<ProbeResult> {
   const command = [process.execPath, '-e', PROBE_SCRIPT, JSON.stringify(spec.targets), String(spec.connectTimeoutMs)];
-  const argv = ['/bin/sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', spec.cgroupPath, ...agentArgv(command, spec.runAs)];
+  const argv = ['/bin/sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', spec.cgroupPath, ...agentArgv(command, spec.runAs, { nobpf: spec.nobpf })];
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

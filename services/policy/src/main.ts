@@ -33,8 +33,11 @@ await runService({
       if (!cgroupRoot) throw new Error('no cgroup2 mount in /proc/self/mountinfo: cannot tell live cgroups from gone ones');
       let session: ApplySession;
       try {
-        const scopes = await loadAndAttach(config.SLUICE_BPF_BIN, config.SLUICE_BPF_PIN, cgroupRoot, config.SLUICE_MANAGED_CGROUPS, config.SLUICE_BPF_RINGBUF_BYTES);
-        log.info({ scopes }, 'programs loaded and attached to the managed scopes');
+        const { scopes, tamperGuard, warnings } = await loadAndAttach(config.SLUICE_BPF_BIN, config.SLUICE_BPF_PIN, cgroupRoot, config.SLUICE_MANAGED_CGROUPS, config.SLUICE_BPF_RINGBUF_BYTES);
+        log.info({ scopes, tamperGuard }, 'programs loaded and attached to the managed scopes');
+        // Loud, not fatal: enforcement works without it, but an agent holding root or CAP_DAC_OVERRIDE
+        // with bpf() and the pins in reach could switch it off (bpf/tamper.bpf.c).
+        if (tamperGuard !== 'attached') log.warn({ tamperGuard, helper: warnings }, 'tamper guard not in force: agents are kept from bpf() only by seccomp and the pins\' file permissions');
         try {
           const registered = writeRuntimeRegistration({
             scopes: config.SLUICE_MANAGED_CGROUPS,
@@ -156,6 +159,7 @@ await runService({
             cgroupRoot: findMount('cgroup2')!,
             cgroup: canaryCgroup(config.CANARY_CGROUP, config.SLUICE_MANAGED_CGROUPS),
             runAs: config.CANARY_RUN_AS,
+            nobpf: config.SLUICE_BPF_BIN,
             intervalMs: config.CANARY_INTERVAL_S * 1000,
             connectTimeoutMs: config.CANARY_CONNECT_TIMEOUT_MS,
             node: config.NODE_NAME,

@@ -16,9 +16,20 @@ export class ScopeError extends Error {
   }
 }
 
-export async function loadAndAttach(bin: string, pin: string, cgroupRoot: string, scopes: string[], ringbufBytes = 0): Promise<string[]> {
+/** `load`'s word on the tamper guard (bpf/tamper.bpf.c); `absent` comes with the helper's reason on stderr. */
+export type TamperGuard = 'attached' | 'attached_unverified' | 'absent' | 'unknown';
+
+export interface Loaded {
+  scopes: string[];
+  tamperGuard: TamperGuard;
+  /** The helper's warnings (why the guard is absent), for the log. */
+  warnings: string;
+}
+
+export async function loadAndAttach(bin: string, pin: string, cgroupRoot: string, scopes: string[], ringbufBytes = 0): Promise<Loaded> {
   const load = await helper(bin, ['--pin', pin, 'load', ...(ringbufBytes > 0 ? ['--ringbuf-size', String(ringbufBytes)] : [])]);
   if (load.code !== 0) throw new ScopeError(`sluice-bpf load failed (${load.code}): ${load.stderr.trim()}`, load.code);
+  const tamperGuard = tamperGuardOf(load.stdout);
   const attached: string[] = [];
   for (const scope of scopes) {
     const path = join(cgroupRoot, scope);
@@ -29,5 +40,14 @@ export async function loadAndAttach(bin: string, pin: string, cgroupRoot: string
     if (r.code !== 0) throw new ScopeError(`sluice-bpf attach ${path} failed (${r.code}): ${r.stderr.trim()}`, r.code);
     attached.push(path);
   }
-  return attached;
+  return { scopes: attached, tamperGuard, warnings: load.stderr.trim() };
+}
+
+export function tamperGuardOf(loadStdout: string): TamperGuard {
+  try {
+    const g = (JSON.parse(loadStdout) as { tamper_guard?: unknown }).tamper_guard;
+    return g === 'attached' || g === 'attached_unverified' || g === 'absent' ? g : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
