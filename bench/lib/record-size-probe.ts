@@ -9,6 +9,9 @@
 // is what the bytes cost: pipe reads, two copies, the NATS client's write, JetStream's storage.
 // Prints one JSON line: { records, secs, cpu_s } (cpu_s: this process, from first byte to last ack).
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { connectNats, createLogger } from '@sluice/runtime';
 import { FrameSplitter } from '../../services/bpf-reader/src/frames.ts';
@@ -89,15 +92,20 @@ const splitter = new FrameSplitter(SIZE, {
   skipped: () => {},
 });
 
-// The writer: the same block over and over, with backpressure, in its own process.
+// The writer: the same block over and over, with backpressure, in its own process. The block goes
+// by file: 1,024 records base64-encoded in the environment exceed one variable's limit (E2BIG).
+const blockDir = mkdtempSync(join(tmpdir(), 'record-size-probe-'));
+const blockFile = join(blockDir, 'block');
+writeFileSync(blockFile, block);
+process.on('exit', () => rmSync(blockDir, { recursive: true, force: true }));
 const writer = spawn(
   process.execPath,
   [
     '-e',
-    `const b=Buffer.from(process.env.BLOCK,'base64');let left=${RECORDS * SIZE};` +
+    `const b=require('fs').readFileSync(process.env.BLOCK_FILE);let left=${RECORDS * SIZE};` +
       `const go=()=>{while(left>0){const c=left>=b.length?b:b.subarray(0,left);left-=c.length;if(!process.stdout.write(c))return process.stdout.once('drain',go);}process.stdout.end();};go();`,
   ],
-  { stdio: ['ignore', 'pipe', 'inherit'], env: { BLOCK: block.toString('base64') } },
+  { stdio: ['ignore', 'pipe', 'inherit'], env: { BLOCK_FILE: blockFile } },
 );
 let cpu0: NodeJS.CpuUsage | undefined;
 let t0 = 0;
