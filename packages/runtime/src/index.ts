@@ -14,3 +14,4 @@ export * from './supervise.ts';
 export * from './timers.ts';
 export * from './agent-argv.ts';
 export * from './tracing.ts';
+export { isTransientJetStreamError, retryTransient, type RetryOptions } from './retry-transient.ts';

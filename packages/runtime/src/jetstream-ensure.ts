@@ -8,6 +8,7 @@ import type { StreamSpec } from '@sluice/contracts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ensureConsumer, ensureKvChecked, ensureStream, jetstreamManager, type ConsumerSpec, type Drift } from './jetstream.ts';
 import type { Logger } from './logger.ts';
+import { retryTransient } from './retry-transient.ts';
 
 export interface JetStreamEnsurer {
   stream(spec: StreamSpec): Promise<Drift[]>;
@@ -19,8 +20,14 @@ export interface JetStreamEnsurer {
 
 export function jetStreamEnsurer(
   nc: NatsConnection,
-  o: { streamReplicas: number; kvReplicas: number; log: Logger; meter?: Meter },
+  o: { streamReplicas: number; kvReplicas: number; log: Logger; meter?: Meter; transientDeadlineMs?: number },
 ): JetStreamEnsurer {
+  // Starting while a cluster re-elects (after a node was killed) is waited out, not fatal.
+  const patiently = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
+    retryTransient(fn, {
+      deadlineMs: o.transientDeadlineMs ?? 60_000,
+      onRetry: (err, attempt, waitMs) => o.log.warn({ err: err.message, attempt, waitMs }, `${what}: JetStream not answering yet; retrying`),
+    });
   const drift = new Map<string, Drift>();
   const record = (object: string, found: Drift[]): Drift[] => {
     for (const k of [...drift.keys()]) if (k.startsWith(`${object}\0`)) drift.delete(k);
@@ -37,13 +44,19 @@ export function jetStreamEnsurer(
   return {
     drift,
     stream: async (spec) =>
-      record(`stream ${spec.name}`, await ensureStream(await jetstreamManager(nc), spec, o.log, { replicas: o.streamReplicas })),
+      record(
+        `stream ${spec.name}`,
+        await patiently(`stream ${spec.name}`, async () => ensureStream(await jetstreamManager(nc), spec, o.log, { replicas: o.streamReplicas })),
+      ),
     kv: async (bucket, history) => {
-      const r = await ensureKvChecked(nc, bucket, history, o.kvReplicas, o.log);
+      const r = await patiently(`kv ${bucket}`, () => ensureKvChecked(nc, bucket, history, o.kvReplicas, o.log));
       record(`kv ${bucket}`, r.drift);
       return r.kv;
     },
     consumer: async (spec) =>
-      record(`consumer ${spec.stream}/${spec.durable}`, await ensureConsumer(await jetstreamManager(nc), spec, o.log)),
+      record(
+        `consumer ${spec.stream}/${spec.durable}`,
+        await patiently(`consumer ${spec.stream}/${spec.durable}`, async () => ensureConsumer(await jetstreamManager(nc), spec, o.log)),
+      ),
   };
 }

@@ -3,7 +3,7 @@
 // blocks when the buffer is full, so pulling stops while the document store is away.
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { STREAMS, type StreamSpec } from '@sluice/contracts';
-import { ensureConsumer, jetstreamManager, SpanStatusCode, startMessageSpan, type Logger } from '@sluice/runtime';
+import { ensureConsumer, jetstreamManager, retryTransient, SpanStatusCode, startMessageSpan, type Logger } from '@sluice/runtime';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { parseBatch, parseOtlpBatch, type ParsedBatch } from '@sluice/store';
 import type { BindingSource, Pipeline } from './pipeline.ts';
@@ -38,10 +38,15 @@ export interface ConsumeOptions {
 export async function ensureConsumers(nc: NatsConnection, list: SourceBinding[], o: ConsumeOptions, log: Logger): Promise<void> {
   const jsm = await jetstreamManager(nc);
   for (const b of list) {
-    await ensureConsumer(
-      jsm,
-      { stream: b.stream.name, durable: b.durable, filterSubject: b.filter, ackWaitMs: o.ackWaitMs, maxAckPending: o.maxAckPending },
-      log,
+    // Waited out while a cluster re-elects after a fault, like the service's other ensures.
+    await retryTransient(
+      () =>
+        ensureConsumer(
+          jsm,
+          { stream: b.stream.name, durable: b.durable, filterSubject: b.filter, ackWaitMs: o.ackWaitMs, maxAckPending: o.maxAckPending },
+          log,
+        ),
+      { deadlineMs: 60_000, onRetry: (err, attempt, waitMs) => log.warn({ err: err.message, attempt, waitMs }, `consumer ${b.durable}: JetStream not answering yet; retrying`) },
     );
   }
 }
