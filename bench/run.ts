@@ -9,15 +9,23 @@ import { peerTables } from './lib/peer-table.ts';
 const here = fileURLToPath(new URL('.', import.meta.url));
 // --quick: shorter rounds for the areas that read BENCH_QUICK (the peer benches).
 if (process.argv.includes('--quick')) process.env.BENCH_QUICK = '1';
-const only = process.argv.slice(2).filter((a) => a !== '--quick');
+// --except <area>: every area but that one, as a full run (scripts/bench.sh runs the cluster area
+// on its own afterwards, so the clusters' JVMs and servers are not up while the others measure).
+const args = process.argv.slice(2).filter((a) => a !== '--quick');
+const exceptAt = args.indexOf('--except');
+const except = exceptAt >= 0 ? args.splice(exceptAt, 2)[1] : undefined;
+if (exceptAt >= 0 && except === undefined) throw new Error('bench/run.ts: --except needs an area name');
+const only = args;
 const areas = readdirSync(here)
   .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && f !== 'run.ts')
   .map((f) => f.replace(/\.ts$/, ''))
-  .filter((a) => only.length === 0 || only.includes(a))
+  .filter((a) => (only.length === 0 || only.includes(a)) && a !== except)
   .sort();
+if (except !== undefined && !readdirSync(here).includes(`${except}.ts`)) throw new Error(`bench/run.ts: --except ${except}: no bench/${except}.ts`);
 
 const results = join(here, 'results');
-// Running a subset (`pnpm bench reader`) updates those figures and keeps the others.
+// Running a subset (`pnpm bench reader`) updates those figures and keeps the others; a full run
+// (no areas, with or without --except) starts from nothing.
 const figures: Record<string, number> =
   only.length > 0 && existsSync(join(results, 'latest.json'))
     ? (JSON.parse(readFileSync(join(results, 'latest.json'), 'utf8')) as Record<string, number>)

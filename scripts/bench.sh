@@ -11,18 +11,36 @@ REPO_ROOT="$PWD"
 source scripts/lib/test-instance.sh
 # SLUICE_BENCH_SERVERS narrows the servers for one area (e.g. "nats" for `pnpm bench cluster`).
 read -ra servers <<<"${SLUICE_BENCH_SERVERS:-all}"
-# The cluster area (a full run, or `pnpm bench cluster`) runs on the 3-node JetStream and 2-node
-# OpenSearch clusters: heavy on a small machine, so they are stopped again when the bench ends.
-# SLUICE_BENCH_CLUSTERS narrows them (e.g. "nats-cluster" with BENCH_CLUSTER_PARTS=failover).
-if (($# == 0)) || [[ " $* " == *" cluster "* ]]; then
-  read -ra clusters <<<"${SLUICE_BENCH_CLUSTERS:-nats-cluster opensearch-cluster}"
-  servers+=("${clusters[@]}")
+# The cluster area runs on the 3-node JetStream and 2-node OpenSearch clusters: heavy on a small
+# machine (two more JVMs), so they are up only while it runs. A full run measures every other area
+# first with no cluster up, then the cluster area alone. SLUICE_BENCH_CLUSTERS narrows the clusters
+# (e.g. "nats-cluster" with BENCH_CLUSTER_PARTS=failover).
+read -ra clusters <<<"${SLUICE_BENCH_CLUSTERS:-nats-cluster opensearch-cluster}"
+up() {
+  local endpoints
+  endpoints="$(bash scripts/services.sh up "$@")"
+  set -a
+  eval "$endpoints"
+  # shellcheck disable=SC1091
+  source "$SLUICE_RUN_DIR/ports.env"
+  set +a
+}
+with_clusters() {
   trap 'bash scripts/services.sh down "${clusters[@]}" >&2 || true' EXIT
+  up "${servers[@]}" "${clusters[@]}"
+  node --import tsx bench/run.ts "$@"
+}
+quick=()
+[[ " $* " == *" --quick "* ]] && quick=(--quick)
+if (($# == 0)) || [[ "$*" == "--quick" ]]; then
+  up "${servers[@]}"
+  rc=0
+  node --import tsx bench/run.ts "${quick[@]}" --except cluster || rc=$?
+  with_clusters "${quick[@]}" cluster || rc=$?
+  exit "$rc"
+elif [[ " $* " == *" cluster "* ]]; then
+  with_clusters "$@"
+else
+  up "${servers[@]}"
+  node --import tsx bench/run.ts "$@"
 fi
-endpoints="$(bash scripts/services.sh up "${servers[@]}")"
-set -a
-eval "$endpoints"
-# shellcheck disable=SC1091
-source "$SLUICE_RUN_DIR/ports.env"
-set +a
-node --import tsx bench/run.ts "$@"
