@@ -8,7 +8,7 @@
 //   node scripts/build-js.mjs [--check]   --check: exit 1 if any output is older than its sources
 import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
-import { readdirSync, rmSync, statSync, existsSync } from 'node:fs';
+import { readdirSync, rmSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,6 +25,7 @@ export const TARGETS = [
 ];
 
 const NATIVE = ['cpu-features', '*.node'];
+const STAMP = join(root, 'cli', 'dist', '.built');
 
 // Bundled CommonJS dependencies use require() and __dirname; give the ESM output both.
 const ESM = {
@@ -90,4 +91,7 @@ await Promise.all(
 // The loader writes the CLI's code cache when it finds none; one start that loads `sluice run` (its
 // usage text) fills it with the run path's compiled functions, so the first real run starts warm.
 execFileSync(process.execPath, [join(root, 'cli/dist/main.js'), 'run', '--help'], { stdio: 'ignore' });
+// Written last: the ./sluice wrapper compares the sources with it (a find in bash), so its every start
+// does not pay a Node start for --check.
+writeFileSync(STAMP, `${new Date().toISOString()}\n`);
 process.stderr.write(`build-js: ${TARGETS.length} outputs in ${Date.now() - started} ms (${TARGETS.map((t) => relative(root, join(root, t.out))).join(', ')})\n`);
