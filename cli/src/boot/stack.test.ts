@@ -9,8 +9,8 @@ describe('mapStack', () => {
   it('rewrites frames in the compiled file and leaves the others', () => {
     const stack = ['Error: boom', '    at f (/x/cli/dist/cli.cjs:1:1)', '    at g (/x/cli/dist/cli.cjs:2:1)', '    at node:internal/x:1:1'].join('\n');
     const out = mapStack(stack, '/x/cli/dist/cli.cjs', map);
-    expect(out).toContain('at f (../src/commands/run.ts:41:5)');
-    expect(out).toContain('at g (../src/main.ts:1:1)');
+    expect(out).toContain('at f (/x/cli/src/commands/run.ts:41:5)');
+    expect(out).toContain('at g (/x/cli/src/main.ts:1:1)');
     expect(out).toContain('node:internal/x:1:1');
   });
 });

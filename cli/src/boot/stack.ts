@@ -3,6 +3,7 @@
 // path maps the frames that point into the compiled file, reading its .map only then.
 import { readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Rewrites `file:line:col` frames of `compiled` through `map`; other lines stay as they are. */
@@ -11,7 +12,12 @@ export function mapStack(stack: string, compiled: string, map: SourceMap): strin
   return stack.replace(new RegExp(`${esc}:(\\d+):(\\d+)`, 'g'), (whole, line: string, col: string) => {
     const e = map.findEntry(Number(line) - 1, Number(col) - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number };
     if (e.originalSource === undefined || e.originalLine === undefined) return whole;
-    const src = e.originalSource.startsWith('file:') ? fileURLToPath(e.originalSource) : e.originalSource;
+    // esbuild names sources relative to the compiled file (../src/main.ts).
+    const src = e.originalSource.startsWith('file:')
+      ? fileURLToPath(e.originalSource)
+      : isAbsolute(e.originalSource)
+        ? e.originalSource
+        : resolve(dirname(compiled), e.originalSource);
     return `${src}:${e.originalLine + 1}:${(e.originalColumn ?? 0) + 1}`;
   });
 }
