@@ -6,9 +6,10 @@
 // and degrade as their packages intend when absent. Source maps keep stack traces on the .ts sources.
 //
 //   node scripts/build-js.mjs [--check]   --check: exit 1 if any output is older than its sources
+import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
-import { readdirSync, rmSync, statSync, existsSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { readdirSync, rmSync, statSync, existsSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -16,13 +17,33 @@ const SERVICES = ['bpf-reader', 'attributor', 'policy', 'learner', 'sink', 'otlp
 
 export const TARGETS = [
   ...SERVICES.map((s) => ({ entry: `services/${s}/src/main.ts`, out: `services/${s}/dist/main.js` })),
-  // The CLI is split: main.js holds the dispatcher, each command and what only it uses sits in a
-  // chunk beside it (cli/dist/chunk-*.js), loaded when that command runs (start-up of `sluice run`).
-  { entry: 'cli/src/main.ts', out: 'cli/dist/main.js', split: true },
+  // The CLI is one CommonJS file (cli.cjs) behind a small loader (main.js) that compiles it through
+  // V8's code cache (cli/src/boot/main.ts): start-up of `sluice run` without re-parsing the CLI.
+  { entry: 'cli/src/main.ts', out: 'cli/dist/cli.cjs', format: 'cjs' },
+  { entry: 'cli/src/boot/main.ts', out: 'cli/dist/main.js' },
   { entry: 'cli/src/supervise/main.ts', out: 'cli/dist/supervise.js' },
 ];
 
 const NATIVE = ['cpu-features', '*.node'];
+const STAMP = join(root, 'cli', 'dist', '.built');
+
+// Bundled CommonJS dependencies use require() and __dirname; give the ESM output both.
+const ESM = {
+  banner: {
+    js: [
+      "import { createRequire as __sluiceRequire } from 'node:module';",
+      "import { fileURLToPath as __sluiceToPath } from 'node:url';",
+      'const require = __sluiceRequire(import.meta.url);',
+      'const __filename = __sluiceToPath(import.meta.url);',
+      "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
+    ].join(' '),
+  },
+};
+// The CommonJS output has require() and __filename; give the ESM sources their import.meta.
+const CJS = {
+  banner: { js: "const __sluiceMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  define: { 'import.meta.url': '__sluiceMetaUrl', 'import.meta.dirname': '__dirname', 'import.meta.filename': '__filename' },
+};
 
 function newestSource() {
   let newest = 0;
@@ -45,37 +66,32 @@ if (process.argv.includes('--check')) {
 }
 
 const started = Date.now();
-// Chunks of an earlier build have other hashes: drop them so dist/ holds exactly one build.
-for (const t of TARGETS.filter((t) => t.split)) {
-  const dir = join(root, dirname(t.out));
-  if (existsSync(dir)) for (const f of readdirSync(dir)) if (/^chunk-.*\.js(\.map)?$/.test(f)) rmSync(join(dir, f));
+// Chunks of the earlier split CLI build and a code cache of the previous cli.cjs: dist/ holds one build.
+for (const dir of [join(root, 'cli', 'dist')]) {
+  if (existsSync(dir)) for (const f of readdirSync(dir)) if (/^chunk-.*\.js(\.map)?$|\.v8cache$/.test(f)) rmSync(join(dir, f));
 }
 await Promise.all(
   TARGETS.map((t) =>
     build({
-      ...(t.split
-        ? { entryPoints: { [basename(t.out, '.js')]: join(root, t.entry) }, outdir: join(root, dirname(t.out)), splitting: true, chunkNames: 'chunk-[hash]' }
-        : { entryPoints: [join(root, t.entry)], outfile: join(root, t.out) }),
+      entryPoints: [join(root, t.entry)],
+      outfile: join(root, t.out),
       bundle: true,
       platform: 'node',
-      format: 'esm',
+      format: t.format ?? 'esm',
       target: 'node20',
       sourcemap: true,
       // Keeps import.meta.url-relative paths right: every output sits one level below its package,
       // as its source did (src/ → dist/).
       external: NATIVE,
       logLevel: 'warning',
-      // Bundled CommonJS dependencies use require() and __dirname; give the ESM output both.
-      banner: {
-        js: [
-          "import { createRequire as __sluiceRequire } from 'node:module';",
-          "import { fileURLToPath as __sluiceToPath } from 'node:url';",
-          'const require = __sluiceRequire(import.meta.url);',
-          'const __filename = __sluiceToPath(import.meta.url);',
-          "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
-        ].join(' '),
-      },
+      ...(t.format === 'cjs' ? CJS : ESM),
     }),
   ),
 );
+// The loader writes the CLI's code cache when it finds none; one start that loads `sluice run` (its
+// usage text) fills it with the run path's compiled functions, so the first real run starts warm.
+execFileSync(process.execPath, [join(root, 'cli/dist/main.js'), 'run', '--help'], { stdio: 'ignore' });
+// Written last: the ./sluice wrapper compares the sources with it (a find in bash), so its every start
+// does not pay a Node start for --check.
+writeFileSync(STAMP, `${new Date().toISOString()}\n`);
 process.stderr.write(`build-js: ${TARGETS.length} outputs in ${Date.now() - started} ms (${TARGETS.map((t) => relative(root, join(root, t.out))).join(', ')})\n`);

@@ -2,6 +2,7 @@
 import { allCommands, commandLoaders } from './commands/index.ts';
 import { RpcError } from '@sluice/runtime';
 import { UsageError, say } from './command.ts';
+import { sourceStack } from './boot/stack.ts';
 
 async function help(): Promise<string> {
   const commands = await allCommands();
@@ -49,7 +50,7 @@ main(process.argv.slice(2)).then(
       say(`sluice: ${err.subject ?? 'request'}: ${err.code}: ${err.message}`);
       process.exitCode = err.code === 'bad_request' ? 2 : 1;
     } else {
-      say(`sluice: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      say(`sluice: ${err instanceof Error ? sourceStack(err, import.meta.url) : String(err)}`);
       process.exitCode = 1;
     }
   },

@@ -65,9 +65,13 @@ export const run: Command = {
     const cg = createRunCgroup(SCOPE, `run-${process.pid}-${Date.now().toString(36)}`);
     phases.mark('cgroup');
     try {
-      await request(nc, IDENTITY_API, 'register', { node: localNode(), cgroup_path: cg.relative, ...sel }, { timeoutMs });
+      // The registration and the read of the current policy are independent: one round trip, not two.
+      const [, current] = await Promise.all([
+        request(nc, IDENTITY_API, 'register', { node: localNode(), cgroup_path: cg.relative, ...sel }, { timeoutMs }),
+        currentPolicy(nc, timeoutMs),
+      ]);
       phases.mark('identity');
-      const mode = await applyPolicy(nc, sel, policyYaml, values.policy, values.actor, timeoutMs);
+      const mode = await applyPolicy(nc, sel, current, policyYaml, values.policy, values.actor, timeoutMs);
       phases.mark('policy');
       await waitForEntry(HELPER, PIN, cg.id, (e) => mode === undefined || e.mode === mode, timeoutMs);
       phases.mark('kernel-entry');
@@ -126,24 +130,32 @@ function readPolicy(file: string): string {
   }
 }
 
+async function currentPolicy(nc: NatsConnection, timeoutMs: number): Promise<{ revision: number; yaml: string } | undefined> {
+  try {
+    return await request(nc, POLICY_API, 'get', {}, { timeoutMs });
+  } catch (err) {
+    if (!(err instanceof RpcError) || err.code !== 'not_found') throw err;
+    return undefined;
+  }
+}
+
 /** Returns the mode the run's cgroup must end up in (undefined: whatever the operator's file says). */
 async function applyPolicy(
   nc: NatsConnection,
   sel: { project: string; agent: string },
+  current: { revision: number; yaml: string } | undefined,
   yaml: string | undefined,
   file: string | undefined,
   actor: string,
   timeoutMs: number,
 ): Promise<string | undefined> {
   if (yaml !== undefined) {
-    await request(nc, POLICY_API, 'apply', { yaml, ...(file !== undefined ? { file } : {}), actor, reason: `sluice run ${sel.project}/${sel.agent}` }, { timeoutMs });
+    // The same document as the current revision: applying it again would change nothing in the
+    // kernel and only add a revision (the usual case when a script runs `sluice run --policy F` in a loop).
+    if (current?.yaml !== yaml) {
+      await request(nc, POLICY_API, 'apply', { yaml, ...(file !== undefined ? { file } : {}), actor, reason: `sluice run ${sel.project}/${sel.agent}` }, { timeoutMs });
+    }
     return undefined;
-  }
-  let current: { revision: number; yaml: string } | undefined;
-  try {
-    current = await request(nc, POLICY_API, 'get', {}, { timeoutMs });
-  } catch (err) {
-    if (!(err instanceof RpcError) || err.code !== 'not_found') throw err;
   }
   const next = withRunPolicy(current?.yaml, sel, `run-${sel.agent.replace(/[^A-Za-z0-9_-]/g, '-')}`);
   if (next !== undefined) {

@@ -7,6 +7,7 @@ import { say } from '../command.ts';
 import { instance } from './instance.ts';
 import { LOCAL_SERVICES, logFile, probe, startSupervisor, supervisorPid, type ServiceStatus } from './pipeline.ts';
 import { HELPER } from './paths.ts';
+import { readyz } from './ready.ts';
 import { servers } from './servers.ts';
 
 export interface EnsureOptions {
@@ -89,16 +90,7 @@ async function alreadyUp(wanted: string[]): Promise<PipelineState | undefined> {
     return undefined;
   }
   if (rec.supervisor !== supervisorPid() || !wanted.every((w) => rec.servers.includes(w))) return undefined;
-  const ready = await Promise.all(
-    LOCAL_SERVICES.map(async (s) => {
-      try {
-        const r = await fetch(`http://127.0.0.1:${s.port}/readyz`, { signal: AbortSignal.timeout(1000) });
-        return ((await r.json()) as { ready?: boolean }).ready === true;
-      } catch {
-        return false;
-      }
-    }),
-  );
+  const ready = await Promise.all(LOCAL_SERVICES.map((s) => readyz(s.port, 1000)));
   return ready.every(Boolean) ? { ok: true, statuses: [], endpoints: rec.endpoints } : undefined;
 }
 

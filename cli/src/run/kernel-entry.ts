@@ -28,7 +28,8 @@ export async function waitForEntry(
   while (Date.now() < deadline) {
     last = await cgroupEntry(helper, pin, cgroupId);
     if (last && want(last)) return last;
-    await new Promise((r) => setTimeout(r, 50));
+    // Short: the entry usually lands within a few ms of the policy reply, and the command waits on it.
+    await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(
     `the policy service did not install an entry for cgroup ${cgroupId} within ${timeoutMs} ms (last seen: ${
