@@ -9,6 +9,9 @@ describe('parsePubAck', () => {
     expect(parsePubAck(bytes('{"stream":"SLUICE_EVENTS","seq":42}'))).toEqual({ ok: true, stream: 'SLUICE_EVENTS', duplicate: false });
     expect(parsePubAck(bytes('{"stream":"S","seq":42,"duplicate":true}'))).toEqual({ ok: true, stream: 'S', duplicate: true });
     expect(parsePubAck(bytes('{"stream":"S","domain":"hub","seq":7}'))).toEqual({ ok: true, stream: 'S', duplicate: false });
+    // What nats-server 2.15 sends for a duplicate (found by batch-publisher.int.test.ts): a space after the colon.
+    expect(parsePubAck(bytes('{"stream":"S", "seq":1,"duplicate": true}'))).toEqual({ ok: true, stream: 'S', duplicate: true });
+    expect(parsePubAck(bytes('{"stream": "S","seq":1,"duplicate":false}'))).toEqual({ ok: true, stream: 'S', duplicate: false });
   });
 
   it('a JetStream error reply is a refusal naming its description and codes', () => {

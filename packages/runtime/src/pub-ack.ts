@@ -4,8 +4,9 @@
 /** What a publish acknowledgement says: stored (maybe as a duplicate of an earlier copy), or refused. */
 export type PubAckResult = { ok: true; stream: string; duplicate: boolean } | { ok: false; error: string };
 
-const STREAM = '"stream":"';
-const DUPLICATE = '"duplicate":true';
+// nats-server writes acks by hand, not all in Go's JSON spelling: `"duplicate": true` has a space.
+const STREAM = /"stream"\s*:\s*"([^"]*)"/;
+const DUPLICATE = /"duplicate"\s*:\s*true/;
 
 /**
  * A JetStream PubAck body: `{"stream":"S","seq":1}`, `{…,"duplicate":true}` or `{"error":{…}}`.
@@ -23,12 +24,9 @@ export function parsePubAck(data: Uint8Array, status?: number): PubAckResult {
       return { ok: false, error: `unreadable error reply: ${s.slice(0, 200)}` };
     }
   }
-  const at = s.indexOf(STREAM);
-  if (at < 0) return { ok: false, error: `not a publish acknowledgement: ${s.slice(0, 200)}` };
-  const from = at + STREAM.length;
-  const to = s.indexOf('"', from);
-  if (to <= from) return { ok: false, error: `not a publish acknowledgement: ${s.slice(0, 200)}` };
-  return { ok: true, stream: s.slice(from, to), duplicate: s.includes(DUPLICATE) };
+  const stream = STREAM.exec(s)?.[1];
+  if (!stream) return { ok: false, error: `not a publish acknowledgement: ${s.slice(0, 200)}` };
+  return { ok: true, stream, duplicate: DUPLICATE.test(s) };
 }
 
 /** Header values travel on one line: no CR or LF (they would end the header early). */
