@@ -183,14 +183,21 @@ async function service(): Promise<Record<string, number>> {
         `(~530 messages per 1024-record batch); ${fewPerM.toFixed(2)} CPU-s per million from 20 workloads (~65 messages a batch). ` +
         `Profile (${b.samples} samples): ${STAGES.filter((s) => b.pct[s] >= 0.5).map((s) => `${s} ${b.pct[s].toFixed(0)}%`).join(', ')}. ` +
         `Heaviest self time: ${b.top.slice(0, 6).map((t) => `${t.fn} (${t.file}) ${t.pct.toFixed(1)}%`).join(', ')}.`,
-      `  What limits it: the NATS client (${nats.toFixed(0)}%: one JetStream publish with its own ack per subject per raw batch, ` +
-        `each with headers, a reply inbox, a timer and a parsed ack; the raw batches and acks coming in) against ${enrich.toFixed(0)}% ` +
-        `for decode, lookups and rendering together, and GC ${b.pct.gc.toFixed(0)}%. Until the runtime's connection set ` +
-        `noAsyncTraces, nats.js also built two stack-capturing Errors per publish (~40% of this CPU in the 2026-12-01 profile). The subjects (project, agent, verdict) are the ` +
+      `  What limits it: the NATS client (${nats.toFixed(0)}%: a core publish per subject per raw batch, its ack back on one ` +
+        `shared inbox subscription (runtime batch-publisher.ts: one deadline per raw batch, acks scanned, not parsed, the ` +
+        `unacked republished with their ids); the raw batches and acks coming in; the protocol line and header block encoded ` +
+        `per message) against ${enrich.toFixed(0)}% for decode, lookups and rendering together, and GC ${b.pct.gc.toFixed(0)}%. ` +
+        `Before that publisher (2026-12-01), nats.js's js.publish was a request per message (reply-inbox entry, timer, ` +
+        `promise, header object, a RequestError built on every success, a JSON-parsed ack): 72.2 → 23.9 CPU-s per million in ` +
+        `one side-by-side quick run (BENCH_ATTRIBUTOR_BASE_SRC). The subjects (project, agent, verdict) are the ` +
         `contract, and a message may hold only one raw batch's records (its id must come out the same on redelivery), so the ` +
         `message count per record falls only with bigger raw batches (READER_BATCH_RECORDS) or fewer active workloads, as the ` +
-        `20-workload figure shows. Name and label lookups are in-memory Map reads: Redis is written when a batch teaches a new name ` +
-        `and read only for names or cgroups this replica cannot answer, once per negative-cache window (NEGATIVE_TTL_MS).`,
+        `20-workload figure shows; each message still costs a publish and an ack (JetStream's fast or atomic batch publish, ` +
+        `one ack per batch, would remove most of that, but needs a stream setting and a look at msgID dedupe within a batch). ` +
+        `Render writes each line into the message in 4-5 native string/byte copies; at ~2 records a message its per-line and ` +
+        `per-message work is the largest JS cost left. Name and label lookups are in-memory Map reads: Redis is written when a ` +
+        `batch teaches a new name and read only for names or cgroups this replica cannot answer, once per negative-cache window ` +
+        `(NEGATIVE_TTL_MS).`,
     ];
     const out: Record<string, number> = {
       'attributor.service_events_per_s': Math.round(rate),

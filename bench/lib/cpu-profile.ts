@@ -61,7 +61,8 @@ type Lib = 'nats' | 'otel' | 'redis' | 'raw_batch' | undefined;
 
 function libOf(f: CallFrame): Lib {
   const u = f.url;
-  if (u.includes('/@nats-io/')) return 'nats';
+  // The lean JetStream publisher (runtime) is NATS client work too: publishes under raw-consumer.ts, acks coming in without it.
+  if (u.includes('/@nats-io/') || u.includes('/packages/runtime/src/batch-publisher') || u.includes('/packages/runtime/src/pub-ack')) return 'nats';
   if (u.includes('/@opentelemetry/') || u.includes('/packages/runtime/src/tracing.ts') || u.includes('/packages/runtime/src/metrics')) return 'otel';
   if (u.includes('/ioredis/') || u.includes('/redis-parser/')) return 'redis';
   if (u.includes('/packages/contracts/src/raw-batch')) return 'raw_batch';

@@ -14,4 +14,6 @@ export * from './supervise.ts';
 export * from './timers.ts';
 export * from './agent-argv.ts';
 export * from './tracing.ts';
+export * from './pub-ack.ts';
+export * from './batch-publisher.ts';
 export { isTransientJetStreamError, retryTransient, type RetryOptions } from './retry-transient.ts';

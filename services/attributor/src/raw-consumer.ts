@@ -4,9 +4,9 @@
 // redelivered, re-rendered with the same Nats-Msg-Ids, and JetStream's duplicate window drops
 // what was already stored. A malformed batch can never succeed: it is terminated and counted.
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { HEADERS, parseRawBatch, RawBatchError, STREAMS } from '@sluice/contracts';
-import { ensureConsumer, injectTrace, jetstreamManager, SpanStatusCode, startMessageSpan, type Logger } from '@sluice/runtime';
+import { ensureConsumer, headerLines, injectTrace, JetStreamBatchPublisher, jetstreamManager, SpanStatusCode, startMessageSpan, type Logger } from '@sluice/runtime';
 import type { DnsNameStore } from './dns-name-store.ts';
 import type { DnsNames } from './dns-names.ts';
 import { attributeBatch } from './batch-pipeline.ts';
@@ -51,11 +51,11 @@ export async function ensureRawConsumer(nc: NatsConnection, o: RawConsumerOption
 }
 
 /** One raw message: its batch through the pipeline (batch-pipeline.ts), published, then acked. Resolves once acked, nak'ed or terminated. */
-export async function handleRaw(m: JsMsg, js: JetStreamClient, d: RawConsumerDeps, o: RawConsumerOptions): Promise<void> {
+export async function handleRaw(m: JsMsg, pub: JetStreamBatchPublisher, d: RawConsumerDeps, o: RawConsumerOptions): Promise<void> {
   // The batch's trace (started by the reader) continues here and into every message it produces.
   const { span, ctx } = startMessageSpan('sluice.attribute batch', m.headers, { 'sluice.subject': m.subject, 'sluice.stream_seq': m.seq });
   try {
-    await handleRawTraced(m, js, d, o, (h) => injectTrace(h, ctx));
+    await handleRawTraced(m, pub, d, o, (h) => injectTrace(h, ctx));
   } catch (err) {
     span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
     throw err;
@@ -64,7 +64,7 @@ export async function handleRaw(m: JsMsg, js: JetStreamClient, d: RawConsumerDep
   }
 }
 
-async function handleRawTraced(m: JsMsg, js: JetStreamClient, d: RawConsumerDeps, o: RawConsumerOptions, trace: (h: ReturnType<typeof natsHeaders>) => void): Promise<void> {
+async function handleRawTraced(m: JsMsg, pub: JetStreamBatchPublisher, d: RawConsumerDeps, o: RawConsumerOptions, trace: (h: ReturnType<typeof natsHeaders>) => void): Promise<void> {
   let meta;
   try {
     meta = parseRawBatch((name) => m.headers?.get(name), m.data, d.codec.size);
@@ -82,16 +82,19 @@ async function handleRawTraced(m: JsMsg, js: JetStreamClient, d: RawConsumerDeps
   d.metrics.dnsNames('rejected', learned.rejected);
   d.metrics.dnsNames('named', out.hosts.named);
   d.metrics.dnsNames('unnamed', out.hosts.unnamed);
+  // Every message of the batch carries the same content type, node and trace context: their
+  // header lines are encoded once; each message adds its count and id (batch-publisher.ts).
+  const traceHeaders = natsHeaders();
+  trace(traceHeaders);
+  const shared = headerLines([
+    [HEADERS.contentType, 'application/x-ndjson'],
+    [HEADERS.node, meta.node],
+    ...traceHeaders.keys().map((k) => [k, traceHeaders.get(k)] as const),
+  ]);
   try {
-    await Promise.all(
-      out.messages.map((msg) => {
-        const h = natsHeaders();
-        h.set(HEADERS.contentType, 'application/x-ndjson');
-        h.set(HEADERS.count, String(msg.count));
-        h.set(HEADERS.node, meta.node);
-        trace(h);
-        return js.publish(msg.subject, msg.data, { msgID: msg.msgId, headers: h });
-      }),
+    await pub.publish(
+      out.messages.map((msg) => ({ subject: msg.subject, data: msg.data, msgId: msg.msgId, headers: `${HEADERS.count}: ${msg.count}\r\n` })),
+      shared,
     );
   } catch (err) {
     // Not a loss: the batch comes back (nak), and what did get stored dedupes on its ids.
@@ -115,12 +118,13 @@ function sum(m: Map<string, number>): number {
 /** Pull and handle raw batches, up to `concurrency` at once. Returns a stop function. */
 export async function startRawConsumer(d: RawConsumerDeps, o: RawConsumerOptions): Promise<() => Promise<void>> {
   const js = jetstream(d.nc);
+  const pub = new JetStreamBatchPublisher(d.nc, { stream: STREAMS.events.name });
   const consumer = await js.consumers.get(STREAMS.raw.name, o.durable);
   const iter: ConsumerMessages = await consumer.consume({ max_messages: o.concurrency * 2 });
   const inflight = new Set<Promise<void>>();
   const loop = (async () => {
     for await (const m of iter) {
-      const p = handleRaw(m, js, d, o)
+      const p = handleRaw(m, pub, d, o)
         .catch((err: unknown) => {
           // One bad batch must not stop the service: count it and let it be redelivered.
           d.metrics.retried('handler_error');
@@ -137,5 +141,6 @@ export async function startRawConsumer(d: RawConsumerDeps, o: RawConsumerOptions
     await iter.close();
     await loop;
     await Promise.allSettled([...inflight]);
+    pub.close();
   };
 }

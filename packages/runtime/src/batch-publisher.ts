@@ -1,0 +1,190 @@
+// JetStream publishes for a batch of messages, lean. nats.js's js.publish is a request per message
+// (its own reply subscription entry, timer, promise, header object, two Errors and a JSON-parsed
+// ack): at hundreds of messages per batch that cost the attributor more than everything else it
+// does. Here every message is a core publish whose reply subject sits under one wildcard inbox
+// subscription the publisher holds for its life; a batch has one deadline, not a timer per message;
+// an ack is scanned, not parsed (pub-ack.ts); and what is not acknowledged by the deadline is
+// published again with the same Nats-Msg-Id, so what did get stored is dropped by the stream's
+// duplicate window. Resolves only when every message of the batch is acknowledged as stored.
+import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { headerBlock, parsePubAck } from './pub-ack.ts';
+
+export interface BatchMessage {
+  subject: string;
+  data: Uint8Array;
+  /** Nats-Msg-Id: the same message must carry the same id on every publish of it. */
+  msgId: string;
+  /** This message's own header lines (pub-ack.ts headerLines), after the batch's shared ones. */
+  headers?: string;
+}
+
+export interface BatchPublisherOptions {
+  /** How long one attempt waits for the acks still missing. */
+  timeoutMs?: number;
+  /** Attempts in all (the first publish included) before the batch fails. */
+  attempts?: number;
+  /** An ack from another stream is a failure (the subject is captured by the wrong stream). */
+  stream?: string;
+}
+
+export interface BatchPublished {
+  messages: number;
+  /** Acknowledged as duplicates: already stored by an earlier publish of the same id. */
+  duplicates: number;
+  /** Messages published again after a deadline. */
+  republished: number;
+}
+
+export class BatchPublishError extends Error {
+  override name = 'BatchPublishError';
+  constructor(
+    message: string,
+    /** Messages of the batch not acknowledged as stored. */
+    readonly unacked: number,
+  ) {
+    super(message);
+  }
+}
+
+interface Pending {
+  messages: BatchMessage[];
+  blocks: Uint8Array[];
+  replyPrefix: string;
+  acked: Uint8Array;
+  left: number;
+  duplicates: number;
+  republished: number;
+  attempt: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  resolve: (r: BatchPublished) => void;
+  reject: (e: Error) => void;
+}
+
+/** nats.js encodes a message's headers by calling encode() on them, nothing else: a block encoded once stands in for a MsgHdrs. */
+function preEncoded(block: Uint8Array): MsgHdrs {
+  return { encode: () => block } as unknown as MsgHdrs;
+}
+
+export class JetStreamBatchPublisher {
+  private readonly inbox = createInbox();
+  private readonly sub: Subscription;
+  private readonly pending = new Map<number, Pending>();
+  private next = 0;
+  private readonly timeoutMs: number;
+  private readonly attempts: number;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly o: BatchPublisherOptions = {},
+  ) {
+    this.timeoutMs = o.timeoutMs ?? 5000;
+    this.attempts = Math.max(1, o.attempts ?? 2);
+    this.sub = nc.subscribe(`${this.inbox}.>`, { callback: (err, msg) => (err ? this.failAll(err.message) : this.onReply(msg)) });
+  }
+
+  /** Batches awaiting acks. */
+  get inflight(): number {
+    return this.pending.size;
+  }
+
+  /** Publish every message; resolves once each is stored, rejects (BatchPublishError) when one is refused or the attempts run out. `shared`: header lines of all of them. */
+  publish(messages: BatchMessage[], shared = ''): Promise<BatchPublished> {
+    if (messages.length === 0) return Promise.resolve({ messages: 0, duplicates: 0, republished: 0 });
+    const id = this.next++;
+    return new Promise<BatchPublished>((resolve, reject) => {
+      let blocks: Uint8Array[];
+      try {
+        blocks = messages.map((m) => headerBlock(shared, m.msgId, m.headers));
+      } catch (err) {
+        reject(err as Error);
+        return;
+      }
+      const p: Pending = {
+        messages,
+        blocks,
+        replyPrefix: `${this.inbox}.${id}.`,
+        acked: new Uint8Array(messages.length),
+        left: messages.length,
+        duplicates: 0,
+        republished: 0,
+        attempt: 1,
+        timer: undefined,
+        resolve,
+        reject,
+      };
+      this.pending.set(id, p);
+      this.send(id, p);
+    });
+  }
+
+  /** Stop listening for acks; batches still waiting fail. */
+  close(): void {
+    this.failAll('publisher closed');
+    this.sub.unsubscribe();
+  }
+
+  private send(id: number, p: Pending): void {
+    try {
+      for (let i = 0; i < p.messages.length; i++) {
+        if (p.acked[i]) continue;
+        const m = p.messages[i]!;
+        this.nc.publish(m.subject, m.data, { reply: p.replyPrefix + i, headers: preEncoded(p.blocks[i]!) });
+        if (p.attempt > 1) p.republished++;
+      }
+    } catch (err) {
+      this.fail(id, p, `publish failed: ${(err as Error).message}`);
+      return;
+    }
+    p.timer = setTimeout(() => this.onDeadline(id, p), this.timeoutMs);
+  }
+
+  private onDeadline(id: number, p: Pending): void {
+    p.timer = undefined;
+    if (this.pending.get(id) !== p) return;
+    if (p.attempt >= this.attempts) {
+      this.fail(id, p, `${p.left} of ${p.messages.length} messages not acknowledged within ${this.timeoutMs} ms (${p.attempt} attempts)`);
+      return;
+    }
+    p.attempt++;
+    this.send(id, p);
+  }
+
+  private onReply(msg: Msg): void {
+    // <inbox>.<batch>.<index>
+    const tail = msg.subject.slice(this.inbox.length + 1);
+    const dot = tail.indexOf('.');
+    if (dot <= 0) return;
+    const id = Number(tail.slice(0, dot));
+    const i = Number(tail.slice(dot + 1));
+    const p = this.pending.get(id);
+    // A late ack (the batch is done, or this message was acked by an earlier attempt's reply).
+    if (!p || !(i >= 0 && i < p.acked.length) || p.acked[i]) return;
+    // Headers only on a reply without a body (a status such as 503): acks have none.
+    const ack = parsePubAck(msg.data, msg.data.length === 0 ? msg.headers?.code : undefined);
+    if (!ack.ok) {
+      this.fail(id, p, `message ${p.messages[i]!.msgId} on ${p.messages[i]!.subject}: ${ack.error}`);
+      return;
+    }
+    if (this.o.stream !== undefined && ack.stream !== this.o.stream) {
+      this.fail(id, p, `message ${p.messages[i]!.msgId} on ${p.messages[i]!.subject} was stored by stream ${ack.stream}, not ${this.o.stream}`);
+      return;
+    }
+    p.acked[i] = 1;
+    if (ack.duplicate) p.duplicates++;
+    if (--p.left === 0) {
+      if (p.timer) clearTimeout(p.timer);
+      this.pending.delete(id);
+      p.resolve({ messages: p.messages.length, duplicates: p.duplicates, republished: p.republished });
+    }
+  }
+
+  private fail(id: number, p: Pending, why: string): void {
+    if (p.timer) clearTimeout(p.timer);
+    this.pending.delete(id);
+    p.reject(new BatchPublishError(why, p.left));
+  }
+
+  private failAll(why: string): void {
+    for (const [id, p] of [...this.pending]) this.fail(id, p, why);
+  }
+}
