@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { forThisNode, snapshotOf } from './identity-api.ts';
+import { RpcError } from '@sluice/runtime';
+import { forThisNode, identityHandlers, snapshotOf } from './identity-api.ts';
 import { LabelCache } from './label-cache.ts';
 
 describe('identity API node routing', () => {
@@ -25,5 +26,31 @@ describe('identity snapshot', () => {
     const snap = snapshotOf(cache, 'n1', 100);
     expect(snap).toMatchObject({ node: 'n1', at_ms: 100 });
     expect(snap.identities.map((i) => i.cgroup_id).sort()).toEqual(['10', '14']);
+  });
+});
+
+describe('identity API announcements', () => {
+  // Fault injection: a control publish that does not land (JetStream timing out) is what the
+  // cluster tier could not produce on demand; the handler must fail the request, not answer OK.
+  const deps = (publish: () => Promise<void>) => {
+    const cache = new LabelCache({ graceMs: 1000, startSlackMs: 0 });
+    const log = { info() {}, warn() {}, error() {}, debug() {} } as never;
+    const store = { put() {} } as never;
+    return { nc: undefined as never, node: 'n1', cgroupMount: '/sys/fs/cgroup', cache, store, graceMs: 1000, log, publish, now: () => 100 };
+  };
+
+  it('register fails unavailable, naming the cgroup and the cause, when its start message cannot land', async () => {
+    const h = identityHandlers(deps(() => Promise.reject(new Error('TimeoutError: timeout'))));
+    const err = await h.register({ cgroup_id: '42', agent: 'a', project: 'p', ttl_s: 60 } as never, {} as never).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RpcError);
+    expect(err).toMatchObject({ code: 'unavailable' });
+    expect((err as Error).message).toContain('cgroup 42 registered on n1, but the policy service could not be told (TimeoutError: timeout)');
+  });
+
+  it('register answers the identity when the start message lands', async () => {
+    let sent = 0;
+    const h = identityHandlers(deps(async () => void sent++));
+    await expect(h.register({ cgroup_id: '43', agent: 'a', project: 'p', ttl_s: 60 } as never, {} as never)).resolves.toMatchObject({ cgroup_id: '43', agent: 'a' });
+    expect(sent).toBe(1);
   });
 });

@@ -23,7 +23,8 @@ export interface IdentityApiDeps {
   log: Logger;
   /**
    * Lifecycle messages for registrations, as for containers: the policy service installs the
-   * registered cgroup's map entry from `start` and removes it on `destroy`.
+   * registered cgroup's map entry from `start` and removes it on `destroy`. It must throw when the
+   * message did not land: the request then fails `unavailable` (see announce below).
    */
   publish?: (msg: ControlMessage) => Promise<void>;
   now?: () => number;
@@ -84,13 +85,27 @@ export function snapshotOf(cache: LabelCache, node: string, nowMs: number): Iden
   return { node, at_ms: nowMs, identities };
 }
 
+/**
+ * A registration the policy service never hears of answered OK would leave the command running
+ * without its cgroup's entry until the next identity repair (up to a minute, and a `sluice run`
+ * waits less than that): so a lifecycle message that cannot land fails the request, naming why.
+ * The identity stays cached: a retried request is harmless (a new message id, the same entry).
+ */
+async function announce(d: IdentityApiDeps, msg: ControlMessage, what: string): Promise<void> {
+  try {
+    await d.publish?.(msg);
+  } catch (err) {
+    throw new RpcError('unavailable', `${what}, but the policy service could not be told (${(err as Error).message}); try again`);
+  }
+}
+
 export function identityHandlers(d: IdentityApiDeps): Handlers<typeof IDENTITY_API> {
   const now = d.now ?? Date.now;
   return {
     register: async (req) => {
       const at = now();
       const identity = await register(d, req, at);
-      await d.publish?.(lifecycleMessage('start', identity, at, `registered-${at}`));
+      await announce(d, lifecycleMessage('start', identity, at, `registered-${at}`), `cgroup ${identity.cgroup_id} registered on ${identity.node}`);
       d.log.info({ cgroup: identity.cgroup_id, agent: identity.agent, project: identity.project }, 'cgroup registered');
       return identity;
     },
@@ -100,7 +115,7 @@ export function identityHandlers(d: IdentityApiDeps): Handlers<typeof IDENTITY_A
       const entry = d.cache.markDead(node, `cg:${req.cgroup_id}`, at);
       if (!entry) throw new RpcError('not_found', `cgroup ${req.cgroup_id} is not registered on ${node}`);
       d.store.put(entry.identity);
-      await d.publish?.(lifecycleMessage('destroy', entry.identity, at, `unregistered-${at}`));
+      await announce(d, lifecycleMessage('destroy', entry.identity, at, `unregistered-${at}`), `cgroup ${req.cgroup_id} unregistered on ${node}`);
       return entry.identity;
     },
     lookup: async (req) => {

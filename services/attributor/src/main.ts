@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { jetstream } from '@nats-io/jetstream';
 import { STREAMS } from '@sluice/contracts';
-import { runService } from '@sluice/runtime';
+import { retryTransient, runService } from '@sluice/runtime';
 import { findCgroup2Mount, inManagedScope } from './cgroup.ts';
 import { DEFAULT_METRICS_PORT, env } from './config.ts';
 import { ContainerWatch } from './container-watch.ts';
@@ -53,13 +53,31 @@ await runService({
     for (const identity of stored) cache.upsert(identity);
     log.info({ identities: stored.length }, 'warmed from redis');
 
+    const publishOnce = async (msg: ControlMessage): Promise<void> => {
+      await js.publish(msg.subject, JSON.stringify(msg.payload), { msgID: msg.msgId });
+      metrics.lifecycle(msg.subject.split('.').slice(1, 3).join('_'));
+    };
+    const failed = (err: unknown, msg: ControlMessage): Error => {
+      metrics.stage.dropped('control_publish_failed');
+      log.error({ err: (err as Error).message, subject: msg.subject }, 'could not publish a control message');
+      return err as Error;
+    };
+    // Container lifecycle: best effort, the policy service's identity repair reconciles a lost one.
     const publish = async (msg: ControlMessage): Promise<void> => {
       try {
-        await js.publish(msg.subject, JSON.stringify(msg.payload), { msgID: msg.msgId });
-        metrics.lifecycle(msg.subject.split('.').slice(1, 3).join('_'));
+        await publishOnce(msg);
       } catch (err) {
-        metrics.stage.dropped('control_publish_failed');
-        log.error({ err: (err as Error).message, subject: msg.subject }, 'could not publish a control message');
+        failed(err, msg);
+      }
+    };
+    // The identity API's (sluice run's registrations): a caller waits on it, so a timeout on a
+    // loaded or re-electing JetStream is retried for a while (the same msgID: a retry whose first
+    // try did land is a duplicate) and then thrown, failing the request instead of answering OK.
+    const announce = async (msg: ControlMessage): Promise<void> => {
+      try {
+        await retryTransient(() => publishOnce(msg), { deadlineMs: 10_000, onRetry: (err, attempt) => log.warn({ err: err.message, attempt, subject: msg.subject }, 'control message not acknowledged yet; retrying') });
+      } catch (err) {
+        throw failed(err, msg);
       }
     };
     const watch = new ContainerWatch({
@@ -111,7 +129,7 @@ await runService({
       log,
       metrics,
     );
-    const api = startIdentityApi({ nc, node, cgroupMount, cache, store, graceMs: config.GRACE_MS, log, publish });
+    const api = startIdentityApi({ nc, node, cgroupMount, cache, store, graceMs: config.GRACE_MS, log, publish: announce });
 
     const names = new DnsNames({ maxEntries: config.DNS_NAMES_MAX });
     const nameStore = new DnsNameStore(
