@@ -41,7 +41,9 @@ describe('identity API announcements', () => {
 
   it('register fails unavailable, naming the cgroup and the cause, when its start message cannot land', async () => {
     const h = identityHandlers(deps(() => Promise.reject(new Error('TimeoutError: timeout'))));
-    const err = await h.register({ cgroup_id: '42', agent: 'a', project: 'p', ttl_s: 60 } as never, {} as never).catch((e: unknown) => e);
+    const err = await Promise.resolve()
+      .then(() => h.register({ cgroup_id: '42', agent: 'a', project: 'p', ttl_s: 60 } as never))
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RpcError);
     expect(err).toMatchObject({ code: 'unavailable' });
     expect((err as Error).message).toContain('cgroup 42 registered on n1, but the policy service could not be told (TimeoutError: timeout)');
@@ -50,7 +52,7 @@ describe('identity API announcements', () => {
   it('register answers the identity when the start message lands', async () => {
     let sent = 0;
     const h = identityHandlers(deps(async () => void sent++));
-    await expect(h.register({ cgroup_id: '43', agent: 'a', project: 'p', ttl_s: 60 } as never, {} as never)).resolves.toMatchObject({ cgroup_id: '43', agent: 'a' });
+    await expect(Promise.resolve(h.register({ cgroup_id: '43', agent: 'a', project: 'p', ttl_s: 60 } as never))).resolves.toMatchObject({ cgroup_id: '43', agent: 'a' });
     expect(sent).toBe(1);
   });
 });
