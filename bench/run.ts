@@ -49,7 +49,8 @@ for (const area of areas) {
     process.stderr.write(`bench: ${area} done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   } catch (err) {
     failures[area] = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`bench: ${area} FAILED: ${failures[area]}\n`);
+    // The whole stack on stderr (the summary keeps the message): where it failed, not only what.
+    process.stderr.write(`bench: ${area} FAILED: ${err instanceof Error ? (err.stack ?? err.message) : failures[area]}\n`);
   }
 }
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { encodeToken, KERNEL_RECORD_SIZE, nameHash, rawBatchHeaders, RpcReply, STREAMS, subjects } from '@sluice/contracts';
+import { doing } from '@sluice/runtime';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { encodeRecord, freePort, REPO_ROOT, scrape, stopService, testServer, waitReady, type RecordSpec, type ServiceProcess } from '@sluice/testkit';
@@ -130,17 +131,23 @@ export class AttributorUnderLoad {
     } finally {
       await stopService(proc, 15_000);
       rmSync(runtimeDir, { recursive: true, force: true });
-      const jsm = await jetstreamManager(this.nc);
-      await jsm.consumers.delete(STREAMS.raw.name, durable).catch(() => undefined);
-      // A later run's durable starts from the stream's first message: it must not find these.
-      await this.purge();
+      // Clean-up must not replace the run's own error with its own (a JetStream timeout here once
+      // left a failed area saying only "timeout"): it says what failed, and the run's error stands.
+      try {
+        const jsm = await doing('JetStream manager for clean-up', jetstreamManager(this.nc));
+        await jsm.consumers.delete(STREAMS.raw.name, durable).catch(() => undefined);
+        // A later run's durable starts from the stream's first message: it must not find these.
+        await this.purge();
+      } catch (err) {
+        process.stderr.write(`attributor bench: clean-up after the run failed: ${(err as Error).message}\n`);
+      }
     }
   }
 
   private async register(): Promise<void> {
     for (let i = 0; i < CGROUPS; i++) {
       const body = { node: this.node, cgroup_id: String(this.baseCg + i), agent: `agent.${i % this.workloads.agents} ✓`, project: this.projects[i % this.workloads.projects] };
-      const r = RpcReply.parse((await this.nc.request(subjects.api('identity', 'register'), JSON.stringify(body), { timeout: 5000 })).json());
+      const r = RpcReply.parse((await doing(`register cgroup ${body.cgroup_id}`, this.nc.request(subjects.api('identity', 'register'), JSON.stringify(body), { timeout: 5000 }))).json());
       if (!r.ok) throw new Error(`register cgroup ${body.cgroup_id}: ${r.error.message}`);
     }
   }
@@ -159,12 +166,12 @@ export class AttributorUnderLoad {
       inflight.add(p);
       // A failed publish stays in the set: the race or the final wait throws it.
       p.then(() => inflight.delete(p), () => undefined);
-      if (inflight.size >= 32) await Promise.race(inflight);
+      if (inflight.size >= 32) await doing('publishing raw batches', Promise.race(inflight));
     }
-    await Promise.all(inflight);
-    const jsm = await jetstreamManager(this.nc);
+    await doing(`publishing ${n} raw batches`, Promise.all(inflight));
+    const jsm = await doing('JetStream manager', jetstreamManager(this.nc));
     for (;;) {
-      const ci = await jsm.consumers.info(STREAMS.raw.name, durable);
+      const ci = await doing(`info of consumer ${STREAMS.raw.name}/${durable}`, jsm.consumers.info(STREAMS.raw.name, durable));
       if (ci.num_pending === 0 && ci.num_ack_pending === 0) return n * BATCH_RECORDS;
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -17,3 +17,4 @@ export * from './tracing.ts';
 export * from './pub-ack.ts';
 export * from './batch-publisher.ts';
 export { isTransientJetStreamError, retryTransient, type RetryOptions } from './retry-transient.ts';
+export * from './doing.ts';

@@ -17,6 +17,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { StreamSpec } from '@sluice/contracts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from './logger.ts';
+import { doing } from './doing.ts';
 
 const NS_PER_S = 1_000_000_000;
 
@@ -64,7 +65,7 @@ export async function ensureStream(
 ): Promise<Drift[]> {
   const want = streamConfig(spec, opts);
   try {
-    const info = await jsm.streams.info(spec.name);
+    const info = await doing(`info of stream ${spec.name}`, jsm.streams.info(spec.name));
     const drift = [
       ...compare(`stream ${spec.name}`, want as Record<string, unknown>, info.config as unknown as Record<string, unknown>),
       ...placementDrift(`stream ${spec.name}`, info.config.num_replicas, info.cluster),
@@ -73,7 +74,7 @@ export async function ensureStream(
     return drift;
   } catch (err) {
     if (!isNotFound(err)) throw err;
-    await jsm.streams.add(want);
+    await doing(`creating stream ${spec.name}`, jsm.streams.add(want));
     log.info({ stream: spec.name, replicas: want.num_replicas }, 'created stream');
     return [];
   }
@@ -122,7 +123,7 @@ export async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec, 
     ...(spec.filterSubject ? { filter_subject: spec.filterSubject } : {}),
   };
   try {
-    const info = await jsm.consumers.info(spec.stream, spec.durable);
+    const info = await doing(`info of consumer ${spec.stream}/${spec.durable}`, jsm.consumers.info(spec.stream, spec.durable));
     const drift = compare(
       `consumer ${spec.stream}/${spec.durable}`,
       want as Record<string, unknown>,
@@ -132,7 +133,7 @@ export async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec, 
     return drift;
   } catch (err) {
     if (!isNotFound(err)) throw err;
-    await jsm.consumers.add(spec.stream, want);
+    await doing(`creating consumer ${spec.stream}/${spec.durable}`, jsm.consumers.add(spec.stream, want));
     log.info({ stream: spec.stream, durable: spec.durable }, 'created consumer');
     return [];
   }
