@@ -33,6 +33,11 @@ with_clusters() {
 quick=()
 [[ " $* " == *" --quick "* ]] && quick=(--quick)
 if (($# == 0)) || [[ "$*" == "--quick" ]]; then
+  # A full run starts on an empty JetStream store: what earlier runs and tests left in the instance's
+  # NATS (a gigabyte of streams, a dozen stale durables) made the restarted server spend the first
+  # area recovering it, and that area's JetStream requests timed out. Every area creates what it uses.
+  bash scripts/services.sh down nats >&2
+  rm -rf "${SLUICE_RUN_DIR:?}/nats"
   up "${servers[@]}"
   rc=0
   node --import tsx bench/run.ts "${quick[@]}" --except cluster || rc=$?
