@@ -7,7 +7,7 @@
 // `otlp.accept_per_s`: the receiver's side alone (all requests answered 200), same run.
 // The request bodies are encoded before the clock starts with the OTLP protobuf code the receiver
 // decodes with (@opentelemetry/otlp-transformer's generated module), so the sender costs little.
-// Measured warm: BENCH_OTLP_WARMUP records (default 50,000) go the same way into the same stream
+// Measured warm: BENCH_OTLP_WARMUP records (default 150,000) go the same way into the same stream
 // first, unclocked. A freshly started OpenSearch indexes at half speed or less until its JIT has
 // compiled the indexing path (a bare bulk loader here: ~3,000 docs/s on the first 12,000 documents,
 // ~6,500 on the next 12,000), and an operator's OpenSearch is not freshly started.
@@ -19,7 +19,7 @@ import { closeSlice, freePort, openSlice, searchableCount, startOtlpReceiver, st
 import { ExportLogsServiceRequest } from '../services/otlp-receiver/src/proto.ts';
 
 const RECORDS = Number(process.env.BENCH_OTLP_RECORDS ?? 200_000);
-const WARMUP = Number(process.env.BENCH_OTLP_WARMUP ?? 50_000);
+const WARMUP = Number(process.env.BENCH_OTLP_WARMUP ?? 150_000);
 const PER_REQUEST = Number(process.env.BENCH_OTLP_PER_REQUEST ?? 1000);
 const INFLIGHT = Number(process.env.BENCH_OTLP_INFLIGHT ?? 4);
 const DEBUG = process.env.BENCH_OTLP_DEBUG !== undefined;
