@@ -10,6 +10,7 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import { SyncContextManager } from './sync-context.ts';
 import { tracingEnabled } from './tracing.ts';
 
 export interface Metrics {
@@ -45,7 +46,8 @@ export function createMetrics(service: string, node: string, env: NodeJS.Process
     logRecordProcessors: [],
     instrumentations: [],
     // No span processors: the SDK registers no tracer provider, and every span is the API's no-op.
-    ...(tracing ? {} : { spanProcessors: [] }),
+    // Tracing: a synchronous context manager, not AsyncLocalStorage (sync-context.ts says why).
+    ...(tracing ? { contextManager: new SyncContextManager() } : { spanProcessors: [] }),
   });
   sdk.start();
   return {

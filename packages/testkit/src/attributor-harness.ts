@@ -139,7 +139,8 @@ export class AttributorHarness {
   }
 
   /** Publish one raw batch of records (ts defaults to now); returns the event ids it carries. */
-  async publishRaw(records: RecordSpec[]): Promise<string[]> {
+  /** `extra`: more headers for the raw batch (a `traceparent`, as a traced reader would send). */
+  async publishRaw(records: RecordSpec[], extra: Record<string, string> = {}): Promise<string[]> {
     const now = BigInt(Date.now()) * 1_000_000n;
     const firstSeq = this.seq;
     this.seq += records.length;
@@ -149,6 +150,7 @@ export class AttributorHarness {
     );
     const h = natsHeaders();
     for (const [k, v] of b.headers) h.set(k, v);
+    for (const [k, v] of Object.entries(extra)) h.set(k, v);
     await jetstream(this.nc).publish(subjects.raw(this.node), b.body, { headers: h, msgID: h.get('Nats-Msg-Id') });
     return records.map((_, i) => `${this.node}:${this.bootId}:${firstSeq + i}`);
   }

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import { context, injectTrace, propagation, SpanKind, SpanStatusCode, trace, tracer, type Logger } from '@sluice/runtime';
+import { context, injectTrace, propagation, SpanKind, SpanStatusCode, trace, tracer, type Context, type Logger } from '@sluice/runtime';
 import type { OtlpValue, WorkloadIdentity } from '@sluice/contracts';
 import { attribute, type AttributionKeys } from './attribution.ts';
 import { checkContentEncoding, encodingOf, inflate, readBody, Refusal } from './body.ts';
@@ -58,7 +58,7 @@ export function createLogsHandler(d: HandlerDeps): (req: IncomingMessage, res: S
   const now = d.now ?? Date.now;
   const okProtobuf = ExportLogsServiceResponse.encode({}).finish();
 
-  async function handle(req: IncomingMessage, res: ServerResponse, encodingHint: { value: Encoding }): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, encodingHint: { value: Encoding }, traceCtx: Context): Promise<void> {
     const path = (req.url ?? '/').split('?', 1)[0];
     if (path !== LOGS_PATH) throw new Refusal('not_found', 404, `no such path ${JSON.stringify(path)}: OTLP logs go to ${LOGS_PATH}`);
     if (req.method !== 'POST') throw new Refusal('method_not_allowed', 405, `${req.method} ${LOGS_PATH}: only POST`);
@@ -100,7 +100,7 @@ export function createLogsHandler(d: HandlerDeps): (req: IncomingMessage, res: S
     });
     if (built.events.length > 0) {
       const h = natsHeaders();
-      injectTrace(h);
+      injectTrace(h, traceCtx);
       try {
         await publishSlices(d.publisher, d.subject, requestId, slices(built.events, d.maxMessageBytes), h);
       } catch (err) {
@@ -127,7 +127,8 @@ export function createLogsHandler(d: HandlerDeps): (req: IncomingMessage, res: S
       if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
     });
-    context.with(trace.setSpan(parent, span), () => handle(req, res, hint)).catch((err: unknown) => {
+    // The context is passed on, not made active: no context crosses an await (runtime sync-context.ts).
+    handle(req, res, hint, trace.setSpan(parent, span)).catch((err: unknown) => {
       if (err instanceof Refusal) {
         d.metrics.refused(err.reason);
         if (err.reason !== 'aborted') refuse(res, err, hint.value);
