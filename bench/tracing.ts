@@ -19,7 +19,7 @@ import { jetstreamManager } from '@sluice/runtime';
 import { AttributorHarness, freePort, startOtelCollector, startService, stopService, waitFor, waitReady, type OtelCollector } from '@sluice/testkit';
 import { cpuSeconds } from './lib/proc.ts';
 
-const BATCHES = Number(process.env.BENCH_TRACING_BATCHES ?? 300);
+const BATCHES = Number(process.env.BENCH_TRACING_BATCHES ?? 1000);
 const PER_BATCH = Number(process.env.BENCH_TRACING_PER_BATCH ?? 200);
 const ROUNDS = Number(process.env.BENCH_TRACING_ROUNDS ?? 5);
 const WARMUP = Number(process.env.BENCH_TRACING_WARMUP ?? 50);
