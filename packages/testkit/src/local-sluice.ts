@@ -17,11 +17,12 @@ function cliArgv(args: string[]): string[] {
   return ['--import', 'tsx', join(REPO_ROOT, 'cli', 'src', 'main.ts'), ...args];
 }
 
-export function sluiceCli(args: string[], opts: { timeoutMs?: number; input?: string } = {}): CliResult {
+export function sluiceCli(args: string[], opts: { timeoutMs?: number; input?: string; env?: Record<string, string> } = {}): CliResult {
   const r = spawnSync(process.execPath, cliArgv(args), {
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 240_000,
     ...(opts.input !== undefined ? { input: opts.input } : {}),
+    ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
