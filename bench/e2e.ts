@@ -19,6 +19,7 @@
 //   e2e.refresh_interval_ms the data stream's refresh interval (its template's); e2e.goal_ms = it + 500
 //   e2e.side_cpu_cores     CPU of the learner, policy and otlp-receiver during the run (the learner
 //                          reads every event, as deployed), in cores
+//   e2e.side.<service>_cpu_cores  the same per side service (learner, policy, otlp-receiver)
 //   e2e.opensearch_cpu_cores / e2e.machine_cpu_cores  OpenSearch's CPU (its node stats) and the whole
 //                          machine's during the run, in cores: what else the 2 shared cores were doing
 //   mem.<service>.idle_rss_mb / load_rss_mb / load_peak_rss_mb  VmRSS of every service (bpf-reader,
@@ -235,6 +236,7 @@ export async function run(): Promise<Record<string, number>> {
       'e2e.goal_ms': refreshMs + 500,
       'e2e.opensearch_cpu_cores': (os1 - os0) / wall,
       'e2e.side_cpu_cores': sideCpu1.reduce((a, v, i) => a + v - sideCpu0[i]!, 0) / wall,
+      ...Object.fromEntries(Object.keys(side?.pids ?? {}).map((svc, i) => [`e2e.side.${svc}_cpu_cores`, (sideCpu1[i]! - sideCpu0[i]!) / wall])),
       'e2e.machine_cpu_cores': (machine1 - machine0) / wall,
       ...stages,
       ...bulks,
