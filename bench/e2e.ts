@@ -327,10 +327,15 @@ function limitNotes(f: Record<string, number>): string[] {
     .filter(([k]) => k.startsWith('e2e.stage.') && k.endsWith('_p99_ms'))
     .sort(([, a], [, b]) => b - a)
     .map(([k, v]) => `${k.slice('e2e.stage.'.length, -'_p99_ms'.length)} ${v} ms`);
+  const side = Object.entries(f)
+    .filter(([k]) => k.startsWith('e2e.side.'))
+    .map(([k, v]) => `${k.slice('e2e.side.'.length, -'_cpu_cores'.length)} ${v.toFixed(2)}`);
+  const other = f['e2e.machine_cpu_cores']! - f['e2e.pipeline_cpu_cores']! - f['e2e.side_cpu_cores']! - f['e2e.opensearch_cpu_cores']!;
   return [
     `- **e2e**: p99 ${p99} ms at ${f['e2e.offered_per_s']}/s offered, ${f['e2e.indexed_per_s']}/s indexed; goal ≤ refresh interval + 500 ms = ${goal} ms: ` +
       `${p99 <= goal ? 'met' : 'not met'}. Stages by p99: ${stages.join(', ')}. CPU in cores: pipeline ${f['e2e.pipeline_cpu_cores']!.toFixed(2)}, ` +
-      `learner+policy+otlp-receiver ${f['e2e.side_cpu_cores']!.toFixed(2)}, OpenSearch ${f['e2e.opensearch_cpu_cores']!.toFixed(2)}, whole machine ${f['e2e.machine_cpu_cores']!.toFixed(2)} of 2.`,
+      `side services ${f['e2e.side_cpu_cores']!.toFixed(2)} (${side.join(', ')}), OpenSearch ${f['e2e.opensearch_cpu_cores']!.toFixed(2)}, ` +
+      `everything else (the bench's producer and watch, other work on the machine) ${other.toFixed(2)}, whole machine ${f['e2e.machine_cpu_cores']!.toFixed(2)} of 2.`,
     ...(stampNote ? [`- **e2e stages**: ${stampNote}.`] : []),
     ...(stageFailure ? [`- **e2e stages failed**: ${stageFailure}`] : []),
     ...(sideFailure ? [`- **e2e memory**: learner, policy and otlp-receiver did not start, so no figures for them: ${sideFailure}`] : []),
