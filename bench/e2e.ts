@@ -19,6 +19,7 @@
 //   e2e.refresh_interval_ms the data stream's refresh interval (its template's); e2e.goal_ms = it + 500
 //   e2e.side_cpu_cores     CPU of the learner, policy and otlp-receiver during the run (the learner
 //                          reads every event, as deployed), in cores
+//   e2e.side.<service>_cpu_cores  the same per side service (learner, policy, otlp-receiver)
 //   e2e.opensearch_cpu_cores / e2e.machine_cpu_cores  OpenSearch's CPU (its node stats) and the whole
 //                          machine's during the run, in cores: what else the 2 shared cores were doing
 //   mem.<service>.idle_rss_mb / load_rss_mb / load_peak_rss_mb  VmRSS of every service (bpf-reader,
@@ -235,6 +236,7 @@ export async function run(): Promise<Record<string, number>> {
       'e2e.goal_ms': refreshMs + 500,
       'e2e.opensearch_cpu_cores': (os1 - os0) / wall,
       'e2e.side_cpu_cores': sideCpu1.reduce((a, v, i) => a + v - sideCpu0[i]!, 0) / wall,
+      ...Object.fromEntries(Object.keys(side?.pids ?? {}).map((svc, i) => [`e2e.side.${svc}_cpu_cores`, (sideCpu1[i]! - sideCpu0[i]!) / wall])),
       'e2e.machine_cpu_cores': (machine1 - machine0) / wall,
       ...stages,
       ...bulks,
@@ -325,10 +327,15 @@ function limitNotes(f: Record<string, number>): string[] {
     .filter(([k]) => k.startsWith('e2e.stage.') && k.endsWith('_p99_ms'))
     .sort(([, a], [, b]) => b - a)
     .map(([k, v]) => `${k.slice('e2e.stage.'.length, -'_p99_ms'.length)} ${v} ms`);
+  const side = Object.entries(f)
+    .filter(([k]) => k.startsWith('e2e.side.'))
+    .map(([k, v]) => `${k.slice('e2e.side.'.length, -'_cpu_cores'.length)} ${v.toFixed(2)}`);
+  const other = f['e2e.machine_cpu_cores']! - f['e2e.pipeline_cpu_cores']! - f['e2e.side_cpu_cores']! - f['e2e.opensearch_cpu_cores']!;
   return [
     `- **e2e**: p99 ${p99} ms at ${f['e2e.offered_per_s']}/s offered, ${f['e2e.indexed_per_s']}/s indexed; goal ≤ refresh interval + 500 ms = ${goal} ms: ` +
       `${p99 <= goal ? 'met' : 'not met'}. Stages by p99: ${stages.join(', ')}. CPU in cores: pipeline ${f['e2e.pipeline_cpu_cores']!.toFixed(2)}, ` +
-      `learner+policy+otlp-receiver ${f['e2e.side_cpu_cores']!.toFixed(2)}, OpenSearch ${f['e2e.opensearch_cpu_cores']!.toFixed(2)}, whole machine ${f['e2e.machine_cpu_cores']!.toFixed(2)} of 2.`,
+      `side services ${f['e2e.side_cpu_cores']!.toFixed(2)} (${side.join(', ')}), OpenSearch ${f['e2e.opensearch_cpu_cores']!.toFixed(2)}, ` +
+      `everything else (the bench's producer and watch, other work on the machine) ${other.toFixed(2)}, whole machine ${f['e2e.machine_cpu_cores']!.toFixed(2)} of 2.`,
     ...(stampNote ? [`- **e2e stages**: ${stampNote}.`] : []),
     ...(stageFailure ? [`- **e2e stages failed**: ${stageFailure}`] : []),
     ...(sideFailure ? [`- **e2e memory**: learner, policy and otlp-receiver did not start, so no figures for them: ${sideFailure}`] : []),

@@ -3,6 +3,8 @@
 // as a deployed learner does), the policy service on a private bucket with no kernel helper (its
 // API and store; the bench's sandbox keeps its own maps), and an otlp-receiver on a private node
 // name (idle: nothing sends OTLP in this bench).
+// BENCH_E2E_PROFILE_DIR: run the learner and policy with --cpu-prof into that directory (written at
+// their clean exit), to see where the side services' CPU goes under the e2e load.
 import { encodeToken } from '@sluice/contracts';
 import { freePort, startOtlpReceiver, startService, stopService, waitReady, type OtlpReceiver, type ServiceProcess } from '@sluice/testkit';
 
@@ -18,6 +20,9 @@ export async function startSideServices(tag: string, project: string, env: { NAT
     await Promise.all(started.map((p) => stopService(p, 8000)));
     await otlp?.stop();
   };
+  const profileDir = process.env.BENCH_E2E_PROFILE_DIR;
+  // One directory per service: tsx's loader thread writes a profile of its own beside the main thread's.
+  const prof = (name: string) => (profileDir ? ['--cpu-prof', '--cpu-prof-dir', `${profileDir}/${name}`] : []);
   try {
     const learnerPort = await freePort();
     const learner = startService('learner', {
@@ -30,7 +35,7 @@ export async function startSideServices(tag: string, project: string, env: { NAT
       LEARNER_FILTER: `sluice.events.${encodeToken(project)}.>`,
       LEARNER_DENIALS_DURABLE: `${tag}-learner-denials`,
       LEARNER_DENIALS_FILTER: `sluice.events.${encodeToken(project)}.*.DENIED`,
-    });
+    }, prof('learner'));
     started.push(learner);
     const policyPort = await freePort();
     const policy = startService('policy', {
@@ -39,7 +44,7 @@ export async function startSideServices(tag: string, project: string, env: { NAT
       NODE_NAME: `${tag}-policy`,
       LOG_LEVEL: 'warn',
       POLICY_BUCKET: `${tag}-policy`,
-    });
+    }, prof('policy'));
     started.push(policy);
     otlp = await startOtlpReceiver({ NATS_URL: env.NATS_URL, NODE_NAME: `${tag}-otlp`, LOG_LEVEL: 'warn' });
     await waitReady(learner, learnerPort, 'learner');

@@ -8,10 +8,11 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { ConsumerMessages, JetStreamClient } from '@nats-io/jetstream';
 import type { Logger, Metrics } from '@sluice/runtime';
 import type { CurrentPolicyCache } from './current-policy.ts';
+import { AdviceMemo } from './advice-memo.ts';
 import { adviceLabel, denialNotices } from './denial-notices.ts';
 
 export interface DenialFeedMetrics {
-  published(advice: string): void;
+  published(advice: string, n?: number): void;
   dropped(reason: string, n?: number): void;
 }
 
@@ -23,7 +24,7 @@ export function denialFeedMetrics(metrics: Metrics): DenialFeedMetrics {
     description: 'Denials not announced on sluice.denials.*, by reason (json, schema, publish_failed)',
   });
   return {
-    published: (advice) => published.add(1, { advice }),
+    published: (advice, n = 1) => published.add(n, { advice }),
     dropped: (reason, n = 1) => dropped.add(n, { reason }),
   };
 }
@@ -37,20 +38,26 @@ export interface DenialFeedDeps {
 }
 
 /** Publish every notice of one message; returns how many went out. Never throws for one bad notice. */
-export async function announce(text: string, d: Pick<DenialFeedDeps, 'nc' | 'policy' | 'metrics' | 'log'>): Promise<number> {
-  const batch = denialNotices(text, await d.policy.get());
+export async function announce(text: string, d: Pick<DenialFeedDeps, 'nc' | 'policy' | 'metrics' | 'log'>, memo: AdviceMemo = new AdviceMemo()): Promise<number> {
+  const batch = denialNotices(text, await d.policy.get(), memo);
   for (const [reason, n] of batch.invalid) d.metrics.dropped(reason, n);
-  let sent = 0;
-  for (const { subject, notice } of batch.notices) {
+  // Counted per label once per message, not per notice: a storm is thousands of notices a second.
+  const published = new Map<string, number>();
+  for (const { subject, notice, payload } of batch.notices) {
     try {
-      d.nc.publish(subject, JSON.stringify(notice));
-      d.metrics.published(adviceLabel(notice.advice));
-      sent++;
+      d.nc.publish(subject, payload);
+      const label = adviceLabel(notice.advice);
+      published.set(label, (published.get(label) ?? 0) + 1);
     } catch (err) {
       // Over max_payload (very long labels) or a closed connection: counted, the event itself is stored.
       d.metrics.dropped('publish_failed');
       d.log.warn({ err: (err as Error).message, subject: subject.slice(0, 200), id: notice.event.id }, 'could not publish a denial notice');
     }
+  }
+  let sent = 0;
+  for (const [label, n] of published) {
+    d.metrics.published(label, n);
+    sent += n;
   }
   return sent;
 }
@@ -58,10 +65,11 @@ export async function announce(text: string, d: Pick<DenialFeedDeps, 'nc' | 'pol
 export async function startDenialFeed(d: DenialFeedDeps, o: { stream: string; durable: string; batch: number }): Promise<() => Promise<void>> {
   const consumer = await d.js.consumers.get(o.stream, o.durable);
   const iter: ConsumerMessages = await consumer.consume({ max_messages: o.batch });
+  const memo = new AdviceMemo();
   const loop = (async () => {
     for await (const m of iter) {
       try {
-        await announce(m.string(), d);
+        await announce(m.string(), d, memo);
         m.ack();
       } catch (err) {
         d.log.error({ err, subject: m.subject, seq: m.seq }, 'denial feed: message failed; will retry');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DenialNotice, parsePolicy, subjects } from '@sluice/contracts';
 import { egressEvent, ndjson } from '@sluice/testkit/unit';
+import { AdviceMemo } from './advice-memo.ts';
 import { adviceLabel, denialNotices } from './denial-notices.ts';
 import type { PolicyView } from './current-policy.ts';
 
@@ -8,7 +9,7 @@ const parsed = parsePolicy('version: 1\npolicies:\n  - name: web\n    match: { p
 if (!parsed.ok) throw new Error('fixture');
 const view: PolicyView = { ok: true, current: { document: parsed.document, revision: 4 } };
 const denied = (i: number, over = {}) =>
-  egressEvent(i, { verdict: 'DENIED', reason: 'default', rule_id: 0, project: 'demo', agent: 'bot 1', dst_host: undefined, dst_ip: '203.0.113.9', dst_port: 22, ...over });
+  egressEvent(i, { verdict: 'DENIED', reason: 'default', rule_id: 0, cgroup_id: '4242', project: 'demo', agent: 'bot 1', dst_host: undefined, dst_ip: '203.0.113.9', dst_port: 22, ...over });
 
 describe('denialNotices', () => {
   it("puts each denial on its workload's subject with the change that would allow it and the revision it was judged against", () => {
@@ -19,6 +20,19 @@ describe('denialNotices', () => {
     expect(first!.advice.change).toMatchObject({ policy: 'web', add: { cidr: '203.0.113.9/32', ports: [22], proto: 'tcp' }, verified: true });
     expect(adviceLabel(first!.advice)).toBe('change');
     expect(adviceLabel(second!.advice)).toBe('raw_socket');
+    // What is published: the notice itself, as JSON.
+    for (const n of b.notices) expect(JSON.parse(n.payload)).toEqual(JSON.parse(JSON.stringify(n.notice)));
+  });
+
+  it('a storm of one attempt gets one advice, the same as a lone event would', () => {
+    const memo = new AdviceMemo();
+    const b = denialNotices(ndjson([denied(6), denied(7), denied(8, { agent: 'other' })]), view, memo);
+    expect(memo.misses).toBe(2);
+    const lone = denialNotices(ndjson([denied(7)]), view).notices[0]!;
+    expect(b.notices[1]!.payload).toBe(lone.payload);
+    expect(b.notices.map((n) => n.subject)).toEqual([subjects.denials('node-t', 'demo', 'bot 1'), subjects.denials('node-t', 'demo', 'bot 1'), subjects.denials('node-t', 'demo', 'other')]);
+    const noRevision = denialNotices(ndjson([denied(9)]), { ok: false, error: 'down' }).notices[0]!;
+    expect(JSON.parse(noRevision.payload)).toEqual(JSON.parse(JSON.stringify(noRevision.notice)));
   });
 
   it('counts bad lines by reason and passes over events that are not denials', () => {

@@ -2,12 +2,13 @@
 // was denied and the smallest policy change that would allow it (@sluice/policy-advice), on its
 // workload's subject. Pure: the feed does the I/O. A bad line costs only itself, counted by reason.
 import { subjects, type DenialAdvice, type DenialNotice } from '@sluice/contracts';
-import { adviseDenial, unavailableAdvice } from '@sluice/policy-advice';
+import { AdviceMemo } from './advice-memo.ts';
 import type { PolicyView } from './current-policy.ts';
 import { egressLines } from './egress-lines.ts';
 
 export interface NoticeBatch {
-  notices: Array<{ subject: string; notice: DenialNotice }>;
+  /** `payload` is `notice` as JSON, what the feed publishes. */
+  notices: Array<{ subject: string; notice: DenialNotice; payload: string }>;
   /** Lines that were not valid events: reason → count (drops). */
   invalid: Map<string, number>;
   /** Valid events that were not denials (a mis-filtered consumer): not loss. */
@@ -16,18 +17,27 @@ export interface NoticeBatch {
 
 const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
 
-export function denialNotices(text: string, view: PolicyView): NoticeBatch {
+/** `memo`: the feed keeps one across messages, so a repeated attempt is advised once per policy view. */
+export function denialNotices(text: string, view: PolicyView, memo: AdviceMemo = new AdviceMemo()): NoticeBatch {
   const out: NoticeBatch = { notices: [], invalid: new Map(), notDenied: 0 };
+  const revision = view.ok ? view.current?.revision : undefined;
+  const tail = revision !== undefined ? `,"policy_revision":${revision}}` : '}';
+  // A message is mostly one workload's events: its subject is encoded once per batch.
+  const subjectOf = new Map<string, string>();
   for (const e of egressLines(text, (why) => bump(out.invalid, why))) {
     if (e.verdict !== 'DENIED') {
       out.notDenied++;
       continue;
     }
-    const advice = view.ok ? adviseDenial(view.current, e) : unavailableAdvice(e, view.error);
-    const revision = view.ok ? view.current?.revision : undefined;
+    const { advice, json } = memo.advise(view, e);
+    const who = JSON.stringify([e.node, e.project ?? '', e.agent ?? '']);
+    let subject = subjectOf.get(who);
+    if (subject === undefined) subjectOf.set(who, (subject = subjects.denials(e.node, e.project ?? '', e.agent ?? '')));
     out.notices.push({
-      subject: subjects.denials(e.node, e.project ?? '', e.agent ?? ''),
+      subject,
       notice: { event: e, advice, ...(revision !== undefined ? { policy_revision: revision } : {}) },
+      // JSON.stringify(notice), with the advice serialised once per distinct attempt.
+      payload: `{"event":${JSON.stringify(e)},"advice":${json}${tail}`,
     });
   }
   return out;

@@ -1,0 +1,46 @@
+// Advice for the denial feed, computed once per distinct attempt and policy view. A denial storm
+// is one workload hitting one destination thousands of times a second; each fresh advice costs a
+// policy compile, a replay and a YAML render (~0.4 ms), so computing it per event made the feed
+// the learner's main CPU cost. The key is every field the advice reads (@sluice/policy-advice
+// adviceKey); a new policy view (fetched, invalidated by an apply) starts an empty memo. Pure.
+import type { DenialAdvice, EgressEvent } from '@sluice/contracts';
+import { adviceKey, adviseDenial, unavailableAdvice } from '@sluice/policy-advice';
+import type { PolicyView } from './current-policy.ts';
+
+export const DEFAULT_MEMO_ENTRIES = 4096;
+
+/** An advice and its JSON (notices embed it as is: serialised once, not per event). */
+export interface MemoAdvice {
+  advice: DenialAdvice;
+  json: string;
+}
+
+export class AdviceMemo {
+  private view: PolicyView | undefined;
+  private readonly memo = new Map<string, MemoAdvice>();
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly maxEntries = DEFAULT_MEMO_ENTRIES) {}
+
+  /** The advice for `e` under `view`; callers must not mutate it (it is shared by equal attempts). */
+  advise(view: PolicyView, e: EgressEvent): MemoAdvice {
+    if (view !== this.view) {
+      this.memo.clear();
+      this.view = view;
+    }
+    const key = adviceKey(e);
+    const known = this.memo.get(key);
+    if (known) {
+      this.hits++;
+      return known;
+    }
+    this.misses++;
+    const advice = view.ok ? adviseDenial(view.current, e) : unavailableAdvice(e, view.error);
+    const entry = { advice, json: JSON.stringify(advice) };
+    // Bounded: a scan of many destinations starts over rather than growing without end.
+    if (this.memo.size >= this.maxEntries) this.memo.clear();
+    this.memo.set(key, entry);
+    return entry;
+  }
+}
