@@ -146,6 +146,7 @@ export class AttributorHarness {
     const b = encodeBatch(
       records.map((r) => ({ ...r, tsNs: r.tsNs ?? now })),
       { node: this.node, bootId: this.bootId, firstSeq, wallOffsetNs: 0n },
+      'packed', // as the reader publishes them
     );
     const h = natsHeaders();
     for (const [k, v] of b.headers) h.set(k, v);

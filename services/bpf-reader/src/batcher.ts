@@ -1,12 +1,16 @@
 // Collects records into size- and time-bounded batches: a batch is cut when it holds maxRecords
-// or when its first record has waited maxDelayMs, whichever comes first. Records are copied once,
-// verbatim, into the batch body (a run of adjacent records in one copy); sequence numbers are
-// assigned when the batch is cut.
+// or when its first record has waited maxDelayMs, whichever comes first. Records are copied once
+// into the batch body, packed (each without its trailing zero bytes, after its kept length:
+// packages/contracts raw-batch-packed.ts), a run of adjacent records in one call; sequence numbers
+// are assigned when the batch is cut. JetStream's cost of a batch follows its bytes, and most
+// records leave their 136-byte body union zero.
+import { packedCapacity, packRecords } from '@sluice/contracts';
 import { RECORD_SIZE } from './layout.ts';
 
 export interface Batch {
   firstSeq: number;
   count: number;
+  /** `count` records in the packed raw-batch format. */
   body: Buffer;
   wallOffsetNs: bigint;
   /** Mark (ack-window.ts) of its first record from the helper; undefined if it holds none. */
@@ -21,6 +25,10 @@ export interface BatcherOptions {
 export class Batcher {
   private body: Buffer | undefined;
   private n = 0;
+  /** Bytes of the open body in use. */
+  private at = 0;
+  /** A record the reader makes itself (addWith) is written here, then packed. */
+  private readonly scratch = Buffer.alloc(RECORD_SIZE);
   private firstMark: number | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -36,7 +44,7 @@ export class Batcher {
   /** Copy the record at buf[off]; `mark`: its place in the helper's stream (ack-window.ts). */
   add(buf: Buffer, off: number, mark?: number): void {
     this.firstMark ??= mark;
-    buf.copy(this.slot(), this.n * RECORD_SIZE, off, off + RECORD_SIZE);
+    this.at = packRecords(buf, off, 1, RECORD_SIZE, this.slot(), this.at);
     if (++this.n === this.opts.maxRecords) this.cut();
   }
 
@@ -50,7 +58,7 @@ export class Batcher {
       const body = this.slot();
       this.firstMark ??= mark;
       const k = Math.min(n, max - this.n);
-      buf.copy(body, this.n * RECORD_SIZE, off, off + k * RECORD_SIZE);
+      this.at = packRecords(buf, off, k, RECORD_SIZE, body, this.at);
       this.n += k;
       off += k * RECORD_SIZE;
       n -= k;
@@ -61,7 +69,9 @@ export class Batcher {
 
   /** Let `write` fill the next record slot in place (for records the reader itself makes). */
   addWith(write: (out: Buffer, off: number) => void): void {
-    write(this.slot(), this.n * RECORD_SIZE);
+    this.scratch.fill(0);
+    write(this.scratch, 0);
+    this.at = packRecords(this.scratch, 0, 1, RECORD_SIZE, this.slot(), this.at);
     if (++this.n === this.opts.maxRecords) this.cut();
   }
 
@@ -82,17 +92,19 @@ export class Batcher {
     }
     if (this.n === 0 || !this.body) return;
     const count = this.n;
-    const body = this.body.subarray(0, count * RECORD_SIZE);
+    const body = this.body.subarray(0, this.at);
     const mark = this.firstMark;
     this.body = undefined;
     this.n = 0;
+    this.at = 0;
     this.firstMark = undefined;
     this.emit({ firstSeq: this.seq.take(count), count, body, wallOffsetNs: this.wallOffsetNs(), mark });
   }
 
   private slot(): Buffer {
     if (!this.body) {
-      this.body = Buffer.allocUnsafe(this.opts.maxRecords * RECORD_SIZE);
+      // Its own ArrayBuffer (never a pool slice): packing needs the body 4-byte aligned.
+      this.body = Buffer.allocUnsafeSlow(packedCapacity(this.opts.maxRecords, RECORD_SIZE));
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.cut();
