@@ -23,7 +23,7 @@ export const env = {
   /** How often suppressed records are summarised into SUPPRESSED records. */
   READER_SUMMARY_MS: int(10).default(5000),
   /**
-   * Batch bounds: records per SLUICE_RAW message (256 B each; NATS max_payload is 1 MiB) and max
+   * Batch bounds: records per SLUICE_RAW message (packed, at most 260 B each; NATS max_payload is 1 MiB) and max
    * wait. The wait applies under load only: after a quiet READER_BATCH_MS, records go at once (idle-cut.ts).
    */
   READER_BATCH_RECORDS: int(1).max(4000).default(1024),
