@@ -90,3 +90,15 @@ describe('Batcher packing', () => {
     expect(x.body.readUInt32LE(0)).toBeLessThanOrEqual(120); // the sendto record ends with its comm
   });
 });
+
+describe('Batcher, fixed format (READER_RAW_FORMAT=fixed)', () => {
+  it('writes the records verbatim at the 256-byte stride', () => {
+    const batches: Batch[] = [];
+    const b = new Batcher({ maxRecords: 3, maxDelayMs: 50, encoding: 'fixed' }, { take: () => 1 }, () => 0n, (x) => batches.push(x));
+    const recs = [encodeRecord({ kind: 'sendmsg' }), encodeRecord({ mark: 1 })];
+    b.addRun(Buffer.concat(recs), 0, 2, 0);
+    b.addWith((out, off) => encodeRecord({ mark: 2 }).copy(out, off));
+    expect(batches[0]!.encoding).toBe('fixed');
+    expect(batches[0]!.body).toEqual(Buffer.concat([...recs, encodeRecord({ mark: 2 })]));
+  });
+});

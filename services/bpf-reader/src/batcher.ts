@@ -4,14 +4,15 @@
 // packages/contracts raw-batch-packed.ts), a run of adjacent records in one call; sequence numbers
 // are assigned when the batch is cut. JetStream's cost of a batch follows its bytes, and most
 // records leave their 136-byte body union zero.
-import { packedCapacity, packRecords } from '@sluice/contracts';
+import { packedCapacity, packRecords, type RawBatchEncoding } from '@sluice/contracts';
 import { RECORD_SIZE } from './layout.ts';
 
 export interface Batch {
   firstSeq: number;
   count: number;
-  /** `count` records in the packed raw-batch format. */
+  /** `count` records in the raw-batch format `encoding`. */
   body: Buffer;
+  encoding: RawBatchEncoding;
   wallOffsetNs: bigint;
   /** Mark (ack-window.ts) of its first record from the helper; undefined if it holds none. */
   mark?: number;
@@ -20,6 +21,8 @@ export interface Batch {
 export interface BatcherOptions {
   maxRecords: number;
   maxDelayMs: number;
+  /** Body format (READER_RAW_FORMAT); default packed. 'fixed' for consumers older than the packed format. */
+  encoding?: RawBatchEncoding;
 }
 
 export class Batcher {
@@ -29,6 +32,7 @@ export class Batcher {
   private at = 0;
   /** A record the reader makes itself (addWith) is written here, then packed. */
   private readonly scratch = Buffer.alloc(RECORD_SIZE);
+  private readonly packed: boolean;
   private firstMark: number | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -39,12 +43,19 @@ export class Batcher {
     private readonly emit: (b: Batch) => void,
   ) {
     if (opts.maxRecords < 1) throw new Error(`batcher: maxRecords ${opts.maxRecords} must be ≥ 1`);
+    this.packed = (opts.encoding ?? 'packed') === 'packed';
+  }
+
+  /** Append `n` records at buf[off…] to the open body. */
+  private put(buf: Buffer, off: number, n: number, body: Buffer): void {
+    if (this.packed) this.at = packRecords(buf, off, n, RECORD_SIZE, body, this.at);
+    else this.at += buf.copy(body, this.at, off, off + n * RECORD_SIZE);
   }
 
   /** Copy the record at buf[off]; `mark`: its place in the helper's stream (ack-window.ts). */
   add(buf: Buffer, off: number, mark?: number): void {
     this.firstMark ??= mark;
-    this.at = packRecords(buf, off, 1, RECORD_SIZE, this.slot(), this.at);
+    this.put(buf, off, 1, this.slot());
     if (++this.n === this.opts.maxRecords) this.cut();
   }
 
@@ -58,7 +69,7 @@ export class Batcher {
       const body = this.slot();
       this.firstMark ??= mark;
       const k = Math.min(n, max - this.n);
-      this.at = packRecords(buf, off, k, RECORD_SIZE, body, this.at);
+      this.put(buf, off, k, body);
       this.n += k;
       off += k * RECORD_SIZE;
       n -= k;
@@ -71,7 +82,7 @@ export class Batcher {
   addWith(write: (out: Buffer, off: number) => void): void {
     this.scratch.fill(0);
     write(this.scratch, 0);
-    this.at = packRecords(this.scratch, 0, 1, RECORD_SIZE, this.slot(), this.at);
+    this.put(this.scratch, 0, 1, this.slot());
     if (++this.n === this.opts.maxRecords) this.cut();
   }
 
@@ -98,13 +109,13 @@ export class Batcher {
     this.n = 0;
     this.at = 0;
     this.firstMark = undefined;
-    this.emit({ firstSeq: this.seq.take(count), count, body, wallOffsetNs: this.wallOffsetNs(), mark });
+    this.emit({ firstSeq: this.seq.take(count), count, body, encoding: this.packed ? 'packed' : 'fixed', wallOffsetNs: this.wallOffsetNs(), mark });
   }
 
   private slot(): Buffer {
     if (!this.body) {
       // Its own ArrayBuffer (never a pool slice): packing needs the body 4-byte aligned.
-      this.body = Buffer.allocUnsafeSlow(packedCapacity(this.opts.maxRecords, RECORD_SIZE));
+      this.body = Buffer.allocUnsafeSlow(this.packed ? packedCapacity(this.opts.maxRecords, RECORD_SIZE) : this.opts.maxRecords * RECORD_SIZE);
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.cut();

@@ -28,6 +28,13 @@ export const env = {
    */
   READER_BATCH_RECORDS: int(1).max(4000).default(1024),
   READER_BATCH_MS: int(1).default(50),
+  /**
+   * SLUICE_RAW body format (packages/contracts raw-batch.ts): packed drops each record's trailing
+   * zero bytes (about half of a connect record; JetStream's cost follows the bytes); fixed is the
+   * 256-byte stride that attributors from before the packed format read. Upgrade the attributors
+   * first, or run readers with fixed until they are: an older attributor refuses a packed batch.
+   */
+  READER_RAW_FORMAT: z.enum(['packed', 'fixed']).default('packed'),
   /** Records buffered (queued + in flight) while NATS is slow or away; beyond it, counted drops. */
   READER_QUEUE_RECORDS: int(1).default(262_144),
   READER_PUBLISH_INFLIGHT: int(1).default(16),
