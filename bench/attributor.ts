@@ -98,8 +98,8 @@ export function pureEnrich(): number {
   const once = () => {
     let n = 0;
     for (const b of batches) {
-      const meta = parseRawBatch(headerGetter(b.headers), b.body, RECORD_SIZE);
-      const decoded = decodeBatch(meta, b.body, kernelCodec);
+      const { meta, records } = parseRawBatch(headerGetter(b.headers), b.body, RECORD_SIZE);
+      const decoded = decodeBatch(meta, records, kernelCodec);
       learnNames(decoded, names);
       unattributed(decoded, lookup);
       const hosts = nameBatch(decoded, names);
@@ -116,7 +116,8 @@ export function pureEnrich(): number {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   let named = 0;
   for (const b of batches.slice(0, 4)) {
-    const decoded = decodeBatch(parseRawBatch(headerGetter(b.headers), b.body, RECORD_SIZE), b.body, kernelCodec);
+    const { meta, records } = parseRawBatch(headerGetter(b.headers), b.body, RECORD_SIZE);
+    const decoded = decodeBatch(meta, records, kernelCodec);
     named += renderBatch(decoded, lookup, 512 * 1024, nameBatch(decoded, names).hosts).hosts.named;
   }
   if (named === 0) throw new Error('the benchmark named no destination: the DNS-name path was not exercised');

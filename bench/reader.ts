@@ -9,6 +9,11 @@
 //   reader.drain_per_s             records/s the reader drained in those cycles (its capacity here)
 //   reader.helper_cpu_s_per_million, reader.nats_cpu_s_per_million   the helper's and nats-server's
 //                                  share in the same cycles
+//   reader.fixed_cpu_s_per_million, reader.fixed_nats_cpu_s_per_million, reader.fixed_helper_cpu_s_per_million,
+//   reader.fixed_drain_per_s      the same cycles, same run, by a reader writing the fixed 256-byte
+//                                  body (READER_RAW_FORMAT=fixed) instead of the packed one: what
+//                                  dropping each record's trailing zeros saves (run first, its own
+//                                  process and warm-up)
 //   reader.zero_drop_per_s         the highest offered rate (PRODUCERS paced producers, TRIAL_S s,
 //                                  64 MiB ring) with zero drops, stepping the rate up by 15 %
 //   reader.events_per_s            what was acknowledged by JetStream in that trial, over the time
@@ -240,6 +245,25 @@ async function sizeCost(nc: Awaited<ReturnType<typeof connectNats>>, size: numbe
   return res;
 }
 
+interface DrainSum {
+  cpu: number;
+  helper: number;
+  nats: number;
+  perS: number;
+}
+
+/** DRAIN_CYCLES saturated cycles, each from an empty raw subject: per-million CPU of reader, helper, nats-server. */
+async function drains(sb: Sandbox, cg: Cgroup, reader: Reader, nc: Awaited<ReturnType<typeof connectNats>>, node: string): Promise<DrainSum> {
+  const ds: Drain[] = [];
+  for (let i = 0; i < DRAIN_CYCLES; i++) {
+    ds.push(await drainCycle(sb, cg, reader));
+    await purgeRaw(nc, node);
+  }
+  const sum = (k: keyof Drain) => ds.reduce((a, d) => a + d[k], 0);
+  const m = sum('records') / 1e6;
+  return { cpu: sum('readerCpu') / m, helper: sum('helperCpu') / m, nats: sum('natsCpu') / m, perS: Math.round(sum('records') / sum('secs')) };
+}
+
 export async function run(): Promise<Record<string, number>> {
   const sb = new Sandbox('bench-reader');
   const state = mkdtempSync(join(tmpdir(), 'reader-bench-'));
@@ -254,33 +278,39 @@ export async function run(): Promise<Record<string, number>> {
 
     // LOG_LEVEL stays at info: the metrics port is read from the start-up log.
     const prof = process.env.BENCH_READER_CPU_PROF;
-    reader = await startReader(
-      {
-        NATS_URL,
-        NODE_NAME: node,
-        SLUICE_BPF_PIN: sb.pin,
-        SLUICE_BPF_COUNTERS_MS: '200',
-        READER_STATE_DIR: state,
-        READER_RATE_PER_S: '0',
-        READER_BATCH_RECORDS: String(BATCH),
-        READER_BATCH_MS: '20',
-        READER_PUBLISH_INFLIGHT: '8',
-      },
-      prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [],
-    );
-    await until(() => reader!.helperPid(), 10_000, 'the helper');
-    await sleep(300);
-    // Warm-up (JIT, the stream's first blocks), not counted.
-    await trial(sb, cg, reader, 100_000);
-    await purgeRaw(nc, node);
-
-    const drains: Drain[] = [];
-    for (let i = 0; i < DRAIN_CYCLES; i++) {
-      drains.push(await drainCycle(sb, cg, reader));
+    const start = async (format: 'packed' | 'fixed') => {
+      const r = await startReader(
+        {
+          NATS_URL,
+          NODE_NAME: node,
+          SLUICE_BPF_PIN: sb.pin,
+          SLUICE_BPF_COUNTERS_MS: '200',
+          READER_STATE_DIR: state,
+          READER_RATE_PER_S: '0',
+          READER_BATCH_RECORDS: String(BATCH),
+          READER_BATCH_MS: '20',
+          READER_PUBLISH_INFLIGHT: '8',
+          READER_RAW_FORMAT: format,
+        },
+        prof && format === 'packed' ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [],
+      );
+      await until(() => r.helperPid(), 10_000, 'the helper');
+      await sleep(300);
+      // Warm-up (JIT, the stream's first blocks), not counted.
+      await trial(sb, cg, r, 100_000);
       await purgeRaw(nc, node);
-    }
-    const sum = (k: keyof Drain) => drains.reduce((a, d) => a + d[k], 0);
-    const drained = sum('records') / 1e6;
+      return r;
+    };
+
+    // The fixed-format reader first, in its own process: the same cycles, for the side-by-side.
+    reader = await start('fixed');
+    const fixed = await drains(sb, cg, reader, nc, node);
+    process.stderr.write(`reader bench: fixed 256-byte bodies: CPU s per million reader ${fixed.cpu.toFixed(3)} helper ${fixed.helper.toFixed(3)} nats ${fixed.nats.toFixed(3)}\n`);
+    await reader.stop();
+    reader = undefined;
+    reader = await start('packed');
+    const packed = await drains(sb, cg, reader, nc, node);
+    process.stderr.write(`reader bench: packed bodies: CPU s per million reader ${packed.cpu.toFixed(3)} helper ${packed.helper.toFixed(3)} nats ${packed.nats.toFixed(3)}\n`);
 
     let over: Trial | undefined;
     let best: Trial | undefined;
@@ -310,10 +340,14 @@ export async function run(): Promise<Record<string, number>> {
     const pid = reader.proc.child.pid!;
     const perM = (cpu: number) => cpu / (best.published / 1e6);
     return {
-      'reader.cpu_s_per_million': sum('readerCpu') / drained,
-      'reader.drain_per_s': Math.round(sum('records') / sum('secs')),
-      'reader.helper_cpu_s_per_million': sum('helperCpu') / drained,
-      'reader.nats_cpu_s_per_million': sum('natsCpu') / drained,
+      'reader.cpu_s_per_million': packed.cpu,
+      'reader.drain_per_s': packed.perS,
+      'reader.helper_cpu_s_per_million': packed.helper,
+      'reader.nats_cpu_s_per_million': packed.nats,
+      'reader.fixed_cpu_s_per_million': fixed.cpu,
+      'reader.fixed_drain_per_s': fixed.perS,
+      'reader.fixed_helper_cpu_s_per_million': fixed.helper,
+      'reader.fixed_nats_cpu_s_per_million': fixed.nats,
       // What the producers actually offered, if they fell short of the step.
       'reader.zero_drop_per_s': Math.round(Math.min(best.offered, best.produced)),
       'reader.events_per_s': Math.round(best.rate),

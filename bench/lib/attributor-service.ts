@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { encodeToken, KERNEL_RECORD_SIZE, nameHash, rawBatchHeaders, RpcReply, STREAMS, subjects } from '@sluice/contracts';
+import { encodeToken, KERNEL_RECORD_SIZE, nameHash, packBody, rawBatchHeaders, RpcReply, STREAMS, subjects } from '@sluice/contracts';
 import { doing } from '@sluice/runtime';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -51,7 +51,7 @@ function bodies(baseCg: number, count: number): Uint8Array[] {
       };
       encodeRecord(spec, body, i * KERNEL_RECORD_SIZE);
     }
-    return body;
+    return packBody(body, KERNEL_RECORD_SIZE); // as the reader publishes them
   });
 }
 
@@ -161,7 +161,7 @@ export class AttributorUnderLoad {
       const h = natsHeaders();
       const meta = { node: this.node, bootId: this.bootId, firstSeq: this.seq, wallOffsetNs: BigInt(Date.now()) * 1_000_000n, count: BATCH_RECORDS };
       this.seq += BATCH_RECORDS;
-      for (const [k, v] of rawBatchHeaders(meta)) h.set(k, v);
+      for (const [k, v] of rawBatchHeaders(meta, 'packed')) h.set(k, v);
       const p = js.publish(subjects.raw(this.node), this.batches[b % this.batches.length]!, { headers: h, msgID: h.get('Nats-Msg-Id') });
       inflight.add(p);
       // A failed publish stays in the set: the race or the final wait throws it.

@@ -63,7 +63,7 @@ const toRing = (buf: Buffer, off: number, n: number) => {
 };
 const cut = () => {
   if (inBody === 0) return;
-  publisher.offer({ firstSeq: seq, count: inBody, body: body.subarray(0, inBody * SIZE), wallOffsetNs: 0n });
+  publisher.offer({ firstSeq: seq, count: inBody, body: body.subarray(0, inBody * SIZE), encoding: 'fixed', wallOffsetNs: 0n });
   seq += inBody;
   body = Buffer.allocUnsafe(BATCH * SIZE);
   inBody = 0;

@@ -1,20 +1,35 @@
-// The SLUICE_RAW message: a batch of kernel records exactly as the ring buffer carried them, so the
-// reader never re-encodes on its hot path, plus headers naming where the records come from.
+// The SLUICE_RAW message: a batch of kernel records as the ring buffer carried them (the reader
+// never decodes on its hot path), plus headers naming where the records come from.
 //
 //   subject  sluice.raw.<node>
-//   body     count × RECORD_SIZE bytes, the fixed-size records back to back
+//   body     by Content-Type:
+//            RAW_BATCH_CONTENT_TYPE         count × RECORD_SIZE bytes, the fixed-size records back
+//                                           to back (readers before the packed format wrote this)
+//            RAW_BATCH_PACKED_CONTENT_TYPE  each record without its trailing zero bytes, after its
+//                                           kept length (raw-batch-packed.ts); what a reader writes
+//            A consumer gets count × RECORD_SIZE bytes either way from parseRawBatch.
 //   headers  Nats-Msg-Id            <node>:<bootId>:<firstSeq>   (JetStream drops a retried batch)
 //            Sluice-Node            node name
 //            Sluice-Boot-Id         /proc/sys/kernel/random/boot_id of the node
 //            Sluice-First-Seq       the reader's per-boot sequence number of record 0
 //            Sluice-Count           number of records in the body
 //            Sluice-Wall-Offset-Ns  wall-clock ns − kernel boot-clock ns when the batch was cut
+//            Content-Type           the body's format (above); absent: fixed
 //
 // Record i of a batch has the event id <node>:<bootId>:<firstSeq+i>. Sequence numbers are unique
 // per (node, boot) but not contiguous: a restarted reader skips ahead rather than reuse one.
+import { RawBatchError } from './raw-batch-error.ts';
+import { unpackBody } from './raw-batch-packed.ts';
 import { HEADERS } from './streams.ts';
 
+export { RawBatchError } from './raw-batch-error.ts';
+export { packBody, packedCapacity, packRecords, unpackBody, PACKED_ENTRY_HEADER } from './raw-batch-packed.ts';
+
+/** Fixed body: count × RECORD_SIZE bytes. */
 export const RAW_BATCH_CONTENT_TYPE = 'application/vnd.sluice.kernel-records';
+/** Packed body: each record's kept length, then its bytes up to its trailing zeros (raw-batch-packed.ts). */
+export const RAW_BATCH_PACKED_CONTENT_TYPE = 'application/vnd.sluice.kernel-records+packed';
+export type RawBatchEncoding = 'fixed' | 'packed';
 
 export interface RawBatchMeta {
   node: string;
@@ -26,11 +41,12 @@ export interface RawBatchMeta {
   wallOffsetNs: bigint;
 }
 
-export class RawBatchError extends Error {
-  constructor(message: string) {
-    super(`raw batch: ${message}`);
-    this.name = 'RawBatchError';
-  }
+/** A validated batch: its headers, and its records at a fixed stride whatever the body's format. */
+export interface RawBatch {
+  meta: RawBatchMeta;
+  encoding: RawBatchEncoding;
+  /** count × recordSize bytes: the message body itself (fixed) or its records zero-extended (packed). */
+  records: Uint8Array;
 }
 
 const BOOT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -52,8 +68,8 @@ export function recordEventId(meta: RawBatchMeta, index: number): string {
   return eventId(meta.node, meta.bootId, meta.firstSeq + index);
 }
 
-/** Header name/value pairs for a batch, in a fixed order (Nats-Msg-Id included). */
-export function rawBatchHeaders(meta: RawBatchMeta): Array<[string, string]> {
+/** Header name/value pairs for a batch, in a fixed order (Nats-Msg-Id included); `encoding` names the body's format. */
+export function rawBatchHeaders(meta: RawBatchMeta, encoding: RawBatchEncoding = 'fixed'): Array<[string, string]> {
   return [
     [HEADERS.msgId, batchMsgId(meta)],
     [HEADERS.node, meta.node],
@@ -61,7 +77,7 @@ export function rawBatchHeaders(meta: RawBatchMeta): Array<[string, string]> {
     [HEADERS.firstSeq, String(meta.firstSeq)],
     [HEADERS.count, String(meta.count)],
     [HEADERS.wallOffsetNs, meta.wallOffsetNs.toString()],
-    [HEADERS.contentType, RAW_BATCH_CONTENT_TYPE],
+    [HEADERS.contentType, encoding === 'packed' ? RAW_BATCH_PACKED_CONTENT_TYPE : RAW_BATCH_CONTENT_TYPE],
   ];
 }
 
@@ -78,16 +94,24 @@ function nonNegativeInt(name: string, v: string): number {
   return n;
 }
 
+/** The body format a Content-Type names; absent or empty: fixed (every reader has set it, but a hand-made batch may not). */
+export function rawBatchEncoding(contentType: string | undefined): RawBatchEncoding {
+  if (contentType === undefined || contentType === '' || contentType === RAW_BATCH_CONTENT_TYPE) return 'fixed';
+  if (contentType === RAW_BATCH_PACKED_CONTENT_TYPE) return 'packed';
+  throw new RawBatchError(`header ${HEADERS.contentType} ${JSON.stringify(contentType)} names no raw batch format (want ${RAW_BATCH_CONTENT_TYPE} or ${RAW_BATCH_PACKED_CONTENT_TYPE})`);
+}
+
 /**
  * Validate a received batch: headers present and well-formed, the message id consistent with
- * them, the body exactly `count` records of `recordSize` bytes. `get` reads one header
- * (nats.js `msg.headers.get` fits; it returns '' for a missing header, treated as missing).
+ * them, the body exactly `count` records of `recordSize` bytes in the format its Content-Type
+ * names. `get` reads one header (nats.js `msg.headers.get` fits; it returns '' for a missing
+ * header, treated as missing). The records come back at a fixed stride either way.
  */
 export function parseRawBatch(
   get: (name: string) => string | undefined,
   body: Uint8Array,
   recordSize: number,
-): RawBatchMeta {
+): RawBatch {
   const node = required(get, HEADERS.node);
   const bootId = required(get, HEADERS.bootId);
   if (!BOOT_ID.test(bootId)) throw new RawBatchError(`header ${HEADERS.bootId} is not a boot id: ${JSON.stringify(bootId)}`);
@@ -103,12 +127,19 @@ export function parseRawBatch(
   if (msgId !== undefined && msgId !== '' && msgId !== batchMsgId(meta)) {
     throw new RawBatchError(`header ${HEADERS.msgId} ${JSON.stringify(msgId)} disagrees with node/boot/first-seq headers`);
   }
+  const encoding = rawBatchEncoding(get(HEADERS.contentType));
+  return { meta, encoding, records: bodyRecords(encoding, body, count, recordSize) };
+}
+
+/** A body's records at a fixed stride: the body itself (fixed) or unpacked (packed); refuses a body that is not `count` records. */
+export function bodyRecords(encoding: RawBatchEncoding, body: Uint8Array, count: number, recordSize: number): Uint8Array {
+  if (encoding === 'packed') return unpackBody(body, count, recordSize);
   if (body.byteLength !== count * recordSize) {
     throw new RawBatchError(
       `body is ${body.byteLength} bytes, expected ${count} records × ${recordSize} = ${count * recordSize}`,
     );
   }
-  return meta;
+  return body;
 }
 
 /** Record `index` of a batch body, as a view (no copy). */

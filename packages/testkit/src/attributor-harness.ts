@@ -138,8 +138,10 @@ export class AttributorHarness {
     await this.docker.getContainer(id).remove({ force: true });
   }
 
-  /** Publish one raw batch of records (ts defaults to now); returns the event ids it carries. */
-  /** `extra`: more headers for the raw batch (a `traceparent`, as a traced reader would send). */
+  /**
+   * Publish one raw batch of records (ts defaults to now); returns the event ids it carries.
+   * `extra`: more headers for the batch (a `traceparent`, as a traced reader would send).
+   */
   async publishRaw(records: RecordSpec[], extra: Record<string, string> = {}): Promise<string[]> {
     const now = BigInt(Date.now()) * 1_000_000n;
     const firstSeq = this.seq;
@@ -147,6 +149,7 @@ export class AttributorHarness {
     const b = encodeBatch(
       records.map((r) => ({ ...r, tsNs: r.tsNs ?? now })),
       { node: this.node, bootId: this.bootId, firstSeq, wallOffsetNs: 0n },
+      'packed', // as the reader publishes them
     );
     const h = natsHeaders();
     for (const [k, v] of b.headers) h.set(k, v);

@@ -26,8 +26,8 @@ export async function readRaw(nc: NatsConnection, node: string): Promise<{ batch
     let got = 0;
     for await (const m of iter) {
       got++;
-      const meta = parseRawBatch((k) => m.headers?.get(k), m.data, RECORD_SIZE);
-      const body = Buffer.from(m.data);
+      const { meta, records: fixed } = parseRawBatch((k) => m.headers?.get(k), m.data, RECORD_SIZE);
+      const body = Buffer.from(fixed);
       for (let i = 0; i < meta.count; i++) records.push({ id: recordEventId(meta, i), meta, rec: body.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE) });
       batches++;
     }

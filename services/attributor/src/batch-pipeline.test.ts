@@ -14,8 +14,10 @@ const API = 'api.example.test';
 const CDN = 'cdn.example.test';
 
 function raw(records: RecordSpec[]) {
-  const b = encodeBatch(records, { node: 'n1', bootId: randomUUID(), firstSeq: 1 });
-  return { meta: parseRawBatch(headerGetter(b.headers), b.body, RECORD_SIZE), body: b.body };
+  // Packed, as the reader publishes it: the pipeline gets the records parseRawBatch unpacked.
+  const b = encodeBatch(records, { node: 'n1', bootId: randomUUID(), firstSeq: 1 }, 'packed');
+  const { meta, records: body } = parseRawBatch(headerGetter(b.headers), b.body, RECORD_SIZE);
+  return { meta, body };
 }
 
 describe('attributeBatch', () => {

@@ -12,8 +12,9 @@ const API = 'api.example.test';
 const H = nameHash(API);
 
 function batch(records: RecordSpec[], node = 'n1'): DecodedBatch {
-  const b = encodeBatch(records, { node, bootId: randomUUID(), firstSeq: 1 });
-  return decodeBatch(parseRawBatch(headerGetter(b.headers), b.body, RECORD_SIZE), b.body, kernelCodec);
+  const b = encodeBatch(records, { node, bootId: randomUUID(), firstSeq: 1 }, 'packed');
+  const parsed = parseRawBatch(headerGetter(b.headers), b.body, RECORD_SIZE);
+  return decodeBatch(parsed.meta, parsed.records, kernelCodec);
 }
 
 function egress(b: DecodedBatch, names: DnsNames): EgressEvent[] {

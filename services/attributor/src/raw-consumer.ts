@@ -66,8 +66,10 @@ export async function handleRaw(m: JsMsg, pub: JetStreamBatchPublisher, d: RawCo
 
 async function handleRawTraced(m: JsMsg, pub: JetStreamBatchPublisher, d: RawConsumerDeps, o: RawConsumerOptions, trace: (h: ReturnType<typeof natsHeaders>) => void): Promise<void> {
   let meta;
+  let records;
   try {
-    meta = parseRawBatch((name) => m.headers?.get(name), m.data, d.codec.size);
+    // Packed bodies (what readers write) come back zero-extended to the fixed stride the codec reads.
+    ({ meta, records } = parseRawBatch((name) => m.headers?.get(name), m.data, d.codec.size));
   } catch (err) {
     if (!(err instanceof RawBatchError)) throw err;
     const count = Number(m.headers?.get(HEADERS.count)) || 1;
@@ -76,7 +78,7 @@ async function handleRawTraced(m: JsMsg, pub: JetStreamBatchPublisher, d: RawCon
     m.term(err.message);
     return;
   }
-  const { batch, learned, rendered: out } = await attributeBatch(meta, m.data, { ...d, maxMessageBytes: o.maxMessageBytes });
+  const { batch, learned, rendered: out } = await attributeBatch(meta, records, { ...d, maxMessageBytes: o.maxMessageBytes });
   for (const [reason, n] of batch.errors) d.metrics.stage.dropped(reason, n);
   d.metrics.dnsNames('learned', learned.names.filter((l) => l.fresh).length);
   d.metrics.dnsNames('rejected', learned.rejected);

@@ -45,9 +45,10 @@ describe('decode and render', () => {
         { kind: 'dns', cgroupId: 555n, tsNs: at(T0 + 13), qname: 'api.github.com' },
       ],
       { node: 'node-a', firstSeq: 40, wallOffsetNs: OFFSET },
+      'packed',
     );
-    const meta = parseRawBatch(headerGetter(b.headers), b.body, RECORD_SIZE);
-    const batch = decodeBatch(meta, b.body, kernelCodec);
+    const { meta, records } = parseRawBatch(headerGetter(b.headers), b.body, RECORD_SIZE);
+    const batch = decodeBatch(meta, records, kernelCodec);
     expect([...unattributed(batch, lookup)]).toEqual(['999']);
     const out = renderBatch(batch, lookup, 1 << 20);
     expect(out.attributed).toEqual({ docker: 3, registered: 0, unknown: 1 });

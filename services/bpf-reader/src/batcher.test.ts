@@ -1,6 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { unpackBody } from '@sluice/contracts';
 import { encodeRecord, markOf } from '@sluice/testkit/unit';
 import { Batcher, type Batch } from './batcher.ts';
+
+/** A batch's records at the fixed stride (its body is packed). */
+const records = (x: Batch) => Buffer.from(unpackBody(x.body, x.count, 256));
 
 function setup(maxRecords: number, maxDelayMs = 50) {
   let next = 500;
@@ -23,7 +27,7 @@ describe('Batcher', () => {
     for (let i = 0; i < 7; i++) b.add(encodeRecord({ mark: i }), 0);
     expect(batches.map((x) => [x.firstSeq, x.count])).toEqual([[500, 3], [503, 3]]);
     expect(b.pending).toBe(1);
-    const body = batches[1]!.body;
+    const body = records(batches[1]!);
     expect([0, 1, 2].map((i) => markOf(body, i * 256))).toEqual([3, 4, 5]);
     expect(batches[0]!.wallOffsetNs).toBe(-7n);
   });
@@ -45,15 +49,15 @@ describe('Batcher', () => {
     const rec = encodeRecord({ mark: 9 });
     b.add(rec, 0);
     rec.fill(0);
-    expect(markOf(batches[0]!.body)).toBe(9);
+    expect(markOf(records(batches[0]!))).toBe(9);
   });
 
   it('lets the reader write its own records in place', () => {
     const { b, batches } = setup(2);
     b.addWith((out, off) => encodeRecord({ mark: 77 }).copy(out, off));
     b.cut();
-    expect(markOf(batches[0]!.body)).toBe(77);
-    expect(batches[0]!.body.length).toBe(256);
+    expect(markOf(records(batches[0]!))).toBe(77);
+    expect(records(batches[0]!).length).toBe(256);
   });
 
   it('takes a run of adjacent records in one go, cutting inside it at the size bound', () => {
@@ -62,7 +66,39 @@ describe('Batcher', () => {
     b.addRun(Buffer.concat([1, 2, 3, 4, 5].map((mark) => encodeRecord({ mark }))), 0, 5, 101);
     b.cut();
     expect(batches.map((x) => [x.count, x.mark])).toEqual([[3, 100], [3, 103]]);
-    const body = Buffer.concat(batches.map((x) => x.body));
+    const body = Buffer.concat(batches.map(records));
     expect([0, 1, 2, 3, 4, 5].map((i) => markOf(body, i * 256))).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+});
+
+describe('Batcher packing', () => {
+  it('drops trailing zeros, gives every record back byte for byte, from aligned and unaligned sources', () => {
+    const { b, batches } = setup(100);
+    const recs = [
+      encodeRecord({ kind: 'sendmsg', comm: 'curl', tsNs: 5n }), // body union zero: ~half kept
+      encodeRecord({ mark: 3 }), // noise to the last byte: all 256 kept
+      encodeRecord({ kind: 'dns', qname: 'api.example.test' }),
+    ];
+    b.addRun(Buffer.concat(recs), 0, 3, 0);
+    const odd = Buffer.alloc(1 + 256);
+    recs[0]!.copy(odd, 1);
+    b.add(odd, 1, 3); // a record the splitter resynchronised onto lies at any offset
+    b.cut();
+    const x = batches[0]!;
+    expect(records(x)).toEqual(Buffer.concat([...recs, recs[0]!]));
+    expect(x.body.length).toBeLessThan(4 * 256);
+    expect(x.body.readUInt32LE(0)).toBeLessThanOrEqual(120); // the sendto record ends with its comm
+  });
+});
+
+describe('Batcher, fixed format (READER_RAW_FORMAT=fixed)', () => {
+  it('writes the records verbatim at the 256-byte stride', () => {
+    const batches: Batch[] = [];
+    const b = new Batcher({ maxRecords: 3, maxDelayMs: 50, encoding: 'fixed' }, { take: () => 1 }, () => 0n, (x) => batches.push(x));
+    const recs = [encodeRecord({ kind: 'sendmsg' }), encodeRecord({ mark: 1 })];
+    b.addRun(Buffer.concat(recs), 0, 2, 0);
+    b.addWith((out, off) => encodeRecord({ mark: 2 }).copy(out, off));
+    expect(batches[0]!.encoding).toBe('fixed');
+    expect(batches[0]!.body).toEqual(Buffer.concat([...recs, encodeRecord({ mark: 2 })]));
   });
 });

@@ -1,13 +1,18 @@
 // Collects records into size- and time-bounded batches: a batch is cut when it holds maxRecords
-// or when its first record has waited maxDelayMs, whichever comes first. Records are copied once,
-// verbatim, into the batch body (a run of adjacent records in one copy); sequence numbers are
-// assigned when the batch is cut.
+// or when its first record has waited maxDelayMs, whichever comes first. Records are copied once
+// into the batch body, packed (each without its trailing zero bytes, after its kept length:
+// packages/contracts raw-batch-packed.ts), a run of adjacent records in one call; sequence numbers
+// are assigned when the batch is cut. JetStream's cost of a batch follows its bytes, and most
+// records leave their 136-byte body union zero.
+import { packedCapacity, packRecords, type RawBatchEncoding } from '@sluice/contracts';
 import { RECORD_SIZE } from './layout.ts';
 
 export interface Batch {
   firstSeq: number;
   count: number;
+  /** `count` records in the raw-batch format `encoding`. */
   body: Buffer;
+  encoding: RawBatchEncoding;
   wallOffsetNs: bigint;
   /** Mark (ack-window.ts) of its first record from the helper; undefined if it holds none. */
   mark?: number;
@@ -16,11 +21,18 @@ export interface Batch {
 export interface BatcherOptions {
   maxRecords: number;
   maxDelayMs: number;
+  /** Body format (READER_RAW_FORMAT); default packed. 'fixed' for consumers older than the packed format. */
+  encoding?: RawBatchEncoding;
 }
 
 export class Batcher {
   private body: Buffer | undefined;
   private n = 0;
+  /** Bytes of the open body in use. */
+  private at = 0;
+  /** A record the reader makes itself (addWith) is written here, then packed. */
+  private readonly scratch = Buffer.alloc(RECORD_SIZE);
+  private readonly packed: boolean;
   private firstMark: number | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -31,12 +43,19 @@ export class Batcher {
     private readonly emit: (b: Batch) => void,
   ) {
     if (opts.maxRecords < 1) throw new Error(`batcher: maxRecords ${opts.maxRecords} must be ≥ 1`);
+    this.packed = (opts.encoding ?? 'packed') === 'packed';
+  }
+
+  /** Append `n` records at buf[off…] to the open body. */
+  private put(buf: Buffer, off: number, n: number, body: Buffer): void {
+    if (this.packed) this.at = packRecords(buf, off, n, RECORD_SIZE, body, this.at);
+    else this.at += buf.copy(body, this.at, off, off + n * RECORD_SIZE);
   }
 
   /** Copy the record at buf[off]; `mark`: its place in the helper's stream (ack-window.ts). */
   add(buf: Buffer, off: number, mark?: number): void {
     this.firstMark ??= mark;
-    buf.copy(this.slot(), this.n * RECORD_SIZE, off, off + RECORD_SIZE);
+    this.put(buf, off, 1, this.slot());
     if (++this.n === this.opts.maxRecords) this.cut();
   }
 
@@ -50,7 +69,7 @@ export class Batcher {
       const body = this.slot();
       this.firstMark ??= mark;
       const k = Math.min(n, max - this.n);
-      buf.copy(body, this.n * RECORD_SIZE, off, off + k * RECORD_SIZE);
+      this.put(buf, off, k, body);
       this.n += k;
       off += k * RECORD_SIZE;
       n -= k;
@@ -61,7 +80,9 @@ export class Batcher {
 
   /** Let `write` fill the next record slot in place (for records the reader itself makes). */
   addWith(write: (out: Buffer, off: number) => void): void {
-    write(this.slot(), this.n * RECORD_SIZE);
+    this.scratch.fill(0);
+    write(this.scratch, 0);
+    this.put(this.scratch, 0, 1, this.slot());
     if (++this.n === this.opts.maxRecords) this.cut();
   }
 
@@ -82,17 +103,19 @@ export class Batcher {
     }
     if (this.n === 0 || !this.body) return;
     const count = this.n;
-    const body = this.body.subarray(0, count * RECORD_SIZE);
+    const body = this.body.subarray(0, this.at);
     const mark = this.firstMark;
     this.body = undefined;
     this.n = 0;
+    this.at = 0;
     this.firstMark = undefined;
-    this.emit({ firstSeq: this.seq.take(count), count, body, wallOffsetNs: this.wallOffsetNs(), mark });
+    this.emit({ firstSeq: this.seq.take(count), count, body, encoding: this.packed ? 'packed' : 'fixed', wallOffsetNs: this.wallOffsetNs(), mark });
   }
 
   private slot(): Buffer {
     if (!this.body) {
-      this.body = Buffer.allocUnsafe(this.opts.maxRecords * RECORD_SIZE);
+      // Its own ArrayBuffer (never a pool slice): packing needs the body 4-byte aligned.
+      this.body = Buffer.allocUnsafeSlow(this.packed ? packedCapacity(this.opts.maxRecords, RECORD_SIZE) : this.opts.maxRecords * RECORD_SIZE);
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.cut();

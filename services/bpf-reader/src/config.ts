@@ -23,11 +23,18 @@ export const env = {
   /** How often suppressed records are summarised into SUPPRESSED records. */
   READER_SUMMARY_MS: int(10).default(5000),
   /**
-   * Batch bounds: records per SLUICE_RAW message (256 B each; NATS max_payload is 1 MiB) and max
+   * Batch bounds: records per SLUICE_RAW message (packed, at most 260 B each; NATS max_payload is 1 MiB) and max
    * wait. The wait applies under load only: after a quiet READER_BATCH_MS, records go at once (idle-cut.ts).
    */
   READER_BATCH_RECORDS: int(1).max(4000).default(1024),
   READER_BATCH_MS: int(1).default(50),
+  /**
+   * SLUICE_RAW body format (packages/contracts raw-batch.ts): packed drops each record's trailing
+   * zero bytes (about half of a connect record; JetStream's cost follows the bytes); fixed is the
+   * 256-byte stride that attributors from before the packed format read. Upgrade the attributors
+   * first, or run readers with fixed until they are: an older attributor refuses a packed batch.
+   */
+  READER_RAW_FORMAT: z.enum(['packed', 'fixed']).default('packed'),
   /** Records buffered (queued + in flight) while NATS is slow or away; beyond it, counted drops. */
   READER_QUEUE_RECORDS: int(1).default(262_144),
   READER_PUBLISH_INFLIGHT: int(1).default(16),

@@ -11,7 +11,7 @@ export function rawPublisher(js: JetStreamClient, node: string, bootId: string, 
   const subject = subjects.raw(node);
   return async (b) => {
     const h = headers();
-    for (const [k, v] of rawBatchHeaders({ node, bootId, firstSeq: b.firstSeq, count: b.count, wallOffsetNs: b.wallOffsetNs })) h.set(k, v);
+    for (const [k, v] of rawBatchHeaders({ node, bootId, firstSeq: b.firstSeq, count: b.count, wallOffsetNs: b.wallOffsetNs }, b.encoding)) h.set(k, v);
     // The root of the batch's trace: the attributor, sink and learner continue it from the headers.
     const span = tracer().startSpan('sluice.raw publish', { kind: SpanKind.PRODUCER, attributes: { 'sluice.node': node, 'sluice.records': b.count, 'sluice.first_seq': b.firstSeq } });
     injectTrace(h, trace.setSpan(context.active(), span));

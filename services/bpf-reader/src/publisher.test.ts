@@ -4,7 +4,7 @@ import type { Batch } from './batcher.ts';
 import { BatchPublisher, type PublishResult } from './publisher.ts';
 
 function batch(firstSeq: number, count: number): Batch {
-  return { firstSeq, count, body: Buffer.alloc(0), wallOffsetNs: 0n };
+  return { firstSeq, count, body: Buffer.alloc(0), encoding: 'packed', wallOffsetNs: 0n };
 }
 
 function harness(maxQueuedRecords: number, maxInflight = 2, clock?: FakeClock) {

@@ -9,7 +9,7 @@
 // covered, then the bodies of just those messages.
 import { DeliverPolicy, jetstream, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { HEADERS, KERNEL_RECORD_SIZE as RECORD_SIZE, STREAMS, subjects } from '@sluice/contracts';
+import { bodyRecords, HEADERS, KERNEL_RECORD_SIZE as RECORD_SIZE, RawBatchError, rawBatchEncoding, STREAMS, subjects } from '@sluice/contracts';
 import { jetstreamManager } from '@sluice/runtime';
 
 interface Head {
@@ -52,7 +52,16 @@ export async function rawTail(nc: NatsConnection, node: string, bootId: string, 
   const out: Buffer[] = [];
   await readRange(nc, subject, start, last, false, deadline, (m) => {
     if (m.headers?.get(HEADERS.bootId) !== bootId) return;
-    const body = Buffer.from(m.data);
+    // The records as the helper sent them, whichever format the body is in (packed ones zero-extended).
+    let records: Uint8Array;
+    try {
+      records = bodyRecords(rawBatchEncoding(m.headers?.get(HEADERS.contentType)), m.data, Number(m.headers?.get(HEADERS.count)), RECORD_SIZE);
+    } catch (err) {
+      if (err instanceof RawBatchError) return; // not a batch this reader wrote: nothing in it can come again
+      throw err;
+    }
+    // A fixed body is the message's own bytes: copied once, as the views outlive the message.
+    const body = records === m.data ? Buffer.from(records) : Buffer.from(records.buffer, records.byteOffset, records.byteLength);
     for (let off = 0; off + RECORD_SIZE <= body.length; off += RECORD_SIZE) out.push(body.subarray(off, off + RECORD_SIZE));
   });
   return out;

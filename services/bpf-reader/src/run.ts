@@ -89,7 +89,7 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
     o.observe(publisher.queuedRecords),
   );
   const idleCut = new IdleCut(c.READER_BATCH_MS);
-  const batcher = new Batcher({ maxRecords: c.READER_BATCH_RECORDS, maxDelayMs: c.READER_BATCH_MS }, seq, () => clock.wallOffsetNs, (b) => {
+  const batcher = new Batcher({ maxRecords: c.READER_BATCH_RECORDS, maxDelayMs: c.READER_BATCH_MS, encoding: c.READER_RAW_FORMAT }, seq, () => clock.wallOffsetNs, (b) => {
     idleCut.cut();
     core.acks.inFlight(b.mark);
     publisher.offer(b);
