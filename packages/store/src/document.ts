@@ -93,11 +93,16 @@ const WARN_JSON = JSON.stringify(WARN);
  * built from parts: stringifying the whole nested object per event was most of the sink's CPU.
  */
 export function documentJson(doc: Ss4oDocument, attributesJson: string): string {
+  return `${documentHead(doc)}${attributesJson}}`;
+}
+
+/** `documentJson` up to its attributes: the document is this, the attributes' JSON, then `}`. */
+export function documentHead(doc: Ss4oDocument): string {
   const sev = doc.severity === WARN ? WARN_JSON : doc.severity === INFO ? INFO_JSON : JSON.stringify(doc.severity);
   const res = jsonOfResource.get(doc.resource) ?? JSON.stringify(doc.resource);
   return (
     `{"@timestamp":${JSON.stringify(doc['@timestamp'])},"observedTimestamp":${observedJson(doc.observedTimestamp)},"body":${JSON.stringify(doc.body)}` +
-    `,"severity":${sev},"resource":${res},"attributes":${attributesJson}}`
+    `,"severity":${sev},"resource":${res},"attributes":`
   );
 }
 
