@@ -9,7 +9,10 @@
 // A warm-up round, then rounds alternating which side goes first; figures are medians.
 // Goal ≥ 0.9. Knobs: BENCH_SINK_DOCS, BENCH_SINK_ROUNDS, BENCH_SINK_BULK, BENCH_SINK_ENV (JSON env
 // for the sink, for tuning), BENCH_SINK_DEBUG (print the sink's bulk metrics).
-// `sink.parse_us_per_doc`: the per-document CPU alone (median of 5 timed passes over 20,000 events).
+// `sink.parse_us_per_doc`: the per-document CPU alone (median of 5 timed passes over 20,000 events):
+// JSON.parse, validation, the ss4o document and its UTF-8 bytes in the message's buffer (since
+// 2026-12-02 parseBatch writes those bytes itself; before, the pipeline encoded them afterwards,
+// outside this figure).
 // `sink.cpu_s_per_million` / `sink.plain_bulk_cpu_s_per_million`: CPU-seconds per million documents
 // of the sink process and of the loader (this process) in the same rounds: what each takes from
 // the two cores OpenSearch indexes on. BENCH_QUICK=1: 3 rounds instead of 5.
@@ -150,7 +153,7 @@ function documentsOf(events: ReturnType<typeof egressEvent>[]): Array<{ id: stri
 }
 
 /**
- * CPU per event of the sink's own per-document work (JSON.parse, validation, document, serialization)
+ * CPU per event of the sink's own per-document work (JSON.parse, validation, document, serialization into bytes)
  * in this process: less noisy than the end-to-end rates, which share two cores with OpenSearch.
  */
 function parseMicros(): number {
