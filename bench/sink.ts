@@ -9,15 +9,25 @@
 // A warm-up round, then rounds alternating which side goes first; figures are medians.
 // Goal ≥ 0.9. Knobs: BENCH_SINK_DOCS, BENCH_SINK_ROUNDS, BENCH_SINK_BULK, BENCH_SINK_ENV (JSON env
 // for the sink, for tuning), BENCH_SINK_DEBUG (print the sink's bulk metrics).
-// `sink.parse_us_per_doc`: the per-document CPU alone (median of 5 timed passes over 20,000 events).
+// `sink.parse_us_per_doc`: the per-document CPU alone (median of 5 timed passes over 20,000 events):
+// JSON.parse, validation, the ss4o document and its UTF-8 bytes in the message's buffer (since
+// 2026-12-02 parseBatch writes those bytes itself; before, the pipeline encoded them afterwards,
+// outside this figure).
 // `sink.cpu_s_per_million` / `sink.plain_bulk_cpu_s_per_million`: CPU-seconds per million documents
 // of the sink process and of the loader (this process) in the same rounds: what each takes from
 // the two cores OpenSearch indexes on. BENCH_QUICK=1: 3 rounds instead of 5.
+// `sink.profile.<stage>_pct`: where the sink's CPU goes, from one more drain of the same backlog
+// under `node --cpu-prof` (lib/sink-profile.ts stages; BENCH_SINK_PROFILE_DIR keeps the profile).
 import { STREAMS } from '@sluice/contracts';
 import { createLogger } from '@sluice/runtime';
 import { closeSlice, egressEvent, openSlice, publishEgress, searchableCount, type Slice, sliceEnv, startService, stopService } from '@sluice/testkit';
 import { ensureTemplates, parseBatch, dataStreamName, SOURCES, templateName } from '@sluice/store';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type CpuProfile, stageBreakdown, type StageBreakdown } from './lib/cpu-profile.ts';
 import { cpuSeconds } from './lib/proc.ts';
+import { SINK_CLASSIFIER, SINK_STAGES, type SinkStage } from './lib/sink-profile.ts';
 
 const DOCS = Number(process.env.BENCH_SINK_DOCS ?? 60_000);
 const PER_MESSAGE = 500;
@@ -28,7 +38,12 @@ const CONCURRENCY = 2;
 interface Side {
   rate: number;
   cpuPerMillion: number;
+  /** The measured window in V8 monotonic µs (process.hrtime's clock), to cut a profile to it. */
+  fromUs?: number;
+  toUs?: number;
 }
+
+const monoUs = () => Number(process.hrtime.bigint() / 1000n);
 
 async function plainLoader(s: Slice, prefix: string, docs: Array<{ id: string; json: string }>): Promise<Side> {
   await ensureTemplates(s.os, prefix, createLogger('bench', 'silent'));
@@ -67,29 +82,33 @@ async function plainLoader(s: Slice, prefix: string, docs: Array<{ id: string; j
  * build, bulk, ack) and not JetStream's storing of the input, which the plain loader never pays.
  * The clock starts when the consumer first hands out a message (20 ms polling granularity).
  */
-async function sinkRate(s: Slice, events: ReturnType<typeof egressEvent>[]): Promise<Side> {
+async function sinkRate(s: Slice, events: ReturnType<typeof egressEvent>[], profileDir?: string): Promise<Side> {
   await publishEgress(s, events, PER_MESSAGE);
   const sink = startService('sink', sliceEnv(s, PORT, {
       LOG_LEVEL: 'warn',
       SINK_BULK_MIN_DOCS: String(BULK),
       SINK_BULK_MAX_DOCS: String(BULK),
       SINK_BULK_CONCURRENCY: String(CONCURRENCY),
-      ...JSON.parse(process.env.BENCH_SINK_ENV ?? '{}') }));
+      ...JSON.parse(process.env.BENCH_SINK_ENV ?? '{}') }),
+    profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
   try {
     const info = () => s.jsm.consumers.info(STREAMS.events.name, `${s.consumerPrefix}-egress`).catch(() => undefined);
     let t0 = 0;
+    let fromUs = 0;
     let cpu0 = 0;
     for (;;) {
       if (sink.child.exitCode !== null) throw new Error(`sink exited: ${sink.stderr()}`);
       const ci = await info();
       if (ci && t0 === 0 && ci.delivered.stream_seq > 0) {
         t0 = performance.now();
+        fromUs = monoUs();
         cpu0 = cpuSeconds(sink.child.pid!);
       }
       if (ci && t0 > 0 && ci.num_pending === 0 && ci.num_ack_pending === 0) break;
       await new Promise((r) => setTimeout(r, 20));
     }
     const ms = performance.now() - t0;
+    const toUs = monoUs();
     const cpu = cpuSeconds(sink.child.pid!) - cpu0;
     if (process.env.BENCH_SINK_DEBUG) {
       const m = await (await fetch(`http://127.0.0.1:${PORT}/metrics`)).text();
@@ -97,9 +116,31 @@ async function sinkRate(s: Slice, events: ReturnType<typeof egressEvent>[]): Pro
     }
     const count = await searchableCount(s, 'egress');
     if (count !== events.length) throw new Error(`sink stored ${count} of ${events.length}`);
-    return { rate: (events.length / ms) * 1000, cpuPerMillion: (cpu / events.length) * 1e6 };
+    return { rate: (events.length / ms) * 1000, cpuPerMillion: (cpu / events.length) * 1e6, fromUs, toUs };
   } finally {
     await stopService(sink, 5000);
+  }
+}
+
+/**
+ * One more sink run, CPU-profiled (so not one of the measured rounds: the profiler costs CPU), cut
+ * to its draining window and charged to the stages of lib/sink-profile.ts.
+ */
+async function sinkProfile(): Promise<StageBreakdown<SinkStage>> {
+  // BENCH_SINK_PROFILE_DIR keeps the .cpuprofile there (for a closer look); otherwise a temporary directory.
+  const keep = process.env.BENCH_SINK_PROFILE_DIR;
+  const dir = keep ?? mkdtempSync(join(tmpdir(), 'sink-prof-'));
+  const s = await openSlice('sinkbenchprof');
+  try {
+    const side = await sinkRate(s, Array.from({ length: DOCS }, (_, i) => egressEvent(i, { project: s.project })), dir);
+    // CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile: thread 0 is the main one (tsx's loader runs in another).
+    const f = readdirSync(dir).find((n) => /\.\d+\.0\.\d+\.cpuprofile$/.test(n));
+    if (!f) throw new Error(`no main-thread .cpuprofile of the sink in ${dir} after it stopped`);
+    const profile = JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile;
+    return stageBreakdown(profile, { fromUs: side.fromUs, toUs: side.toUs }, 15, SINK_CLASSIFIER);
+  } finally {
+    await closeSlice(s);
+    if (keep === undefined) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -112,7 +153,7 @@ function documentsOf(events: ReturnType<typeof egressEvent>[]): Array<{ id: stri
 }
 
 /**
- * CPU per event of the sink's own per-document work (JSON.parse, validation, document, serialization)
+ * CPU per event of the sink's own per-document work (JSON.parse, validation, document, serialization into bytes)
  * in this process: less noisy than the end-to-end rates, which share two cores with OpenSearch.
  */
 function parseMicros(): number {
@@ -170,7 +211,12 @@ export async function run(): Promise<Record<string, number>> {
   // The ratio of each round (same minutes, same machine load) before the median: a cross-round
   // ratio of medians would mix a quiet round's loader with a busy round's sink.
   const ratios = sink.map((v, i) => v.rate / loader[i]!.rate);
-  const out = {
+  const prof = await sinkProfile();
+  process.stderr.write(
+    `sink profile (${prof.samples} samples): ${SINK_STAGES.map((st) => `${st} ${prof.pct[st].toFixed(1)}%`).join(', ')}\n` +
+      `  top: ${prof.top.map((t) => `${t.fn} (${t.file}) ${t.pct.toFixed(1)}%`).join(', ')}\n`,
+  );
+  const out: Record<string, number> = {
     'sink.parse_us_per_doc': Number(parseMicros().toFixed(2)),
     'sink.docs_per_s': Math.round(median(sink.map((x) => x.rate))),
     'sink.plain_bulk_docs_per_s': Math.round(median(loader.map((x) => x.rate))),
@@ -178,7 +224,8 @@ export async function run(): Promise<Record<string, number>> {
     'sink.cpu_s_per_million': Number(median(sink.map((x) => x.cpuPerMillion)).toFixed(2)),
     'sink.plain_bulk_cpu_s_per_million': Number(median(loader.map((x) => x.cpuPerMillion)).toFixed(2)),
   };
-  lastNotes = notesOf(out);
+  for (const st of SINK_STAGES) out[`sink.profile.${st}_pct`] = Number(prof.pct[st].toFixed(1));
+  lastNotes = notesOf(out, prof);
   return out;
 }
 
@@ -188,7 +235,7 @@ export function notes(): string[] {
   return lastNotes;
 }
 
-export function notesOf(f: Record<string, number>): string[] {
+export function notesOf(f: Record<string, number>, prof?: StageBreakdown<SinkStage>): string[] {
   const sinkCores = (f['sink.docs_per_s']! * f['sink.cpu_s_per_million']!) / 1e6;
   const loaderCores = (f['sink.plain_bulk_docs_per_s']! * f['sink.plain_bulk_cpu_s_per_million']!) / 1e6;
   return [
@@ -199,6 +246,15 @@ export function notesOf(f: Record<string, number>): string[] {
       `\`sink.parse_us_per_doc\`), encodes the bulk and acks: ${f['sink.cpu_s_per_million']} CPU-s per million, ${sinkCores.toFixed(2)} of a core, ` +
       `plus the NATS server's CPU for the deliveries, all taken from OpenSearch's share of the two cores. That difference in CPU is ` +
       `what separates the two rates.`,
+    ...(prof === undefined
+      ? []
+      : [
+          `- **Where the sink's CPU goes** (a profiled drain of the same backlog, ${prof.samples} samples; lib/sink-profile.ts): ` +
+            SINK_STAGES.filter((st) => prof.pct[st] >= 0.5)
+              .map((st) => `${st} ${prof.pct[st].toFixed(0)}%`)
+              .join(', ') +
+            `. Heaviest functions: ${prof.top.slice(0, 6).map((t) => `${t.fn} (${t.file}) ${t.pct.toFixed(0)}%`).join(', ')}.`,
+        ]),
   ];
 }
 

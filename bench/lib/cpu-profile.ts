@@ -1,5 +1,6 @@
 // Where the attributor's CPU goes, from a V8 `.cpuprofile` (`node --cpu-prof`): each sample's
 // stack is charged to one enrich stage by the files and functions on it. Pure: no I/O.
+// `stageBreakdown` takes another service's classifier too (lib/sink-profile.ts).
 //
 // A sample belongs to the stage of the attributor source file nearest its leaf (a JSON.stringify
 // called from render.ts is render). Library frames below that file say what the file was doing:
@@ -98,43 +99,56 @@ export function classifyStack(stack: readonly CallFrame[]): Stage {
   return 'other';
 }
 
-export interface StageBreakdown {
+export interface StageBreakdown<S extends string = Stage> {
   /** Samples in the window that were not idle. */
   samples: number;
   /** Percent of those samples per stage (sums to 100). */
-  pct: Record<Stage, number>;
+  pct: Record<S, number>;
   /** The heaviest self-time functions in the window (name, file, percent), for the notes. */
   top: Array<{ fn: string; file: string; pct: number }>;
 }
+
+/** How another service's stacks are charged to its own stages (the attributor's by default). */
+export interface Classifier<S extends string> {
+  stages: readonly S[];
+  classify: (stack: readonly CallFrame[]) => S;
+}
+
+const ATTRIBUTOR: Classifier<Stage> = { stages: STAGES, classify: classifyStack };
 
 /**
  * Stage shares of the non-idle samples taken within [fromUs, toUs] (V8 monotonic µs; the whole
  * profile when omitted). Throws when the window holds no busy sample: a breakdown of nothing.
  */
-export function stageBreakdown(p: CpuProfile, window: { fromUs?: number; toUs?: number } = {}, topN = 12): StageBreakdown {
+export function stageBreakdown<S extends string = Stage>(
+  p: CpuProfile,
+  window: { fromUs?: number; toUs?: number } = {},
+  topN = 12,
+  by: Classifier<S> = ATTRIBUTOR as unknown as Classifier<S>,
+): StageBreakdown<S> {
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
   for (const n of p.nodes) {
     byId.set(n.id, n);
     for (const c of n.children ?? []) parent.set(c, n.id);
   }
-  const stageOf = new Map<number, Stage | 'idle'>();
-  const classify = (id: number): Stage | 'idle' => {
+  const stageOf = new Map<number, S | 'idle'>();
+  const classify = (id: number): S | 'idle' => {
     const known = stageOf.get(id);
     if (known) return known;
     const node = byId.get(id);
     if (!node) throw new Error(`profile sample names node ${id}, which the profile does not have`);
-    let s: Stage | 'idle';
+    let s: S | 'idle';
     if (node.callFrame.functionName === '(idle)') s = 'idle';
     else {
       const stack: CallFrame[] = [];
       for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) stack.push(byId.get(at)!.callFrame);
-      s = classifyStack(stack);
+      s = by.classify(stack);
     }
     stageOf.set(id, s);
     return s;
   };
-  const counts = Object.fromEntries(STAGES.map((s) => [s, 0])) as Record<Stage, number>;
+  const counts = Object.fromEntries(by.stages.map((s) => [s, 0])) as Record<S, number>;
   const self = new Map<number, number>();
   let busy = 0;
   let t = p.startTime;
@@ -151,7 +165,7 @@ export function stageBreakdown(p: CpuProfile, window: { fromUs?: number; toUs?: 
     self.set(id, (self.get(id) ?? 0) + 1);
   }
   if (busy === 0) throw new Error(`no busy sample in the profile window [${from}, ${to}] µs (profile ${p.startTime}–${p.endTime})`);
-  const pct = Object.fromEntries(STAGES.map((s) => [s, (100 * counts[s]) / busy])) as Record<Stage, number>;
+  const pct = Object.fromEntries(by.stages.map((s) => [s, (100 * counts[s]) / busy])) as Record<S, number>;
   // Self time by function (several nodes can be the same function under different callers).
   const byFn = new Map<string, { fn: string; file: string; n: number }>();
   for (const [id, n] of self) {

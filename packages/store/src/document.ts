@@ -93,23 +93,43 @@ const WARN_JSON = JSON.stringify(WARN);
  * built from parts: stringifying the whole nested object per event was most of the sink's CPU.
  */
 export function documentJson(doc: Ss4oDocument, attributesJson: string): string {
-  const sev = doc.severity === WARN ? WARN_JSON : doc.severity === INFO ? INFO_JSON : JSON.stringify(doc.severity);
-  const res = jsonOfResource.get(doc.resource) ?? JSON.stringify(doc.resource);
-  return (
-    `{"@timestamp":${JSON.stringify(doc['@timestamp'])},"observedTimestamp":${observedJson(doc.observedTimestamp)},"body":${JSON.stringify(doc.body)}` +
-    `,"severity":${sev},"resource":${res},"attributes":${attributesJson}}`
-  );
+  return `${documentHead(doc)}${attributesJson}}`;
+}
+
+/**
+ * `documentJson` up to its attributes: the document is this, the attributes' JSON, then `}`. Five
+ * pieces: what lies between the timestamp and the body is the same for a whole message, and what
+ * follows the body is one of two per resource, each kept as one string.
+ */
+export function documentHead(doc: Ss4oDocument): string {
+  return `{"@timestamp":${JSON.stringify(doc['@timestamp'])}${observedPart(doc.observedTimestamp)}${JSON.stringify(doc.body)}${tailPart(doc)}`;
 }
 
 // Every document of a message has the same observed time: serialized once, not once a document.
 let lastObserved = '';
-let lastObservedJson = '""';
-function observedJson(observed: string): string {
-  if (observed !== lastObserved) {
+let lastObservedPart = '';
+function observedPart(observed: string): string {
+  if (observed !== lastObserved || lastObservedPart === '') {
     lastObserved = observed;
-    lastObservedJson = JSON.stringify(observed);
+    lastObservedPart = `,"observedTimestamp":${JSON.stringify(observed)},"body":`;
   }
-  return lastObservedJson;
+  return lastObservedPart;
+}
+
+/** Severity, resource and the attributes' key: per shared resource, its INFO and WARN forms. */
+const tails = new WeakMap<object, { info: string; warn: string }>();
+function tailPart(doc: Ss4oDocument): string {
+  const known = doc.severity === WARN || doc.severity === INFO;
+  let t = known ? tails.get(doc.resource) : undefined;
+  if (t === undefined) {
+    const res = jsonOfResource.get(doc.resource);
+    if (!known || res === undefined) {
+      return `,"severity":${JSON.stringify(doc.severity)},"resource":${res ?? JSON.stringify(doc.resource)},"attributes":`;
+    }
+    t = { info: `,"severity":${INFO_JSON},"resource":${res},"attributes":`, warn: `,"severity":${WARN_JSON},"resource":${res},"attributes":` };
+    tails.set(doc.resource, t);
+  }
+  return doc.severity === WARN ? t.warn : t.info;
 }
 
 export function egressDocument(e: EgressEvent, observed: string): Ss4oDocument {

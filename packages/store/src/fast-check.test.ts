@@ -95,6 +95,13 @@ const validEgress = fc
   .map(([i, extra]) => ({ ...egressEvent(i), ...extra }));
 const validDns = fc.nat(100_000).map((i) => dnsEvent(i));
 
+/** A batch as plain data (its documents' JSON decoded from the batch's buffer), checked against that buffer. */
+function plain(b: ReturnType<typeof parseBatch>): ReturnType<typeof parseBatch> {
+  const docs = b.docs.map((d) => ({ id: d.id, doc: d.doc, json: d.json }));
+  expect(b.encoded?.utf8.toString() ?? '').toBe(docs.map((d) => `${d.json}\n`).join(''));
+  return { docs, rejects: b.rejects };
+}
+
 describe('fast path', () => {
   it('exists for the hot sources (a contracts change that defeats it would only slow the sink)', () => {
     expect(fastChecked('egress')).toBe(true);
@@ -108,7 +115,7 @@ describe('fast path', () => {
       fc.property(fc.array(fc.oneof({ weight: 3, arbitrary: mutated(validEgress) }, fc.string(), fc.constant('{"a":1e400}')), { maxLength: 8 }), (lines) => {
         const payload = lines.join('\n');
         const got = parseBatch('egress', payload, observed);
-        expect(got).toStrictEqual(reference('egress', payload));
+        expect(plain(got)).toStrictEqual(reference('egress', payload));
         docs += got.docs.length;
         schemaRejects += got.rejects.filter((r) => r.kind === 'schema').length;
       }),
@@ -124,8 +131,8 @@ describe('fast path', () => {
     fc.assert(
       fc.property(fc.array(mutated(validDns), { maxLength: 5 }), (lines) => {
         const payload = lines.join('\n');
-        expect(parseBatch('dns', payload, observed)).toStrictEqual(reference('dns', payload));
-        expect(parseBatch('overseer', payload, observed)).toStrictEqual(reference('overseer', payload));
+        expect(plain(parseBatch('dns', payload, observed))).toStrictEqual(reference('dns', payload));
+        expect(plain(parseBatch('overseer', payload, observed))).toStrictEqual(reference('overseer', payload));
       }),
       { numRuns: 1000 },
     );

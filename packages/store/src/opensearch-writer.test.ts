@@ -21,8 +21,23 @@ describe('OpenSearchWriter bulk body', () => {
   });
 
   it('from documents encoded already, the same bytes', () => {
-    const { utf8, offsets } = encodeDocs(docs);
-    const items = docs.map((json, i) => ({ source: sources[i]!, id: ids[i]!, json, utf8, start: offsets[i]!, end: offsets[i + 1]! - 1 }));
+    const { utf8, starts, docStarts } = encodeDocs(docs);
+    const items = docs.map((json, i) => ({ source: sources[i]!, id: ids[i]!, json, utf8, start: docStarts[i]!, end: starts[i + 1]! - 1 }));
     expect(writer.ndjson(items).equals(Buffer.from(expected))).toBe(true);
+  });
+
+  it('from documents encoded with their action lines, in runs or not, the same bytes', () => {
+    const { utf8, starts, docStarts } = encodeDocs(
+      docs,
+      docs.map((_, i) => writer.frame(sources[i]!, ids[i]!)),
+    );
+    const items = docs.map((json, i) => ({ source: sources[i]!, id: ids[i]!, json, utf8, start: docStarts[i]!, end: starts[i + 1]! - 1, frameStart: starts[i]! }));
+    expect(writer.ndjson(items).equals(Buffer.from(expected))).toBe(true);
+    // Out of order (a retried item goes first), mixed with an unframed string item: each still whole.
+    const plain = { source: 'egress', id: 'x', json: '{"p":1}' };
+    const mixed = [items[2]!, items[0]!, plain, items[1]!];
+    const lines = expected.split('\n');
+    const want = `${lines[4]}\n${lines[5]}\n${lines[0]}\n${lines[1]}\n{"create":{"_index":"p-egress","_id":"x"}}\n{"p":1}\n${lines[2]}\n${lines[3]}\n`;
+    expect(writer.ndjson(mixed).toString('utf8')).toBe(want);
   });
 });

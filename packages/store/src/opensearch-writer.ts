@@ -55,17 +55,26 @@ export class OpenSearchWriter implements DocumentWriter {
     return classifyBulk(body, items.length);
   }
 
+  /** The bulk action line of a document, newline included (DocumentWriter.frame). */
+  readonly frame = (source: string, id: string): string => `${this.head(source)}${JSON.stringify(id)}}}\n`;
+
   /**
    * The NDJSON body as one buffer (the client sends a buffer as it is). A string body was
    * flattened and scanned for its byte length by the client, then encoded again by the socket;
-   * documents already encoded (BulkItem.utf8) are copied as bytes.
+   * documents already encoded (BulkItem.utf8) are copied as bytes, and documents encoded with
+   * their action lines (BulkItem.frameStart) that lie one after another in a buffer (a message's
+   * documents, in order) are copied as one run.
    */
   ndjson(items: readonly BulkItem[]): Buffer {
-    const actions = new Array<string>(items.length);
+    const actions = new Array<string | undefined>(items.length);
     let bound = 0;
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
-      const action = `${this.head(it.source)}${JSON.stringify(it.id)}}}\n`;
+      if (it.utf8 !== undefined && it.frameStart !== undefined) {
+        bound += it.end! - it.frameStart + 1;
+        continue;
+      }
+      const action = this.frame(it.source, it.id);
       actions[i] = action;
       // UTF-8 takes at most 3 bytes per UTF-16 code unit.
       bound += 3 * action.length + (it.utf8 !== undefined ? it.end! - it.start! : 3 * it.json.length) + 1;
@@ -74,7 +83,20 @@ export class OpenSearchWriter implements DocumentWriter {
     let at = 0;
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
-      at += body.write(actions[i]!, at);
+      const action = actions[i];
+      if (action === undefined) {
+        // A run: the next items that start where this one's newline ends, in the same buffer.
+        let last = it;
+        while (i + 1 < items.length) {
+          const next = items[i + 1]!;
+          if (next.utf8 !== it.utf8 || next.frameStart !== last.end! + 1) break;
+          last = next;
+          i++;
+        }
+        at += it.utf8!.copy(body, at, it.frameStart, last.end! + 1);
+        continue;
+      }
+      at += body.write(action, at);
       at += it.utf8 !== undefined ? it.utf8.copy(body, at, it.start, it.end) : body.write(it.json, at);
       body[at++] = 0x0a;
     }

@@ -41,6 +41,19 @@ describe('parseBatch', () => {
     expect(JSON.parse(padded.json)).toEqual(padded.doc);
   });
 
+  it('encodes each document after its frame, the same JSON as `json`', () => {
+    const payload = [JSON.stringify(egressEvent(1)), '{not json', JSON.stringify({ ...egressEvent(2), prompt: 'x' }), JSON.stringify(egressEvent(3, { comm: 'é😀' }))].join('\n');
+    const b = parseBatch('egress', payload, observed, (stream, id) => `<${stream} ${id}>\n`);
+    expect(b.framed).toBe(true);
+    const e = b.encoded!;
+    expect(e.utf8.toString()).toBe(b.docs.map((d) => `<egress ${d.id}>\n${d.json}\n`).join(''));
+    for (const [i, d] of b.docs.entries()) {
+      expect(JSON.parse(e.utf8.toString('utf8', e.docStarts[i], e.starts[i + 1]! - 1))).toEqual(d.doc);
+      expect(JSON.parse(d.json)).toEqual(d.doc);
+    }
+    expect(parseBatch('egress', payload, observed).encoded!.utf8.toString()).toBe(b.docs.map((d) => `${d.json}\n`).join(''));
+  });
+
   it('validates each source against its own schema', () => {
     expect(parseBatch('dns', ndjson([dnsEvent(1)]), observed).docs[0]!.doc.body).toBe(
       'DNS A host-1.example.com NOERROR proj/agent-1 -> [93.184.0.1] ttl=60',

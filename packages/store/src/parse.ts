@@ -3,7 +3,8 @@
 // line), and the rest of the batch still lands.
 import { AuditEvent, DnsEvent, EgressEvent } from '@sluice/contracts';
 import type { z } from 'zod';
-import { auditDocument, dnsDocument, documentJson, egressDocument, type Ss4oDocument, type SourceName } from './document.ts';
+import { auditDocument, dnsDocument, documentHead, egressDocument, type Ss4oDocument, type SourceName } from './document.ts';
+import { docAt, DocsEncoder, type EncodedDocs } from './encoded-docs.ts';
 import { compileFastCheck } from './fast-check.ts';
 
 export interface ParsedDoc {
@@ -27,6 +28,27 @@ export interface Rejection {
 export interface ParsedBatch {
   docs: ParsedDoc[];
   rejects: Rejection[];
+  /** The documents' JSON as UTF-8, written while parsing (encoded-docs.ts); absent: encode `json`. */
+  encoded?: EncodedDocs;
+  /** Whether `encoded` holds each document after its writer's frame (parseBatch's `frame`). */
+  framed?: boolean;
+}
+
+/** The line a writer puts before each document on the wire (DocumentWriter.frame). */
+export type Frame = (stream: string, id: string) => string;
+
+/** A document whose JSON lives in its batch's buffer: `json` decodes it again (DLQ, files, tests). */
+class EncodedDoc implements ParsedDoc {
+  constructor(
+    readonly id: string,
+    readonly doc: Ss4oDocument,
+    private readonly batch: ParsedBatch,
+    private readonly index: number,
+  ) {}
+
+  get json(): string {
+    return docAt(this.batch.encoded!, this.index);
+  }
 }
 
 // `fast`: an accept-only check compiled from the schema (fast-check.ts); where it says yes, zod
@@ -52,17 +74,16 @@ function schemaReason(err: z.ZodError): string {
 }
 
 /**
- * Serialize a document. Serializing `attributes` is most of the sink's CPU per event, and when the
- * schema kept every top-level key of the input (no unknown keys stripped; values are never
- * transformed) the validated input line *is* that JSON, so it is spliced in as it came.
+ * Parse, validate and serialize one message's events. Each document's JSON goes straight into the
+ * batch's UTF-8 buffer (`encoded`), after `frame(source, id)` when a writer gives one: no string per
+ * document is built, flattened and encoded again later. Serializing `attributes` was most of the
+ * sink's CPU per event, so when the schema kept every top-level key of the input (no unknown keys
+ * stripped; values are never transformed) the validated input line *is* that JSON and goes in as
+ * it came.
  */
-function serialize(doc: Ss4oDocument, input: object, parsed: object, raw: string): string {
-  if (Object.keys(input).length !== Object.keys(parsed).length) return JSON.stringify(doc);
-  return documentJson(doc, raw.trim());
-}
-
-export function parseBatch(source: SourceName, payload: string, observed: string): ParsedBatch {
+export function parseBatch(source: SourceName, payload: string, observed: string, frame?: Frame): ParsedBatch {
   const out: ParsedBatch = { docs: [], rejects: [] };
+  const enc = new DocsEncoder();
   const { schema, fast, build } = builders[source];
   const lines = payload.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -75,19 +96,33 @@ export function parseBatch(source: SourceName, payload: string, observed: string
       out.rejects.push({ kind: 'not_json', reason: `line ${i + 1}: ${(err as Error).message}`, raw, line: i + 1 });
       continue;
     }
+    let e: { id: string };
+    let asIs: boolean;
     if (fast?.(value)) {
-      const e = value as { id: string };
-      const doc = build(e as never, observed);
-      out.docs.push({ id: e.id, doc, json: documentJson(doc, raw.trim()) });
-      continue;
+      e = value as { id: string };
+      asIs = true;
+    } else {
+      const r = schema.safeParse(value);
+      if (!r.success) {
+        out.rejects.push({ kind: 'schema', reason: `line ${i + 1}: ${schemaReason(r.error)}`, raw, line: i + 1 });
+        continue;
+      }
+      e = r.data;
+      asIs = Object.keys(value as object).length === Object.keys(r.data).length;
     }
-    const r = schema.safeParse(value);
-    if (!r.success) {
-      out.rejects.push({ kind: 'schema', reason: `line ${i + 1}: ${schemaReason(r.error)}`, raw, line: i + 1 });
-      continue;
+    const doc = build(e as never, observed);
+    enc.begin(frame === undefined ? '' : frame(source, e.id));
+    if (asIs) {
+      enc.push(documentHead(doc));
+      enc.push(raw.trim());
+      enc.end('}');
+    } else {
+      enc.push(JSON.stringify(doc));
+      enc.end();
     }
-    const doc = build(r.data as never, observed);
-    out.docs.push({ id: r.data.id, doc, json: serialize(doc, value as object, r.data, raw) });
+    out.docs.push(new EncodedDoc(e.id, doc, out, out.docs.length));
   }
+  out.encoded = enc.finish();
+  out.framed = frame !== undefined;
   return out;
 }

@@ -16,10 +16,21 @@ export interface BulkItem {
   readonly utf8?: Buffer;
   readonly start?: number;
   readonly end?: number;
+  /**
+   * Where this writer's own frame for the item (`frame(source, id)`) begins in utf8: the frame is
+   * utf8[frameStart, start) and a newline follows the document at `end`. Items that follow each
+   * other in one buffer then go into a body as one copy.
+   */
+  readonly frameStart?: number;
 }
 
 export interface DocumentWriter {
   readonly kind: 'opensearch' | 'file';
+  /**
+   * The line (newline included) this writer puts before a document of `source` with `id` on the
+   * wire, when it has one: callers that encode documents ahead store it before each (BulkItem.frameStart).
+   */
+  readonly frame?: (source: string, id: string) => string;
   /** One outcome per item, in order. Throws WriteUnavailable when nothing can be said about any item. */
   write(items: BulkItem[]): Promise<ItemOutcome[]>;
   close(): Promise<void>;

@@ -5,7 +5,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { STREAMS, type StreamSpec } from '@sluice/contracts';
 import { ensureConsumer, jetstreamManager, retryTransient, SpanStatusCode, startMessageSpan, type Logger } from '@sluice/runtime';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { parseBatch, parseOtlpBatch, type ParsedBatch } from '@sluice/store';
+import { type Frame, parseBatch, parseOtlpBatch, type ParsedBatch } from '@sluice/store';
 import type { BindingSource, Pipeline } from './pipeline.ts';
 
 export interface SourceBinding {
@@ -25,9 +25,15 @@ export function bindings(consumerPrefix: string, filters: Partial<Record<Binding
   return list;
 }
 
-/** A message's documents: the event sources by their schemas, OTLP records each into its sender's stream. */
-export function parserFor(otelStreams: Readonly<Record<string, string>>): (source: BindingSource, payload: string, observed: string) => ParsedBatch {
-  return (source, payload, observed) => (source === 'otel' ? parseOtlpBatch(payload, observed, otelStreams) : parseBatch(source, payload, observed));
+/**
+ * A message's documents: the event sources by their schemas (encoded at once after the writer's
+ * `frame`, so they lie in the buffer as a bulk body wants them), OTLP records each into its sender's stream.
+ */
+export function parserFor(
+  otelStreams: Readonly<Record<string, string>>,
+  frame?: Frame,
+): (source: BindingSource, payload: string, observed: string) => ParsedBatch {
+  return (source, payload, observed) => (source === 'otel' ? parseOtlpBatch(payload, observed, otelStreams) : parseBatch(source, payload, observed, frame));
 }
 
 export interface ConsumeOptions {
@@ -65,7 +71,7 @@ export async function startConsuming(
 ): Promise<() => Promise<void>> {
   let stopped = false;
   const loops: Promise<void>[] = [];
-  const parse = parserFor(o.otelStreams ?? {});
+  const parse = parserFor(o.otelStreams ?? {}, pipeline.frame);
   for (const b of list) {
     const consumer = await js.consumers.get(b.stream.name, b.durable);
     const loop = (async () => {

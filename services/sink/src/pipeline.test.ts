@@ -3,7 +3,7 @@
 import { createLogger } from '@sluice/runtime';
 import { describe, expect, it } from 'vitest';
 import { egressEvent, FakeClock, ndjson, settle } from '@sluice/testkit/unit';
-import { type ItemOutcome, parseBatch, WriteUnavailable, type BulkItem, type DocumentWriter } from '@sluice/store';
+import { type ItemOutcome, openSearchClient, OpenSearchWriter, parseBatch, WriteUnavailable, type BulkItem, type DocumentWriter } from '@sluice/store';
 import { Backoff, BulkSizer } from './bulk-size.ts';
 import { Pipeline, type AckHandle, type DlqEntry } from './pipeline.ts';
 import type { SinkCounters } from './sink-metrics.ts';
@@ -253,5 +253,48 @@ describe('Pipeline', () => {
     await p.drain();
     p.close();
     expect(h.acks).toBe(1);
+  });
+});
+
+describe('Pipeline with a framing writer', () => {
+  // The OpenSearch writer's own body builder, over whatever the pipeline hands it: documents
+  // parsed with its frames lie in their message's buffer as the body wants them.
+  class BodyWriter implements DocumentWriter {
+    readonly kind = 'opensearch';
+    readonly os = new OpenSearchWriter(openSearchClient({ url: 'http://127.0.0.1:1' }), 'p-');
+    readonly frame = this.os.frame;
+    bodies: string[] = [];
+    calls: BulkItem[][] = [];
+    script: Array<(items: BulkItem[]) => ItemOutcome[]> = [];
+    async write(items: BulkItem[]): Promise<ItemOutcome[]> {
+      this.calls.push(items);
+      this.bodies.push(this.os.ndjson(items).toString('utf8'));
+      return (this.script.shift() ?? ((its) => its.map((): ItemOutcome => ({ kind: 'created' }))))(items);
+    }
+    async close(): Promise<void> {}
+  }
+  const expectBody = (items: Array<{ id: string; json: string }>) =>
+    items.map((d) => `{"create":{"_index":"p-egress","_id":${JSON.stringify(d.id)}}}\n${d.json}\n`).join('');
+
+  it('sends framed documents, also across messages and after a partial retry, byte for byte', async () => {
+    const w = new BodyWriter();
+    w.script = [(items) => items.map((_, i): ItemOutcome => (i === 3 ? { kind: 'retry', reason: '429' } : { kind: 'created' }))];
+    const { p, c } = setup(w);
+    const framed = (from: number, n: number) =>
+      parseBatch('egress', ndjson(Array.from({ length: n }, (_, i) => egressEvent(from + i, { comm: i === 1 ? 'é😀' : 'curl' }))), 'now', p.frame);
+    const [a, b] = [framed(0, 30), framed(100, 30)];
+    const [ha, hb] = [new Handle(), new Handle()];
+    p.add(ha, meta(1), a);
+    p.add(hb, meta(2), b);
+    await p.drain();
+    p.close();
+    const all = [...a.docs, ...b.docs];
+    // Every body (runs of a message's documents, the retried fourth one again later) is whole.
+    for (const [i, items] of w.calls.entries()) expect(w.bodies[i]).toBe(expectBody(items));
+    const sent = w.calls.flat().map((it) => it.id);
+    expect(sent.filter((id) => id === all[3]!.id)).toHaveLength(2);
+    expect(new Set(sent)).toEqual(new Set(all.map((d) => d.id)));
+    expect([ha.acks, hb.acks]).toEqual([1, 1]);
+    expect(c.created).toBe(60);
   });
 });

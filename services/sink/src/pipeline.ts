@@ -7,7 +7,7 @@
 import { type Logger, type TimerHandle, type Timers, realTimers } from '@sluice/runtime';
 import type { Backoff, BulkSizer } from './bulk-size.ts';
 import { sendAt } from './flush-policy.ts';
-import { type SourceName, type ParsedBatch, type Rejection, WriteUnavailable, type BulkItem, type DocumentWriter, encodeDocs } from '@sluice/store';
+import { type SourceName, type ParsedBatch, type Rejection, WriteUnavailable, type BulkItem, type DocumentWriter, encodeDocs, type Frame } from '@sluice/store';
 import type { SinkCounters } from './sink-metrics.ts';
 
 /** What a consumer binding reads: one of the event sources, or the OTLP logs (whose documents name their own streams). */
@@ -68,6 +68,7 @@ class Queued implements BulkItem {
     readonly end: number,
     readonly owner: Held,
     readonly at: number,
+    readonly frameStart: number | undefined,
   ) {}
 
   get json(): string {
@@ -121,11 +122,26 @@ export class Pipeline {
       return;
     }
     const at = this.clock.now();
-    const { utf8, offsets } = encodeDocs(batch.docs.map((d) => d.json));
-    batch.docs.forEach((d, i) => {
-      this.queue.push(new Queued(d.stream ?? meta.source, d.id, utf8, offsets[i]!, offsets[i + 1]! - 1, owner, at));
-    });
+    // Encoded while parsing, with this writer's frames (consume.ts passes `frame`); otherwise here.
+    const frame = this.o.writer.frame;
+    const enc =
+      batch.encoded ??
+      encodeDocs(
+        batch.docs.map((d) => d.json),
+        frame && batch.docs.map((d) => frame(d.stream ?? meta.source, d.id)),
+      );
+    const framed = frame !== undefined && (batch.encoded === undefined || batch.framed === true);
+    for (let i = 0; i < batch.docs.length; i++) {
+      const d = batch.docs[i]!;
+      const start = enc.docStarts[i]!;
+      this.queue.push(new Queued(d.stream ?? meta.source, d.id, enc.utf8, start, enc.starts[i + 1]! - 1, owner, at, framed ? enc.starts[i]! : undefined));
+    }
     this.pump();
+  }
+
+  /** The writer's frame, for parsers that encode documents ahead (ParsedBatch.encoded). */
+  get frame(): Frame | undefined {
+    return this.o.writer.frame;
   }
 
   /** Resolves when the buffer has room for more documents (backpressure for the consumer). */
