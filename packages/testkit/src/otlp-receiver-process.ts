@@ -42,6 +42,11 @@ export async function startOtlpReceiver(env: Record<string, string>): Promise<Ot
 
 /** Every record stored for `node` so far (an ordered consumer over its subject). */
 export async function storedOtlpEvents(nc: NatsConnection, node: string): Promise<OtlpLogEvent[]> {
+  return (await storedOtlpMessages(nc, node)).flatMap((m) => m.events);
+}
+
+/** Every SLUICE_OTLP message of a node: its events and the W3C trace context its headers carry. */
+export async function storedOtlpMessages(nc: NatsConnection, node: string): Promise<Array<{ traceparent: string | undefined; events: OtlpLogEvent[] }>> {
   const jsm = await jetstreamManager(nc);
   const subject = subjects.otlpLogs(node);
   const info = await jsm.streams.info(STREAMS.otlp.name, { subjects_filter: subject });
@@ -49,10 +54,11 @@ export async function storedOtlpEvents(nc: NatsConnection, node: string): Promis
   if (pending === 0) return [];
   // One filter as a string: the Debian NATS server (2.9) predates multi-filter consumers.
   const consumer = await jetstream(nc).consumers.get(STREAMS.otlp.name, { filter_subjects: subject, deliver_policy: DeliverPolicy.All });
-  const out: OtlpLogEvent[] = [];
+  const out: Array<{ traceparent: string | undefined; events: OtlpLogEvent[] }> = [];
   const msgs = await consumer.fetch({ max_messages: pending, expires: 5000 });
   for await (const m of msgs) {
-    for (const line of m.string().split('\n')) if (line !== '') out.push(OtlpLogEvent.parse(JSON.parse(line)));
+    const events = m.string().split('\n').filter((l) => l !== '').map((l) => OtlpLogEvent.parse(JSON.parse(l)));
+    out.push({ traceparent: m.headers?.get('traceparent') || undefined, events });
   }
   return out;
 }
