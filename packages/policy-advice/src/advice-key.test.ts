@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EgressEvent, parsePolicy, type PolicyDocument } from '@sluice/contracts';
-import { egressEvent } from '@sluice/testkit/unit';
+import { DEMO_POLICY_YAML, egressEvent } from '@sluice/testkit/unit';
 import { ADVICE_FIELDS, adviceKey } from './advice-key.ts';
 import { adviseDenial, type CurrentDocument } from './advise.ts';
 
@@ -10,16 +10,7 @@ function doc(text: string): PolicyDocument {
   return r.document;
 }
 const cur: CurrentDocument = {
-  document: doc(`version: 1
-policies:
-  - name: web
-    match: { project: demo }
-    resolvers: [127.0.0.11]
-    egress:
-      allow:
-        - { host: api.github.com, ports: [443] }
-        - { cidr: 10.20.0.0/16, ports: [5432] }
-`),
+  document: doc(DEMO_POLICY_YAML),
   revision: 3,
   ids: { next_policy_id: 8, policies: { web: { id: 7, hash: 'h' } } },
 };

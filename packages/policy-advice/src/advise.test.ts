@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parsePolicy, type DnsEvent, type EgressEvent, type PolicyDocument } from '@sluice/contracts';
-import { egressEvent } from '@sluice/testkit/unit';
+import { DEMO_POLICY_YAML, egressEvent } from '@sluice/testkit/unit';
 import { parse } from 'yaml';
 import { adviseDenial, adviseDnsRejection, documentWith } from './advise.ts';
 
-const YAML = `version: 1
-policies:
-  - name: web
-    match: { project: demo }
-    resolvers: [127.0.0.11]
-    egress:
-      allow:
-        - { host: api.github.com, ports: [443] }
-        - { cidr: 10.20.0.0/16, ports: [5432] }
-`;
+const YAML = DEMO_POLICY_YAML;
 
 function doc(text = YAML): PolicyDocument {
   const r = parsePolicy(text, { file: 't.yaml' });

@@ -5,3 +5,4 @@ export * from './raw-batches.ts';
 export * from './events.ts';
 export * from './opensearch-infra.ts';
 export * from './fake-clock.ts';
+export * from './policy-fixtures.ts';

@@ -5,18 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { apiSubject, AuditEvent, POLICY_API, STREAMS, type ApiReply } from '@sluice/contracts';
-import { freePort, type ServiceProcess, startAccountsNats, startService, stopService, TEST_PASSWORDS, type TestNats, waitFor } from '@sluice/testkit';
+import { DEMO_POLICY_YAML, freePort, type ServiceProcess, startAccountsNats, startService, stopService, TEST_PASSWORDS, type TestNats, waitFor } from '@sluice/testkit';
 
-const V1 = `version: 1
-policies:
-  - name: web
-    match: { project: demo }
-    resolvers: [127.0.0.11]
-    egress:
-      allow:
-        - { host: api.github.com, ports: [443] }
-        - { cidr: 10.20.0.0/16, ports: [5432] }
-`;
+const V1 = DEMO_POLICY_YAML;
 const V2 = V1.replace('ports: [5432]', 'ports: [5432, "8000-8100"]');
 
 let nats: TestNats;
