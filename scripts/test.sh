@@ -16,7 +16,12 @@ REPO_ROOT="$PWD"
 source scripts/lib/test-instance.sh
 echo "==> servers (private instance in $SLUICE_RUN_DIR)" >&2
 # In CI leave the machine as we found it; on a workstation keep the servers for the next run.
-if [ "${CI:-}" = "true" ]; then trap 'bash scripts/services.sh down all >&2 || true' EXIT; fi
+# That includes the instance's kernel side: its pinned, attached programs and its cgroup scope.
+if [ "${CI:-}" = "true" ]; then
+  source scripts/lib/common.sh
+  source scripts/lib/kernel-instance.sh
+  trap 'bash scripts/services.sh down all >&2 || true; LOG_TAG=test kernel_instance_remove' EXIT
+fi
 # SLUICE_TEST_SERVERS narrows the servers for a targeted run (e.g. "nats redis"); the suite needs all.
 endpoints="$(bash scripts/services.sh up ${SLUICE_TEST_SERVERS:-all})"
 set -a
