@@ -19,3 +19,4 @@ export * from './learn-api.ts';
 export * from './identity-api.ts';
 export * from './canary.ts';
 export * from './otlp-log.ts';
+export * from './schema-fast-check.ts';

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OtlpLogEvent } from '@sluice/contracts';
-import { OtlpLogEvent as Schema } from '@sluice/contracts';
-import { compileFastCheck } from './fast-check.ts';
+import { compileFastCheck, OtlpLogEvent as Schema } from '@sluice/contracts';
 import { DEFAULT_OTEL_STREAMS, otelStreamOf, otelStreamProblem, otlpFastChecked, parseOtlpBatch, sanitiseServiceName } from './otel-document.ts';
 import { otelIndexTemplate } from './templates.ts';
 

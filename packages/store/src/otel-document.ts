@@ -3,8 +3,7 @@
 // unless a mapping names its stream. The document keeps the OTel data model: the record's
 // attributes under `attributes` next to Sluice's attribution skeleton (D27), the sender's resource
 // under `resource.attributes`.
-import { OtlpLogEvent } from '@sluice/contracts';
-import { compileFastCheck } from './fast-check.ts';
+import { compileFastCheck, OtlpLogEvent } from '@sluice/contracts';
 import type { ParsedBatch } from './parse.ts';
 
 /** Stream suffix of Claude Code's events (service.name `claude-code`). */

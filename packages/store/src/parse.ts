@@ -1,11 +1,10 @@
 // A NATS message carries a batch: NDJSON, one event per line. Each line stands alone: one that is
 // not JSON or fails its schema is a per-document rejection (DLQ'd with the reason and the raw
 // line), and the rest of the batch still lands.
-import { AuditEvent, DnsEvent, EgressEvent } from '@sluice/contracts';
+import { AuditEvent, compileFastCheck, DnsEvent, EgressEvent } from '@sluice/contracts';
 import type { z } from 'zod';
 import { auditDocument, dnsDocument, documentHead, egressDocument, type Ss4oDocument, type SourceName } from './document.ts';
 import { docAt, DocsEncoder, type EncodedDocs } from './encoded-docs.ts';
-import { compileFastCheck } from './fast-check.ts';
 
 export interface ParsedDoc {
   id: string;

@@ -6,3 +6,4 @@ export * from './events.ts';
 export * from './opensearch-infra.ts';
 export * from './fake-clock.ts';
 export * from './policy-fixtures.ts';
+export * from './mutated-events.ts';

@@ -4,7 +4,7 @@
 import { subjects, type DenialAdvice, type DenialNotice } from '@sluice/contracts';
 import { AdviceMemo } from './advice-memo.ts';
 import type { PolicyView } from './current-policy.ts';
-import { egressLines } from './egress-lines.ts';
+import { egressLinesWithJson } from './egress-lines.ts';
 
 export interface NoticeBatch {
   /** `payload` is `notice` as JSON, what the feed publishes. */
@@ -22,22 +22,26 @@ export function denialNotices(text: string, view: PolicyView, memo: AdviceMemo =
   const out: NoticeBatch = { notices: [], invalid: new Map(), notDenied: 0 };
   const revision = view.ok ? view.current?.revision : undefined;
   const tail = revision !== undefined ? `,"policy_revision":${revision}}` : '}';
-  // A message is mostly one workload's events: its subject is encoded once per batch.
+  // A message is mostly one workload's events: its subject is encoded once per batch. The key is
+  // length-prefixed, so no two (node, project, agent) triples share one whatever their characters.
   const subjectOf = new Map<string, string>();
-  for (const e of egressLines(text, (why) => bump(out.invalid, why))) {
+  for (const { event: e, json: line } of egressLinesWithJson(text, (why) => bump(out.invalid, why))) {
     if (e.verdict !== 'DENIED') {
       out.notDenied++;
       continue;
     }
     const { advice, json } = memo.advise(view, e);
-    const who = JSON.stringify([e.node, e.project ?? '', e.agent ?? '']);
+    const project = e.project ?? '';
+    const agent = e.agent ?? '';
+    const who = `${e.node.length}:${e.node}${project.length}:${project}${agent}`;
     let subject = subjectOf.get(who);
-    if (subject === undefined) subjectOf.set(who, (subject = subjects.denials(e.node, e.project ?? '', e.agent ?? '')));
+    if (subject === undefined) subjectOf.set(who, (subject = subjects.denials(e.node, project, agent)));
     out.notices.push({
       subject,
       notice: { event: e, advice, ...(revision !== undefined ? { policy_revision: revision } : {}) },
-      // JSON.stringify(notice), with the advice serialised once per distinct attempt.
-      payload: `{"event":${JSON.stringify(e)},"advice":${json}${tail}`,
+      // JSON.stringify(notice), with the advice serialised once per distinct attempt and the event
+      // as it came when the line was exactly its JSON.
+      payload: `{"event":${line ?? JSON.stringify(e)},"advice":${json}${tail}`,
     });
   }
   return out;

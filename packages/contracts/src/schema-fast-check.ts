@@ -1,10 +1,10 @@
 // A fast accept-only check compiled from a zod object schema. zod's safeParse builds a fresh output
-// object and walks generic machinery for every field; for the sink's flat event shapes a handful of
-// typeof/regex tests say the same thing in a fraction of the time. The contract is one-sided: the
-// check answers `true` only when zod would accept the value *and* return it unchanged (every key
-// known, nothing stripped, nothing transformed). Anything else answers `false`, and the caller asks
-// zod, whose verdict and messages stay the only ones ever reported. So a gap here costs speed,
-// never behaviour.
+// object and walks generic machinery for every field; for the flat event shapes every consumer of
+// SLUICE_EVENTS reads (the sink, the learner) a handful of typeof/regex tests say the same thing in
+// a fraction of the time. The contract is one-sided: the check answers `true` only when zod would
+// accept the value *and* return it unchanged (every key known, nothing stripped, nothing
+// transformed). Anything else answers `false`, and the caller asks zod, whose verdict and messages
+// stay the only ones ever reported. So a gap here costs speed, never behaviour.
 //
 // It is compiled from the schema's own definitions (not written by hand beside it), so a field
 // added or tightened in @sluice/contracts is checked here too. A definition it does not know
