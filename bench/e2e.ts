@@ -65,6 +65,7 @@ import {
   waitReady,
 } from '@sluice/testkit';
 import { dataStreamName } from '@sluice/store';
+import { openSearchCpuSeconds } from './lib/opensearch-cpu.ts';
 import { cpuSeconds, machineBusySeconds } from './lib/proc.ts';
 import { memFigures, RssWatch } from './lib/rss-watch.ts';
 import { startSideServices, type SideServices } from './lib/side-services.ts';
@@ -173,7 +174,7 @@ export async function run(): Promise<Record<string, number>> {
     const sidePids = Object.values(side?.pids ?? {});
     const sideCpu0 = sidePids.map(cpuSeconds);
     const cpu0 = pids.map(cpuSeconds);
-    const os0 = await openSearchCpuSeconds();
+    const os0 = await openSearchCpuSeconds(OPENSEARCH_URL);
     const machine0 = machineBusySeconds();
     const start = Date.now();
     const n = RATE * SECONDS;
@@ -194,7 +195,7 @@ export async function run(): Promise<Record<string, number>> {
     await waitFor('every record searchable', async () => (main().length >= n ? true : undefined), 60_000).catch(() => undefined); // what never arrived is reported as e2e.missing, not hidden
     const cpu1 = pids.map(cpuSeconds);
     const sideCpu1 = sidePids.map(cpuSeconds);
-    const os1 = await openSearchCpuSeconds();
+    const os1 = await openSearchCpuSeconds(OPENSEARCH_URL);
     const machine1 = machineBusySeconds();
     const end = Date.now();
     const load = loadRss.stop();
@@ -340,13 +341,6 @@ function limitNotes(f: Record<string, number>): string[] {
     ...(stageFailure ? [`- **e2e stages failed**: ${stageFailure}`] : []),
     ...(sideFailure ? [`- **e2e memory**: learner, policy and otlp-receiver did not start, so no figures for them: ${sideFailure}`] : []),
   ];
-}
-
-/** CPU seconds OpenSearch's node(s) have used (node stats). */
-async function openSearchCpuSeconds(): Promise<number> {
-  const r = await fetch(`${OPENSEARCH_URL}/_nodes/stats/process`);
-  const nodes = ((await r.json()) as { nodes: Record<string, { process: { cpu: { total_in_millis: number } } }> }).nodes;
-  return Object.values(nodes).reduce((a, n) => a + n.process.cpu.total_in_millis / 1000, 0);
 }
 
 /** The data stream's refresh interval in ms (its write index's setting, defaults included). */

@@ -5,6 +5,8 @@
 // between: the otlp-receiver (decode, attribute, redact, publish to JetStream and wait for the acks)
 // and the sink (pull, validate, bulk into the data stream). Goal ≥ 10,000/s.
 // `otlp.accept_per_s`: the receiver's side alone (all requests answered 200), same run.
+// Where the CPU goes over the measured phase: `otlp.cpu.<receiver|sink|opensearch|machine>_cores`, and
+// per record `otlp.<receiver|sink|opensearch>_us_per_record` (CPU-µs; OpenSearch's is per document).
 // The request bodies are encoded before the clock starts with the OTLP protobuf code the receiver
 // decodes with (@opentelemetry/otlp-transformer's generated module), so the sender costs little.
 // Measured warm: BENCH_OTLP_WARMUP records (default 150,000) go the same way into the same stream
@@ -17,6 +19,8 @@
 import { Agent, request } from 'node:http';
 import { closeSlice, freePort, openSlice, searchableCount, startOtlpReceiver, startSink, stopService } from '@sluice/testkit';
 import { ExportLogsServiceRequest } from '../services/otlp-receiver/src/proto.ts';
+import { openSearchCpuSeconds } from './lib/opensearch-cpu.ts';
+import { cpuSeconds, machineBusySeconds } from './lib/proc.ts';
 
 const RECORDS = Number(process.env.BENCH_OTLP_RECORDS ?? 200_000);
 const WARMUP = Number(process.env.BENCH_OTLP_WARMUP ?? 150_000);
@@ -137,7 +141,18 @@ export async function run(): Promise<Record<string, number>> {
       const w = await phase(bodiesFor(0, WARMUP), WARMUP, 'warm-up');
       process.stderr.write(`otlp: warm-up ${WARMUP} records searchable in ${Math.round(w.ms)} ms (${Math.round((WARMUP / w.ms) * 1000)}/s, not counted)\n`);
     }
-    const { ms, acceptMs } = await phase(bodiesFor(WARMUP, RECORDS), WARMUP + RECORDS, 'measured');
+    const measuredBodies = bodiesFor(WARMUP, RECORDS);
+    const cpuNow = async () => ({
+      receiver: cpuSeconds(rx.proc.child.pid!),
+      sink: cpuSeconds(sink.child.pid!),
+      opensearch: await openSearchCpuSeconds(s.opensearchUrl),
+      machine: machineBusySeconds(),
+    });
+    const cpu0 = await cpuNow();
+    const { ms, acceptMs } = await phase(measuredBodies, WARMUP + RECORDS, 'measured');
+    const cpu1 = await cpuNow();
+    const cores = (k: keyof typeof cpu0) => (cpu1[k] - cpu0[k]) / (ms / 1000);
+    const usPerRecord = (k: keyof typeof cpu0) => ((cpu1[k] - cpu0[k]) / RECORDS) * 1e6;
     agent.destroy();
     if (DEBUG) {
       const m = await (await fetch(`http://127.0.0.1:${sinkPort}/metrics`)).text();
@@ -147,7 +162,18 @@ export async function run(): Promise<Record<string, number>> {
     const count = await searchableCount(s, index);
     if (count !== WARMUP + RECORDS) throw new Error(`stored ${count} documents for ${WARMUP + RECORDS} records (${WARMUP} of them warm-up)`);
     process.stderr.write(`otlp: ${RECORDS} records searchable in ${Math.round(ms)} ms, accepted in ${Math.round(acceptMs)} ms\n`);
+    process.stderr.write(
+      `otlp: CPU cores over the measured phase: receiver ${cores('receiver').toFixed(2)}, sink ${cores('sink').toFixed(2)}, ` +
+        `OpenSearch ${cores('opensearch').toFixed(2)}, whole machine ${cores('machine').toFixed(2)} of 2\n`,
+    );
     return {
+      'otlp.cpu.receiver_cores': cores('receiver'),
+      'otlp.cpu.sink_cores': cores('sink'),
+      'otlp.cpu.opensearch_cores': cores('opensearch'),
+      'otlp.cpu.machine_cores': cores('machine'),
+      'otlp.receiver_us_per_record': usPerRecord('receiver'),
+      'otlp.sink_us_per_record': usPerRecord('sink'),
+      'otlp.opensearch_us_per_record': usPerRecord('opensearch'),
       'otlp.logs_per_s': Math.round((RECORDS / ms) * 1000),
       'otlp.accept_per_s': Math.round((RECORDS / acceptMs) * 1000),
       'otlp.records': RECORDS,
