@@ -5,13 +5,14 @@ import { classifySinkStack } from './sink-profile.ts';
 const f = (functionName: string, url = ''): CallFrame => ({ functionName, url });
 const SINK = 'file:///w/services/sink/src';
 const STORE = 'file:///w/packages/store/src';
+const CONTRACTS = 'file:///w/packages/contracts/src';
 const NATS = 'file:///w/node_modules/.pnpm/@nats-io+nats-core@3/node_modules/@nats-io/nats-core/lib/protocol.js';
 const OS = 'file:///w/node_modules/.pnpm/@opensearch-project+opensearch@3/node_modules/@opensearch-project/opensearch/lib/Transport.js';
 
 describe('classifySinkStack', () => {
   it('charges a builtin to the sink file nearest the leaf', () => {
     expect(classifySinkStack([f('parse'), f('parseBatch', `${STORE}/parse.ts`), f('', `${SINK}/consume.ts`)])).toBe('parse');
-    expect(classifySinkStack([f('test'), f('', `${STORE}/fast-check.ts`), f('parseBatch', `${STORE}/parse.ts`)])).toBe('parse');
+    expect(classifySinkStack([f('test'), f('', `${CONTRACTS}/schema-fast-check.ts`), f('parseBatch', `${STORE}/parse.ts`)])).toBe('parse');
     expect(classifySinkStack([f('from'), f('encodeDocs', `${STORE}/encoded-docs.ts`), f('add', `${SINK}/pipeline.ts`)])).toBe('encode');
     expect(classifySinkStack([f('write'), f('ndjson', `${STORE}/opensearch-writer.ts`)])).toBe('bulk_body');
     expect(classifySinkStack([f('splice'), f('pump', `${SINK}/pipeline.ts`)])).toBe('pipeline');

@@ -2,7 +2,8 @@
 // per-document path by the sink and store source file nearest its leaf (a JSON.parse called from
 // parse.ts is parse), and below that by the library it is in. Pure: no I/O.
 //   nats       the NATS client: pulls, receiving and decoding messages, acks, keep-alives
-//   parse      JSON.parse, the schema check, the ss4o document and its JSON (parse.ts, fast-check.ts, document.ts)
+//   parse      JSON.parse, the schema check, the ss4o document and its JSON (parse.ts, document.ts; the schema's
+//              fast check in @sluice/contracts is charged to parse.ts, which calls it)
 //   encode     a message's documents into one UTF-8 buffer (encoded-docs.ts)
 //   pipeline   queueing, bulk scheduling, settling messages (pipeline.ts and its policies)
 //   bulk_body  the bulk NDJSON body (opensearch-writer.ts)
@@ -17,7 +18,6 @@ export type SinkStage = (typeof SINK_STAGES)[number];
 
 const FILE_STAGE: Record<string, SinkStage> = {
   'parse.ts': 'parse',
-  'fast-check.ts': 'parse',
   'document.ts': 'parse',
   'otel-document.ts': 'parse',
   'encoded-docs.ts': 'encode',
