@@ -43,8 +43,8 @@ export function countRecords(req: PbExportLogsServiceRequest): number {
 function moveReserved(attrs: Record<string, OtlpValue>): Record<string, OtlpValue> {
   let out: Record<string, OtlpValue> | undefined;
   for (const key of Object.keys(attrs)) {
-    const head = key.split('.', 1)[0]!;
-    if (!RESERVED.has(head)) continue;
+    const dot = key.indexOf('.');
+    if (!RESERVED.has(dot < 0 ? key : key.slice(0, dot))) continue;
     out ??= { ...attrs };
     out[`sender.${key}`] = out[key]!;
     delete out[key];

@@ -12,8 +12,25 @@ export function int64Value(v: Int64): number | string {
 /** Nanoseconds since the epoch → ms; undefined for 0 / absent ("unknown" in OTLP). */
 export function nanosToMs(v: Int64 | null | undefined): number | undefined {
   if (v === null || v === undefined) return undefined;
-  const ms = typeof v === 'number' ? Math.floor(v / 1e6) : Number(BigInt(v.toString()) / 1_000_000n);
+  const ms = typeof v === 'number' ? Math.floor(v / 1e6) : longNanosToMs(v.high, v.low, v.unsigned);
   return ms > 0 ? ms : undefined;
+}
+
+/**
+ * floor((high·2³² + low) / 10⁶), exactly, in doubles: a timestamp in ns is past 2⁵³, and going
+ * through Long's toString and a BigInt cost more than the rest of a record's conversion. With
+ * 2³² = 4294·10⁶ + 967296, the quotient is high·4294 + floor((high·967296 + low) / 10⁶), and every
+ * term stays below 2⁵³ (|high| < 2³², low < 2³²). A negative signed value (before 1970) takes the
+ * exact slow path; it is refused as "unknown" anyway.
+ */
+function longNanosToMs(high: number, low: number, unsigned: boolean): number {
+  const hi = unsigned ? high >>> 0 : high;
+  if (hi < 0) return -1;
+  const rest = hi * 967296 + (low >>> 0);
+  let q = Math.floor(rest / 1e6);
+  // The division is rounded: step back if it rounded up across an integer.
+  if (q * 1e6 > rest) q--;
+  return hi * 4294 + q;
 }
 
 export function anyValue(v: PbAnyValue | null | undefined, depth = 0): OtlpValue {
