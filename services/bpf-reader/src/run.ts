@@ -68,10 +68,15 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
   let helperUp = 0;
   m.createObservableGauge('sluice_reader_helper_up', { description: '1 while sluice-bpf stream runs' }).addCallback((o) => o.observe(helperUp));
 
+  const publishRaw = rawPublisher(jetstream(nc), node, bootId, c.READER_PUBLISH_TIMEOUT_MS);
   const limiter = new CgroupRateLimiter({ ratePerS: c.READER_RATE_PER_S, burst: c.READER_RATE_BURST, maxCgroups: c.READER_RATE_MAX_CGROUPS });
   const publisher = new BatchPublisher(
     { maxQueuedRecords: c.READER_QUEUE_RECORDS, maxInflight: c.READER_PUBLISH_INFLIGHT, retryMinMs: 100, retryMaxMs: 2000 },
-    rawPublisher(jetstream(nc), node, bootId, c.READER_PUBLISH_TIMEOUT_MS),
+    async (b) => {
+      const res = await publishRaw(b);
+      batcher.recycle(b.body); // acknowledged: its memory carries a later batch
+      return res;
+    },
     {
       published: (n, dup) => {
         published.add(n);
