@@ -99,12 +99,20 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
     core.acks.inFlight(b.mark);
     publisher.offer(b);
   });
+  let handledPending = 0;
+  const flushHandled = (): void => {
+    if (handledPending === 0) return;
+    readerStage.handled(handledPending);
+    handledPending = 0;
+  };
   const core = new ReaderCore(
     limiter,
     batcher,
     ledger,
     {
-      handled: (n) => readerStage.handled(n),
+      // Added to the counter on the ack timer, not per chunk: the OpenTelemetry add (attribute
+      // hashing) was 1.5 % of the reader's busy time in a drain profile.
+      handled: (n) => (handledPending += n),
       kernelGenerated: (n) => kernelStage.handled(n),
     },
     c.READER_ACK_WINDOW,
@@ -246,6 +254,7 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
     setInterval(() => void publishDrops(), c.READER_DROPS_INTERVAL_MS),
     setInterval(() => clock.resync(), c.READER_CLOCK_RESYNC_MS),
     setInterval(() => {
+      flushHandled();
       const n = core.acks.ackable(batcher.openMark);
       if (n !== undefined) supervisor.ack(n);
     }, c.READER_ACK_MS),
@@ -265,6 +274,7 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
         name: 'flush',
         run: async () => {
           for (const t of timers) clearInterval(t);
+          flushHandled();
           core.summarise();
           batcher.cut();
           const left = await publisher.idle(c.SHUTDOWN_TIMEOUT_MS / 3);
