@@ -32,7 +32,8 @@
 //                                  record without the 136-byte body union: what non-DNS kinds use)
 //   reader.rss_mb, reader.peak_rss_mb   reader resident memory after the trials / at its peak
 // Knobs: BENCH_READER_TRIAL_S (default 3), BENCH_READER_START (first offered rate, default 200000),
-// BENCH_READER_CPU_PROF (a directory: V8 CPU profile of the reader, written when it stops).
+// BENCH_READER_CPU_PROF (a directory: V8 CPU profile of the reader, written when it stops),
+// BENCH_READER_NODE_ARGS (node flags for both readers, e.g. --perf-basic-prof for perf record).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -285,6 +286,8 @@ export async function run(): Promise<Record<string, number>> {
 
     // LOG_LEVEL stays at info: the metrics port is read from the start-up log.
     const prof = process.env.BENCH_READER_CPU_PROF;
+    // e.g. --perf-basic-prof, for `perf record -p <reader pid>` (on-CPU samples, kernel included)
+    const nodeArgs = (process.env.BENCH_READER_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const start = async (format: 'packed' | 'fixed') => {
       const r = await startReader(
         {
@@ -299,7 +302,7 @@ export async function run(): Promise<Record<string, number>> {
           READER_PUBLISH_INFLIGHT: '8',
           READER_RAW_FORMAT: format,
         },
-        prof && format === 'packed' ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [],
+        [...(prof && format === 'packed' ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...nodeArgs],
       );
       await until(() => r.helperPid(), 10_000, 'the helper');
       await sleep(300);

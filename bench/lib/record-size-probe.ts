@@ -81,10 +81,11 @@ const toBatch = (buf: Buffer, off: number, n: number) => {
 const seen = new RecordRun(SIZE);
 const batched = new RecordRun(SIZE);
 const splitter = new FrameSplitter(SIZE, {
-  record: (buf, off) => {
-    const m = mark++;
-    seen.extend(buf, off, m, toRing);
-    batched.extend(buf, off, m, toBatch);
+  records: (buf, off, n) => {
+    const m = mark;
+    mark += n;
+    seen.extend(buf, off, m, toRing, n);
+    batched.extend(buf, off, m, toBatch, n);
   },
   malformed: () => {
     throw new Error('record-size-probe: malformed bytes in the stream');

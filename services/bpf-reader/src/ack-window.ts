@@ -22,9 +22,11 @@ export class AckWindow {
     this.sent = 0;
   }
 
-  /** The next helper record arrived; its mark. */
-  take(): number {
-    return this.next++;
+  /** The next `n` helper records arrived; the mark of the first (the others follow it). */
+  take(n = 1): number {
+    const mark = this.next;
+    this.next += n;
+    return mark;
   }
 
   /** A batch whose first helper record has `mark` left the batcher (undefined: none of the helper's). */

@@ -32,6 +32,22 @@ describe('Batcher', () => {
     expect(batches[0]!.wallOffsetNs).toBe(-7n);
   });
 
+  it('fills a recycled body again, and only a body of its own size', () => {
+    const { b, batches } = setup(2);
+    for (let i = 0; i < 2; i++) b.add(encodeRecord({ mark: i }), 0);
+    const first = batches[0]!;
+    const firstRecords = records(first);
+    b.recycle(Buffer.alloc(16)); // not one of its bodies: ignored
+    b.recycle(first.body);
+    for (let i = 2; i < 6; i++) b.add(encodeRecord({ mark: i }), 0);
+    // The next batch is written over the acknowledged one's memory; the one after gets new memory.
+    expect(batches[1]!.body.buffer).toBe(first.body.buffer);
+    expect(batches[2]!.body.buffer).not.toBe(first.body.buffer);
+    expect([0, 1].map((i) => markOf(records(batches[1]!), i * 256))).toEqual([2, 3]);
+    expect([0, 1].map((i) => markOf(records(batches[2]!), i * 256))).toEqual([4, 5]);
+    expect([0, 1].map((i) => markOf(firstRecords, i * 256))).toEqual([0, 1]);
+  });
+
   it('cuts at the time bound counted from the first record', () => {
     const { b, batches } = setup(100, 50);
     b.add(encodeRecord({ mark: 1 }), 0);

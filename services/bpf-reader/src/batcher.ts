@@ -7,6 +7,9 @@
 import { packedCapacity, packRecords, type RawBatchEncoding } from '@sluice/contracts';
 import { RECORD_SIZE } from './layout.ts';
 
+/** Acknowledged bodies kept for reuse: each allocation is a megabyte the GC must account for. */
+const SPARE_BODIES = 4;
+
 export interface Batch {
   firstSeq: number;
   count: number;
@@ -35,6 +38,8 @@ export class Batcher {
   private readonly packed: boolean;
   private firstMark: number | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Bodies of acknowledged batches, filled again (recycle()). */
+  private readonly spare: ArrayBuffer[] = [];
 
   constructor(
     private readonly opts: BatcherOptions,
@@ -112,10 +117,25 @@ export class Batcher {
     this.emit({ firstSeq: this.seq.take(count), count, body, encoding: this.packed ? 'packed' : 'fixed', wallOffsetNs: this.wallOffsetNs(), mark });
   }
 
+  /**
+   * The batch `body` came from is settled and nothing holds its bytes any more (JetStream
+   * acknowledged it: the NATS client copied it out when it flushed, before the ack could come):
+   * its memory carries the next batch.
+   */
+  recycle(body: Buffer): void {
+    const ab = body.buffer;
+    if (ab instanceof ArrayBuffer && ab.byteLength === this.capacity && this.spare.length < SPARE_BODIES && !this.spare.includes(ab)) this.spare.push(ab);
+  }
+
+  private get capacity(): number {
+    return this.packed ? packedCapacity(this.opts.maxRecords, RECORD_SIZE) : this.opts.maxRecords * RECORD_SIZE;
+  }
+
   private slot(): Buffer {
     if (!this.body) {
       // Its own ArrayBuffer (never a pool slice): packing needs the body 4-byte aligned.
-      this.body = Buffer.allocUnsafeSlow(this.packed ? packedCapacity(this.opts.maxRecords, RECORD_SIZE) : this.opts.maxRecords * RECORD_SIZE);
+      const ab = this.spare.pop();
+      this.body = ab ? Buffer.from(ab) : Buffer.allocUnsafeSlow(this.capacity);
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.cut();

@@ -8,7 +8,9 @@ function collect() {
   const marks: number[] = [];
   const stats = { malformed: 0, skipped: 0 };
   const splitter = new FrameSplitter(RECORD_SIZE, {
-    record: (buf, off) => marks.push(markOf(buf, off)),
+    records: (buf, off, n) => {
+      for (let i = 0; i < n; i++) marks.push(markOf(buf, off + i * RECORD_SIZE));
+    },
     malformed: () => stats.malformed++,
     skipped: (n) => (stats.skipped += n),
   });

@@ -31,8 +31,13 @@ export function plausible(buf: Buffer, off: number): boolean {
 }
 
 export interface SplitterEvents {
-  /** A record at buf[off, off+size). The view is only valid during the call unless copied. */
-  record(buf: Buffer, off: number): void;
+  /**
+   * `n` records back to back at buf[off, off+n*size): a run of whole records, handed on in one
+   * call (a call per record cost more than the rest of the reader's per-record work). The view is
+   * only valid during the call unless copied. Runs arrive in stream order, interleaved in order
+   * with malformed()/skipped().
+   */
+  records(buf: Buffer, off: number, n: number): void;
   /** A new malformed run started (counted once as a dropped record, reason=decode). */
   malformed(): void;
   /** Bytes skipped, whether in a new run or continuing one. */
@@ -66,6 +71,8 @@ export class FrameSplitter {
     const size = this.size;
     const len = buf.length;
     let off = 0;
+    // The run of whole records found so far and not yet handed on: [runAt, off).
+    let runAt = 0;
     // The successor check of one record is the check of the next: each header is tested once.
     let checked = -1;
     while (len - off >= size) {
@@ -80,24 +87,31 @@ export class FrameSplitter {
           else {
             const restart = this.chainStartWithin(buf, off + 1, next);
             if (restart !== -1) {
+              this.emit(buf, runAt, off);
               this.skip(restart - off);
-              off = restart;
+              off = runAt = restart;
               continue;
             }
           }
         }
         this.inRun = false;
-        this.events.record(buf, off);
         off = next;
         continue;
       }
+      this.emit(buf, runAt, off);
       // Jump to the next byte that could start a header rather than testing every position.
       let cand = buf.indexOf(RECORD_VERSION, off + 1);
       if (cand === -1 || cand > len - size) cand = Math.max(off + 1, len - size + 1);
       this.skip(cand - off);
-      off = cand;
+      off = runAt = cand;
     }
+    this.emit(buf, runAt, off);
     if (off < len) this.carry = Buffer.from(buf.subarray(off));
+  }
+
+  /** Hand on the whole records in buf[from, to). */
+  private emit(buf: Buffer, from: number, to: number): void {
+    if (to > from) this.events.records(buf, from, (to - from) / this.size);
   }
 
   /**

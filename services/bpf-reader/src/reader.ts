@@ -57,7 +57,7 @@ export class ReaderCore {
       this.ledger.drop('reader', 'decode', 1);
     });
     this.splitter = new FrameSplitter(RECORD_SIZE, {
-      record: (buf, off) => this.onRecord(buf, off),
+      records: (buf, off, n) => this.onRecords(buf, off, n),
       malformed: () => {
         this.stats.malformedRuns++;
         this.ledger.drop('reader', 'decode', 1);
@@ -102,6 +102,35 @@ export class ReaderCore {
     for (const s of summaries) this.batcher.addWith((out, off) => encodeSuppressed(out, off, s.template, s));
     this.stats.summaries += summaries.length;
     return summaries.length;
+  }
+
+  /**
+   * A run of records from the splitter. The common case (no re-delivery check under way, no rate
+   * limit) takes the run whole: marks, the re-delivery memory and the batch in one step each, split
+   * only around COUNTERS records; otherwise record by record.
+   */
+  private onRecords(buf: Buffer, off: number, n: number): void {
+    const end = off + n * RECORD_SIZE;
+    if (this.redelivery.checking || this.limiter.enabled) {
+      for (let p = off; p < end; p += RECORD_SIZE) this.onRecord(buf, p);
+      return;
+    }
+    let from = off;
+    for (let p = off; p < end; p += RECORD_SIZE) {
+      if (buf[p + OFF.kind] !== KIND_COUNTERS) continue;
+      if (p > from) this.takeRun(buf, from, (p - from) / RECORD_SIZE);
+      this.onRecord(buf, p);
+      from = p + RECORD_SIZE;
+    }
+    if (end > from) this.takeRun(buf, from, (end - from) / RECORD_SIZE);
+  }
+
+  /** `n` data records, none rate-limited: remembered and batched as one run. */
+  private takeRun(buf: Buffer, off: number, n: number): void {
+    const mark = this.acks.take(n);
+    this.chunkReceived += n;
+    this.seen.extend(buf, off, mark, this.flushSeen, n);
+    this.batched.extend(buf, off, mark, this.flushBatched, n);
   }
 
   private onRecord(buf: Buffer, off: number): void {

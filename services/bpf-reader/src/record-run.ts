@@ -12,16 +12,16 @@ export class RecordRun {
 
   constructor(private readonly size: number) {}
 
-  /** Add the record at buf[off] (mark `mark`); a record not adjacent to the run flushes it first. */
-  extend(buf: Buffer, off: number, mark: number, sink: RunSink): void {
+  /** Add the `n` records at buf[off…] (marks from `mark` on); records not adjacent to the run flush it first. */
+  extend(buf: Buffer, off: number, mark: number, sink: RunSink, n = 1): void {
     if (this.n > 0 && buf === this.buf && off === this.off + this.n * this.size && mark === this.mark + this.n) {
-      this.n++;
+      this.n += n;
       return;
     }
     this.flush(sink);
     this.buf = buf;
     this.off = off;
-    this.n = 1;
+    this.n = n;
     this.mark = mark;
   }
 

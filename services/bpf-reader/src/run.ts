@@ -68,10 +68,15 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
   let helperUp = 0;
   m.createObservableGauge('sluice_reader_helper_up', { description: '1 while sluice-bpf stream runs' }).addCallback((o) => o.observe(helperUp));
 
+  const publishRaw = rawPublisher(jetstream(nc), node, bootId, c.READER_PUBLISH_TIMEOUT_MS);
   const limiter = new CgroupRateLimiter({ ratePerS: c.READER_RATE_PER_S, burst: c.READER_RATE_BURST, maxCgroups: c.READER_RATE_MAX_CGROUPS });
   const publisher = new BatchPublisher(
     { maxQueuedRecords: c.READER_QUEUE_RECORDS, maxInflight: c.READER_PUBLISH_INFLIGHT, retryMinMs: 100, retryMaxMs: 2000 },
-    rawPublisher(jetstream(nc), node, bootId, c.READER_PUBLISH_TIMEOUT_MS),
+    async (b) => {
+      const res = await publishRaw(b);
+      batcher.recycle(b.body); // acknowledged: its memory carries a later batch
+      return res;
+    },
     {
       published: (n, dup) => {
         published.add(n);
@@ -94,12 +99,20 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
     core.acks.inFlight(b.mark);
     publisher.offer(b);
   });
+  let handledPending = 0;
+  const flushHandled = (): void => {
+    if (handledPending === 0) return;
+    readerStage.handled(handledPending);
+    handledPending = 0;
+  };
   const core = new ReaderCore(
     limiter,
     batcher,
     ledger,
     {
-      handled: (n) => readerStage.handled(n),
+      // Added to the counter on the ack timer, not per chunk: the OpenTelemetry add (attribute
+      // hashing) was 1.5 % of the reader's busy time in a drain profile.
+      handled: (n) => (handledPending += n),
       kernelGenerated: (n) => kernelStage.handled(n),
     },
     c.READER_ACK_WINDOW,
@@ -241,6 +254,7 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
     setInterval(() => void publishDrops(), c.READER_DROPS_INTERVAL_MS),
     setInterval(() => clock.resync(), c.READER_CLOCK_RESYNC_MS),
     setInterval(() => {
+      flushHandled();
       const n = core.acks.ackable(batcher.openMark);
       if (n !== undefined) supervisor.ack(n);
     }, c.READER_ACK_MS),
@@ -260,6 +274,7 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
         name: 'flush',
         run: async () => {
           for (const t of timers) clearInterval(t);
+          flushHandled();
           core.summarise();
           batcher.cut();
           const left = await publisher.idle(c.SHUTDOWN_TIMEOUT_MS / 3);
