@@ -57,6 +57,11 @@ export const VARIANTS: Variant[] = [
   },
   { name: 'nosource', what: 'know: _source off', mappings: (m) => ((m._source = { enabled: false }), m) },
   { name: 'tl-async', what: 'know: translog async (acked ≠ stored)', settings: { 'index.translog.durability': 'async' } },
+  {
+    name: 'id-bloom',
+    what: 'bloom filter on _id (index.optimize_doc_id_lookup.fuzzy_set.enabled): the create-by-id lookup of a new id',
+    settings: { 'index.optimize_doc_id_lookup.fuzzy_set.enabled': true },
+  },
   { name: 'codec-bc', what: 'index.codec best_compression', settings: { 'index.codec': 'best_compression' } },
   {
     name: 'merge-wide',

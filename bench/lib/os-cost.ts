@@ -150,7 +150,7 @@ interface Run {
 }
 
 let idFrom = 0;
-async function measure(pid: number, pools: Map<number, string>, v: Variant, round: number, jfr: boolean): Promise<Run> {
+async function measure(pid: number, pools: Map<number, string>, v: Variant, round: number, jfr: boolean, docs = DOCS, warmDocs = WARM): Promise<Run> {
   const name = `oscost-${v.name}-r${round}`;
   const m = v.mappings ? v.mappings(structuredClone(mappings('egress'))) : mappings('egress');
   if (v.pipeline) await os('PUT', `/_ingest/pipeline/${name}`, v.pipeline);
@@ -161,13 +161,15 @@ async function measure(pid: number, pools: Map<number, string>, v: Variant, roun
     priority: 500,
     template: { settings: { number_of_shards: 1, number_of_replicas: 0, refresh_interval: '1s', ...pipeline, ...v.settings }, mappings: m },
   });
-  const warm = bulks(v, name, idFrom, WARM);
-  idFrom += WARM;
-  const body = bulks(v, name, idFrom, DOCS);
-  idFrom += DOCS;
+  const warm = bulks(v, name, idFrom, warmDocs);
+  idFrom += warmDocs;
+  const body = bulks(v, name, idFrom, docs);
+  idFrom += docs;
   const conc = v.concurrency ?? 2;
-  await load(warm, conc);
-  await waitMerges(name);
+  if (warm.length > 0) {
+    await load(warm, conc);
+    await waitMerges(name);
+  } else await os('PUT', `/_data_stream/${name}`);
   const s0 = await stats(name);
   if (jfr) jcmd(pid, 'JFR.start', 'name=oscost', 'settings=profile', `filename=/tmp/oscost-${v.name}.jfr`);
   const t0 = taskCpu(pid);
@@ -186,12 +188,13 @@ async function measure(pid: number, pools: Map<number, string>, v: Variant, roun
   await os('DELETE', `/_data_stream/${name}`);
   await os('DELETE', `/_index_template/${name}`);
   if (v.pipeline) await os('DELETE', `/_ingest/pipeline/${name}`);
-  const k = DOCS / 1000;
-  const pd = poolDelta(t0, t1, pools);
+  const k = docs / 1000;
+  // Named after the load: threads the load started (write pool, dynamic JIT threads) exist by now.
+  const pd = poolDelta(t0, t1, new Map([...pools, ...threadPools(pid)]));
   return {
     cpuPerK: c1 / k,
     loadCpuPerK: cLoad / k,
-    docsPerS: DOCS / secs,
+    docsPerS: docs / secs,
     pools: Object.fromEntries(Object.entries(pd).map(([p, c]) => [p, c / k])),
     stats: {
       index_ms_per_k: (s1.index_ms - s0.index_ms) / k,
@@ -228,12 +231,18 @@ async function waitMerges(index: string): Promise<void> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const pid = jvmPid();
-const heap = /-Xmx(\S+)/.exec(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '))?.[1];
+// jvm.options' -Xmx comes first, OPENSEARCH_JAVA_OPTS' (the one in force) last.
+const heap = [...readFileSync(`/proc/${pid}/cmdline`, 'utf8').matchAll(/-Xmx([^\0]+)/g)].at(-1)?.[1];
 const chosen = VARIANTS.filter((v) => !only || only.includes(v.name));
 process.stderr.write(`os-cost: JVM ${pid} (heap ${heap}), ${chosen.length} variants × ${ROUNDS} rounds, ${DOCS} docs (+${WARM} warm-up)\n`);
-// JIT and caches warm on one throw-away load of the base variant: what it cost is the cold figure.
-const cold = await measure(pid, threadPools(pid), VARIANTS[0]!, -1, false);
-process.stderr.write(`  cold base: ${cold.cpuPerK.toFixed(3)} CPU-s/1k docs, pools ${JSON.stringify(cold.pools)}\n`);
+// The node warms up on base loads of 10,000 documents each (OSCOST_COLD_LOADS, default 1): what each
+// cost is the cold curve (how long a fresh node pays for its JIT).
+const coldCurve: Array<{ docs: number; cpu_s_per_1k: number; jit_cpu_s_per_1k: number; docs_per_s: number }> = [];
+for (let i = 0; i < Number(process.env.OSCOST_COLD_LOADS ?? 1); i++) {
+  const c = await measure(pid, threadPools(pid), VARIANTS[0]!, -1 - i, false, 10_000, 0);
+  coldCurve.push({ docs: (i + 1) * 10_000, cpu_s_per_1k: c.cpuPerK, jit_cpu_s_per_1k: c.pools.jit ?? 0, docs_per_s: c.docsPerS });
+  process.stderr.write(`  cold load ${i + 1}: ${c.cpuPerK.toFixed(3)} CPU-s/1k docs (jit ${(c.pools.jit ?? 0).toFixed(3)}), ${c.docsPerS.toFixed(0)} docs/s\n`);
+}
 const idle0 = procCpu(pid);
 await new Promise((r) => setTimeout(r, 3000));
 const idlePerS = (procCpu(pid) - idle0) / 3;
@@ -264,4 +273,4 @@ const table = chosen.map((v) => {
     stats: Object.fromEntries(stats.map((s) => [s, median(rs.map((x) => x.stats[s]!))])),
   };
 });
-process.stdout.write(`${JSON.stringify({ heap, docs: DOCS, idle_cpu_per_s: idlePerS, cold_base: cold, variants: table }, null, 1)}\n`);
+process.stdout.write(`${JSON.stringify({ heap, docs: DOCS, idle_cpu_per_s: idlePerS, cold_curve: coldCurve, variants: table }, null, 1)}\n`);
