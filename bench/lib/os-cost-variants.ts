@@ -44,11 +44,6 @@ export const VARIANTS: Variant[] = [
   { name: 'meta-off', what: 'observedTimestamp, severity.number, attributes.time index: false', mappings: metaOff },
   { name: 'lean', what: 'body-lite + nums-off + meta-off', mappings: (m) => metaOff(unindex(UNSEARCHED_NUMBERS)(bodyLite(m))) },
   { name: 'lean-b5000', what: 'lean, bulk 5000 × 2', bulk: 5000, mappings: (m) => metaOff(unindex(UNSEARCHED_NUMBERS)(bodyLite(m))) },
-  {
-    name: 'ingest-stamp',
-    what: "bench e2e's bulk-time stamp: a default ingest pipeline with one `set` processor",
-    pipeline: { processors: [{ set: { field: 'bench_ingested', value: '{{_ingest.timestamp}}' } }] },
-  },
   { name: 'nums-off', what: 'unsearched numbers index: false', mappings: unindex(UNSEARCHED_NUMBERS) },
   {
     name: 'id-nodv',
