@@ -184,6 +184,7 @@ async function measure(pid: number, pools: Map<number, string>, v: Variant, roun
   if (jfr) jcmd(pid, 'JFR.stop', 'name=oscost');
   const s1 = await stats(name);
   if (v.name === 'lean' && round === 0) await probeQueries(name);
+  if (v.name === 'date-rfc' && round === 0) await probeDates(name);
   const store = (await os('GET', `/${name}/_stats/store`))._all.primaries.store.size_in_bytes / 2 ** 20;
   await os('DELETE', `/_data_stream/${name}`);
   await os('DELETE', `/_index_template/${name}`);
@@ -215,6 +216,27 @@ async function probeQueries(index: string): Promise<void> {
       process.stderr.write(`  probe ${JSON.stringify(q)}: ${r.count} hits\n`);
     } catch (err) {
       process.stderr.write(`  probe ${JSON.stringify(q)}: ${(err as Error).message.slice(0, 200)}\n`);
+    }
+  }
+}
+
+/** Which range queries on @timestamp a non-default date format still answers. */
+async function probeDates(index: string): Promise<void> {
+  const ms = Date.parse('2026-01-01T12:00:00.000Z') + idFrom - DOCS;
+  const probes: Array<[string, unknown]> = [
+    ['iso', { gte: new Date(ms).toISOString() }],
+    ['number', { gte: ms }],
+    ['number as string', { gte: String(ms) }],
+    ['number, format epoch_millis', { gte: ms, format: 'epoch_millis' }],
+    ['date math now-1d', { lte: 'now' }],
+    ['iso, format strict_date_optional_time (Dashboards)', { gte: new Date(ms).toISOString(), format: 'strict_date_optional_time' }],
+  ];
+  for (const [label, range] of probes) {
+    try {
+      const r = await os('POST', `/${index}/_count`, { query: { range: { '@timestamp': range } } });
+      process.stderr.write(`  date probe ${label}: ${r.count} hits\n`);
+    } catch (err) {
+      process.stderr.write(`  date probe ${label}: FAILS ${(err as Error).message.slice(0, 160)}\n`);
     }
   }
 }
