@@ -13,6 +13,8 @@
 // ~6,500 on the next 12,000), and an operator's OpenSearch is not freshly started. Since 2026-12-02
 // OpenSearch is first warmed on its own (lib/opensearch-warm.ts, 200,000 egress documents straight
 // to `_bulk`): bench/lib/os-cost.ts found a fresh node's JIT still busy after 130,000 documents.
+// `otlp.machine_cpu_cores` / `otlp.opensearch_cpu_cores` / `otlp.opensearch_cpu_s_per_1k_docs`: the
+// whole machine's and OpenSearch's CPU over the measured phase (the JVM's /proc figures).
 // Knobs: BENCH_OTLP_RECORDS, BENCH_OTLP_PER_REQUEST, BENCH_OTLP_INFLIGHT; for finding where the time
 // goes, BENCH_OTLP_DEBUG (print the count timeline and the sink's bulk metrics) and BENCH_OTLP_PROF=<dir>
 // (a CPU profile of both services into <dir>), BENCH_OTLP_SINK_ENV (JSON env for the sink, for tuning).
@@ -20,6 +22,8 @@ import { Agent, request } from 'node:http';
 import { closeSlice, freePort, openSlice, searchableCount, startOtlpReceiver, startSink, stopService } from '@sluice/testkit';
 import { ExportLogsServiceRequest } from '../services/otlp-receiver/src/proto.ts';
 import { warmOpenSearch, WARM_DOCS } from './lib/opensearch-warm.ts';
+import { cpuSeconds, machineBusySeconds } from './lib/proc.ts';
+import { serverPid } from './lib/servers.ts';
 
 const RECORDS = Number(process.env.BENCH_OTLP_RECORDS ?? 200_000);
 const WARMUP = Number(process.env.BENCH_OTLP_WARMUP ?? 150_000);
@@ -74,6 +78,12 @@ function post(agent: Agent, url: string, payload: Uint8Array): Promise<number> {
     req.on('error', reject);
     req.end(payload);
   });
+}
+
+/** CPU-seconds of the instance's OpenSearch JVM so far (its pid file), if it runs. */
+function openSearchCpu(): number | undefined {
+  const pid = serverPid('opensearch');
+  return pid === undefined ? undefined : cpuSeconds(pid);
 }
 
 export async function run(): Promise<Record<string, number>> {
@@ -142,7 +152,12 @@ export async function run(): Promise<Record<string, number>> {
       const w = await phase(bodiesFor(0, WARMUP), WARMUP, 'warm-up');
       process.stderr.write(`otlp: warm-up ${WARMUP} records searchable in ${Math.round(w.ms)} ms (${Math.round((WARMUP / w.ms) * 1000)}/s, not counted)\n`);
     }
+    const machine0 = machineBusySeconds();
+    const os0 = openSearchCpu();
     const { ms, acceptMs } = await phase(bodiesFor(WARMUP, RECORDS), WARMUP + RECORDS, 'measured');
+    // What the two shared cores did meanwhile: a figure to read the rate by (another session's work shows here).
+    const machineCores = (machineBusySeconds() - machine0) / (ms / 1000);
+    const osCores = os0 === undefined ? undefined : (openSearchCpu()! - os0) / (ms / 1000);
     agent.destroy();
     if (DEBUG) {
       const m = await (await fetch(`http://127.0.0.1:${sinkPort}/metrics`)).text();
@@ -157,6 +172,8 @@ export async function run(): Promise<Record<string, number>> {
       'otlp.accept_per_s': Math.round((RECORDS / acceptMs) * 1000),
       'otlp.records': RECORDS,
       'otlp.warmup_records': WARMUP,
+      'otlp.machine_cpu_cores': Number(machineCores.toFixed(2)),
+      ...(osCores === undefined ? {} : { 'otlp.opensearch_cpu_cores': Number(osCores.toFixed(2)), 'otlp.opensearch_cpu_s_per_1k_docs': Number(((osCores * ms) / RECORDS).toFixed(3)) }),
     };
   } finally {
     await rx.stop();
