@@ -14,9 +14,10 @@ const long: Field = { type: 'long' };
 const integer: Field = { type: 'integer' };
 const date: Field = { type: 'date', format: 'strict_date_optional_time||epoch_millis' };
 // The event times besides @timestamp: parsed by OpenSearch's RFC 3339 parser, ~15x cheaper per
-// value than java.time's strict_date_optional_time (0.2 vs 3.0 µs; the date parsing of an egress
-// document was 12.5% of OpenSearch's indexing CPU, and this format cut its CPU per document by
-// ~15% with two of its three dates: bench/lib/os-cost.ts, 2026-12-02). It accepts every
+// value than java.time's strict_date_optional_time (0.2 vs 3.0 µs; date parsing was 12.5% of
+// OpenSearch's indexing CPU for an egress document, and this format on two of its three dates cut
+// OpenSearch's CPU per document by ~11%, on all three by ~18%: bench/lib/os-cost.ts, 2026-12-02,
+// warm rounds side by side, date-rfc / base / v2-dates). It accepts every
 // string the contracts' z.iso.datetime() does (the sink validates these fields before they
 // land); it cannot be combined with epoch_millis, so a range query on these fields with a bare
 // number needs `format: epoch_millis`. @timestamp keeps the default formats: every tool queries it.
