@@ -20,6 +20,8 @@
 //   e2e.side_cpu_cores     CPU of the learner, policy and otlp-receiver during the run (the learner
 //                          reads every event, as deployed), in cores
 //   e2e.side.<service>_cpu_cores  the same per side service (learner, policy, otlp-receiver)
+//   e2e.opensearch_cpu_s_per_1k_docs  OpenSearch's CPU over the run per 1,000 records; e2e.opensearch.<pool>_cores
+//                          the same by JVM thread pool (write, search: the watch's polls, refresh, gc, jit, …)
 //   e2e.opensearch_cpu_cores / e2e.machine_cpu_cores  OpenSearch's CPU (its node stats) and the whole
 //                          machine's during the run, in cores: what else the 2 shared cores were doing
 //   mem.<service>.idle_rss_mb / load_rss_mb / load_peak_rss_mb  VmRSS of every service (bpf-reader,
@@ -68,7 +70,9 @@ import {
   waitReady,
 } from '@sluice/testkit';
 import { dataStreamName } from '@sluice/store';
+import { poolWindow } from './lib/jvm-threads.ts';
 import { cpuSeconds, machineBusySeconds } from './lib/proc.ts';
+import { serverPid } from './lib/servers.ts';
 import { warmOpenSearch, WARM_DOCS } from './lib/opensearch-warm.ts';
 import { memFigures, RssWatch } from './lib/rss-watch.ts';
 import { startSideServices, type SideServices } from './lib/side-services.ts';
@@ -181,6 +185,9 @@ export async function run(): Promise<Record<string, number>> {
     const sideCpu0 = sidePids.map(cpuSeconds);
     const cpu0 = pids.map(cpuSeconds);
     const os0 = await openSearchCpuSeconds();
+    // OpenSearch's CPU by thread pool (write, search for the watch's polls, refresh, …): where its cores go.
+    const osPid = serverPid('opensearch');
+    const osPools = osPid === undefined ? undefined : poolWindow(osPid);
     const machine0 = machineBusySeconds();
     const start = Date.now();
     const n = RATE * SECONDS;
@@ -202,6 +209,7 @@ export async function run(): Promise<Record<string, number>> {
     const cpu1 = pids.map(cpuSeconds);
     const sideCpu1 = sidePids.map(cpuSeconds);
     const os1 = await openSearchCpuSeconds();
+    const pools = osPools?.() ?? {};
     const machine1 = machineBusySeconds();
     const end = Date.now();
     const load = loadRss.stop();
@@ -242,6 +250,12 @@ export async function run(): Promise<Record<string, number>> {
       'e2e.refresh_interval_ms': refreshMs,
       'e2e.goal_ms': refreshMs + 500,
       'e2e.opensearch_cpu_cores': (os1 - os0) / wall,
+      'e2e.opensearch_cpu_s_per_1k_docs': Number(((os1 - os0) / (n / 1000)).toFixed(3)),
+      ...Object.fromEntries(
+        Object.entries(pools)
+          .filter(([, c]) => c / wall >= 0.01)
+          .map(([p, c]) => [`e2e.opensearch.${p.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_cores`, Number((c / wall).toFixed(3))]),
+      ),
       'e2e.side_cpu_cores': sideCpu1.reduce((a, v, i) => a + v - sideCpu0[i]!, 0) / wall,
       ...Object.fromEntries(Object.keys(side?.pids ?? {}).map((svc, i) => [`e2e.side.${svc}_cpu_cores`, (sideCpu1[i]! - sideCpu0[i]!) / wall])),
       'e2e.machine_cpu_cores': (machine1 - machine0) / wall,

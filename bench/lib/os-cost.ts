@@ -11,11 +11,11 @@
 // Env: OPENSEARCH_URL, SLUICE_RUN_DIR (to find the JVM), OSCOST_DOCS (40000), OSCOST_WARM (10000),
 // OSCOST_ROUNDS (3), OSCOST_VARIANTS (comma list, default all), OSCOST_JFR=<variant> (record a JFR
 // of that variant's last measured load, summarised by bench/lib/jfr-summary.ts).
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mappings } from '@sluice/store';
 import { egressEvent } from '@sluice/testkit';
 import { documentsOf } from './sink-consumers.ts';
+import { jcmd, poolDelta, procCpu, taskCpu, threadPools } from './jvm-threads.ts';
 import { VARIANTS, type Variant } from './os-cost-variants.ts';
 
 const URL_ = process.env.OPENSEARCH_URL ?? '';
@@ -24,8 +24,6 @@ const DOCS = Number(process.env.OSCOST_DOCS ?? 40_000);
 const WARM = Number(process.env.OSCOST_WARM ?? 10_000);
 const ROUNDS = Number(process.env.OSCOST_ROUNDS ?? 3);
 const only = process.env.OSCOST_VARIANTS?.split(',').filter(Boolean);
-const OS_USER = process.env.OPENSEARCH_USER ?? 'sluice-os';
-const TICKS = 100;
 
 async function os(method: string, path: string, body?: unknown, ndjson = false): Promise<any> {
   const r = await fetch(`${URL_}${path}`, {
@@ -49,53 +47,6 @@ function jvmPid(): number {
     }
   }
   throw new Error(`os-cost: no java process with ${marker}`);
-}
-
-const jcmd = (pid: number, ...args: string[]): string =>
-  execFileSync('setpriv', [`--reuid=${OS_USER}`, `--regid=${OS_USER}`, '--clear-groups', 'jcmd', String(pid), ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
-
-/** Thread pool of each native thread id: `[write]`, `[refresh]`, `GC`, `C2 compiler`, … */
-function threadPools(pid: number): Map<number, string> {
-  const out = new Map<number, string>();
-  for (const m of jcmd(pid, 'Thread.print').matchAll(/^"([^"]+)".*?nid=0x([0-9a-f]+)/gm)) {
-    const name = m[1]!;
-    const pool = /\]\[([a-z_]+)\]\[T#/.exec(name)?.[1] ?? /\]\[([a-z_]+)\]/.exec(name)?.[1] ?? name.replace(/[#\d ]+$/, '').replace(/Thread#?\d*$/, 'Thread');
-    out.set(Number.parseInt(m[2]!, 16), pool);
-  }
-  return out;
-}
-
-function taskCpu(pid: number): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const t of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const s = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
-      const f = s.slice(s.lastIndexOf(') ') + 2).split(' ');
-      out.set(Number(t), (Number(f[11]) + Number(f[12])) / TICKS);
-    } catch {
-      /* thread exited */
-    }
-  }
-  return out;
-}
-
-function procCpu(pid: number): number {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(') ') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICKS;
-}
-
-/** Per-pool CPU between two task snapshots; threads born in between count from zero. */
-function poolDelta(a: Map<number, number>, b: Map<number, number>, pools: Map<number, string>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [tid, cpu] of b) {
-    const d = cpu - (a.get(tid) ?? 0);
-    if (d <= 0) continue;
-    const pool = pools.get(tid) ?? 'other';
-    const key = /^GC|^G1/.test(pool) ? 'gc' : /Compiler/.test(pool) ? 'jit' : pool;
-    out[key] = (out[key] ?? 0) + d;
-  }
-  return out;
 }
 
 function bulks(v: Variant, index: string, from: number, n: number): string[] {
