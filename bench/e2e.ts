@@ -20,6 +20,8 @@
 //   e2e.side_cpu_cores     CPU of the learner, policy and otlp-receiver during the run (the learner
 //                          reads every event, as deployed), in cores
 //   e2e.side.<service>_cpu_cores  the same per side service (learner, policy, otlp-receiver)
+//   e2e.opensearch_cpu_s_per_1k_docs  OpenSearch's CPU over the run per 1,000 records; e2e.opensearch.<pool>_cores
+//                          the same by JVM thread pool (write, search: the watch's polls, refresh, gc, jit, …)
 //   e2e.opensearch_cpu_cores / e2e.machine_cpu_cores  OpenSearch's CPU (its node stats) and the whole
 //                          machine's during the run, in cores: what else the 2 shared cores were doing
 //   mem.<service>.idle_rss_mb / load_rss_mb / load_peak_rss_mb  VmRSS of every service (bpf-reader,
@@ -36,6 +38,10 @@
 // pending samples printed to stderr show the backlog in the sink's consumer (10–30 NDJSON messages
 // ack-pending, i.e. 1–3 s of traffic), none at the attributor: OpenSearch indexing, not the
 // pipeline's CPU (reader + attributor + sink used ~0.25 cores), is what holds documents back.
+// OpenSearch is warmed first (lib/opensearch-warm.ts: 200,000 egress documents straight to `_bulk`,
+// BENCH_OPENSEARCH_WARM_DOCS): cold, its JIT alone took more CPU than the indexing, and the run
+// measured a JVM starting up rather than the pipeline (2026-12-02: 6.0k/s indexed at 1.13 cores).
+// Then BENCH_E2E_WARMUP records (default 100,000) go through the whole pipeline at the burst's rate.
 // Knobs: BENCH_E2E_RATE (default 10000), BENCH_E2E_SECONDS (default 20).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -65,8 +71,11 @@ import {
   waitReady,
 } from '@sluice/testkit';
 import { dataStreamName } from '@sluice/store';
+import { poolWindow } from './lib/jvm-threads.ts';
 import { openSearchCpuSeconds } from './lib/opensearch-cpu.ts';
 import { cpuSeconds, machineBusySeconds } from './lib/proc.ts';
+import { serverPid } from './lib/servers.ts';
+import { warmOpenSearch, WARM_DOCS } from './lib/opensearch-warm.ts';
 import { memFigures, RssWatch } from './lib/rss-watch.ts';
 import { startSideServices, type SideServices } from './lib/side-services.ts';
 import { eventStoreTimes, INGEST_FIELD, rawStoreTimes, stageFigures, stampIngest, type DocStamps } from './lib/stages.ts';
@@ -79,7 +88,10 @@ const SECONDS = Number(process.env.BENCH_E2E_SECONDS ?? 20);
 const NATS_URL = testServer('NATS_URL');
 const REDIS_URL = testServer('REDIS_URL');
 const OPENSEARCH_URL = testServer('OPENSEARCH_URL');
-const WARMUP = 500;
+// Records through the whole pipeline before the measured burst, at RATE: past the JIT of the paths
+// the bulk warm-up does not take (the sink's bulks, the watch's searches, attributed documents).
+// With the bulk warm-up alone OpenSearch's JIT still took 0.38 cores during the burst (2026-12-02).
+const WARMUP = Number(process.env.BENCH_E2E_WARMUP ?? 100_000);
 /** The quiet-pipe trickle before the burst: records and records/s. */
 const TRICKLE = 40;
 const TRICKLE_RATE = 10;
@@ -143,14 +155,17 @@ export async function run(): Promise<Record<string, number>> {
       return undefined;
     });
     const helperPid = await until(() => reader!.helperPid(), 10_000, 'the helper');
+    // The steady state an operator's OpenSearch runs in, not a fresh JVM's JIT (lib/opensearch-warm.ts).
+    const warmS = await warmOpenSearch(slice);
+    process.stderr.write(`e2e bench: OpenSearch warmed with ${WARM_DOCS} documents in ${warmS.toFixed(1)} s\n`);
 
     const stream = dataStreamName(slice.prefix, 'egress');
     const watch = new VisibilityWatch(OPENSEARCH_URL, stream, 100, ['observedTimestamp', INGEST_FIELD]);
     watch.start();
     watching = watch;
     // Warm-up: the whole path once (the attributor learns the container, the data stream exists).
-    await probe<ProbeCounts>(cgPath, 'sendburst', '198.51.100.7', 9, WARMUP, 1000);
-    await waitFor('warm-up documents searchable', async () => (watch.seen >= WARMUP ? true : undefined), 60_000);
+    await probe<ProbeCounts>(cgPath, 'sendburst', '198.51.100.7', 9, WARMUP, Math.min(RATE, WARMUP));
+    await waitFor('warm-up documents searchable', async () => (watch.seen >= WARMUP ? true : undefined), 240_000);
     const noStamp = await stampIngest(OPENSEARCH_URL, stream);
     if (noStamp) {
       stampNote = `no bulk stamp, so pulled_to_bulk and bulk_to_searchable are one stage (pulled_to_searchable): ${noStamp}`;
@@ -175,6 +190,9 @@ export async function run(): Promise<Record<string, number>> {
     const sideCpu0 = sidePids.map(cpuSeconds);
     const cpu0 = pids.map(cpuSeconds);
     const os0 = await openSearchCpuSeconds(OPENSEARCH_URL);
+    // OpenSearch's CPU by thread pool (write, search for the watch's polls, refresh, …): where its cores go.
+    const osPid = serverPid('opensearch');
+    const osPools = osPid === undefined ? undefined : poolWindow(osPid);
     const machine0 = machineBusySeconds();
     const start = Date.now();
     const n = RATE * SECONDS;
@@ -196,6 +214,7 @@ export async function run(): Promise<Record<string, number>> {
     const cpu1 = pids.map(cpuSeconds);
     const sideCpu1 = sidePids.map(cpuSeconds);
     const os1 = await openSearchCpuSeconds(OPENSEARCH_URL);
+    const pools = osPools?.() ?? {};
     const machine1 = machineBusySeconds();
     const end = Date.now();
     const load = loadRss.stop();
@@ -236,6 +255,12 @@ export async function run(): Promise<Record<string, number>> {
       'e2e.refresh_interval_ms': refreshMs,
       'e2e.goal_ms': refreshMs + 500,
       'e2e.opensearch_cpu_cores': (os1 - os0) / wall,
+      'e2e.opensearch_cpu_s_per_1k_docs': Number(((os1 - os0) / (n / 1000)).toFixed(3)),
+      ...Object.fromEntries(
+        Object.entries(pools)
+          .filter(([, c]) => c / wall >= 0.01)
+          .map(([p, c]) => [`e2e.opensearch.${p.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_cores`, Number((c / wall).toFixed(3))]),
+      ),
       'e2e.side_cpu_cores': sideCpu1.reduce((a, v, i) => a + v - sideCpu0[i]!, 0) / wall,
       ...Object.fromEntries(Object.keys(side?.pids ?? {}).map((svc, i) => [`e2e.side.${svc}_cpu_cores`, (sideCpu1[i]! - sideCpu0[i]!) / wall])),
       'e2e.machine_cpu_cores': (machine1 - machine0) / wall,

@@ -12,7 +12,9 @@
 // Measured warm: BENCH_OTLP_WARMUP records (default 150,000) go the same way into the same stream
 // first, unclocked. A freshly started OpenSearch indexes at half speed or less until its JIT has
 // compiled the indexing path (a bare bulk loader here: ~3,000 docs/s on the first 12,000 documents,
-// ~6,500 on the next 12,000), and an operator's OpenSearch is not freshly started.
+// ~6,500 on the next 12,000), and an operator's OpenSearch is not freshly started. Since 2026-12-02
+// OpenSearch is first warmed on its own (lib/opensearch-warm.ts, 200,000 egress documents straight
+// to `_bulk`): bench/lib/os-cost.ts found a fresh node's JIT still busy after 130,000 documents.
 // Knobs: BENCH_OTLP_RECORDS, BENCH_OTLP_PER_REQUEST, BENCH_OTLP_INFLIGHT; for finding where the time
 // goes, BENCH_OTLP_DEBUG (print the count timeline and the sink's bulk metrics) and BENCH_OTLP_PROF=<dir>
 // (a CPU profile of both services into <dir>), BENCH_OTLP_SINK_ENV (JSON env for the sink, for tuning).
@@ -20,6 +22,7 @@ import { Agent, request } from 'node:http';
 import { closeSlice, freePort, openSlice, searchableCount, startOtlpReceiver, startSink, stopService } from '@sluice/testkit';
 import { ExportLogsServiceRequest } from '../services/otlp-receiver/src/proto.ts';
 import { openSearchCpuSeconds } from './lib/opensearch-cpu.ts';
+import { warmOpenSearch, WARM_DOCS } from './lib/opensearch-warm.ts';
 import { cpuSeconds, machineBusySeconds } from './lib/proc.ts';
 
 const RECORDS = Number(process.env.BENCH_OTLP_RECORDS ?? 200_000);
@@ -90,6 +93,8 @@ export async function run(): Promise<Record<string, number>> {
   const sinkPort = await freePort();
   const sink = await startSink(s, sinkPort, { LOG_LEVEL: 'warn', ...PROF, ...SINK_ENV });
   try {
+    const warmS = await warmOpenSearch(s);
+    process.stderr.write(`otlp: OpenSearch warmed with ${WARM_DOCS} egress documents in ${warmS.toFixed(1)} s\n`);
     const index = 'claude';
     const agent = new Agent({ keepAlive: true, maxSockets: INFLIGHT });
     const bodiesFor = (first: number, n: number): Uint8Array[] => {
