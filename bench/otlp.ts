@@ -9,8 +9,9 @@
 // per record `otlp.<receiver|sink|opensearch>_us_per_record` (CPU-µs; OpenSearch's is per document).
 // The request bodies are encoded before the clock starts with the OTLP protobuf code the receiver
 // decodes with (@opentelemetry/otlp-transformer's generated module), so the sender costs little.
-// Measured warm: BENCH_OTLP_WARMUP records (default 150,000) go the same way into the same stream
-// first, unclocked. A freshly started OpenSearch indexes at half speed or less until its JIT has
+// Measured warm: BENCH_OTLP_WARMUP records (default 400,000) go the same way into the same stream
+// first, unclocked. 150,000 was not enough for the claude mapping's own indexing path on a fresh
+// node: the same code gave 8,042/s after 150,000 and 10,283/s after 400,000 (2026-12-02). A freshly started OpenSearch indexes at half speed or less until its JIT has
 // compiled the indexing path (a bare bulk loader here: ~3,000 docs/s on the first 12,000 documents,
 // ~6,500 on the next 12,000), and an operator's OpenSearch is not freshly started. Since 2026-12-02
 // OpenSearch is first warmed on its own (lib/opensearch-warm.ts, 200,000 egress documents straight
@@ -26,7 +27,7 @@ import { warmOpenSearch, WARM_DOCS } from './lib/opensearch-warm.ts';
 import { cpuSeconds, machineBusySeconds } from './lib/proc.ts';
 
 const RECORDS = Number(process.env.BENCH_OTLP_RECORDS ?? 200_000);
-const WARMUP = Number(process.env.BENCH_OTLP_WARMUP ?? 150_000);
+const WARMUP = Number(process.env.BENCH_OTLP_WARMUP ?? 400_000);
 const PER_REQUEST = Number(process.env.BENCH_OTLP_PER_REQUEST ?? 1000);
 const INFLIGHT = Number(process.env.BENCH_OTLP_INFLIGHT ?? 4);
 const DEBUG = process.env.BENCH_OTLP_DEBUG !== undefined;
