@@ -72,4 +72,28 @@ describe('parseBatch', () => {
     delete (e as Record<string, unknown>).dst_host;
     expect(parseBatch('egress', ndjson([e]), observed).docs[0]!.doc.body).toContain('(unknown) curl[101] -> [2001:db8::1]:443 reason=rule');
   });
+
+  it('reads a message from its bytes exactly as from its text, CRLF lines and multi-byte characters included', () => {
+    const lines = [JSON.stringify(egressEvent(1, { agent: 'agent ✓' })), '', `  ${JSON.stringify(egressEvent(2, { comm: 'é😀' }))}\r`, '{bad', JSON.stringify({ ...egressEvent(3), prompt: 'x' })];
+    const text = `${lines.join('\n')}\n`;
+    const frame = (stream: string, id: string) => `<${stream} ${id}>\n`;
+    const fromText = parseBatch('egress', text, observed, frame);
+    const fromBytes = parseBatch('egress', new TextEncoder().encode(text), observed, frame);
+    expect(fromBytes.encoded!.utf8.equals(fromText.encoded!.utf8)).toBe(true);
+    expect(fromBytes.docs.map((d) => d.json)).toEqual(fromText.docs.map((d) => d.json));
+    expect(fromBytes.rejects).toEqual(fromText.rejects);
+    expect(fromBytes.rejects.map((r) => r.line)).toEqual([4]);
+  });
+
+  it('never passes on bytes that are not UTF-8: the document carries U+FFFD in their place', () => {
+    const line = Buffer.from(JSON.stringify(egressEvent(1, { comm: 'cu#l' })));
+    line[line.indexOf('#')] = 0xff; // a byte that starts no UTF-8 sequence
+    const b = parseBatch('egress', line, observed);
+    expect(b.rejects).toEqual([]);
+    const utf8 = b.encoded!.utf8;
+    // What goes to OpenSearch decodes and re-encodes to the same bytes: it is valid UTF-8.
+    expect(Buffer.from(utf8.toString('utf8')).equals(utf8)).toBe(true);
+    expect(b.docs[0]!.doc.attributes.comm).toBe('cu\uFFFDl');
+    expect(JSON.parse(b.docs[0]!.json).attributes.comm).toBe('cu\uFFFDl');
+  });
 });

@@ -4,7 +4,10 @@
 import { AuditEvent, compileFastCheck, DnsEvent, EgressEvent } from '@sluice/contracts';
 import type { z } from 'zod';
 import { auditDocument, dnsDocument, documentHead, egressDocument, type Ss4oDocument, type SourceName } from './document.ts';
-import { docAt, DocsEncoder, type EncodedDocs } from './encoded-docs.ts';
+import { DocsWriter } from './docs-writer.ts';
+import { docAt, type EncodedDocs } from './encoded-docs.ts';
+
+const NEWLINE = 0x0a;
 
 export interface ParsedDoc {
   id: string;
@@ -72,56 +75,84 @@ function schemaReason(err: z.ZodError): string {
     .join('; ');
 }
 
+/** JSON's whitespace (RFC 8259): what may stand around a value on its line. */
+const isJsonSpace = (b: number): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+const REPLACEMENT = '\uFFFD';
+
 /**
- * Parse, validate and serialize one message's events. Each document's JSON goes straight into the
- * batch's UTF-8 buffer (`encoded`), after `frame(source, id)` when a writer gives one: no string per
- * document is built, flattened and encoded again later. Serializing `attributes` was most of the
- * sink's CPU per event, so when the schema kept every top-level key of the input (no unknown keys
- * stripped; values are never transformed) the validated input line *is* that JSON and goes in as
- * it came.
+ * Parse, validate and serialize one message's events. Each document's bytes go straight into the
+ * batch's UTF-8 buffer (`encoded`, docs-writer.ts), after `frame(source, id)` when a writer gives
+ * one: no string per document is built, flattened and encoded again later. Serializing
+ * `attributes` was most of the sink's CPU per event, so when the schema kept every top-level key of
+ * the input (no unknown keys stripped; values are never transformed) the validated input line *is*
+ * that JSON, and its own bytes are copied in as they came.
+ *
+ * `payload` is the message's bytes as they came off the wire (a string is encoded first). Lines are
+ * found in the bytes and each is decoded on its own: decoding the whole message into one string
+ * and splitting it cost as much again, and one non-Latin-1 character made every line a two-byte
+ * string.
  */
-export function parseBatch(source: SourceName, payload: string, observed: string, frame?: Frame): ParsedBatch {
+export function parseBatch(source: SourceName, payload: string | Uint8Array, observed: string, frame?: Frame): ParsedBatch {
+  const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   const out: ParsedBatch = { docs: [], rejects: [] };
-  const enc = new DocsEncoder();
+  // A document is its line plus its head (~250 bytes) and frame (~80): twice the input is enough
+  // for lines of a few hundred bytes; the writer grows past it when not.
+  const w = new DocsWriter(bytes.length * 2 + 1024);
   const { schema, fast, build } = builders[source];
-  const lines = payload.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i]!;
-    if (raw.trim() === '') continue;
+  const n = bytes.length;
+  let lineNo = 0;
+  for (let from = 0; from <= n; ) {
+    let nl = bytes.indexOf(NEWLINE, from);
+    if (nl < 0) nl = n;
+    const lineStart = from;
+    from = nl + 1;
+    lineNo++;
+    // The value's own bytes, without the whitespace JSON allows around it.
+    let s = lineStart;
+    let e = nl;
+    while (s < e && isJsonSpace(bytes[s]!)) s++;
+    while (e > s && isJsonSpace(bytes[e - 1]!)) e--;
+    if (s === e) continue;
+    const raw = bytes.toString('utf8', lineStart, nl);
     let value: unknown;
     try {
       value = JSON.parse(raw);
     } catch (err) {
-      out.rejects.push({ kind: 'not_json', reason: `line ${i + 1}: ${(err as Error).message}`, raw, line: i + 1 });
+      // Other Unicode spaces alone on a line are a blank line too, as String.prototype.trim says.
+      if (raw.trim() === '') continue;
+      out.rejects.push({ kind: 'not_json', reason: `line ${lineNo}: ${(err as Error).message}`, raw, line: lineNo });
       continue;
     }
-    let e: { id: string };
+    let e2: { id: string };
     let asIs: boolean;
     if (fast?.(value)) {
-      e = value as { id: string };
+      e2 = value as { id: string };
       asIs = true;
     } else {
       const r = schema.safeParse(value);
       if (!r.success) {
-        out.rejects.push({ kind: 'schema', reason: `line ${i + 1}: ${schemaReason(r.error)}`, raw, line: i + 1 });
+        out.rejects.push({ kind: 'schema', reason: `line ${lineNo}: ${schemaReason(r.error)}`, raw, line: lineNo });
         continue;
       }
-      e = r.data;
+      e2 = r.data;
       asIs = Object.keys(value as object).length === Object.keys(r.data).length;
     }
-    const doc = build(e as never, observed);
-    enc.begin(frame === undefined ? '' : frame(source, e.id));
-    if (asIs) {
-      enc.push(documentHead(doc));
-      enc.push(raw.trim());
-      enc.end('}');
+    const doc = build(e2 as never, observed);
+    const f = frame === undefined ? '' : frame(source, e2.id);
+    if (!asIs) {
+      w.begin(f, JSON.stringify(doc));
+      w.end(false);
     } else {
-      enc.push(JSON.stringify(doc));
-      enc.end();
+      w.begin(f, documentHead(doc));
+      // Bytes that were not UTF-8 decoded as U+FFFD: the document then carries the decoded text
+      // (as it did when the whole message was decoded first), never the invalid bytes.
+      if (raw.includes(REPLACEMENT)) w.text(raw.trim());
+      else w.bytes(bytes, s, e);
+      w.end(true);
     }
-    out.docs.push(new EncodedDoc(e.id, doc, out, out.docs.length));
+    out.docs.push(new EncodedDoc(e2.id, doc, out, out.docs.length));
   }
-  out.encoded = enc.finish();
+  out.encoded = w.finish();
   out.framed = frame !== undefined;
   return out;
 }

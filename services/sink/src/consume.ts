@@ -32,8 +32,10 @@ export function bindings(consumerPrefix: string, filters: Partial<Record<Binding
 export function parserFor(
   otelStreams: Readonly<Record<string, string>>,
   frame?: Frame,
-): (source: BindingSource, payload: string, observed: string) => ParsedBatch {
-  return (source, payload, observed) => (source === 'otel' ? parseOtlpBatch(payload, observed, otelStreams) : parseBatch(source, payload, observed, frame));
+): (source: BindingSource, payload: Uint8Array, observed: string) => ParsedBatch {
+  // Event batches are parsed from their bytes, line by line (parse.ts); OTLP records as one string.
+  return (source, payload, observed) =>
+    source === 'otel' ? parseOtlpBatch(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'), observed, otelStreams) : parseBatch(source, payload, observed, frame);
 }
 
 export interface ConsumeOptions {
@@ -95,7 +97,7 @@ export async function startConsuming(
               },
               working: () => m.working(),
             };
-            pipeline.add(handle, { source: b.source, subject: m.subject, seq: m.seq }, parse(b.source, m.string(), new Date().toISOString()));
+            pipeline.add(handle, { source: b.source, subject: m.subject, seq: m.seq }, parse(b.source, m.data, new Date().toISOString()));
             // Buffered messages resolve as microtasks: without this, parsing a whole fetch would
             // hold the event loop and stall bulk responses (and so acks) for its duration.
             await new Promise((r) => setImmediate(r));
