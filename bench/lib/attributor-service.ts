@@ -15,7 +15,10 @@ import { encodeRecord, freePort, REPO_ROOT, scrape, stopService, testServer, wai
 import type { CpuProfile } from './cpu-profile.ts';
 import { cpuSeconds } from './proc.ts';
 
-export const BATCH_RECORDS = 1024; // the reader's default READER_BATCH_RECORDS
+import { env as readerEnv } from '../../services/bpf-reader/src/config.ts';
+
+/** Records per raw batch: the reader's default READER_BATCH_RECORDS (what a loaded reader cuts), or BENCH_ATTRIBUTOR_BATCH. */
+export const BATCH_RECORDS = Number(process.env.BENCH_ATTRIBUTOR_BATCH ?? readerEnv.READER_BATCH_RECORDS.parse(undefined));
 const CGROUPS = 200;
 
 export interface LoadRun {
