@@ -32,19 +32,30 @@ export function plausible(buf: Buffer, off: number): boolean {
 
 export interface SplitterEvents {
   /**
-   * `n` records back to back at buf[off, off+n*size): a run of whole records, handed on in one
-   * call (a call per record cost more than the rest of the reader's per-record work). The view is
-   * only valid during the call unless copied. Runs arrive in stream order, interleaved in order
-   * with malformed()/skipped().
+   * `n` records back to back at buf[off, end) in the stream's format (fixed: n × size bytes;
+   * packed: n entries, packed-frames.ts): a run of whole records, handed on in one call (a call
+   * per record cost more than the rest of the reader's per-record work). The splitter never
+   * writes into `buf` afterwards (it is the pushed chunk or a new concatenation), so a consumer
+   * may keep a view of it. Runs arrive in stream order, interleaved in order with
+   * malformed()/skipped().
    */
-  records(buf: Buffer, off: number, n: number): void;
+  records(buf: Buffer, off: number, end: number, n: number): void;
   /** A new malformed run started (counted once as a dropped record, reason=decode). */
   malformed(): void;
   /** Bytes skipped, whether in a new run or continuing one. */
   skipped(bytes: number): void;
 }
 
-export class FrameSplitter {
+/** What the reader needs of a splitter, whichever stream format it reads. */
+export interface Splitter {
+  push(chunk: Buffer): void;
+  end(): void;
+  takeTail(): Buffer | undefined;
+  countLost(bytes: number): void;
+  readonly pending: number;
+}
+
+export class FrameSplitter implements Splitter {
   private carry: Buffer | undefined;
   private inRun = false;
 
@@ -111,7 +122,7 @@ export class FrameSplitter {
 
   /** Hand on the whole records in buf[from, to). */
   private emit(buf: Buffer, from: number, to: number): void {
-    if (to > from) this.events.records(buf, from, (to - from) / this.size);
+    if (to > from) this.events.records(buf, from, to, (to - from) / this.size);
   }
 
   /**
