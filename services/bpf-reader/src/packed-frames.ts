@@ -19,6 +19,11 @@ export const HEAD = KERNEL_PACKED_STREAM.header;
 export const MIN_KEEP = KERNEL_PACKED_STREAM.minKeep;
 /** Bytes needed to check an entry: its length and its record header. */
 const NEED = HEAD + MIN_KEEP;
+/**
+ * Bytes of a new chunk that settle every entry starting in the carry before it: the entry
+ * (HEAD + RECORD_SIZE at most), a chain starting inside it, and that chain's successor's header.
+ */
+const SPLICE = 2 * (HEAD + RECORD_SIZE) + NEED;
 
 /** Kept length of the entry at `off` (its length word), before any check. */
 export function keptAt(buf: Buffer, off: number): number {
@@ -46,29 +51,59 @@ export class PackedSplitter implements Splitter {
   ) {}
 
   push(chunk: Buffer): void {
-    this.walk(this.carry ? Buffer.concat([this.carry, chunk]) : chunk, false);
+    const carry = this.carry;
+    this.carry = undefined;
+    let buf = chunk;
+    let from = 0;
+    if (carry) {
+      if (chunk.length <= SPLICE) buf = Buffer.concat([carry, chunk]);
+      else {
+        // A pipe read rarely ends on an entry: rather than copy the whole chunk behind the carry,
+        // walk the carry with enough of the chunk to settle every entry starting in it (its
+        // successor, or a chain inside it), then go on in the chunk itself.
+        const head = Buffer.concat([carry, chunk.subarray(0, SPLICE)]);
+        from = this.walk(head, 0, false, carry.length) - carry.length;
+        if (from < 0) {
+          buf = Buffer.concat([carry, chunk]); // not settled (cannot happen with SPLICE bytes): walk on in the whole
+          from += carry.length;
+        }
+      }
+    }
+    const stop = this.walk(buf, from, false);
+    if (stop < buf.length) this.carry = Buffer.from(buf.subarray(stop));
   }
 
   /** The stream ended (helper exited): whatever cannot be a whole entry is a torn one or garbage. */
   end(): void {
-    if (this.carry) this.walk(this.carry, true);
+    this.walkCarry();
     if (this.carry && this.carry.length > 0) this.skip(this.carry.length);
     this.carry = undefined;
     this.inRun = false;
   }
 
-  private walk(buf: Buffer, final: boolean): void {
-    this.carry = undefined;
+  /** At the end of the stream: the carry walked as final, what is left of it stays the carry. */
+  private walkCarry(): void {
+    const c = this.carry;
+    if (!c) return;
+    const stop = this.walk(c, 0, true);
+    this.carry = stop < c.length ? c.subarray(stop) : undefined;
+  }
+
+  /**
+   * Walks buf from `start` and hands on what it settles; returns where it stopped (what is left
+   * waits for more bytes, or is a torn tail at the end). Stops once past `stopAt`.
+   */
+  private walk(buf: Buffer, start: number, final: boolean, stopAt = Infinity): number {
     const check = this.check;
     const len = buf.length;
-    let off = 0;
+    let off = start;
     // The run of whole entries found so far and not yet handed on: [runAt, off), n entries.
-    let runAt = 0;
+    let runAt = start;
     let n = 0;
     // The successor check of one entry is the check of the next: each header is tested once.
     let checked = -1;
     let checkedSize = 0;
-    while (len - off >= NEED) {
+    while (off < stopAt && len - off >= NEED) {
       const size = off === checked ? checkedSize : entryAt(buf, off, check);
       if (size > 0) {
         const next = off + size;
@@ -106,7 +141,7 @@ export class PackedSplitter implements Splitter {
       off = runAt = cand;
     }
     this.emit(buf, runAt, off, n);
-    if (off < len) this.carry = Buffer.from(buf.subarray(off));
+    return off;
   }
 
   private emit(buf: Buffer, from: number, to: number, n: number): void {
@@ -118,7 +153,7 @@ export class PackedSplitter implements Splitter {
    * uncounted (the caller decides), anything else left is counted as end() would.
    */
   takeTail(): Buffer | undefined {
-    if (this.carry) this.walk(this.carry, true);
+    this.walkCarry();
     const tail = this.carry;
     this.carry = undefined;
     if (tail && tail.length > 0 && this.inRun) {
