@@ -14,7 +14,8 @@
 //   reader.fixed_drain_per_s      the same cycles, same run, by a reader writing the fixed 256-byte
 //                                  body (READER_RAW_FORMAT=fixed) instead of the packed one: what
 //                                  dropping each record's trailing zeros saves (run first, its own
-//                                  process and warm-up)
+//                                  process and warm-up). The packed reader takes the helper's packed
+//                                  stream (`stream --packed`), the fixed one its 256-byte records
 //   reader.zero_drop_per_s         the highest offered rate (PRODUCERS paced producers, TRIAL_S s,
 //                                  64 MiB ring) with zero drops, stepping the rate up by 15 %
 //   reader.events_per_s            what was acknowledged by JetStream in that trial, over the time

@@ -172,6 +172,18 @@ struct sluice_record {
 };
 
 _Static_assert(sizeof(struct sluice_record) == SLUICE_RECORD_SIZE, "record size is part of the contract");
+
+/*
+ * `stream --packed` writes each record as a u32 LE kept length L, then the record's first L bytes:
+ * the record without its trailing zero bytes, L a multiple of 4 and at least
+ * SLUICE_PACKED_MIN_KEEP (the header up to comm, which the reader checks before it believes a
+ * record: it resynchronises on it after bytes that are not records). The SLUICE_RAW packed body is
+ * the same form, so the reader copies runs of records into a batch as they come.
+ */
+#define SLUICE_PACKED_HEADER 4
+#define SLUICE_PACKED_MIN_KEEP 104
+_Static_assert(__builtin_offsetof(struct sluice_record, comm) == SLUICE_PACKED_MIN_KEEP && SLUICE_PACKED_MIN_KEEP % 4 == 0,
+	       "the packed stream keeps the whole header");
 _Static_assert(__builtin_offsetof(struct sluice_record, dst_addr) == SLUICE_COUNTERS_EXT_OFF &&
 		       __builtin_offsetof(struct sluice_record, dst_port) == SLUICE_COUNTERS_EXT_OFF + 8 * SLUICE_COUNTERS_EXT_SLOTS,
 	       "extra counter slots fill dst_addr and src_addr exactly");

@@ -52,7 +52,7 @@ let body = Buffer.allocUnsafe(BATCH * SIZE);
 let inBody = 0;
 let seq = 1;
 let mark = 0;
-const toRing = (buf: Buffer, off: number, n: number) => {
+const toRing = (buf: Buffer, off: number, _end: number, n: number) => {
   while (n > 0) {
     const k = Math.min(n, WINDOW - ringAt);
     buf.copy(ring, ringAt * SIZE, off, off + k * SIZE);
@@ -68,7 +68,7 @@ const cut = () => {
   body = Buffer.allocUnsafe(BATCH * SIZE);
   inBody = 0;
 };
-const toBatch = (buf: Buffer, off: number, n: number) => {
+const toBatch = (buf: Buffer, off: number, _end: number, n: number) => {
   while (n > 0) {
     const k = Math.min(n, BATCH - inBody);
     buf.copy(body, inBody * SIZE, off, off + k * SIZE);
@@ -78,14 +78,14 @@ const toBatch = (buf: Buffer, off: number, n: number) => {
     if (inBody === BATCH) cut();
   }
 };
-const seen = new RecordRun(SIZE);
-const batched = new RecordRun(SIZE);
+const seen = new RecordRun();
+const batched = new RecordRun();
 const splitter = new FrameSplitter(SIZE, {
-  records: (buf, off, n) => {
+  records: (buf, off, end, n) => {
     const m = mark;
     mark += n;
-    seen.extend(buf, off, m, toRing, n);
-    batched.extend(buf, off, m, toBatch, n);
+    seen.extend(buf, off, end, m, toRing, n);
+    batched.extend(buf, off, end, m, toBatch, n);
   },
   malformed: () => {
     throw new Error('record-size-probe: malformed bytes in the stream');

@@ -23,6 +23,7 @@ struct opts {
 	int ack_stdin;              /* stream: release records only when acknowledged on stdin (acks.h) */
 	unsigned long max_unacked;  /* stream --ack-stdin: records written but not yet acknowledged, at most */
 	int ack_wait_ms;            /* stream --ack-stdin: after SIGTERM, how long to wait for the last acks */
+	int packed;                 /* stream: records without their trailing zeros, after their length (record.h) */
 };
 
 /* Program name -> attach type, in one table so load/attach/dump agree. */

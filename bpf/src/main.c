@@ -23,8 +23,9 @@ static void __attribute__((noreturn)) usage(void)
 	      "  load [--ringbuf-size BYTES]   load programs, pin maps/programs, move pinned links (never detaches)\n"
 	      "  attach CGROUP_PATH            cover CGROUP_PATH and every descendant\n"
 	      "  detach CGROUP_PATH|ID         remove that cgroup's links\n"
-	      "  stream [--counters-ms MS] [--poll-ms MS] [--ack-stdin [--max-unacked N] [--ack-wait-ms MS]]\n"
-	      "                                records to stdout (256-byte frames); with --ack-stdin a record leaves\n"
+	      "  stream [--counters-ms MS] [--poll-ms MS] [--packed] [--ack-stdin [--max-unacked N] [--ack-wait-ms MS]]\n"
+	      "                                records to stdout (256-byte frames; --packed: u32 kept length + the record\n"
+	      "                                without its trailing zeros); with --ack-stdin a record leaves\n"
 	      "                                the ring only once stdin acknowledged it (a count of records done per line)\n"
 	      "  apply                         map operations from stdin (see bpf/README.md)\n"
 	      "  dump MAP                      cgroup_policy policies bypass rules resolvers host_rules\n                                dns_cache config counters links\n"
@@ -48,6 +49,7 @@ static void parse_opts(int argc, char **argv, const char *shortopts, struct opts
 		{ "ack-stdin", no_argument, 0, 'A' },
 		{ "max-unacked", required_argument, 0, 'M' },
 		{ "ack-wait-ms", required_argument, 0, 'W' },
+		{ "packed", no_argument, 0, 'K' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
@@ -75,6 +77,9 @@ static void parse_opts(int argc, char **argv, const char *shortopts, struct opts
 			break;
 		case 'A':
 			o->ack_stdin = 1;
+			break;
+		case 'K':
+			o->packed = 1;
 			break;
 		case 'M':
 			o->max_unacked = strtoul(optarg, &end, 0);
@@ -127,8 +132,10 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "features"))
 		return cmd_features(&o, nargs, args);
 	if (!strcmp(cmd, "version") && nargs == 0) {
-		printf("{\"record_version\":%d,\"record_size\":%d,\"cgroup_programs\":%d}\n", SLUICE_RECORD_VERSION,
-		       SLUICE_RECORD_SIZE, sluice_nprogs);
+		/* stream_formats: what `stream` can write (a reader asks before it passes --packed). */
+		printf("{\"record_version\":%d,\"record_size\":%d,\"cgroup_programs\":%d,"
+		       "\"stream_formats\":[\"fixed\",\"packed\"]}\n",
+		       SLUICE_RECORD_VERSION, SLUICE_RECORD_SIZE, sluice_nprogs);
 		return EXIT_OK;
 	}
 	usage();

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
  * `stream`: ring buffer -> stdout as back-to-back 256-byte records, written
- * once per batch (one write(2), not one per record). Without --ack-stdin a
+ * once per batch (one write(2), not one per record). With --packed, each record
+ * goes out without its trailing zero bytes, after its kept length (record.h):
+ * half the bytes for most kinds, and the form of a SLUICE_RAW packed body, so
+ * the reader copies runs of records into a batch without repacking them. Without --ack-stdin a
  * batch leaves the ring once the write returned (ring.c), so a kill -9 of the
  * helper loses nothing; with it (the bpf-reader), only once the consumer
  * acknowledged it (acks.h), so a kill -9 of the consumer loses nothing either. Every
@@ -29,13 +32,15 @@
 #include "../record.h"
 #include "../map_types.h"
 
-#define OUT_CAP (512 * SLUICE_RECORD_SIZE) /* records held out of the ring until written: keep small */
+#define FRAME_MAX (SLUICE_PACKED_HEADER + SLUICE_RECORD_SIZE)
+#define OUT_CAP (512 * FRAME_MAX) /* records held out of the ring until written: keep small */
 
 static volatile sig_atomic_t stop;
 static unsigned char out[OUT_CAP];
 static size_t out_len;
 static unsigned long long bad_size;
 static int ack_mode;
+static int packed;
 static struct acks acks;
 static unsigned long cursor; /* ack mode: next ring position to read (the consumer position lags) */
 
@@ -61,10 +66,26 @@ static void flush_out(void)
 
 static void append(const void *data)
 {
-	if (out_len + SLUICE_RECORD_SIZE > OUT_CAP)
+	if (out_len + FRAME_MAX > OUT_CAP)
 		flush_out();
-	memcpy(out + out_len, data, SLUICE_RECORD_SIZE);
-	out_len += SLUICE_RECORD_SIZE;
+	if (!packed) {
+		memcpy(out + out_len, data, SLUICE_RECORD_SIZE);
+		out_len += SLUICE_RECORD_SIZE;
+		return;
+	}
+	/* Whole zero words off the end, never into the header the reader checks. */
+	const unsigned char *rec = data;
+	uint32_t kept = SLUICE_RECORD_SIZE, w;
+	while (kept > SLUICE_PACKED_MIN_KEEP) {
+		memcpy(&w, rec + kept - 4, 4);
+		if (w)
+			break;
+		kept -= 4;
+	}
+	unsigned char len[SLUICE_PACKED_HEADER] = { kept & 0xff, kept >> 8, 0, 0 }; /* u32 LE */
+	memcpy(out + out_len, len, SLUICE_PACKED_HEADER);
+	memcpy(out + out_len + SLUICE_PACKED_HEADER, rec, kept);
+	out_len += SLUICE_PACKED_HEADER + kept;
 }
 
 static void on_record(const void *data, uint32_t size, unsigned long after, void *ctx)
@@ -86,7 +107,7 @@ static void on_record(const void *data, uint32_t size, unsigned long after, void
 static size_t drain_batch(struct ring *r)
 {
 	size_t n;
-	size_t room = OUT_CAP / SLUICE_RECORD_SIZE - out_len / SLUICE_RECORD_SIZE;
+	size_t room = (OUT_CAP - out_len) / FRAME_MAX;
 	if (ack_mode) {
 		if (acks_room(&acks) - 1 < room) /* one slot kept for a COUNTERS record */
 			room = acks_room(&acks) - 1;
@@ -258,6 +279,7 @@ int cmd_stream(const struct opts *o)
 	sigaction(SIGINT, &sa, NULL);
 
 	__u64 last[SLUICE_C_ALL_SLOTS] = { 0 };
+	packed = o->packed;
 	if (o->ack_stdin) {
 		ack_mode = 1;
 		acks_init(&acks, o->max_unacked);

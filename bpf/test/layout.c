@@ -21,6 +21,7 @@ int main(void)
 	F(body.dns.qname_len); F(body.dns.rejected); F(body.dns.qname); F(body.counters.value);
 	F(body.sockopt.level); F(body.sockopt.optname); F(body.escape.to_cgroup_id); F(body.bpf.cmd);
 	printf("},\"counters_ext\":[%d,%d]", SLUICE_COUNTERS_EXT_OFF, SLUICE_COUNTERS_EXT_SLOTS * 8);
+	printf(",\"packed\":[%d,%d]", SLUICE_PACKED_HEADER, SLUICE_PACKED_MIN_KEEP);
 	printf(",\"enums\":{\"kind\":{\"connect\":%d,\"sendmsg\":%d,\"tcp_close\":%d,\"tcp_interim\":%d,"
 	       "\"udp_flow\":%d,\"dns\":%d,\"sock_create\":%d,\"counters\":%d,\"bind\":%d,\"sockopt\":%d,"
 	       "\"packet\":%d,\"escape\":%d,\"bpf\":%d},",

@@ -12,6 +12,7 @@ import {
   KERNEL_FLAG,
   KERNEL_KIND,
   KERNEL_MODE,
+  KERNEL_PACKED_STREAM,
   KERNEL_REASON,
   KERNEL_RECORD_FIELDS,
   KERNEL_RECORD_SIZE,
@@ -24,6 +25,7 @@ interface CLayout {
   version: number;
   fields: Record<string, [number, number]>;
   counters_ext: [number, number];
+  packed: [number, number];
   enums: Record<string, Record<string, number>>;
 }
 
@@ -65,6 +67,11 @@ describe('kernel record layout (C vs TypeScript)', () => {
 
   it('puts the extra counter slots of a COUNTERS record where the helper writes them', () => {
     expect([...KERNEL_COUNTERS_EXT]).toEqual(c.counters_ext);
+  });
+
+  it('has the packed stream keep the whole header the reader checks', () => {
+    expect([KERNEL_PACKED_STREAM.header, KERNEL_PACKED_STREAM.minKeep]).toEqual(c.packed);
+    expect(KERNEL_PACKED_STREAM.minKeep).toBe(KERNEL_RECORD_FIELDS.comm[0]);
   });
 
   it('keeps fields inside the record and non-overlapping outside the body union', () => {

@@ -61,6 +61,13 @@ const F = KERNEL_RECORD_FIELDS;
 /** COUNTERS records carry slots 16..19 here, in the address bytes that kind leaves unused: [offset, size]. */
 export const KERNEL_COUNTERS_EXT = [64, 32] as const;
 
+/**
+ * `sluice-bpf stream --packed` (bpf/record.h): each record as a u32 LE kept length L, then its
+ * first L bytes, L a multiple of 4 in [minKeep, record size]: the SLUICE_RAW packed body form,
+ * with at least the header (everything before comm) kept so that it can be checked.
+ */
+export const KERNEL_PACKED_STREAM = { header: 4, minKeep: 104 } as const;
+
 export const KERNEL_KIND = {
   connect: 1,
   sendmsg: 2,

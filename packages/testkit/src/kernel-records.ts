@@ -5,6 +5,7 @@ import {
   KERNEL_AF_INET,
   KERNEL_FLAG,
   KERNEL_KIND,
+  KERNEL_PACKED_STREAM,
   KERNEL_RECORD_FIELDS as F,
   KERNEL_RECORD_SIZE,
   KERNEL_RECORD_VERSION,
@@ -105,4 +106,17 @@ export function encodeRecord(r: RecordSpec = {}, out: Uint8Array = Buffer.alloc(
 /** The `mark` a record was encoded with. */
 export function markOf(rec: Uint8Array, off = 0): number {
   return new DataView(rec.buffer, rec.byteOffset, rec.byteLength).getUint32(off + at0('body'), true);
+}
+
+/**
+ * A record as `sluice-bpf stream --packed` writes it (bpf/stream.c): u32 LE kept length, then the
+ * record without its trailing zero words, never shorter than the header the reader checks.
+ */
+export function packedStreamEntry(rec: Uint8Array): Buffer {
+  let kept = KERNEL_RECORD_SIZE;
+  while (kept > KERNEL_PACKED_STREAM.minKeep && rec[kept - 1] === 0 && rec[kept - 2] === 0 && rec[kept - 3] === 0 && rec[kept - 4] === 0) kept -= 4;
+  const out = Buffer.alloc(KERNEL_PACKED_STREAM.header + kept);
+  out.writeUInt32LE(kept, 0);
+  out.set(rec.subarray(0, kept), KERNEL_PACKED_STREAM.header);
+  return out;
 }

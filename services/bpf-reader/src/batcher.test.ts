@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { unpackBody } from '@sluice/contracts';
-import { encodeRecord, markOf } from '@sluice/testkit/unit';
+import { encodeRecord, markOf, packedStreamEntry } from '@sluice/testkit/unit';
 import { Batcher, type Batch } from './batcher.ts';
 
 /** A batch's records at the fixed stride (its body is packed). */
@@ -116,5 +116,35 @@ describe('Batcher, fixed format (READER_RAW_FORMAT=fixed)', () => {
     b.addWith((out, off) => encodeRecord({ mark: 2 }).copy(out, off));
     expect(batches[0]!.encoding).toBe('fixed');
     expect(batches[0]!.body).toEqual(Buffer.concat([...recs, encodeRecord({ mark: 2 })]));
+  });
+});
+
+describe('Batcher, entries of the packed stream (stream --packed)', () => {
+  const recs = [1, 2, 3, 4, 5].map((mark) => encodeRecord({ mark }).fill(0, 124 + 20 * mark));
+  const entries = Buffer.concat(recs.map((r) => packedStreamEntry(r)));
+
+  it('copies a run into a packed body as it is, cutting inside it at the size bound', () => {
+    const { b, batches } = setup(3);
+    b.add(encodeRecord({ mark: 0 }), 0, 100);
+    b.addPacked(entries, 0, entries.length, 5, 101);
+    b.cut();
+    expect(batches.map((x) => [x.count, x.mark, x.encoding])).toEqual([[3, 100, 'packed'], [3, 103, 'packed']]);
+    expect(Buffer.concat(batches.map(records))).toEqual(Buffer.concat([encodeRecord({ mark: 0 }), ...recs]));
+    // The second body is the stream's own bytes from its third entry on.
+    const third = recs.slice(0, 2).reduce((n, r) => n + packedStreamEntry(r).length, 0);
+    expect(batches[1]!.body).toEqual(entries.subarray(third));
+  });
+
+  it('writes them zero-extended into a fixed body', () => {
+    const batches: Batch[] = [];
+    const b = new Batcher({ maxRecords: 4, maxDelayMs: 50, encoding: 'fixed' }, { take: () => 1 }, () => 0n, (x) => batches.push(x));
+    // A recycled body full of non-zero bytes: the zeros after each entry's kept bytes are written.
+    for (let i = 0; i < 4; i++) b.addWith((out, off) => out.fill(0xff, off, off + 200));
+    b.recycle(batches[0]!.body);
+    batches[0]!.body.fill(0xee);
+    b.addPacked(entries, 0, entries.length, 5, 0);
+    b.cut();
+    expect(batches.map((x) => x.count)).toEqual([4, 4, 1]);
+    expect(Buffer.concat(batches.slice(1).map((x) => x.body))).toEqual(Buffer.concat(recs));
   });
 });

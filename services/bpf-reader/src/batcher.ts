@@ -3,9 +3,11 @@
 // into the batch body, packed (each without its trailing zero bytes, after its kept length:
 // packages/contracts raw-batch-packed.ts), a run of adjacent records in one call; sequence numbers
 // are assigned when the batch is cut. JetStream's cost of a batch follows its bytes, and most
-// records leave their 136-byte body union zero.
+// records leave their 136-byte body union zero. Records from the helper's packed stream are
+// already in that form: a run of them is one copy (addPacked).
 import { packedCapacity, packRecords, type RawBatchEncoding } from '@sluice/contracts';
 import { RECORD_SIZE } from './layout.ts';
+import { HEAD, keptAt } from './packed-frames.ts';
 
 /** Acknowledged bodies kept for reuse: each allocation is a megabyte the GC must account for. */
 const SPARE_BODIES = 4;
@@ -83,6 +85,28 @@ export class Batcher {
     }
   }
 
+  /**
+   * Copy `n` packed entries (the helper's --packed form, checked by packed-frames.ts) lying at
+   * buf[off, end), the first with `mark`: one copy per run into a packed body.
+   */
+  addPacked(buf: Buffer, off: number, end: number, n: number, mark?: number): void {
+    const max = this.opts.maxRecords;
+    while (n > 0) {
+      const body = this.slot();
+      this.firstMark ??= mark;
+      const k = Math.min(n, max - this.n);
+      let to = end;
+      if (k < n) for (let i = 0, p = off; i < k; i++) to = p += HEAD + keptAt(buf, p);
+      if (this.packed) this.at += buf.copy(body, this.at, off, to);
+      else this.at = unpackInto(buf, off, k, body, this.at);
+      this.n += k;
+      off = to;
+      n -= k;
+      if (mark !== undefined) mark += k;
+      if (this.n === max) this.cut();
+    }
+  }
+
   /** Let `write` fill the next record slot in place (for records the reader itself makes). */
   addWith(write: (out: Buffer, off: number) => void): void {
     this.scratch.fill(0);
@@ -143,4 +167,16 @@ export class Batcher {
     }
     return this.body;
   }
+}
+
+/** `n` packed entries at buf[off…] as fixed records into out at `at` (a fixed body fed by a packed stream); returns the new end. */
+function unpackInto(buf: Buffer, off: number, n: number, out: Buffer, at: number): number {
+  for (let i = 0; i < n; i++) {
+    const kept = keptAt(buf, off);
+    buf.copy(out, at, off + HEAD, off + HEAD + kept);
+    out.fill(0, at + kept, at + RECORD_SIZE);
+    off += HEAD + kept;
+    at += RECORD_SIZE;
+  }
+  return at;
 }

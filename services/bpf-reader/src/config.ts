@@ -39,6 +39,13 @@ export const env = {
    * first, or run readers with fixed until they are: an older attributor refuses a packed batch.
    */
   READER_RAW_FORMAT: z.enum(['packed', 'fixed']).default('packed'),
+  /**
+   * What to ask of the helper: auto takes the packed stream (`sluice-bpf stream --packed`: records
+   * already in the packed body form, half the bytes through the pipe, no repacking in the reader)
+   * when READER_RAW_FORMAT is packed and the helper's `version` lists it; fixed always takes the
+   * 256-byte records every helper writes.
+   */
+  READER_STREAM_FORMAT: z.enum(['auto', 'fixed']).default('auto'),
   /** Records buffered (queued + in flight) while NATS is slow or away; beyond it, counted drops. */
   READER_QUEUE_RECORDS: int(1).default(262_144),
   READER_PUBLISH_INFLIGHT: int(1).default(16),

@@ -41,7 +41,12 @@ function fakeHelper(name: string, values: Partial<Record<keyof typeof COUNTER_SL
   writeFileSync(join(dir, `${name}.bin`), countersRecord(values));
   const path = join(dir, `${name}.sh`);
   // exec keeps the pid: the file names the process a kill -9 of the reader leaves orphaned.
-  writeFileSync(path, `#!/bin/sh\necho $$ > ${join(dir, `${name}.pid`)}\ncat ${join(dir, `${name}.bin`)}\nexec sleep 600\n`);
+  // It writes fixed records: `version` says so (the reader asks before it starts a stream).
+  writeFileSync(
+    path,
+    `#!/bin/sh\n[ "$1" = version ] && { echo '{"stream_formats":["fixed"]}'; exit 0; }\n` +
+      `echo $$ > ${join(dir, `${name}.pid`)}\ncat ${join(dir, `${name}.bin`)}\nexec sleep 600\n`,
+  );
   chmodSync(path, 0o755);
   return path;
 }

@@ -8,7 +8,7 @@ function collect() {
   const marks: number[] = [];
   const stats = { malformed: 0, skipped: 0 };
   const splitter = new FrameSplitter(RECORD_SIZE, {
-    records: (buf, off, n) => {
+    records: (buf, off, _end, n) => {
       for (let i = 0; i < n; i++) marks.push(markOf(buf, off + i * RECORD_SIZE));
     },
     malformed: () => stats.malformed++,

@@ -21,7 +21,10 @@ export function plausible(buf: Buffer, off: number): boolean {
   if (buf[off + OFF.version] !== RECORD_VERSION) return false;
   const kind = buf[off + OFF.kind]!;
   if (kind === 0 || kind > KIND_MAX || buf[off + OFF.pad0] !== 0) return false;
-  if (buf.readUInt32LE(off + OFF.reserved0) !== 0 || buf.readUInt32LE(off + OFF.reserved1) !== 0) return false;
+  // Byte reads, not readUInt32LE: this runs once per record, and the call's checks cost more.
+  const r0 = off + OFF.reserved0;
+  const r1 = off + OFF.reserved1;
+  if ((buf[r0]! | buf[r0 + 1]! | buf[r0 + 2]! | buf[r0 + 3]! | buf[r1]! | buf[r1 + 1]! | buf[r1 + 2]! | buf[r1 + 3]!) !== 0) return false;
   if (kind === KIND_COUNTERS) return true;
   const family = buf[off + OFF.family];
   if (family !== 2 && family !== 10) return false;
@@ -32,19 +35,30 @@ export function plausible(buf: Buffer, off: number): boolean {
 
 export interface SplitterEvents {
   /**
-   * `n` records back to back at buf[off, off+n*size): a run of whole records, handed on in one
-   * call (a call per record cost more than the rest of the reader's per-record work). The view is
-   * only valid during the call unless copied. Runs arrive in stream order, interleaved in order
-   * with malformed()/skipped().
+   * `n` records back to back at buf[off, end) in the stream's format (fixed: n × size bytes;
+   * packed: n entries, packed-frames.ts): a run of whole records, handed on in one call (a call
+   * per record cost more than the rest of the reader's per-record work). The splitter never
+   * writes into `buf` afterwards (it is the pushed chunk or a new concatenation), so a consumer
+   * may keep a view of it. Runs arrive in stream order, interleaved in order with
+   * malformed()/skipped().
    */
-  records(buf: Buffer, off: number, n: number): void;
+  records(buf: Buffer, off: number, end: number, n: number): void;
   /** A new malformed run started (counted once as a dropped record, reason=decode). */
   malformed(): void;
   /** Bytes skipped, whether in a new run or continuing one. */
   skipped(bytes: number): void;
 }
 
-export class FrameSplitter {
+/** What the reader needs of a splitter, whichever stream format it reads. */
+export interface Splitter {
+  push(chunk: Buffer): void;
+  end(): void;
+  takeTail(): Buffer | undefined;
+  countLost(bytes: number): void;
+  readonly pending: number;
+}
+
+export class FrameSplitter implements Splitter {
   private carry: Buffer | undefined;
   private inRun = false;
 
@@ -111,7 +125,7 @@ export class FrameSplitter {
 
   /** Hand on the whole records in buf[from, to). */
   private emit(buf: Buffer, from: number, to: number): void {
-    if (to > from) this.events.records(buf, from, (to - from) / this.size);
+    if (to > from) this.events.records(buf, from, to, (to - from) / this.size);
   }
 
   /**

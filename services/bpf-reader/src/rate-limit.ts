@@ -20,6 +20,8 @@ interface Bucket {
   /** Where the last suppressed record lives; copied only when summarised. */
   tplBuf: Buffer | undefined;
   tplOff: number;
+  /** Its bytes there (a packed stream's record stops at its kept length; zeros follow). */
+  tplLen: number;
 }
 
 export interface Summary extends SuppressedSummary {
@@ -58,8 +60,11 @@ export class CgroupRateLimiter {
     return this.buckets.size;
   }
 
-  /** True if the record at buf[off] may pass; false means it was suppressed and tallied. */
-  admit(buf: Buffer, off: number): boolean {
+  /**
+   * True if the record at buf[off] may pass; false means it was suppressed and tallied. `kept`:
+   * its bytes in buf (fewer than a record's in the packed stream: the rest are zeros).
+   */
+  admit(buf: Buffer, off: number, kept = RECORD_SIZE): boolean {
     if (this.perNs === 0) return true;
     const lo = buf.readUInt32LE(off + OFF.cgroupId);
     const hi = buf.readUInt32LE(off + OFF.cgroupId + 4);
@@ -72,7 +77,7 @@ export class CgroupRateLimiter {
         this.overflowed++;
         return true;
       }
-      b = { tokens: this.opts.burst, lastNs: ts, suppressed: 0, firstNs: 0n, lastSuppressedNs: 0n, byVerdict: [0, 0, 0, 0], tplBuf: undefined, tplOff: 0 };
+      b = { tokens: this.opts.burst, lastNs: ts, suppressed: 0, firstNs: 0n, lastSuppressedNs: 0n, byVerdict: [0, 0, 0, 0], tplBuf: undefined, tplOff: 0, tplLen: 0 };
       this.buckets.set(key, b);
     }
     this.lastKey = key;
@@ -95,6 +100,7 @@ export class CgroupRateLimiter {
     b.byVerdict[v <= 3 ? v : 0]!++;
     b.tplBuf = buf;
     b.tplOff = off;
+    b.tplLen = kept;
     return false;
   }
 
@@ -103,7 +109,8 @@ export class CgroupRateLimiter {
     const out: Summary[] = [];
     for (const b of this.buckets.values()) {
       if (b.suppressed === 0 || b.tplBuf === undefined) continue;
-      const template = Buffer.from(b.tplBuf.subarray(b.tplOff, b.tplOff + RECORD_SIZE));
+      const template = Buffer.alloc(RECORD_SIZE);
+      b.tplBuf.copy(template, 0, b.tplOff, b.tplOff + b.tplLen);
       out.push({
         cgroupId: template.readBigUInt64LE(OFF.cgroupId),
         count: b.suppressed,

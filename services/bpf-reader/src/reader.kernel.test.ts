@@ -48,6 +48,11 @@ async function kernelDrops(): Promise<number> {
   return reader.value('sluice_events_dropped_total', { stage: 'kernel' });
 }
 
+/** The helper stream format the reader's start-up log names (its log is written asynchronously: waited for). */
+async function streamFormatLogged(): Promise<string> {
+  return until(() => /"stream":"(\w+)"[^\n]*helper stream format/.exec(reader.proc.stderr())?.[1], 5000, 'the helper stream format in the log');
+}
+
 /** Waits until the reader has handled everything the kernel reported generating. */
 async function quiesce(generatedAtLeast: number): Promise<void> {
   await until(async () => {
@@ -98,6 +103,8 @@ afterAll(async () => {
 
 describe('bpf-reader on the real kernel', () => {
   it('N connects from a test cgroup produce exactly N records in JetStream', async () => {
+    // The helper of this build streams packed records, and the reader asks for them.
+    expect(await streamFormatLogged()).toBe('packed');
     const N = 2000;
     const [counts] = await probe<ProbeCounts>(agent.path, 'burst', '127.0.0.2', 9, N);
     expect(counts!.outcomes).toEqual({ EPERM: N });
@@ -222,5 +229,21 @@ describe('bpf-reader on the real kernel', () => {
     expect(got + drops).toBe(generated);
     // Retried batches carried their original Nats-Msg-Id: no record is in the stream twice.
     expect(after.ids.size).toBe(after.mine.length);
+  });
+
+  it('the fixed stream (what a helper from before --packed writes) delivers exactly the same', async () => {
+    const before = (await delivered()).mine.length;
+    await reader.stop();
+    reader = await startReader({ ...READER_ENV(), READER_STREAM_FORMAT: 'fixed' });
+    await until(() => reader.helperPid(), 10_000, 'the helper to start');
+    expect(await streamFormatLogged()).toBe('fixed');
+    const N = 2000;
+    const [counts] = await probe<ProbeCounts>(agent.path, 'burst', '127.0.0.2', 9, N);
+    expect(counts!.outcomes).toEqual({ EPERM: N });
+    await quiesce((await sb.stats()).counters.generated!);
+    const d = await delivered();
+    expect(d.mine.length - before).toBe(N);
+    expect(d.ids.size).toBe(d.mine.length);
+    expect(await readerDrops()).toBe(0);
   });
 });

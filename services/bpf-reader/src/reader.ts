@@ -3,13 +3,19 @@
 // on the ledger with its reason, so per stream:
 //   records received == records batched + rate_limit drops (+ those still in the open batch)
 // and rate-limited records come back as SUPPRESSED summaries.
+//
+// The helper writes fixed 256-byte records, or (`stream --packed`, what the reader asks of a
+// helper that can) packed entries: the SLUICE_RAW packed body form, so a run of records is
+// copied into a packed batch as it came. A record is addressed by where its frame starts (p) and
+// ends (q); its bytes start at p + `rec` (the length word's size for packed entries, else 0).
 import { encodeSuppressed } from '@sluice/contracts';
 import { AckWindow } from './ack-window.ts';
 import type { Batcher } from './batcher.ts';
 import type { DropLedger } from './drops.ts';
-import { FrameSplitter } from './frames.ts';
+import { FrameSplitter, type Splitter } from './frames.ts';
 import { COUNTER_SLOT, KernelCounters, readCounters } from './kernel-counters.ts';
 import { KIND_COUNTERS, OFF, RECORD_SIZE } from './layout.ts';
+import { HEAD, keptAt, PackedSplitter } from './packed-frames.ts';
 import type { CgroupRateLimiter } from './rate-limit.ts';
 import { RecordRun } from './record-run.ts';
 import { RedeliveryFilter } from './redelivery.ts';
@@ -24,6 +30,9 @@ export interface ReaderStats {
   skippedBytes: number;
 }
 
+/** The helper's output: 256-byte records (`stream`) or packed entries (`stream --packed`). */
+export type StreamFormat = 'fixed' | 'packed';
+
 export interface ReaderHooks {
   /** Kernel records received, per chunk (sluice_events_total{stage="reader"}). */
   handled(n: number): void;
@@ -34,15 +43,20 @@ export interface ReaderHooks {
 export class ReaderCore {
   readonly stats: ReaderStats = { received: 0, suppressed: 0, summaries: 0, countersRecords: 0, malformedRuns: 0, skippedBytes: 0 };
   readonly kernel = new KernelCounters();
-  private readonly splitter: FrameSplitter;
+  private readonly splitter: Splitter;
+  private readonly packed: boolean;
+  /** Where a record's bytes start in its frame. */
+  private readonly rec: number;
+  /** A packed COUNTERS record, zero-extended for the fixed-offset decoder. */
+  private readonly scratch = Buffer.alloc(RECORD_SIZE);
   readonly redelivery: RedeliveryFilter;
   /** What the helper may release from the ring (the caller settles batches and reports acks). */
   readonly acks = new AckWindow();
   private chunkReceived = 0;
   private chunkSuppressed = 0;
   /** Adjacent records in hand, copied in one go when the run breaks or the chunk ends (record-run.ts). */
-  private readonly seen = new RecordRun(RECORD_SIZE);
-  private readonly batched = new RecordRun(RECORD_SIZE);
+  private readonly seen = new RecordRun();
+  private readonly batched = new RecordRun();
 
   constructor(
     private readonly limiter: CgroupRateLimiter,
@@ -51,19 +65,23 @@ export class ReaderCore {
     private readonly hooks: ReaderHooks,
     /** Records remembered for re-delivery detection: the helper's --max-unacked. */
     redeliveryWindow = 16_384,
+    readonly streamFormat: StreamFormat = 'fixed',
   ) {
+    this.packed = streamFormat === 'packed';
+    this.rec = this.packed ? HEAD : 0;
     this.redelivery = new RedeliveryFilter(redeliveryWindow, () => {
       this.stats.malformedRuns++;
       this.ledger.drop('reader', 'decode', 1);
     });
-    this.splitter = new FrameSplitter(RECORD_SIZE, {
-      records: (buf, off, n) => this.onRecords(buf, off, n),
+    const events = {
+      records: (buf: Buffer, off: number, end: number, n: number) => this.onRecords(buf, off, end, n),
       malformed: () => {
         this.stats.malformedRuns++;
         this.ledger.drop('reader', 'decode', 1);
       },
-      skipped: (n) => (this.stats.skippedBytes += n),
-    });
+      skipped: (n: number) => (this.stats.skippedBytes += n),
+    };
+    this.splitter = this.packed ? new PackedSplitter(events) : new FrameSplitter(RECORD_SIZE, events);
   }
 
   /** A new helper stream begins (its acks count from its first record). */
@@ -71,6 +89,7 @@ export class ReaderCore {
     this.acks.streamStarted();
   }
 
+  /** The helper's next bytes. The reader keeps views of them (re-delivery memory): never write into a chunk pushed. */
   push(chunk: Buffer): void {
     try {
       this.splitter.push(chunk);
@@ -89,7 +108,8 @@ export class ReaderCore {
     this.flushRuns(); // the re-delivery memory must hold every record delivered before the end
     if (tail) {
       this.stats.skippedBytes += tail.length;
-      if (!this.redelivery.streamEnded(tail)) this.splitter.countLost(0);
+      // The filter wants the record's own bytes: a packed tail starts with its length word.
+      if (!this.redelivery.streamEnded(this.packed ? tail.subarray(HEAD) : tail)) this.splitter.countLost(0);
     } else {
       this.redelivery.streamEnded(undefined);
     }
@@ -104,40 +124,69 @@ export class ReaderCore {
     return summaries.length;
   }
 
+  /** End of the frame starting at p. */
+  private frameEnd(buf: Buffer, p: number): number {
+    return this.packed ? p + HEAD + keptAt(buf, p) : p + RECORD_SIZE;
+  }
+
   /**
-   * A run of records from the splitter. The common case (no re-delivery check under way, no rate
-   * limit) takes the run whole: marks, the re-delivery memory and the batch in one step each, split
-   * only around COUNTERS records; otherwise record by record.
+   * A run of records from the splitter, at buf[off, end). The common case (no re-delivery check
+   * under way, no rate limit) takes the run whole: marks, the re-delivery memory and the batch in
+   * one step each, split only around COUNTERS records; otherwise record by record.
    */
-  private onRecords(buf: Buffer, off: number, n: number): void {
-    const end = off + n * RECORD_SIZE;
+  private onRecords(buf: Buffer, off: number, end: number, n: number): void {
     if (this.redelivery.checking || this.limiter.enabled) {
-      for (let p = off; p < end; p += RECORD_SIZE) this.onRecord(buf, p);
+      for (let p = off; p < end; ) {
+        const q = this.frameEnd(buf, p);
+        this.onRecord(buf, p, q);
+        p = q;
+      }
+      return;
+    }
+    const kindAt = this.rec + OFF.kind;
+    if (!this.packed) {
+      let from = off;
+      for (let p = off; p < end; p += RECORD_SIZE) {
+        if (buf[p + kindAt] !== KIND_COUNTERS) continue;
+        if (p > from) this.takeRun(buf, from, p, (p - from) / RECORD_SIZE);
+        this.onRecord(buf, p, p + RECORD_SIZE);
+        from = p + RECORD_SIZE;
+      }
+      if (end > from) this.takeRun(buf, from, end, (end - from) / RECORD_SIZE);
       return;
     }
     let from = off;
-    for (let p = off; p < end; p += RECORD_SIZE) {
-      if (buf[p + OFF.kind] !== KIND_COUNTERS) continue;
-      if (p > from) this.takeRun(buf, from, (p - from) / RECORD_SIZE);
-      this.onRecord(buf, p);
-      from = p + RECORD_SIZE;
+    let k = 0;
+    for (let p = off; p < end; ) {
+      const q = p + HEAD + keptAt(buf, p);
+      if (buf[p + kindAt] !== KIND_COUNTERS) {
+        k++;
+        p = q;
+        continue;
+      }
+      if (k > 0) this.takeRun(buf, from, p, k);
+      this.onRecord(buf, p, q);
+      from = p = q;
+      k = 0;
     }
-    if (end > from) this.takeRun(buf, from, (end - from) / RECORD_SIZE);
+    if (k > 0) this.takeRun(buf, from, end, k);
   }
 
-  /** `n` data records, none rate-limited: remembered and batched as one run. */
-  private takeRun(buf: Buffer, off: number, n: number): void {
+  /** `n` data records at buf[off, end), none rate-limited: remembered and batched as one run. */
+  private takeRun(buf: Buffer, off: number, end: number, n: number): void {
     const mark = this.acks.take(n);
     this.chunkReceived += n;
-    this.seen.extend(buf, off, mark, this.flushSeen, n);
-    this.batched.extend(buf, off, mark, this.flushBatched, n);
+    this.seen.extend(buf, off, end, mark, this.flushSeen, n);
+    this.batched.extend(buf, off, end, mark, this.flushBatched, n);
   }
 
-  private onRecord(buf: Buffer, off: number): void {
+  /** The record framed at buf[p, q). */
+  private onRecord(buf: Buffer, p: number, q: number): void {
     const mark = this.acks.take();
-    if (buf[off + OFF.kind] === KIND_COUNTERS) {
+    const r = p + this.rec;
+    if (buf[r + OFF.kind] === KIND_COUNTERS) {
       this.stats.countersRecords++;
-      const d = this.kernel.update(readCounters(buf, off));
+      const d = this.kernel.update(readCounters(...this.whole(buf, p, q)));
       this.hooks.kernelGenerated(d[COUNTER_SLOT.generated]!);
       this.ledger.drop('kernel', 'ringbuf_full', d[COUNTER_SLOT.ringbuf_full]!);
       return;
@@ -145,20 +194,31 @@ export class ReaderCore {
     if (this.redelivery.checking) {
       // A new stream's first records: one by one, after what is already in hand.
       this.flushRuns();
-      if (this.redelivery.repeated(buf, off)) return;
+      if (this.redelivery.repeated(buf, p, this.packed)) return;
       this.chunkReceived++;
-      if (this.limiter.admit(buf, off)) this.batcher.add(buf, off, mark);
+      if (this.limiter.admit(buf, r, q - r)) this.flushBatched(buf, p, q, 1, mark);
       else this.chunkSuppressed++;
       return;
     }
     this.chunkReceived++;
-    this.seen.extend(buf, off, mark, this.flushSeen);
-    if (this.limiter.admit(buf, off)) this.batched.extend(buf, off, mark, this.flushBatched);
+    this.seen.extend(buf, p, q, mark, this.flushSeen);
+    if (this.limiter.admit(buf, r, q - r)) this.batched.extend(buf, p, q, mark, this.flushBatched);
     else this.chunkSuppressed++;
   }
 
-  private readonly flushSeen = (buf: Buffer, off: number, n: number): void => this.redelivery.remember(buf, off, n);
-  private readonly flushBatched = (buf: Buffer, off: number, n: number, mark: number): void => this.batcher.addRun(buf, off, n, mark);
+  /** The whole 256-byte record framed at buf[p, q): in place, or zero-extended into scratch (packed). */
+  private whole(buf: Buffer, p: number, q: number): [Buffer, number] {
+    if (!this.packed) return [buf, p];
+    this.scratch.fill(0);
+    buf.copy(this.scratch, 0, p + HEAD, q);
+    return [this.scratch, 0];
+  }
+
+  private readonly flushSeen = (buf: Buffer, off: number, _end: number, n: number): void => this.redelivery.remember(buf, off, n, this.packed);
+  private readonly flushBatched = (buf: Buffer, off: number, end: number, n: number, mark: number): void => {
+    if (this.packed) this.batcher.addPacked(buf, off, end, n, mark);
+    else this.batcher.addRun(buf, off, n, mark);
+  };
 
   private flushRuns(): void {
     this.seen.flush(this.flushSeen);

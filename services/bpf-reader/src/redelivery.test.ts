@@ -59,16 +59,16 @@ describe('RedeliveryFilter', () => {
     expect(f.streamEnded(rec(1).subarray(0, 20))).toBe(false);
   });
 
-  it('remembers runs of records like single ones, across the ring end and past the window', () => {
+  it('remembers runs of records like single ones, across runs and past the window', () => {
     const f = new RedeliveryFilter(4, () => {});
     const run = (from: number, n: number) => Buffer.concat(Array.from({ length: n }, (_, i) => rec(from + i)));
     expect(f.checking).toBe(false);
-    f.remember(run(0, 3), 0, 3);
-    f.remember(run(3, 2), 0, 2); // wraps
+    f.remember(run(0, 3), 0, 3, false);
+    f.remember(run(3, 2), 0, 2, false); // the oldest run no longer needed whole
     f.streamEnded(undefined);
     expect(f.checking).toBe(true);
     expect([4, 1, 2, 3, 0].map((i) => f.repeated(rec(i), 0))).toEqual([true, true, true, true, false]);
-    f.remember(run(10, 9), 256, 8); // longer than the window: its last four count
+    f.remember(run(10, 9), 256, 8, false); // longer than the window: its last four count
     f.streamEnded(undefined);
     expect([18, 15, 16, 17, 14].map((i) => f.repeated(rec(i), 0))).toEqual([true, true, true, true, false]);
   });

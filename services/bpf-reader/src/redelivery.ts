@@ -16,14 +16,36 @@
 // are checked against that memory, in any order (batches land out of order when one is retried).
 // A record torn by a helper's death was not delivered: if it comes again it is delivered, and if
 // it does not within the window it is counted as lost (reason=decode).
+//
+// The memory is views of the helper's chunks, not copies: the reader never writes into a chunk,
+// and a copy of every record was a tenth of the reader's time. Runs are kept in the stream's
+// format (fixed or packed entries) and turned into whole records only when a stream ends.
+import { HEAD, keptAt } from './packed-frames.ts';
 import { OFF, RECORD_SIZE, RECORD_VERSION } from './layout.ts';
 
 /** A torn tail shorter than this (header + timestamp, cgroup, cookie, task) cannot be told apart. */
 const MIN_TORN = OFF.tsNs + 32;
+const ZEROS = '\0'.repeat(RECORD_SIZE);
+
+/** Identity of the record at buf[off]: its 256 bytes as a string (a packed entry zero-extended). */
+export function recordId(buf: Buffer, off: number, packed: boolean): string {
+  if (!packed) return buf.toString('latin1', off, off + RECORD_SIZE);
+  const kept = keptAt(buf, off);
+  return buf.toString('latin1', off + HEAD, off + HEAD + kept) + ZEROS.slice(kept);
+}
+
+interface Held {
+  buf: Buffer;
+  off: number;
+  n: number;
+  packed: boolean;
+}
 
 export class RedeliveryFilter {
-  private readonly ring: Buffer;
-  private written = 0;
+  /** Views of the last runs delivered, oldest first from `head`: at least the last `window` records. */
+  private held: Array<Held | undefined> = [];
+  private head = 0;
+  private heldN = 0;
   private recent: Set<string> | undefined;
   private left = 0;
   private tornId: string | undefined;
@@ -33,9 +55,7 @@ export class RedeliveryFilter {
     private readonly window: number,
     /** A torn record that never came again: lost. */
     private readonly tornLost: () => void,
-  ) {
-    this.ring = Buffer.alloc(window * RECORD_SIZE);
-  }
+  ) {}
 
   /** True while a new stream's first records must be checked one by one with repeated(). */
   get checking(): boolean {
@@ -43,31 +63,29 @@ export class RedeliveryFilter {
   }
 
   /**
-   * Remember `n` records lying back to back at buf[off…], delivered and not checked (checking is
-   * false): what repeated() does for one record that is not a repeat, in at most two copies.
+   * Remember `n` records lying back to back at buf[off…] (packed: entries), delivered and not
+   * checked (checking is false): what repeated() does for one record that is not a repeat.
+   * Keeps a view; buf must not change afterwards.
    */
-  remember(buf: Buffer, off: number, n: number): void {
-    const w = this.window;
-    if (n > w) {
-      off += (n - w) * RECORD_SIZE;
-      this.written += n - w;
-      n = w;
+  remember(buf: Buffer, off: number, n: number, packed: boolean): void {
+    this.held.push({ buf, off, n, packed });
+    this.heldN += n;
+    // The oldest run goes once the others hold a window's worth.
+    for (let h = this.held[this.head]!; this.heldN - h.n >= this.window; h = this.held[this.head]!) {
+      this.heldN -= h.n;
+      this.held[this.head++] = undefined;
     }
-    while (n > 0) {
-      const slot = this.written % w;
-      const k = Math.min(n, w - slot);
-      buf.copy(this.ring, slot * RECORD_SIZE, off, off + k * RECORD_SIZE);
-      this.written += k;
-      off += k * RECORD_SIZE;
-      n -= k;
+    if (this.head > 64 && this.head * 2 > this.held.length) {
+      this.held = this.held.slice(this.head);
+      this.head = 0;
     }
   }
 
-  /** True if the kernel record at buf[off] repeats one already delivered (skip it). */
-  repeated(buf: Buffer, off: number): boolean {
+  /** True if the kernel record at buf[off] (packed: the entry there) repeats one already delivered (skip it). */
+  repeated(buf: Buffer, off: number, packed = false): boolean {
     let repeat = false;
     if (this.recent) {
-      const id = buf.toString('latin1', off, off + RECORD_SIZE);
+      const id = recordId(buf, off, packed);
       if (this.tornId !== undefined && id.startsWith(this.tornId)) {
         this.tornId = undefined; // the torn record came again: delivered now
       } else if (this.recent.delete(id)) {
@@ -76,19 +94,22 @@ export class RedeliveryFilter {
       }
       if (--this.left <= 0 || (this.recent.size === 0 && this.tornId === undefined)) this.endRecovery();
     }
-    if (!repeat) buf.copy(this.ring, (this.written++ % this.window) * RECORD_SIZE, off, off + RECORD_SIZE);
+    if (!repeat) this.remember(buf, off, 1, packed);
     return repeat;
   }
 
   /**
-   * The stream ended. `tail`: bytes of a record torn at the end, if any; returns true if the
-   * filter takes over accounting for it (it may come again), false if the caller counts it.
+   * The stream ended. `tail`: the bytes of a record torn at the end (from its first byte, no
+   * length word), if any; returns true if the filter takes over accounting for it (it may come
+   * again), false if the caller counts it.
    */
   streamEnded(tail: Buffer | undefined): boolean {
     // A restart during recovery: what was still expected may still come (from the ring, again).
     const set = new Set<string>(this.recent);
     for (const id of this.lastDelivered()) set.add(id);
-    this.written = 0;
+    this.held = [];
+    this.head = 0;
+    this.heldN = 0;
     let takes = false;
     if (tail && tail.length >= MIN_TORN && tail[OFF.version] === RECORD_VERSION) {
       if (this.tornId !== undefined) this.tornLost(); // one torn record is tracked; an older one is given up
@@ -118,10 +139,18 @@ export class RedeliveryFilter {
     this.left = this.window;
   }
 
+  /** The last `window` records delivered, as identities. */
   private lastDelivered(): string[] {
-    const n = Math.min(this.written, this.window);
+    let skip = this.heldN - this.window;
     const out: string[] = [];
-    for (let i = 0; i < n; i++) out.push(this.ring.toString('latin1', i * RECORD_SIZE, (i + 1) * RECORD_SIZE));
+    for (let i = this.head; i < this.held.length; i++) {
+      const { buf, off, n, packed } = this.held[i]!;
+      for (let k = 0, p = off; k < n; k++) {
+        if (skip > 0) skip--;
+        else out.push(recordId(buf, p, packed));
+        p += packed ? HEAD + keptAt(buf, p) : RECORD_SIZE;
+      }
+    }
     return out;
   }
 

@@ -10,6 +10,7 @@ import { Batcher } from './batcher.ts';
 import { IdleCut } from './idle-cut.ts';
 import { systemClock } from './clock.ts';
 import type { env } from './config.ts';
+import { chooseStreamFormat } from './helper-format.ts';
 import { DropAccount, roundDrops } from './drop-account.ts';
 import { DropAccountStore } from './drop-account-store.ts';
 import { DropNoticer } from './drop-notices.ts';
@@ -99,6 +100,8 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
     core.acks.inFlight(b.mark);
     publisher.offer(b);
   });
+  const stream = await chooseStreamFormat(c.SLUICE_BPF_BIN, c.READER_RAW_FORMAT, c.READER_STREAM_FORMAT);
+  log.info({ stream: stream.format, why: stream.why }, 'helper stream format');
   let handledPending = 0;
   const flushHandled = (): void => {
     if (handledPending === 0) return;
@@ -116,6 +119,7 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
       kernelGenerated: (n) => kernelStage.handled(n),
     },
     c.READER_ACK_WINDOW,
+    stream.format,
   );
   m.createObservableGauge('sluice_kernel_counter', { description: 'Kernel counters as last reported in-band by the helper' }).addCallback((o) => {
     for (const [name, slot] of Object.entries(COUNTER_SLOT)) o.observe(core.kernel.current[slot] ?? 0, { counter: name });
@@ -188,6 +192,7 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
         '--pin',
         c.SLUICE_BPF_PIN,
         'stream',
+        ...(stream.format === 'packed' ? ['--packed'] : []),
         '--counters-ms',
         String(c.SLUICE_BPF_COUNTERS_MS),
         '--ack-stdin',
