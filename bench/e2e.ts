@@ -71,11 +71,11 @@ import {
   waitReady,
 } from '@sluice/testkit';
 import { dataStreamName } from '@sluice/store';
-import { poolWindow } from './lib/jvm-threads.ts';
+import { jitCpu, poolWindow } from './lib/jvm-threads.ts';
 import { openSearchCpuSeconds } from './lib/opensearch-cpu.ts';
 import { cpuSeconds, machineBusySeconds } from './lib/proc.ts';
 import { serverPid } from './lib/servers.ts';
-import { warmOpenSearch, WARM_DOCS } from './lib/opensearch-warm.ts';
+import { warmOpenSearch, warmOpenSearchUntilJitQuiet, WARM_DOCS, type WarmUp } from './lib/opensearch-warm.ts';
 import { memFigures, RssWatch } from './lib/rss-watch.ts';
 import { startSideServices, type SideServices } from './lib/side-services.ts';
 import { eventStoreTimes, INGEST_FIELD, rawStoreTimes, stageFigures, stampIngest, type DocStamps } from './lib/stages.ts';
@@ -155,17 +155,25 @@ export async function run(): Promise<Record<string, number>> {
       return undefined;
     });
     const helperPid = await until(() => reader!.helperPid(), 10_000, 'the helper');
-    // The steady state an operator's OpenSearch runs in, not a fresh JVM's JIT (lib/opensearch-warm.ts).
-    const warmS = await warmOpenSearch(slice);
-    process.stderr.write(`e2e bench: OpenSearch warmed with ${WARM_DOCS} documents in ${warmS.toFixed(1)} s\n`);
+    // The steady state an operator's OpenSearch runs in, not a fresh JVM's JIT (lib/opensearch-warm.ts):
+    // until its compiler threads are quiet, unless BENCH_OPENSEARCH_WARM_UNTIL_QUIET=0 (a fixed count).
+    const osPid = serverPid('opensearch');
+    const untilQuiet = process.env.BENCH_OPENSEARCH_WARM_UNTIL_QUIET !== '0' && osPid !== undefined;
+    const warm: WarmUp = untilQuiet
+      ? await warmOpenSearchUntilJitQuiet(slice, OPENSEARCH_URL, osPid, WARM_DOCS, (l) => process.stderr.write(`e2e bench: OpenSearch warm-up: ${l}\n`))
+      : { seconds: await warmOpenSearch(slice), docs: WARM_DOCS, jitSPer1k: NaN, quiet: false };
+    process.stderr.write(`e2e bench: OpenSearch warmed with ${warm.docs} documents in ${warm.seconds.toFixed(1)} s${untilQuiet ? (warm.quiet ? ', JIT quiet' : ', JIT NOT quiet (gave up)') : ' (fixed count)'}\n`);
 
     const stream = dataStreamName(slice.prefix, 'egress');
     const watch = new VisibilityWatch(OPENSEARCH_URL, stream, 100, ['observedTimestamp', INGEST_FIELD]);
     watch.start();
     watching = watch;
     // Warm-up: the whole path once (the attributor learns the container, the data stream exists).
+    const pipeJit0 = osPid === undefined ? NaN : jitCpu(osPid);
     await probe<ProbeCounts>(cgPath, 'sendburst', '198.51.100.7', 9, WARMUP, Math.min(RATE, WARMUP));
     await waitFor('warm-up documents searchable', async () => (watch.seen >= WARMUP ? true : undefined), 240_000);
+    const pipeJit = osPid === undefined ? NaN : (jitCpu(osPid) - pipeJit0) / (WARMUP / 1000);
+    process.stderr.write(`e2e bench: pipeline warm-up of ${WARMUP} records: OpenSearch JIT ${pipeJit.toFixed(3)} CPU-s per 1,000\n`);
     const noStamp = await stampIngest(OPENSEARCH_URL, stream);
     if (noStamp) {
       stampNote = `no bulk stamp, so pulled_to_bulk and bulk_to_searchable are one stage (pulled_to_searchable): ${noStamp}`;
@@ -191,7 +199,6 @@ export async function run(): Promise<Record<string, number>> {
     const cpu0 = pids.map(cpuSeconds);
     const os0 = await openSearchCpuSeconds(OPENSEARCH_URL);
     // OpenSearch's CPU by thread pool (write, search for the watch's polls, refresh, …): where its cores go.
-    const osPid = serverPid('opensearch');
     const osPools = osPid === undefined ? undefined : poolWindow(osPid);
     const machine0 = machineBusySeconds();
     const start = Date.now();
@@ -256,6 +263,11 @@ export async function run(): Promise<Record<string, number>> {
       'e2e.goal_ms': refreshMs + 500,
       'e2e.opensearch_cpu_cores': (os1 - os0) / wall,
       'e2e.opensearch_cpu_s_per_1k_docs': Number(((os1 - os0) / (n / 1000)).toFixed(3)),
+      'e2e.opensearch.jit_s_per_1k_docs': Number(((pools['jit'] ?? 0) / (n / 1000)).toFixed(3)),
+      'e2e.opensearch.warm_docs': warm.docs,
+      'e2e.opensearch.warm_s': Math.round(warm.seconds),
+      ...(Number.isFinite(warm.jitSPer1k) ? { 'e2e.opensearch.warm_jit_s_per_1k_docs': Number(warm.jitSPer1k.toFixed(3)) } : {}),
+      ...(Number.isFinite(pipeJit) ? { 'e2e.opensearch.pipeline_warm_jit_s_per_1k_docs': Number(pipeJit.toFixed(3)) } : {}),
       ...Object.fromEntries(
         Object.entries(pools)
           .filter(([, c]) => c / wall >= 0.01)
