@@ -58,12 +58,8 @@ export async function warmOpenSearch(s: Slice, docs = WARM_DOCS): Promise<number
   return (performance.now() - t0) / 1000;
 }
 
-export interface WarmUp {
+export interface WarmUp extends Quiet {
   seconds: number;
-  docs: number;
-  /** JIT CPU-s per 1,000 documents of the last batch. */
-  jitSPer1k: number;
-  quiet: boolean;
 }
 
 /**
@@ -92,22 +88,40 @@ export async function warmOpenSearchUntilJitQuiet(s: Slice, url: string, pid: nu
       await new Promise((res) => setTimeout(res, Math.max(0, 100 - (Date.now() - t))));
     }
   })();
-  let docs = 0;
-  let jitSPer1k = Infinity;
   try {
-    for (;;) {
-      const jit0 = jitCpu(pid);
-      await loadBatch(s, index, docs, BATCH, 1);
-      docs += BATCH;
-      jitSPer1k = (jitCpu(pid) - jit0) / (BATCH / 1000);
-      const seconds = (performance.now() - t0) / 1000;
-      log(`${docs} documents, ${seconds.toFixed(0)} s: JIT ${jitSPer1k.toFixed(3)} CPU-s per 1,000`);
-      if (docs >= minDocs && (jitSPer1k <= JIT_QUIET_S_PER_1K || seconds >= WARM_MAX_S)) break;
-    }
+    const quiet = await untilJitQuiet(pid, BATCH, minDocs, WARM_MAX_S, (from) => loadBatch(s, index, from, BATCH, 1), log);
+    return { seconds: (performance.now() - t0) / 1000, ...quiet };
   } finally {
     polling = false;
     await poller.catch(() => undefined);
     await s.os.indices.deleteDataStream({ name: index }).catch(() => undefined);
   }
-  return { seconds: (performance.now() - t0) / 1000, docs, jitSPer1k, quiet: jitSPer1k <= JIT_QUIET_S_PER_1K };
+}
+
+export interface Quiet {
+  docs: number;
+  /** JIT CPU-s per 1,000 documents of the last chunk. */
+  jitSPer1k: number;
+  quiet: boolean;
+}
+
+/**
+ * Runs `chunk(from)`, which indexes `perChunk` documents numbered from `from`, at least until
+ * `minDocs`, then until one chunk costs the compiler threads of the JVM `pid` at most
+ * JIT_QUIET_S_PER_1K per 1,000 documents, or `maxS` seconds passed.
+ */
+export async function untilJitQuiet(pid: number, perChunk: number, minDocs: number, maxS: number, chunk: (from: number) => Promise<void>, log: (line: string) => void): Promise<Quiet> {
+  const t0 = performance.now();
+  let docs = 0;
+  let jitSPer1k = Infinity;
+  for (;;) {
+    const jit0 = jitCpu(pid);
+    await chunk(docs);
+    docs += perChunk;
+    jitSPer1k = (jitCpu(pid) - jit0) / (perChunk / 1000);
+    const seconds = (performance.now() - t0) / 1000;
+    log(`${docs} documents, ${seconds.toFixed(0)} s: JIT ${jitSPer1k.toFixed(3)} CPU-s per 1,000`);
+    if (docs >= minDocs && (jitSPer1k <= JIT_QUIET_S_PER_1K || seconds >= maxS)) break;
+  }
+  return { docs, jitSPer1k, quiet: jitSPer1k <= JIT_QUIET_S_PER_1K };
 }
