@@ -38,11 +38,19 @@
 // pending samples printed to stderr show the backlog in the sink's consumer (10–30 NDJSON messages
 // ack-pending, i.e. 1–3 s of traffic), none at the attributor: OpenSearch indexing, not the
 // pipeline's CPU (reader + attributor + sink used ~0.25 cores), is what holds documents back.
-// OpenSearch is warmed first (lib/opensearch-warm.ts: 200,000 egress documents straight to `_bulk`,
-// BENCH_OPENSEARCH_WARM_DOCS): cold, its JIT alone took more CPU than the indexing, and the run
-// measured a JVM starting up rather than the pipeline (2026-12-02: 6.0k/s indexed at 1.13 cores).
-// Then BENCH_E2E_WARMUP records (default 100,000) go through the whole pipeline at the burst's rate.
-// Knobs: BENCH_E2E_RATE (default 10000), BENCH_E2E_SECONDS (default 20).
+// OpenSearch is warmed first (lib/opensearch-warm.ts: at least 200,000 egress documents straight to
+// `_bulk`, BENCH_OPENSEARCH_WARM_DOCS, then on until its JIT is quiet): cold, its JIT alone took more
+// CPU than the indexing, and the run measured a JVM starting up rather than the pipeline. Then at
+// least BENCH_E2E_WARMUP records (default 100,000) go through the whole pipeline at the burst's rate,
+// in chunks until the JIT is quiet on that path too: the pipeline's documents and requests take
+// code the bulk warm-up leaves cold (docs/opensearch-cost.md, "Why the JIT kept compiling").
+//   e2e.opensearch.warm_docs / warm_s / warm_jit_s_per_1k_docs, e2e.pipeline_warm_records /
+//   pipeline_warm_s, e2e.opensearch.pipeline_warm_jit_s_per_1k_docs: the warm-ups and the JIT's
+//   CPU per 1,000 documents of their last chunk; e2e.opensearch.jit_s_per_1k_docs: in the burst
+// Knobs: BENCH_E2E_RATE (default 10000), BENCH_E2E_SECONDS (default 20),
+// BENCH_OPENSEARCH_WARM_UNTIL_QUIET=0 (fixed counts: the warm-ups before 2026-12-02 07:00),
+// BENCH_OPENSEARCH_JIT_QUIET (default 0.015 CPU-s per 1,000), BENCH_OPENSEARCH_WARM_MAX_S (300),
+// BENCH_E2E_WARMUP_MAX_S (180).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -318,8 +326,9 @@ export async function run(): Promise<Record<string, number>> {
 /** Per-document stamps of the run's documents (lib/stages.ts), as stage figures; the detail to stderr. */
 /** Stage figures of the burst (documents from `start`), and as `e2e.trickle.*` of the trickle before it. */
 async function stageBreakdown(slice: Slice, node: string, watch: VisibilityWatch, trickleStart: number, start: number): Promise<Record<string, number>> {
-  const raw = await rawStoreTimes(slice.js, STREAMS.raw.name, subjects.raw(node));
-  const enriched = await eventStoreTimes(slice.js, STREAMS.events.name, `sluice.events.${encodeToken(slice.project)}.>`);
+  // Stored after the trickle began (less a margin for the clocks): not the warm-ups' records.
+  const raw = await rawStoreTimes(slice.js, STREAMS.raw.name, subjects.raw(node), trickleStart - 2000);
+  const enriched = await eventStoreTimes(slice.js, STREAMS.events.name, `sluice.events.${encodeToken(slice.project)}.>`, trickleStart - 2000);
   const stamps: DocStamps[] = [];
   const trickle: DocStamps[] = [];
   const trickleLat: number[] = [];
