@@ -38,11 +38,19 @@
 // pending samples printed to stderr show the backlog in the sink's consumer (10–30 NDJSON messages
 // ack-pending, i.e. 1–3 s of traffic), none at the attributor: OpenSearch indexing, not the
 // pipeline's CPU (reader + attributor + sink used ~0.25 cores), is what holds documents back.
-// OpenSearch is warmed first (lib/opensearch-warm.ts: 200,000 egress documents straight to `_bulk`,
-// BENCH_OPENSEARCH_WARM_DOCS): cold, its JIT alone took more CPU than the indexing, and the run
-// measured a JVM starting up rather than the pipeline (2026-12-02: 6.0k/s indexed at 1.13 cores).
-// Then BENCH_E2E_WARMUP records (default 100,000) go through the whole pipeline at the burst's rate.
-// Knobs: BENCH_E2E_RATE (default 10000), BENCH_E2E_SECONDS (default 20).
+// OpenSearch is warmed first (lib/opensearch-warm.ts: at least 200,000 egress documents straight to
+// `_bulk`, BENCH_OPENSEARCH_WARM_DOCS, then on until its JIT is quiet): cold, its JIT alone took more
+// CPU than the indexing, and the run measured a JVM starting up rather than the pipeline. Then at
+// least BENCH_E2E_WARMUP records (default 100,000) go through the whole pipeline at the burst's rate,
+// in chunks until the JIT is quiet on that path too: the pipeline's documents and requests take
+// code the bulk warm-up leaves cold (docs/opensearch-cost.md, "Why the JIT kept compiling").
+//   e2e.opensearch.warm_docs / warm_s / warm_jit_s_per_1k_docs, e2e.pipeline_warm_records /
+//   pipeline_warm_s, e2e.opensearch.pipeline_warm_jit_s_per_1k_docs: the warm-ups and the JIT's
+//   CPU per 1,000 documents of their last chunk; e2e.opensearch.jit_s_per_1k_docs: in the burst
+// Knobs: BENCH_E2E_RATE (default 10000), BENCH_E2E_SECONDS (default 20),
+// BENCH_OPENSEARCH_WARM_UNTIL_QUIET=0 (fixed counts: the warm-ups before 2026-12-02 07:00),
+// BENCH_OPENSEARCH_JIT_QUIET (default 0.015 CPU-s per 1,000), BENCH_OPENSEARCH_WARM_MAX_S (300),
+// BENCH_E2E_WARMUP_MAX_S (180).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -75,7 +83,7 @@ import { poolWindow } from './lib/jvm-threads.ts';
 import { openSearchCpuSeconds } from './lib/opensearch-cpu.ts';
 import { cpuSeconds, machineBusySeconds } from './lib/proc.ts';
 import { serverPid } from './lib/servers.ts';
-import { warmOpenSearch, WARM_DOCS } from './lib/opensearch-warm.ts';
+import { type Quiet, untilJitQuiet, warmOpenSearch, warmOpenSearchUntilJitQuiet, WARM_DOCS, type WarmUp } from './lib/opensearch-warm.ts';
 import { memFigures, RssWatch } from './lib/rss-watch.ts';
 import { startSideServices, type SideServices } from './lib/side-services.ts';
 import { eventStoreTimes, INGEST_FIELD, rawStoreTimes, stageFigures, stampIngest, type DocStamps } from './lib/stages.ts';
@@ -92,6 +100,9 @@ const OPENSEARCH_URL = testServer('OPENSEARCH_URL');
 // the bulk warm-up does not take (the sink's bulks, the watch's searches, attributed documents).
 // With the bulk warm-up alone OpenSearch's JIT still took 0.38 cores during the burst (2026-12-02).
 const WARMUP = Number(process.env.BENCH_E2E_WARMUP ?? 100_000);
+/** Past WARMUP, chunks of this many records until OpenSearch's JIT is quiet, for at most PIPE_WARM_MAX_S. */
+const PIPE_CHUNK = 50_000;
+const PIPE_WARM_MAX_S = Number(process.env.BENCH_E2E_WARMUP_MAX_S ?? 180);
 /** The quiet-pipe trickle before the burst: records and records/s. */
 const TRICKLE = 40;
 const TRICKLE_RATE = 10;
@@ -155,17 +166,32 @@ export async function run(): Promise<Record<string, number>> {
       return undefined;
     });
     const helperPid = await until(() => reader!.helperPid(), 10_000, 'the helper');
-    // The steady state an operator's OpenSearch runs in, not a fresh JVM's JIT (lib/opensearch-warm.ts).
-    const warmS = await warmOpenSearch(slice);
-    process.stderr.write(`e2e bench: OpenSearch warmed with ${WARM_DOCS} documents in ${warmS.toFixed(1)} s\n`);
+    // The steady state an operator's OpenSearch runs in, not a fresh JVM's JIT (lib/opensearch-warm.ts):
+    // until its compiler threads are quiet, unless BENCH_OPENSEARCH_WARM_UNTIL_QUIET=0 (a fixed count).
+    const osPid = serverPid('opensearch');
+    const untilQuiet = process.env.BENCH_OPENSEARCH_WARM_UNTIL_QUIET !== '0' && osPid !== undefined;
+    const warm: WarmUp = untilQuiet
+      ? await warmOpenSearchUntilJitQuiet(slice, OPENSEARCH_URL, osPid, WARM_DOCS, (l) => process.stderr.write(`e2e bench: OpenSearch warm-up: ${l}\n`))
+      : { seconds: await warmOpenSearch(slice), docs: WARM_DOCS, jitSPer1k: NaN, quiet: false };
+    process.stderr.write(`e2e bench: OpenSearch warmed with ${warm.docs} documents in ${warm.seconds.toFixed(1)} s${untilQuiet ? (warm.quiet ? ', JIT quiet' : ', JIT NOT quiet (gave up)') : ' (fixed count)'}\n`);
 
     const stream = dataStreamName(slice.prefix, 'egress');
     const watch = new VisibilityWatch(OPENSEARCH_URL, stream, 100, ['observedTimestamp', INGEST_FIELD]);
     watch.start();
     watching = watch;
     // Warm-up: the whole path once (the attributor learns the container, the data stream exists).
-    await probe<ProbeCounts>(cgPath, 'sendburst', '198.51.100.7', 9, WARMUP, Math.min(RATE, WARMUP));
-    await waitFor('warm-up documents searchable', async () => (watch.seen >= WARMUP ? true : undefined), 240_000);
+    // Then in chunks until OpenSearch's JIT is quiet on this path too: the bulk warm-up's documents
+    // and requests leave code cold that the pipeline's take (docs/opensearch-cost.md).
+    const chunk = async (from: number, n: number): Promise<void> => {
+      await probe<ProbeCounts>(cgPath, 'sendburst', '198.51.100.7', 9, n, Math.min(RATE, n));
+      await waitFor('warm-up documents searchable', async () => (watch.seen >= from + n ? true : undefined), 240_000);
+    };
+    const t0 = performance.now();
+    const pipe: Quiet =
+      untilQuiet && osPid !== undefined
+        ? await untilJitQuiet(osPid, PIPE_CHUNK, WARMUP, PIPE_WARM_MAX_S, (from) => chunk(from, PIPE_CHUNK), (l) => process.stderr.write(`e2e bench: pipeline warm-up: ${l}\n`))
+        : await chunk(0, WARMUP).then(() => ({ docs: WARMUP, jitSPer1k: NaN, quiet: false }));
+    const pipeS = (performance.now() - t0) / 1000;
     const noStamp = await stampIngest(OPENSEARCH_URL, stream);
     if (noStamp) {
       stampNote = `no bulk stamp, so pulled_to_bulk and bulk_to_searchable are one stage (pulled_to_searchable): ${noStamp}`;
@@ -191,7 +217,6 @@ export async function run(): Promise<Record<string, number>> {
     const cpu0 = pids.map(cpuSeconds);
     const os0 = await openSearchCpuSeconds(OPENSEARCH_URL);
     // OpenSearch's CPU by thread pool (write, search for the watch's polls, refresh, …): where its cores go.
-    const osPid = serverPid('opensearch');
     const osPools = osPid === undefined ? undefined : poolWindow(osPid);
     const machine0 = machineBusySeconds();
     const start = Date.now();
@@ -256,6 +281,13 @@ export async function run(): Promise<Record<string, number>> {
       'e2e.goal_ms': refreshMs + 500,
       'e2e.opensearch_cpu_cores': (os1 - os0) / wall,
       'e2e.opensearch_cpu_s_per_1k_docs': Number(((os1 - os0) / (n / 1000)).toFixed(3)),
+      'e2e.opensearch.jit_s_per_1k_docs': Number(((pools['jit'] ?? 0) / (n / 1000)).toFixed(3)),
+      'e2e.opensearch.warm_docs': warm.docs,
+      'e2e.opensearch.warm_s': Math.round(warm.seconds),
+      ...(Number.isFinite(warm.jitSPer1k) ? { 'e2e.opensearch.warm_jit_s_per_1k_docs': Number(warm.jitSPer1k.toFixed(3)) } : {}),
+      'e2e.pipeline_warm_records': pipe.docs,
+      'e2e.pipeline_warm_s': Math.round(pipeS),
+      ...(Number.isFinite(pipe.jitSPer1k) ? { 'e2e.opensearch.pipeline_warm_jit_s_per_1k_docs': Number(pipe.jitSPer1k.toFixed(3)) } : {}),
       ...Object.fromEntries(
         Object.entries(pools)
           .filter(([, c]) => c / wall >= 0.01)
@@ -294,8 +326,9 @@ export async function run(): Promise<Record<string, number>> {
 /** Per-document stamps of the run's documents (lib/stages.ts), as stage figures; the detail to stderr. */
 /** Stage figures of the burst (documents from `start`), and as `e2e.trickle.*` of the trickle before it. */
 async function stageBreakdown(slice: Slice, node: string, watch: VisibilityWatch, trickleStart: number, start: number): Promise<Record<string, number>> {
-  const raw = await rawStoreTimes(slice.js, STREAMS.raw.name, subjects.raw(node));
-  const enriched = await eventStoreTimes(slice.js, STREAMS.events.name, `sluice.events.${encodeToken(slice.project)}.>`);
+  // Stored after the trickle began (less a margin for the clocks): not the warm-ups' records.
+  const raw = await rawStoreTimes(slice.js, STREAMS.raw.name, subjects.raw(node), trickleStart - 2000);
+  const enriched = await eventStoreTimes(slice.js, STREAMS.events.name, `sluice.events.${encodeToken(slice.project)}.>`, trickleStart - 2000);
   const stamps: DocStamps[] = [];
   const trickle: DocStamps[] = [];
   const trickleLat: number[] = [];

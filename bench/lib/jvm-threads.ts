@@ -62,3 +62,23 @@ export function poolWindow(pid: number): () => Record<string, number> {
   const pools = threadPools(pid);
   return () => poolDelta(t0, taskCpu(pid), new Map([...pools, ...threadPools(pid)]));
 }
+
+/**
+ * CPU-seconds so far of the JIT compiler threads of `pid` (`C1/C2 CompilerThreadN`, whose names
+ * /proc truncates to "C2 CompilerThre"): no jcmd, so cheap enough to read every few seconds.
+ * Compiler threads come and go (UseDynamicNumberOfCompilerThreads); one that exited is not counted.
+ */
+export function jitCpu(pid: number): number {
+  let sum = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      if (!/^C[12] Compiler/.test(readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8'))) continue;
+      const s = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(') ') + 2).split(' ');
+      sum += (Number(f[11]) + Number(f[12])) / TICKS;
+    } catch {
+      /* thread exited */
+    }
+  }
+  return sum;
+}

@@ -8,7 +8,7 @@
 //            pipeline (one `set` processor) into a bench-only mapped field (OpenSearch's JVM clock)
 //   searchable  the send time of the first search that returned it (the bench's clock, 100 ms polls)
 // Stage figures are the gaps between consecutive stamps; ms resolution for observed and bulk.
-import type { JetStreamClient } from '@nats-io/jetstream';
+import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
 import { HEADERS } from '@sluice/contracts';
 import { percentile } from './stats.ts';
 
@@ -56,10 +56,17 @@ export function stageFigures(docs: Iterable<DocStamps>): Record<string, number> 
 // bigint in some client versions, number in others; ms precision is what the stages need.
 const ms = (nanos: bigint | number): number => Number(nanos) / 1e6;
 
-/** Reads every message on `subject` of `stream` (an ordered consumer) and hands each to `each`. */
-async function readAll(js: JetStreamClient, stream: string, subject: string, each: (data: Uint8Array, header: (n: string) => string | undefined, storedMs: number) => void): Promise<void> {
+/**
+ * Reads every message on `subject` of `stream` (an ordered consumer) stored from `sinceMs` on (all
+ * when undefined) and hands each to `each`. From a time, not the start: after a warm-up of 500,000
+ * records the read from the start stopped short of the burst, and its stages went missing.
+ */
+async function readAll(js: JetStreamClient, stream: string, subject: string, sinceMs: number | undefined, each: (data: Uint8Array, header: (n: string) => string | undefined, storedMs: number) => void): Promise<void> {
   // A string, not an array: filter_subjects lists need nats-server 2.10, the one here is 2.9.
-  const c = await js.consumers.get(stream, { filter_subjects: subject });
+  const c = await js.consumers.get(stream, {
+    filter_subjects: subject,
+    ...(sinceMs === undefined ? {} : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(sinceMs).toISOString() }),
+  });
   for (;;) {
     const batch = await c.fetch({ max_messages: 500, expires: 2000 });
     let n = 0;
@@ -74,9 +81,9 @@ async function readAll(js: JetStreamClient, stream: string, subject: string, eac
 }
 
 /** Record sequence → store time of its SLUICE_RAW batch (ids are <node>:<boot>:<seq>). */
-export async function rawStoreTimes(js: JetStreamClient, stream: string, subject: string): Promise<Map<number, number>> {
+export async function rawStoreTimes(js: JetStreamClient, stream: string, subject: string, sinceMs?: number): Promise<Map<number, number>> {
   const out = new Map<number, number>();
-  await readAll(js, stream, subject, (_d, header, t) => {
+  await readAll(js, stream, subject, sinceMs, (_d, header, t) => {
     const first = Number(header(HEADERS.firstSeq));
     const count = Number(header(HEADERS.count));
     for (let i = 0; i < count; i++) out.set(first + i, t);
@@ -87,10 +94,10 @@ export async function rawStoreTimes(js: JetStreamClient, stream: string, subject
 const ID = /"id":"([^"]+)"/;
 
 /** Event id → store time of the SLUICE_EVENTS message that carried it. */
-export async function eventStoreTimes(js: JetStreamClient, stream: string, subject: string): Promise<Map<string, number>> {
+export async function eventStoreTimes(js: JetStreamClient, stream: string, subject: string, sinceMs?: number): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const dec = new TextDecoder();
-  await readAll(js, stream, subject, (data, _h, t) => {
+  await readAll(js, stream, subject, sinceMs, (data, _h, t) => {
     for (const line of dec.decode(data).split('\n')) {
       const id = ID.exec(line)?.[1];
       if (id !== undefined) out.set(id, t);

@@ -13,6 +13,19 @@
 const PAGE = 10_000;
 const MARGIN = 2_000;
 
+/** One poll's search: the documents past `after` (a `_seq_no`), oldest first, their `fields` as epoch ms. */
+export function pollBody(after: number, rangeOk: boolean, fields: readonly string[]): object {
+  return {
+    size: PAGE,
+    _source: false,
+    seq_no_primary_term: true,
+    sort: [{ _seq_no: 'asc' }],
+    ...(after < 0 ? {} : rangeOk ? { query: { range: { _seq_no: { gt: after } } } } : { search_after: [after] }),
+    docvalue_fields: fields.map((field) => ({ field, format: 'epoch_millis' })),
+    track_total_hits: false,
+  };
+}
+
 interface Hit {
   _id: string;
   _seq_no: number;
@@ -77,15 +90,7 @@ export class VisibilityWatch {
       const r = await fetch(`${this.url}/${this.index}/_search`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          size: PAGE,
-          _source: false,
-          seq_no_primary_term: true,
-          sort: [{ _seq_no: 'asc' }],
-          ...(after < 0 ? {} : this.rangeOk ? { query: { range: { _seq_no: { gt: after } } } } : { search_after: [after] }),
-          docvalue_fields: ['@timestamp', ...(sentAt === undefined ? this.extraFields : [])].map((field) => ({ field, format: 'epoch_millis' })),
-          track_total_hits: false,
-        }),
+        body: JSON.stringify(pollBody(after, this.rangeOk, ['@timestamp', ...(sentAt === undefined ? this.extraFields : [])])),
       });
       if (r.status === 404) return; // the data stream does not exist until the first document
       if (r.status === 400 && this.rangeOk && after >= 0) {

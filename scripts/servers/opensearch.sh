@@ -52,7 +52,8 @@ opensearch_node_prepare() {
     die "user $OPENSEARCH_USER cannot reach $dir; clone the repo where other users can traverse its parents"
 }
 
-# opensearch_node_launch NAME DIR HEAP
+# opensearch_node_launch NAME DIR HEAP. SLUICE_OPENSEARCH_JAVA_OPTS adds JVM options for a diagnosis
+# (e.g. -Xlog:jit+compilation=debug:file=...); the clean environment below would drop anything else.
 opensearch_node_launch() {
   local name=$1 dir=$2 heap=$3 home
   home="$(opensearch_dist_home)"
@@ -61,6 +62,6 @@ opensearch_node_launch() {
     env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME="$dir" \
     OPENSEARCH_JAVA_HOME="$(java_home)" OPENSEARCH_TMPDIR="$dir/tmp" \
     OPENSEARCH_PATH_CONF="$dir/config" \
-    OPENSEARCH_JAVA_OPTS="-Xms$heap -Xmx$heap" \
+    OPENSEARCH_JAVA_OPTS="-Xms$heap -Xmx$heap${SLUICE_OPENSEARCH_JAVA_OPTS:+ $SLUICE_OPENSEARCH_JAVA_OPTS}" \
     "$home/bin/opensearch" "-Epath.data=$dir/data"
 }
