@@ -9,6 +9,7 @@
 // Limit: a torn record whose would-be end coincides with the end of a read passes as a record
 // (its successor is not there to contradict it). The helper writes whole records, so tearing
 // only happens where it dies, and the stream's end() is then what judges the remainder.
+import { SplitterBase } from './splitter-base.ts';
 import { KIND_COUNTERS, KIND_DNS, KIND_ESCAPE, KIND_MAX, MODE_MAX, OFF, REASON_MAX, RECORD_VERSION, VERDICT_MAX } from './layout.ts';
 
 /**
@@ -58,26 +59,21 @@ export interface Splitter {
   readonly pending: number;
 }
 
-export class FrameSplitter implements Splitter {
-  private carry: Buffer | undefined;
-  private inRun = false;
-
+export class FrameSplitter extends SplitterBase {
   constructor(
     private readonly size: number,
-    private readonly events: SplitterEvents,
+    events: SplitterEvents,
     private readonly check: (buf: Buffer, off: number) => boolean = plausible,
-  ) {}
+  ) {
+    super(events);
+  }
 
   push(chunk: Buffer): void {
     this.walk(this.carry ? Buffer.concat([this.carry, chunk]) : chunk, false);
   }
 
-  /** The stream ended (helper exited): whatever cannot be a whole record is a torn one or garbage. */
-  end(): void {
+  protected walkFinal(): void {
     if (this.carry) this.walk(this.carry, true);
-    if (this.carry && this.carry.length > 0) this.skip(this.carry.length);
-    this.carry = undefined;
-    this.inRun = false;
   }
 
   private walk(buf: Buffer, final: boolean): void {
@@ -126,42 +122,6 @@ export class FrameSplitter implements Splitter {
   /** Hand on the whole records in buf[from, to). */
   private emit(buf: Buffer, from: number, to: number): void {
     if (to > from) this.events.records(buf, from, to, (to - from) / this.size);
-  }
-
-  /**
-   * The stream ended; a trailing partial record that may be a torn record is handed back
-   * uncounted (the caller decides), anything else left is counted as end() would.
-   */
-  takeTail(): Buffer | undefined {
-    if (this.carry) this.walk(this.carry, true);
-    const tail = this.carry;
-    this.carry = undefined;
-    if (tail && tail.length > 0 && this.inRun) {
-      this.skip(tail.length);
-      this.inRun = false;
-      return undefined;
-    }
-    this.inRun = false;
-    return tail && tail.length > 0 ? tail : undefined;
-  }
-
-  /** Count bytes the caller decided were lost (a tail from takeTail). */
-  countLost(bytes: number): void {
-    this.skip(bytes);
-    this.inRun = false;
-  }
-
-  /** Bytes held back waiting for the rest of a record. */
-  get pending(): number {
-    return this.carry?.length ?? 0;
-  }
-
-  private skip(bytes: number): void {
-    if (!this.inRun) {
-      this.inRun = true;
-      this.events.malformed();
-    }
-    this.events.skipped(bytes);
   }
 
   /** First q in [from, to) where a plausible record starts whose successor is plausible or unseen. */

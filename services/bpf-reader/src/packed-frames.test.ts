@@ -124,9 +124,11 @@ describe('PackedSplitter', () => {
         const tornEnds: number[] = [];
         const expected: number[] = [];
         let at = 0;
+        const boundaries = new Set<number>();
         const put = (b: Buffer) => {
           parts.push(b);
           at += b.length;
+          boundaries.add(at);
         };
         let bad = 0;
         let badBytes = 0;
@@ -155,6 +157,11 @@ describe('PackedSplitter', () => {
           expected.push(mark);
           prevBad = false;
         }
+        // The packed stream's own limit (packed-frames.ts): a torn entry whose would-be end falls
+        // exactly on a later entry's end reads as one whole entry, since its successor checks
+        // out. The helper never tears mid-stream (only a dying helper does, and its stream ends),
+        // so such streams are left out rather than judged.
+        fc.pre(!tornEnds.some((e) => boundaries.has(e)));
         const all = Buffer.concat(parts);
         const { splitter, marks, stats } = collect();
         // A read that ends exactly where a torn entry would have ended hides its successor (the
