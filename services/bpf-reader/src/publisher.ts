@@ -2,7 +2,8 @@
 // Nats-Msg-Id so JetStream drops a repeat) while NATS is slow or away. The bound is in records;
 // a batch that does not fit is dropped and counted (reason=publish) rather than slowing the
 // ring-buffer drain: when the reader cannot keep up, the loss must be counted, never hidden in a
-// stalled pipe.
+// stalled pipe. For the same reason a batch the server refuses for good (refusal.ts) is dropped and
+// counted at once instead of retried in front of every later one.
 import { type TimerHandle, type Timers, realTimers } from '@sluice/runtime';
 import type { Batch } from './batcher.ts';
 
@@ -22,6 +23,8 @@ export interface PublisherEvents {
   published(records: number, duplicate: boolean): void;
   dropped(records: number): void;
   failed(err: unknown, attempt: number): void;
+  /** The batch was refused for good (refusal.ts): dropped and counted at once, never retried. */
+  refused?(err: unknown, records: number): void;
   /** The batch left the publisher: acknowledged by JetStream, or counted as dropped. */
   settled?(b: Batch): void;
 }
@@ -43,6 +46,8 @@ export class BatchPublisher {
     private readonly events: PublisherEvents,
     /** Retry backoff and the idle timeout; the real clock unless a test drives its own. */
     private readonly clock: Timers = realTimers,
+    /** An error no retry can cure (refusal.ts): the batch is dropped and counted instead of retried forever. */
+    private readonly permanent: (err: unknown) => boolean = () => false,
   ) {
     this.retryMs = opts.retryMinMs;
   }
@@ -127,6 +132,16 @@ export class BatchPublisher {
           this.queued -= b.count;
           if (!this.keptElsewhere) this.events.dropped(b.count);
           this.events.settled?.(b);
+          return;
+        }
+        if (this.permanent(err)) {
+          // Retrying a refusal that cannot change would hold every later batch behind it forever.
+          this.queued -= b.count;
+          this.events.refused?.(err, b.count);
+          this.events.dropped(b.count);
+          this.events.settled?.(b);
+          if (this.queued === 0) for (const w of this.idleWaiters.splice(0)) w();
+          this.pump();
           return;
         }
         // Back to the front: it keeps its place and its message id.

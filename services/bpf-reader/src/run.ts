@@ -19,6 +19,7 @@ import { COUNTER_SLOT } from './kernel-counters.ts';
 import { RECORD_SIZE } from './layout.ts';
 import { rawPublisher } from './publish-raw.ts';
 import { rawTail } from './raw-tail.ts';
+import { isPermanentPublishError } from './refusal.ts';
 import { BatchPublisher } from './publisher.ts';
 import { CgroupRateLimiter } from './rate-limit.ts';
 import { ReaderCore } from './reader.ts';
@@ -87,9 +88,12 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
       settled: (b) => core.acks.settled(b.mark),
       failed: (err, attempt) => {
         publishFailures.add(1);
-        if (attempt === 1) log.warn({ err: String(err) }, 'publish to SLUICE_RAW failed; retrying');
+        if (attempt === 1 && !isPermanentPublishError(err)) log.warn({ err: String(err) }, 'publish to SLUICE_RAW failed; retrying');
       },
+      refused: (err, records) => log.error({ err: String(err), records }, 'SLUICE_RAW refused a batch for good; its records are dropped and counted (reason=publish)'),
     },
+    undefined,
+    isPermanentPublishError,
   );
   m.createObservableGauge('sluice_reader_queue_records', { description: 'Records queued or in flight to JetStream' }).addCallback((o) =>
     o.observe(publisher.queuedRecords),
