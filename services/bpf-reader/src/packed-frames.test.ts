@@ -112,6 +112,32 @@ describe('PackedSplitter', () => {
     expect(stats).toEqual({ malformed: 1, skipped: 200, emitted: entry(1).length });
   });
 
+  it('a DNS name carrying a whole packed entry is never read as a record of its own, however the reads fall', () => {
+    // Think like the agent: a DNS question name (record bytes 136..256) is the one part of a
+    // record it chooses byte by byte. Smuggle a complete minimal entry (length word + a plausible
+    // 104-byte header) into it and see whether the reader believes a record the kernel never wrote.
+    const smuggled = entry(0, MIN_KEEP); // a whole entry, as short as the helper writes them
+    expect(smuggled.length).toBeLessThanOrEqual(RECORD_SIZE - 136); // it fits in the name
+    // Precondition: on their own, the smuggled bytes do read as a record (the payload is live).
+    let believed = 0;
+    const alone = new PackedSplitter({ records: (_b, _o, _e, n) => (believed += n), malformed: () => believed--, skipped: () => undefined });
+    alone.push(smuggled);
+    alone.end();
+    expect(believed).toBe(1);
+    const rec = encodeRecord({ mark: 1, tsNs: 1001n });
+    smuggled.copy(rec, 136);
+    rec.fill(0x61, 136 + smuggled.length); // the rest of the name: nothing for the helper to trim
+    const carrier = packedStreamEntry(rec);
+    const all = Buffer.concat([carrier, entry(2), entry(3, 150)]);
+    for (let cut = 0; cut <= all.length; cut++) {
+      const { splitter, marks, stats } = collect();
+      for (const c of chunked(all, [cut, cut + 137])) splitter.push(c);
+      splitter.end();
+      expect(marks).toEqual([1, 2, 3]);
+      expect(stats).toEqual({ malformed: 0, skipped: 0, emitted: all.length });
+    }
+  });
+
   it('fuzz: garbage and torn entries between whole ones are each counted once, nothing else lost', () => {
     const piece = fc.oneof(
       zeroFrom.map((z) => ({ rec: z })),
