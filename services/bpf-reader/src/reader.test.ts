@@ -131,4 +131,17 @@ describe('ReaderCore, packed stream', () => {
     expect(Array.from({ length: body.length / 256 }, (_, i) => markOf(body, i * 256))).toEqual([1, 2, 3, 4]);
     expect(ledger.total('reader', 'decode')).toBe(0);
   });
+
+  // A chunk the reader fails on is lost whole and counted (run.ts, reason=internal). Packed entries
+  // of short records are ~110 bytes: counting them as 256-byte records would hide more than half.
+  it('estimates how many records a lost chunk held from the entry size this stream carried', () => {
+    const { core } = setup('packed');
+    const small = (i: number) => packedStreamEntry(encodeRecord({ tsNs: BigInt(i), mark: i }).fill(0, 104));
+    expect(core.estimateRecords(1080)).toBe(10); // nothing seen yet: the smallest entry (108 bytes)
+    core.push(Buffer.concat(Array.from({ length: 20 }, (_, i) => small(i + 1))));
+    const entry = small(1).length;
+    expect(core.estimateRecords(entry * 30)).toBe(30);
+    expect(core.estimateRecords(1)).toBe(1);
+    expect(setup('fixed').core.estimateRecords(256 * 7 + 10)).toBe(7);
+  });
 });

@@ -15,7 +15,7 @@ import type { DropLedger } from './drops.ts';
 import { FrameSplitter, type Splitter } from './frames.ts';
 import { COUNTER_SLOT, KernelCounters, readCounters } from './kernel-counters.ts';
 import { KIND_COUNTERS, OFF, RECORD_SIZE } from './layout.ts';
-import { HEAD, keptAt, PackedSplitter } from './packed-frames.ts';
+import { HEAD, keptAt, MIN_KEEP, PackedSplitter } from './packed-frames.ts';
 import type { CgroupRateLimiter } from './rate-limit.ts';
 import { RecordRun } from './record-run.ts';
 import { RedeliveryFilter } from './redelivery.ts';
@@ -29,6 +29,9 @@ export interface ReaderStats {
   malformedRuns: number;
   skippedBytes: number;
 }
+
+/** The smallest packed entry: the length word and a record trimmed to its header. */
+const PACKED_MIN_ENTRY = HEAD + MIN_KEEP;
 
 /** The helper's output: 256-byte records (`stream`) or packed entries (`stream --packed`). */
 export type StreamFormat = 'fixed' | 'packed';
@@ -54,6 +57,9 @@ export class ReaderCore {
   readonly acks = new AckWindow();
   private chunkReceived = 0;
   private chunkSuppressed = 0;
+  /** Bytes pushed and frames taken from them, for estimateRecords. */
+  private bytesPushed = 0;
+  private framesTaken = 0;
   /** Adjacent records in hand, copied in one go when the run breaks or the chunk ends (record-run.ts). */
   private readonly seen = new RecordRun();
   private readonly batched = new RecordRun();
@@ -74,7 +80,10 @@ export class ReaderCore {
       this.ledger.drop('reader', 'decode', 1);
     });
     const events = {
-      records: (buf: Buffer, off: number, end: number, n: number) => this.onRecords(buf, off, end, n),
+      records: (buf: Buffer, off: number, end: number, n: number) => {
+        this.framesTaken += n;
+        this.onRecords(buf, off, end, n);
+      },
       malformed: () => {
         this.stats.malformedRuns++;
         this.ledger.drop('reader', 'decode', 1);
@@ -91,6 +100,7 @@ export class ReaderCore {
 
   /** The helper's next bytes. The reader keeps views of them (re-delivery memory): never write into a chunk pushed. */
   push(chunk: Buffer): void {
+    this.bytesPushed += chunk.length;
     try {
       this.splitter.push(chunk);
     } catch (err) {
@@ -100,6 +110,18 @@ export class ReaderCore {
       throw err;
     }
     this.settle();
+  }
+
+  /**
+   * How many records `bytes` of this stream held, for counting a chunk the reader failed on (lost
+   * whole). Fixed records are 256 bytes. Packed entries vary (108–260 bytes): the mean of what
+   * this stream has carried so far, or the smallest entry before any, so a loss is never counted
+   * at less than half its size the way dividing packed bytes by 256 did. At least 1.
+   */
+  estimateRecords(bytes: number): number {
+    if (!this.packed) return Math.max(1, Math.floor(bytes / RECORD_SIZE));
+    const mean = this.framesTaken > 0 ? this.bytesPushed / this.framesTaken : PACKED_MIN_ENTRY;
+    return Math.max(1, Math.round(bytes / mean));
   }
 
   /** The helper's stdout ended: a torn tail is counted, and the next helper starts clean. */

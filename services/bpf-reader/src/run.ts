@@ -16,7 +16,6 @@ import { DropAccountStore } from './drop-account-store.ts';
 import { DropNoticer } from './drop-notices.ts';
 import { DropLedger } from './drops.ts';
 import { COUNTER_SLOT } from './kernel-counters.ts';
-import { RECORD_SIZE } from './layout.ts';
 import { rawPublisher } from './publish-raw.ts';
 import { rawTail } from './raw-tail.ts';
 import { isPermanentPublishError } from './refusal.ts';
@@ -222,7 +221,7 @@ export async function startReader(ctx: ServiceContext<Config>): Promise<Started>
           if (idleCut.cutNow(batcher.pending, publisher.queuedRecords)) batcher.cut();
         } catch (err) {
           // A bug must not take the reader down: lose (and count) this chunk, keep draining.
-          ledger.drop('reader', 'internal', Math.max(1, Math.floor(chunk.length / RECORD_SIZE)));
+          ledger.drop('reader', 'internal', core.estimateRecords(chunk.length));
           log.error({ err }, 'reader failed on a chunk; dropped and counted');
         }
         if (core.stats.skippedBytes !== lastSkipped) {
