@@ -24,6 +24,8 @@
 //                          the same by JVM thread pool (write, search: the watch's polls, refresh, gc, jit, …)
 //   e2e.opensearch_cpu_cores / e2e.machine_cpu_cores  OpenSearch's CPU (its node stats) and the whole
 //                          machine's during the run, in cores: what else the 2 shared cores were doing
+//   e2e.server.<nats|redis>_cpu_cores  the NATS and Redis servers' CPU over the run, in cores
+//   e2e.bench_cpu_cores    this bench process's own (the visibility watch's polls), in cores
 //   mem.<service>.idle_rss_mb / load_rss_mb / load_peak_rss_mb  VmRSS of every service (bpf-reader,
 //                          its helper bpf-helper, attributor, sink, learner, policy, otlp-receiver):
 //                          mean over 3 s idle after the warm-up, mean and peak over the load window
@@ -219,6 +221,13 @@ export async function run(): Promise<Record<string, number>> {
     // OpenSearch's CPU by thread pool (write, search for the watch's polls, refresh, …): where its cores go.
     const osPools = osPid === undefined ? undefined : poolWindow(osPid);
     const machine0 = machineBusySeconds();
+    // The servers beside OpenSearch, and this process (the watch's polls, the stage reads): so
+    // "everything else" is what nothing here accounts for (the producer, the kernel, other work).
+    const servers = (['nats', 'redis'] as const).flatMap((name) => {
+      const pid = serverPid(name);
+      return pid === undefined ? [] : [{ name, pid, cpu0: cpuSeconds(pid) }];
+    });
+    const self0 = process.cpuUsage();
     const start = Date.now();
     const n = RATE * SECONDS;
     // Where a backlog sits, for the reading of the figure (stderr only): pending per consumer.
@@ -241,6 +250,8 @@ export async function run(): Promise<Record<string, number>> {
     const os1 = await openSearchCpuSeconds(OPENSEARCH_URL);
     const pools = osPools?.() ?? {};
     const machine1 = machineBusySeconds();
+    const serverCpu = servers.map((x) => ({ ...x, cpu1: cpuSeconds(x.pid) }));
+    const self = process.cpuUsage(self0);
     const end = Date.now();
     const load = loadRss.stop();
     watching = undefined;
@@ -296,6 +307,8 @@ export async function run(): Promise<Record<string, number>> {
       'e2e.side_cpu_cores': sideCpu1.reduce((a, v, i) => a + v - sideCpu0[i]!, 0) / wall,
       ...Object.fromEntries(Object.keys(side?.pids ?? {}).map((svc, i) => [`e2e.side.${svc}_cpu_cores`, (sideCpu1[i]! - sideCpu0[i]!) / wall])),
       'e2e.machine_cpu_cores': (machine1 - machine0) / wall,
+      ...Object.fromEntries(serverCpu.map((x) => [`e2e.server.${x.name}_cpu_cores`, Number(((x.cpu1 - x.cpu0) / wall).toFixed(3))])),
+      'e2e.bench_cpu_cores': Number(((self.user + self.system) / 1e6 / wall).toFixed(3)),
       ...stages,
       ...bulks,
       ...memFigures(idle, load),
@@ -389,12 +402,18 @@ function limitNotes(f: Record<string, number>): string[] {
   const side = Object.entries(f)
     .filter(([k]) => k.startsWith('e2e.side.'))
     .map(([k, v]) => `${k.slice('e2e.side.'.length, -'_cpu_cores'.length)} ${v.toFixed(2)}`);
-  const other = f['e2e.machine_cpu_cores']! - f['e2e.pipeline_cpu_cores']! - f['e2e.side_cpu_cores']! - f['e2e.opensearch_cpu_cores']!;
+  const servers = Object.entries(f)
+    .filter(([k]) => k.startsWith('e2e.server.'))
+    .map(([k, v]) => [k.slice('e2e.server.'.length, -'_cpu_cores'.length), v] as const);
+  const serverSum = servers.reduce((a, [, v]) => a + v, 0);
+  const other =
+    f['e2e.machine_cpu_cores']! - f['e2e.pipeline_cpu_cores']! - f['e2e.side_cpu_cores']! - f['e2e.opensearch_cpu_cores']! - serverSum - (f['e2e.bench_cpu_cores'] ?? 0);
   return [
     `- **e2e**: p99 ${p99} ms at ${f['e2e.offered_per_s']}/s offered, ${f['e2e.indexed_per_s']}/s indexed; goal ≤ refresh interval + 500 ms = ${goal} ms: ` +
       `${p99 <= goal ? 'met' : 'not met'}. Stages by p99: ${stages.join(', ')}. CPU in cores: pipeline ${f['e2e.pipeline_cpu_cores']!.toFixed(2)}, ` +
       `side services ${f['e2e.side_cpu_cores']!.toFixed(2)} (${side.join(', ')}), OpenSearch ${f['e2e.opensearch_cpu_cores']!.toFixed(2)}, ` +
-      `everything else (the bench's producer and watch, other work on the machine) ${other.toFixed(2)}, whole machine ${f['e2e.machine_cpu_cores']!.toFixed(2)} of 2.`,
+      `${servers.map(([k, v]) => `${k}-server ${v.toFixed(2)}, `).join('')}this bench's process (the watch's polls) ${(f['e2e.bench_cpu_cores'] ?? 0).toFixed(2)}, ` +
+      `everything else (the producer's syscalls and the kernel's work for them, Docker, other work on the machine) ${other.toFixed(2)}, whole machine ${f['e2e.machine_cpu_cores']!.toFixed(2)} of 2.`,
     ...(stampNote ? [`- **e2e stages**: ${stampNote}.`] : []),
     ...(stageFailure ? [`- **e2e stages failed**: ${stageFailure}`] : []),
     ...(sideFailure ? [`- **e2e memory**: learner, policy and otlp-receiver did not start, so no figures for them: ${sideFailure}`] : []),
