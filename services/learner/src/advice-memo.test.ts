@@ -18,7 +18,7 @@ describe('AdviceMemo', () => {
     for (const e of events) {
       const got = memo.advise(view, e);
       expect(got.advice).toEqual(adviseDenial(view.ok ? view.current : undefined, e));
-      expect(JSON.parse(got.json)).toEqual(got.advice);
+      expect(JSON.parse(got.bytes.toString())).toEqual(got.advice);
     }
     expect({ hits: memo.hits, misses: memo.misses }).toEqual({ hits: 3, misses: 2 });
   });

@@ -9,10 +9,10 @@ import type { PolicyView } from './current-policy.ts';
 
 export const DEFAULT_MEMO_ENTRIES = 4096;
 
-/** An advice and its JSON (notices embed it as is: serialised once, not per event). */
+/** An advice and its JSON as UTF-8 (notices embed it as is: serialised once, not per event). */
 export interface MemoAdvice {
   advice: DenialAdvice;
-  json: string;
+  bytes: Buffer;
 }
 
 export class AdviceMemo {
@@ -37,7 +37,7 @@ export class AdviceMemo {
     }
     this.misses++;
     const advice = view.ok ? adviseDenial(view.current, e) : unavailableAdvice(e, view.error);
-    const entry = { advice, json: JSON.stringify(advice) };
+    const entry = { advice, bytes: Buffer.from(JSON.stringify(advice)) };
     // Bounded: a scan of many destinations starts over rather than growing without end.
     if (this.memo.size >= this.maxEntries) this.memo.clear();
     this.memo.set(key, entry);

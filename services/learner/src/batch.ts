@@ -37,9 +37,9 @@ const bump = <K>(m: Map<K, number>, k: K) => m.set(k, (m.get(k) ?? 0) + 1);
  * Parse an NDJSON batch for the given live sessions. Events are assigned by their own labels, not
  * the subject's, so a mislabelled subject cannot put one project's traffic in another's session.
  */
-export function parseBatch(text: string, live: ReadonlySet<string>): ParsedBatch {
+export function parseBatch(payload: string | Uint8Array, live: ReadonlySet<string>): ParsedBatch {
   const out: ParsedBatch = { bySession: new Map(), invalid: new Map(), skipped: new Map(), events: 0 };
-  for (const e of egressLines(text, (why) => bump(out.invalid, why))) {
+  for (const e of egressLines(payload, (why) => bump(out.invalid, why))) {
     out.events++;
     const sids = e.project === undefined ? [] : sessionIdsFor(e.project, e.agent ?? '').filter((s) => live.has(s));
     if (sids.length === 0) {

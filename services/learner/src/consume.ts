@@ -27,7 +27,7 @@ export class BatchHandler {
   ) {}
 
   /** Record one message; throws when it must be retried (Redis unavailable). */
-  async handle(subject: string, text: string): Promise<void> {
+  async handle(subject: string, payload: string | Uint8Array): Promise<void> {
     const route = routeOf(subject);
     if (!route) {
       this.metrics.skipped('not_egress');
@@ -39,7 +39,7 @@ export class BatchHandler {
       this.metrics.skipped('no_session');
       return;
     }
-    const parsed = parseBatch(text, new Set(live));
+    const parsed = parseBatch(payload, new Set(live));
     this.metrics.handled(parsed.events);
     for (const [reason, n] of parsed.invalid) this.metrics.dropped(reason, n);
     for (const [reason, n] of parsed.skipped) this.metrics.skipped(reason, n);
@@ -72,7 +72,7 @@ export async function startConsuming(
   const one = async (m: JsMsg) => {
     const { span } = startMessageSpan('sluice.learn record', m.headers, { 'sluice.subject': m.subject, 'sluice.stream_seq': m.seq });
     try {
-      await handler.handle(m.subject, m.string());
+      await handler.handle(m.subject, m.data);
       m.ack();
       onHealthy(true, 'consuming');
     } catch (err) {

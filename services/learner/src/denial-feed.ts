@@ -38,8 +38,8 @@ export interface DenialFeedDeps {
 }
 
 /** Publish every notice of one message; returns how many went out. Never throws for one bad notice. */
-export async function announce(text: string, d: Pick<DenialFeedDeps, 'nc' | 'policy' | 'metrics' | 'log'>, memo: AdviceMemo = new AdviceMemo()): Promise<number> {
-  const batch = denialNotices(text, await d.policy.get(), memo);
+export async function announce(payload: string | Uint8Array, d: Pick<DenialFeedDeps, 'nc' | 'policy' | 'metrics' | 'log'>, memo: AdviceMemo = new AdviceMemo()): Promise<number> {
+  const batch = denialNotices(payload, await d.policy.get(), memo);
   for (const [reason, n] of batch.invalid) d.metrics.dropped(reason, n);
   // Counted per label once per message, not per notice: a storm is thousands of notices a second.
   const published = new Map<string, number>();
@@ -69,7 +69,7 @@ export async function startDenialFeed(d: DenialFeedDeps, o: { stream: string; du
   const loop = (async () => {
     for await (const m of iter) {
       try {
-        await announce(m.string(), d, memo);
+        await announce(m.data, d, memo);
         m.ack();
       } catch (err) {
         d.log.error({ err, subject: m.subject, seq: m.seq }, 'denial feed: message failed; will retry');

@@ -11,6 +11,8 @@ const view: PolicyView = { ok: true, current: { document: parsed.document, revis
 const denied = (i: number, over = {}) =>
   egressEvent(i, { verdict: 'DENIED', reason: 'default', rule_id: 0, cgroup_id: '4242', project: 'demo', agent: 'bot 1', dst_host: undefined, dst_ip: '203.0.113.9', dst_port: 22, ...over });
 
+const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
+
 describe('denialNotices', () => {
   it("puts each denial on its workload's subject with the change that would allow it and the revision it was judged against", () => {
     const b = denialNotices(ndjson([denied(1), denied(2, { kind: 'sock_create', reason: 'raw_socket', dst_port: 0, dst_ip: '' })]), view);
@@ -21,7 +23,7 @@ describe('denialNotices', () => {
     expect(adviceLabel(first!.advice)).toBe('change');
     expect(adviceLabel(second!.advice)).toBe('raw_socket');
     // What is published: the notice itself, as JSON.
-    for (const n of b.notices) expect(JSON.parse(n.payload)).toEqual(JSON.parse(JSON.stringify(n.notice)));
+    for (const n of b.notices) expect(JSON.parse(text(n.payload))).toEqual(JSON.parse(JSON.stringify(n.notice)));
   });
 
   it('a storm of one attempt gets one advice, the same as a lone event would', () => {
@@ -29,10 +31,10 @@ describe('denialNotices', () => {
     const b = denialNotices(ndjson([denied(6), denied(7), denied(8, { agent: 'other' })]), view, memo);
     expect(memo.misses).toBe(2);
     const lone = denialNotices(ndjson([denied(7)]), view).notices[0]!;
-    expect(b.notices[1]!.payload).toBe(lone.payload);
+    expect(text(b.notices[1]!.payload)).toBe(text(lone.payload));
     expect(b.notices.map((n) => n.subject)).toEqual([subjects.denials('node-t', 'demo', 'bot 1'), subjects.denials('node-t', 'demo', 'bot 1'), subjects.denials('node-t', 'demo', 'other')]);
     const noRevision = denialNotices(ndjson([denied(9)]), { ok: false, error: 'down' }).notices[0]!;
-    expect(JSON.parse(noRevision.payload)).toEqual(JSON.parse(JSON.stringify(noRevision.notice)));
+    expect(JSON.parse(text(noRevision.payload))).toEqual(JSON.parse(JSON.stringify(noRevision.notice)));
   });
 
   it('counts bad lines by reason and passes over events that are not denials', () => {
@@ -53,5 +55,29 @@ describe('denialNotices', () => {
     const b = denialNotices(ndjson([denied(5, { project: undefined, agent: undefined, attribution: 'unknown' })]), view);
     expect(b.notices[0]!.subject).toBe('sluice.denials.node-t.%.%');
     expect(adviceLabel(b.notices[0]!.notice.advice)).toBe('unattributed');
+  });
+
+  // The feed passes the message's bytes and copies an event's own bytes into its notice only when
+  // they are exactly its JSON: a padded line, a line with keys zod strips, bytes that are not UTF-8
+  // and labels outside Latin-1 must each still publish the notice as JSON.stringify(notice).
+  it('publishes every notice as its JSON from the bytes as from the text, odd lines included', () => {
+    const lines = [
+      JSON.stringify(denied(10, { agent: 'bøt ✓ 机器人' })),
+      `\u00a0 ${JSON.stringify(denied(11))}\t`,
+      JSON.stringify({ ...denied(12), not_in_schema: 1 }),
+      '',
+      JSON.stringify(denied(13, { comm: 'x' })),
+    ];
+    const bytes = Buffer.concat([Buffer.from(lines.join('\n') + '\n'), Buffer.from([0xff, 0x0a])]);
+    // A line that is not UTF-8 becomes U+FFFD; it is then no event (json), counted.
+    const bad = Buffer.from(JSON.stringify(denied(14, { comm: 'AB' }))).map((c) => (c === 0x41 ? 0xc3 : c));
+    const all = Buffer.concat([bytes, bad]);
+    const fromBytes = denialNotices(new Uint8Array(all), view);
+    const fromText = denialNotices(all.toString('utf8'), view);
+    expect(fromBytes.notices).toHaveLength(5);
+    expect(fromBytes.notices.map((n) => text(n.payload))).toEqual(fromText.notices.map((n) => text(n.payload)));
+    for (const n of fromBytes.notices) expect(Buffer.from(n.payload).equals(Buffer.from(JSON.stringify(n.notice)))).toBe(true);
+    expect(fromBytes.notices[0]!.subject).toBe(subjects.denials('node-t', 'demo', 'bøt ✓ 机器人'));
+    expect(Object.fromEntries(fromBytes.invalid)).toEqual({ json: 1 });
   });
 });
