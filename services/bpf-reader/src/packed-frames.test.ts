@@ -116,6 +116,10 @@ describe('PackedSplitter', () => {
     // Think like the agent: a DNS question name (record bytes 136..256) is the one part of a
     // record it chooses byte by byte. Smuggle a complete minimal entry (length word + a plausible
     // 104-byte header) into it and see whether the reader believes a record the kernel never wrote.
+    // The kernel makes this harder still: it writes a name only from bytes 0x21..0x7e
+    // (bpf/dns_wire.h sluice_qname_step), and every length word (104..256, little-endian u32)
+    // holds zero bytes, so a live agent cannot get one into a record at all. This test takes the
+    // stronger attacker who could, and shows the splitter alone refuses it.
     const smuggled = entry(0, MIN_KEEP); // a whole entry, as short as the helper writes them
     expect(smuggled.length).toBeLessThanOrEqual(RECORD_SIZE - 136); // it fits in the name
     // Precondition: on their own, the smuggled bytes do read as a record (the payload is live).
