@@ -84,6 +84,7 @@ import { dataStreamName } from '@sluice/store';
 import { poolWindow } from './lib/jvm-threads.ts';
 import { openSearchCpuSeconds } from './lib/opensearch-cpu.ts';
 import { cpuSeconds, machineBusySeconds } from './lib/proc.ts';
+import { limitNotes, sinkBulks } from './lib/e2e-report.ts';
 import { serverPid } from './lib/servers.ts';
 import { type Quiet, untilJitQuiet, warmOpenSearch, warmOpenSearchUntilJitQuiet, WARM_DOCS, type WarmUp } from './lib/opensearch-warm.ts';
 import { memFigures, RssWatch } from './lib/rss-watch.ts';
@@ -313,7 +314,7 @@ export async function run(): Promise<Record<string, number>> {
       ...bulks,
       ...memFigures(idle, load),
     };
-    lastNotes = limitNotes(figures);
+    lastNotes = limitNotes(figures, { stampNote, stageFailure, sideFailure });
     return figures;
   } finally {
     await watching?.stop().catch(() => undefined); // a failed run must not leave the poll loop holding the process open
@@ -369,20 +370,6 @@ async function stageBreakdown(slice: Slice, node: string, watch: VisibilityWatch
   return f;
 }
 
-/** Mean documents and duration of the sink's bulks, from its metrics (histogram sums and counts). */
-function sinkBulks(text: string): Record<string, number> {
-  const v = (re: RegExp): number => {
-    let sum = 0;
-    for (const m of text.matchAll(re)) sum += Number(m[1]);
-    return sum;
-  };
-  const n = v(/^sluice_sink_bulk_docs_count(?:\{[^}]*\})? (\S+)$/gm);
-  const docs = v(/^sluice_sink_bulk_docs_sum(?:\{[^}]*\})? (\S+)$/gm);
-  const ms = v(/^sluice_sink_bulk_duration_ms[a-z_]*_sum(?:\{[^}]*\})? (\S+)$/gm);
-  process.stderr.write(`e2e bench: sink bulks ${n}, docs ${docs}, ms ${ms.toFixed(0)}\n`);
-  return n > 0 ? { 'e2e.sink.bulks': n, 'e2e.sink.bulk_docs_mean': Math.round(docs / n), 'e2e.sink.bulk_ms_mean': Math.round(ms / n) } : {};
-}
-
 let lastNotes: string[] = [];
 let sideFailure: string | undefined;
 let stampNote: string | undefined;
@@ -390,34 +377,6 @@ let stageFailure: string | undefined;
 /** Markdown for latest.md: the goal, whether it held, and the stage that took the most. */
 export function notes(): string[] {
   return lastNotes;
-}
-
-function limitNotes(f: Record<string, number>): string[] {
-  const p99 = f['e2e.latency_p99_ms']!;
-  const goal = f['e2e.goal_ms']!;
-  const stages = Object.entries(f)
-    .filter(([k]) => k.startsWith('e2e.stage.') && k.endsWith('_p99_ms'))
-    .sort(([, a], [, b]) => b - a)
-    .map(([k, v]) => `${k.slice('e2e.stage.'.length, -'_p99_ms'.length)} ${v} ms`);
-  const side = Object.entries(f)
-    .filter(([k]) => k.startsWith('e2e.side.'))
-    .map(([k, v]) => `${k.slice('e2e.side.'.length, -'_cpu_cores'.length)} ${v.toFixed(2)}`);
-  const servers = Object.entries(f)
-    .filter(([k]) => k.startsWith('e2e.server.'))
-    .map(([k, v]) => [k.slice('e2e.server.'.length, -'_cpu_cores'.length), v] as const);
-  const serverSum = servers.reduce((a, [, v]) => a + v, 0);
-  const other =
-    f['e2e.machine_cpu_cores']! - f['e2e.pipeline_cpu_cores']! - f['e2e.side_cpu_cores']! - f['e2e.opensearch_cpu_cores']! - serverSum - (f['e2e.bench_cpu_cores'] ?? 0);
-  return [
-    `- **e2e**: p99 ${p99} ms at ${f['e2e.offered_per_s']}/s offered, ${f['e2e.indexed_per_s']}/s indexed; goal ≤ refresh interval + 500 ms = ${goal} ms: ` +
-      `${p99 <= goal ? 'met' : 'not met'}. Stages by p99: ${stages.join(', ')}. CPU in cores: pipeline ${f['e2e.pipeline_cpu_cores']!.toFixed(2)}, ` +
-      `side services ${f['e2e.side_cpu_cores']!.toFixed(2)} (${side.join(', ')}), OpenSearch ${f['e2e.opensearch_cpu_cores']!.toFixed(2)}, ` +
-      `${servers.map(([k, v]) => `${k}-server ${v.toFixed(2)}, `).join('')}this bench's process (the watch's polls) ${(f['e2e.bench_cpu_cores'] ?? 0).toFixed(2)}, ` +
-      `everything else (the producer's syscalls and the kernel's work for them, Docker, other work on the machine) ${other.toFixed(2)}, whole machine ${f['e2e.machine_cpu_cores']!.toFixed(2)} of 2.`,
-    ...(stampNote ? [`- **e2e stages**: ${stampNote}.`] : []),
-    ...(stageFailure ? [`- **e2e stages failed**: ${stageFailure}`] : []),
-    ...(sideFailure ? [`- **e2e memory**: learner, policy and otlp-receiver did not start, so no figures for them: ${sideFailure}`] : []),
-  ];
 }
 
 /** The data stream's refresh interval in ms (its write index's setting, defaults included). */
