@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 pnpm install --frozen-lockfile --reporter=silent >&2
 pnpm -s build >&2
+# Services run as users run them: the compiled bundles just built (testkit startService), not tsx.
+export SLUICE_SERVICES_COMPILED="${SLUICE_SERVICES_COMPILED:-1}"
 REPO_ROOT="$PWD"
 source scripts/lib/test-instance.sh
 # SLUICE_BENCH_SERVERS narrows the servers for one area (e.g. "nats" for `pnpm bench cluster`).

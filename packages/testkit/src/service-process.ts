@@ -1,7 +1,11 @@
-// Run a service as a real child process (tsx), the way operators and compose run it, so tests
-// exercise main.ts wiring, config validation and signal handling for real.
+// Run a service as a real child process, the way operators and compose run it, so tests
+// exercise main.ts wiring, config validation and signal handling for real. Tests run it from its
+// sources (tsx: always the code under test). Benchmarks set SLUICE_SERVICES_COMPILED=1
+// (scripts/bench.sh, which builds first) and run the compiled bundle as `sluice run` and the
+// images do (`node --enable-source-maps dist/main.js`): a figure is what a user's service costs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './repo-paths.ts';
 import { waitFor } from './wait-for.ts';
@@ -16,8 +20,8 @@ export interface ServiceProcess {
 
 /** `nodeArgs`: extra node flags (e.g. --cpu-prof, which NODE_OPTIONS does not accept). */
 export function startService(name: string, env: Record<string, string | undefined>, nodeArgs: string[] = []): ServiceProcess {
-  const main = join(REPO_ROOT, 'services', name, 'src', 'main.ts');
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', main], {
+  const entry = process.env.SLUICE_SERVICES_COMPILED === '1' ? ['--enable-source-maps', compiledMain(name)] : ['--import', 'tsx', join(REPO_ROOT, 'services', name, 'src', 'main.ts')];
+  const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     cwd: join(REPO_ROOT, 'services', name),
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -53,4 +57,30 @@ export async function waitReady(p: ServiceProcess, port: number, what: string, t
     },
     timeoutMs,
   );
+}
+
+/** The service's compiled bundle; refused when missing or older than a source it is built from. */
+export function compiledMain(name: string): string {
+  const main = join(REPO_ROOT, 'services', name, 'dist', 'main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: SLUICE_SERVICES_COMPILED=1 runs the compiled service; run \`pnpm -s build\` first`);
+  const built = statSync(main).mtimeMs;
+  // The service's sources and every workspace package but this one (test support is never bundled).
+  const packages = readdirSync(join(REPO_ROOT, 'packages')).filter((p) => p !== 'testkit');
+  const roots = [join(REPO_ROOT, 'services', name, 'src'), ...packages.map((p) => join(REPO_ROOT, 'packages', p, 'src'))];
+  for (const root of roots) {
+    const newer = newestSource(root);
+    if (newer && newer.mtimeMs > built) throw new Error(`${main} is older than ${newer.path}: run \`pnpm -s build\` (SLUICE_SERVICES_COMPILED=1 runs the compiled service)`);
+  }
+  return main;
+}
+
+function newestSource(dir: string): { path: string; mtimeMs: number } | undefined {
+  if (!existsSync(dir)) return undefined;
+  let best: { path: string; mtimeMs: number } | undefined;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, e.name);
+    const found = e.isDirectory() ? newestSource(path) : /(?<!\.test)\.ts$/.test(e.name) ? { path, mtimeMs: statSync(path).mtimeMs } : undefined;
+    if (found && (!best || found.mtimeMs > best.mtimeMs)) best = found;
+  }
+  return best;
 }
