@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EgressEvent, parsePolicy, type PolicyDocument } from '@sluice/contracts';
 import { DEMO_POLICY_YAML, egressEvent } from '@sluice/testkit/unit';
-import { ADVICE_FIELDS, adviceKey } from './advice-key.ts';
+import { ADVICE_FIELDS, adviceKey, sameAdviceFields } from './advice-key.ts';
 import { adviseDenial, type CurrentDocument } from './advise.ts';
 
 function doc(text: string): PolicyDocument {
@@ -83,6 +83,17 @@ describe('adviceKey', () => {
     const e = SCENARIOS['host change']!;
     for (const over of [{ dst_port: 444 }, { dst_host: 'x.github.com' }, { agent: 'bot2' }, { project: undefined }, { l4_proto: 'udp' }, { reason: 'rule_port' as const }]) {
       expect(adviceKey({ ...e, ...over })).not.toBe(adviceKey(e));
+    }
+  });
+
+  it('sameAdviceFields holds exactly when the keys are equal, field by field', () => {
+    for (const e of Object.values(SCENARIOS)) {
+      for (const [field, value] of Object.entries(OTHER)) expect(sameAdviceFields(e, EgressEvent.parse({ ...e, [field]: value })), field).toBe(true);
+      for (const f of ADVICE_FIELDS) {
+        const v = { ...e, [f]: f === 'audit' ? !e.audit : typeof e[f] === 'number' ? (e[f] as number) + 1 : `${String(e[f] ?? '')}x` } as EgressEvent;
+        expect(adviceKey(v), f).not.toBe(adviceKey(e));
+        expect(sameAdviceFields(e, v), f).toBe(false);
+      }
     }
   });
 });

@@ -31,3 +31,12 @@ export function adviceKey(e: EgressEvent): string {
   // An array keeps absent (null) and '' apart and needs no escaping of separators.
   return JSON.stringify(ADVICE_FIELDS.map((f) => e[f] ?? null));
 }
+
+/**
+ * Whether `a` and `b` agree on every field the advice reads (then adviceKey(a) === adviceKey(b)):
+ * a storm repeats one attempt, and comparing with the last event costs less than building its key.
+ */
+export function sameAdviceFields(a: EgressEvent, b: EgressEvent): boolean {
+  for (const f of ADVICE_FIELDS) if (a[f] !== b[f]) return false;
+  return true;
+}

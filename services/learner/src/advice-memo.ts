@@ -4,7 +4,7 @@
 // the learner's main CPU cost. The key is every field the advice reads (@sluice/policy-advice
 // adviceKey); a new policy view (fetched, invalidated by an apply) starts an empty memo. Pure.
 import type { DenialAdvice, EgressEvent } from '@sluice/contracts';
-import { adviceKey, adviseDenial, unavailableAdvice } from '@sluice/policy-advice';
+import { adviceKey, adviseDenial, sameAdviceFields, unavailableAdvice } from '@sluice/policy-advice';
 import type { PolicyView } from './current-policy.ts';
 
 export const DEFAULT_MEMO_ENTRIES = 4096;
@@ -18,6 +18,8 @@ export interface MemoAdvice {
 export class AdviceMemo {
   private view: PolicyView | undefined;
   private readonly memo = new Map<string, MemoAdvice>();
+  /** The last event advised and its advice: a storm's next event usually agrees with it. */
+  private last: { event: EgressEvent; entry: MemoAdvice } | undefined;
   hits = 0;
   misses = 0;
 
@@ -27,12 +29,18 @@ export class AdviceMemo {
   advise(view: PolicyView, e: EgressEvent): MemoAdvice {
     if (view !== this.view) {
       this.memo.clear();
+      this.last = undefined;
       this.view = view;
+    }
+    if (this.last && sameAdviceFields(this.last.event, e)) {
+      this.hits++;
+      return this.last.entry;
     }
     const key = adviceKey(e);
     const known = this.memo.get(key);
     if (known) {
       this.hits++;
+      this.last = { event: e, entry: known };
       return known;
     }
     this.misses++;
@@ -41,6 +49,7 @@ export class AdviceMemo {
     // Bounded: a scan of many destinations starts over rather than growing without end.
     if (this.memo.size >= this.maxEntries) this.memo.clear();
     this.memo.set(key, entry);
+    this.last = { event: e, entry };
     return entry;
   }
 }
