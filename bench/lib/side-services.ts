@@ -5,6 +5,7 @@
 // name (idle: nothing sends OTLP in this bench).
 // BENCH_E2E_PROFILE_DIR: run the learner and policy with --cpu-prof into that directory (written at
 // their clean exit), to see where the side services' CPU goes under the e2e load.
+// BENCH_LEARNER_NODE_ARGS: node flags for the learner (space-separated; e.g. V8 GC flags to try).
 import { encodeToken } from '@sluice/contracts';
 import { freePort, startOtlpReceiver, startService, stopService, waitReady, type OtlpReceiver, type ServiceProcess } from '@sluice/testkit';
 
@@ -35,7 +36,7 @@ export async function startSideServices(tag: string, project: string, env: { NAT
       LEARNER_FILTER: `sluice.events.${encodeToken(project)}.>`,
       LEARNER_DENIALS_DURABLE: `${tag}-learner-denials`,
       LEARNER_DENIALS_FILTER: `sluice.events.${encodeToken(project)}.*.DENIED`,
-    }, prof('learner'));
+    }, [...prof('learner'), ...(process.env.BENCH_LEARNER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])]);
     started.push(learner);
     const policyPort = await freePort();
     const policy = startService('policy', {
