@@ -6,8 +6,10 @@
 // an ack is scanned, not parsed (pub-ack.ts); and what is not acknowledged by the deadline is
 // published again with the same Nats-Msg-Id, so what did get stored is dropped by the stream's
 // duplicate window. Resolves only when every message of the batch is acknowledged as stored.
+// The batch's messages go to the connection as one buffer of protocol frames (pub-frames.ts).
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { headerBlock, parsePubAck } from './pub-ack.ts';
+import { encodeFrames, type Frame } from './pub-frames.ts';
 
 export interface BatchMessage {
   subject: string;
@@ -25,6 +27,8 @@ export interface BatchPublisherOptions {
   attempts?: number;
   /** An ack from another stream is a failure (the subject is captured by the wrong stream). */
   stream?: string;
+  /** false: one nats.js publish per message instead of the batch's frames in one buffer (for side-by-side runs). */
+  frames?: boolean;
 }
 
 export interface BatchPublished {
@@ -65,6 +69,22 @@ function preEncoded(block: Uint8Array): MsgHdrs {
   return { encode: () => block } as unknown as MsgHdrs;
 }
 
+/**
+ * The connection's protocol handler (nats-core's ProtocolHandler): it queues bytes for the socket
+ * (sendCommand, what its own publish ends in) and writes what it queued (flushPending). Not part
+ * of nats.js's typed API; when a version lacks either, the batch goes message by message.
+ */
+interface Wire {
+  sendCommand(cmd: Uint8Array): void;
+  flushPending(): void;
+  noMorePublishing?: boolean;
+}
+
+function wireOf(nc: NatsConnection): Wire | undefined {
+  const p = (nc as unknown as { protocol?: Partial<Wire> }).protocol;
+  return typeof p?.sendCommand === 'function' && typeof p.flushPending === 'function' ? (p as Wire) : undefined;
+}
+
 export class JetStreamBatchPublisher {
   private readonly inbox = createInbox();
   private readonly sub: Subscription;
@@ -72,6 +92,7 @@ export class JetStreamBatchPublisher {
   private next = 0;
   private readonly timeoutMs: number;
   private readonly attempts: number;
+  private readonly wire: Wire | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -79,6 +100,7 @@ export class JetStreamBatchPublisher {
   ) {
     this.timeoutMs = o.timeoutMs ?? 5000;
     this.attempts = Math.max(1, o.attempts ?? 2);
+    this.wire = o.frames === false ? undefined : wireOf(nc);
     this.sub = nc.subscribe(`${this.inbox}.>`, { callback: (err, msg) => (err ? this.failAll(err.message) : this.onReply(msg)) });
   }
 
@@ -125,17 +147,39 @@ export class JetStreamBatchPublisher {
 
   private send(id: number, p: Pending): void {
     try {
-      for (let i = 0; i < p.messages.length; i++) {
-        if (p.acked[i]) continue;
-        const m = p.messages[i]!;
-        this.nc.publish(m.subject, m.data, { reply: p.replyPrefix + i, headers: preEncoded(p.blocks[i]!) });
-        if (p.attempt > 1) p.republished++;
+      if (this.wire) this.sendFrames(p, this.wire);
+      else {
+        for (let i = 0; i < p.messages.length; i++) {
+          if (p.acked[i]) continue;
+          const m = p.messages[i]!;
+          this.nc.publish(m.subject, m.data, { reply: p.replyPrefix + i, headers: preEncoded(p.blocks[i]!) });
+          if (p.attempt > 1) p.republished++;
+        }
       }
     } catch (err) {
       this.fail(id, p, `publish failed: ${(err as Error).message}`);
       return;
     }
     p.timer = setTimeout(() => this.onDeadline(id, p), this.timeoutMs);
+  }
+
+  /** The messages not acknowledged yet, as one buffer of frames, written at once (nothing else of the connection's queued between). */
+  private sendFrames(p: Pending, wire: Wire): void {
+    // What nats.js's publish checks first.
+    if (this.nc.isClosed()) throw new Error('the connection is closed');
+    if (wire.noMorePublishing) throw new Error('the connection is draining');
+    const frames: Frame[] = [];
+    for (let i = 0; i < p.messages.length; i++) {
+      if (p.acked[i]) continue;
+      const m = p.messages[i]!;
+      frames.push({ subject: m.subject, reply: p.replyPrefix + i, headers: p.blocks[i]!, data: m.data });
+    }
+    const bytes = encodeFrames(frames, this.nc.info?.max_payload ?? Number.MAX_SAFE_INTEGER);
+    // Written on its own: queued after other buffers, nats.js would copy them all into one first.
+    wire.flushPending();
+    wire.sendCommand(bytes);
+    wire.flushPending();
+    if (p.attempt > 1) p.republished += frames.length;
   }
 
   private onDeadline(id: number, p: Pending): void {
