@@ -41,8 +41,8 @@ export class ByteWriter {
     const n = src.length;
     const b = this.buf;
     const o = this.pos;
-    // Short runs (most of a line's): a loop costs less than a builtin call.
-    if (n > 64) b.set(src, o);
+    // TypedArray set is a memmove behind a call of ~20 ns; a JS loop costs ~2 ns a byte.
+    if (n >= 8) b.set(src, o);
     else for (let k = 0; k < n; k++) b[o + k] = src[k]!;
     this.pos = o + n;
   }
@@ -86,6 +86,18 @@ export class ByteWriter {
       n = q;
     }
     b[--e] = 48 + n;
+  }
+
+  /** 0–999 as three digits, zero-padded. */
+  digits3(n: number): void {
+    const b = this.buf;
+    const o = this.pos;
+    const h = Math.floor(n / 100);
+    const t = Math.floor((n - h * 100) / 10);
+    b[o] = 48 + h;
+    b[o + 1] = 48 + t;
+    b[o + 2] = 48 + (n - h * 100 - t * 10);
+    this.pos = o + 3;
   }
 
   /** The u64 `hi·2^32 + lo` in decimal, exactly (as BigInt's toString spells it). */

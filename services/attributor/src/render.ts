@@ -64,9 +64,9 @@ export function renderBatch(batch: DecodedBatch, lookup: Lookup, maxMessageBytes
   const w = new ByteWriter(estimate);
   /** The JSON of each name, encoded once a batch. */
   const hostJson = new Map<string, Uint8Array>();
-  const iso = new Uint8Array(32);
-  let isoLen = 0;
-  let lastMs = NaN;
+  const iso = new Uint8Array(20);
+  let isoPrefix = false;
+  let lastSec = NaN;
   const starts: number[] = [];
   const ends = new Array<number>(n);
   let line = 0;
@@ -86,14 +86,22 @@ export function renderBatch(batch: DecodedBatch, lookup: Lookup, maxMessageBytes
       w.bytes(head);
       w.uint(firstSeq + i);
       w.bytes(TIME);
-      // Records of a batch cluster within milliseconds: reuse the last rendered timestamp.
-      if (r.wallMs !== lastMs) {
-        lastMs = r.wallMs;
-        const s = new Date(lastMs).toISOString();
-        isoLen = s.length;
-        for (let c = 0; c < isoLen; c++) iso[c] = s.charCodeAt(c);
+      // `YYYY-MM-DDTHH:mm:ss.` is formatted once a second (lines go subject by subject, so their
+      // times are not in order), the milliseconds digit by digit.
+      const ms = r.wallMs;
+      const sec = Math.floor(ms / 1000);
+      if (sec !== lastSec) {
+        lastSec = sec;
+        const s = new Date(sec * 1000).toISOString();
+        // Years outside 0000–9999 are spelled longer (±YYYYYY): whole, each time.
+        isoPrefix = s.length === 24;
+        for (let c = 0; c < 20; c++) iso[c] = s.charCodeAt(c);
       }
-      w.bytesN(iso, isoLen);
+      if (isoPrefix) {
+        w.bytesN(iso, 20);
+        w.digits3(ms - sec * 1000);
+        w.byte(0x5a); // Z
+      } else w.ascii(new Date(ms).toISOString());
       w.bytes(nodeField);
       w.bytes(frag);
       if (r.fields === undefined) codec.writeFields(w, view, body, r);
