@@ -6,6 +6,8 @@
 //                                   batches the bench publishes to real NATS, with real Redis
 //   attributor.cpu_s_per_million    that process's own CPU seconds (/proc) per million records,
 //                                   measured phase only (goal ≤ 3.3: 300k/s on one core)
+//   attributor.load_rss_mb, attributor.load_peak_rss_mb
+//                                   its resident memory over that phase (mean) and its peak (VmHWM)
 //   attributor.cpu_s_per_million_20_workloads, attributor.service_events_per_s_20_workloads
 //                                   the same load from 20 workloads instead of 200 (fewer messages)
 //   attributor.profile.<stage>_pct  where that CPU goes, from a `node --cpu-prof` run of the same
@@ -13,7 +15,10 @@
 //   attributor.cache_bytes_per_10k_containers   heap cost of the label cache
 // Knobs: BENCH_ATTRIBUTOR_RECORDS (default 1,000,000; 300,000 with BENCH_QUICK);
 // BENCH_ATTRIBUTOR_BASE_SRC=<dir>: first the same service runs from a baseline copy of
-// services/attributor/src (side by side, stderr only); BENCH_ATTRIBUTOR_SRC=<dir>: the copy measured.
+// services/attributor/src (side by side, stderr only); BENCH_ATTRIBUTOR_SRC=<dir>: the copy measured;
+// BENCH_ATTRIBUTOR_NODE_ARGS / BENCH_ATTRIBUTOR_BASE_NODE_ARGS="<flags>": node's flags for the
+// measured / a baseline run instead of the service's own (cli/src/local/services.ts serviceNodeArgs;
+// set and empty: none), e.g. to weigh a flag's CPU against its memory.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,24 +138,33 @@ export function notes(): string[] {
 interface ServiceFigures {
   perM: number;
   rate: number;
+  rssMeanMb: number;
+  rssPeakMb: number;
   breakdown: StageBreakdown;
 }
 
+/** Node flags from an env knob (space-separated; set and empty: none), else the service's own. */
+function nodeArgsFrom(name: string): string[] | undefined {
+  const v = process.env[name];
+  return v === undefined ? undefined : v.split(' ').filter(Boolean);
+}
+
 /** One copy of the attributor's sources, plain (the figures) then profiled (the breakdown). */
-async function serviceRun(load: AttributorUnderLoad, records: number, label: string, src?: string): Promise<ServiceFigures> {
+async function serviceRun(load: AttributorUnderLoad, records: number, label: string, src?: string, nodeArgs?: string[]): Promise<ServiceFigures> {
   const warmup = 100 * 1024;
   const profDir = mkdtempSync(join(tmpdir(), 'attr-bench-prof-'));
   try {
-    const plain = await load.measure(records, warmup, undefined, src);
-    const prof = await load.measure(records, warmup, profDir, src);
+    const plain = await load.measure(records, warmup, undefined, src, nodeArgs);
+    const prof = await load.measure(records, warmup, profDir, src, nodeArgs);
     const b = stageBreakdown(prof.profile!, { fromUs: prof.fromUs, toUs: prof.toUs });
     process.stderr.write(
       `attributor bench [${label}]: service ${plain.records} records in ${plain.seconds.toFixed(2)} s, ${plain.cpuSeconds.toFixed(2)} CPU-s ` +
-        `(profiled run: ${prof.seconds.toFixed(2)} s, ${prof.cpuSeconds.toFixed(2)} CPU-s, ${b.samples} samples)\n` +
+        `(profiled run: ${prof.seconds.toFixed(2)} s, ${prof.cpuSeconds.toFixed(2)} CPU-s, ${b.samples} samples); ` +
+        `RSS ${plain.rssMeanMb.toFixed(1)} MiB mean under load, ${plain.rssPeakMb.toFixed(1)} MiB peak${nodeArgs ? ` (node ${nodeArgs.join(' ') || 'without flags'})` : ''}\n` +
         `attributor bench [${label}]: stages ${STAGES.map((s) => `${s} ${b.pct[s].toFixed(1)}%`).join(', ')}\n` +
         `attributor bench [${label}]: top self time ${b.top.map((t) => `${t.fn} (${t.file}) ${t.pct.toFixed(1)}%`).join('; ')}\n`,
     );
-    return { perM: (plain.cpuSeconds / plain.records) * 1e6, rate: plain.records / plain.seconds, breakdown: b };
+    return { perM: (plain.cpuSeconds / plain.records) * 1e6, rate: plain.records / plain.seconds, rssMeanMb: plain.rssMeanMb, rssPeakMb: plain.rssPeakMb, breakdown: b };
   } finally {
     rmSync(profDir, { recursive: true, force: true });
   }
@@ -163,17 +177,20 @@ async function service(): Promise<Record<string, number>> {
     const load = new AttributorUnderLoad(nc);
     // A side-by-side run: a baseline copy of the sources first, same servers, same load.
     const base = process.env.BENCH_ATTRIBUTOR_BASE_SRC;
-    const before = base ? await serviceRun(load, records, 'baseline', base) : undefined;
-    const { perM, rate, breakdown: b } = await serviceRun(load, records, 'current', process.env.BENCH_ATTRIBUTOR_SRC);
+    const baseArgs = nodeArgsFrom('BENCH_ATTRIBUTOR_BASE_NODE_ARGS');
+    const nodeArgs = nodeArgsFrom('BENCH_ATTRIBUTOR_NODE_ARGS');
+    const before = base || baseArgs ? await serviceRun(load, records, 'baseline', base, baseArgs) : undefined;
+    const { perM, rate, rssMeanMb, rssPeakMb, breakdown: b } = await serviceRun(load, records, 'current', process.env.BENCH_ATTRIBUTOR_SRC, nodeArgs);
     // The same load from 20 workloads (4 agents × 5 projects) instead of 200: fewer, bigger messages a batch.
     const few = new AttributorUnderLoad(nc, { agents: 4, projects: 5 });
-    const fewRun = await few.measure(records, 100 * 1024, undefined, process.env.BENCH_ATTRIBUTOR_SRC);
+    const fewRun = await few.measure(records, 100 * 1024, undefined, process.env.BENCH_ATTRIBUTOR_SRC, nodeArgs);
     const fewPerM = (fewRun.cpuSeconds / fewRun.records) * 1e6;
     process.stderr.write(`attributor bench [current, 20 workloads]: ${fewRun.records} records in ${fewRun.seconds.toFixed(2)} s, ${fewRun.cpuSeconds.toFixed(2)} CPU-s\n`);
     if (before) {
       process.stderr.write(
         `attributor bench: side by side: cpu_s_per_million ${before.perM.toFixed(2)} → ${perM.toFixed(2)}, ` +
-          `records/s ${Math.round(before.rate)} → ${Math.round(rate)}\n`,
+          `records/s ${Math.round(before.rate)} → ${Math.round(rate)}, RSS under load ${before.rssMeanMb.toFixed(1)} → ${rssMeanMb.toFixed(1)} MiB mean, ` +
+          `${before.rssPeakMb.toFixed(1)} → ${rssPeakMb.toFixed(1)} MiB peak\n`,
       );
     }
     const nats = b.pct.publish + b.pct.receive;
@@ -203,6 +220,8 @@ async function service(): Promise<Record<string, number>> {
     const out: Record<string, number> = {
       'attributor.service_events_per_s': Math.round(rate),
       'attributor.cpu_s_per_million': perM,
+      'attributor.load_rss_mb': rssMeanMb,
+      'attributor.load_peak_rss_mb': rssPeakMb,
       'attributor.profile.samples': b.samples,
       'attributor.cpu_s_per_million_20_workloads': fewPerM,
       'attributor.service_events_per_s_20_workloads': Math.round(fewRun.records / fewRun.seconds),
