@@ -9,6 +9,7 @@
 // The batch's messages go to the connection as one buffer of protocol frames (pub-frames.ts).
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { headerBlock, parsePubAck } from './pub-ack.ts';
+import { BufferPool } from './buffer-pool.ts';
 import { encodeFrames, type Frame } from './pub-frames.ts';
 
 export interface BatchMessage {
@@ -29,6 +30,8 @@ export interface BatchPublisherOptions {
   stream?: string;
   /** false: one nats.js publish per message instead of the batch's frames in one buffer (for side-by-side runs). */
   frames?: boolean;
+  /** false: a new buffer for each batch's frames instead of one an acknowledged batch gave back (for side-by-side runs). */
+  reuseFrames?: boolean;
 }
 
 export interface BatchPublished {
@@ -59,6 +62,9 @@ interface Pending {
   duplicates: number;
   republished: number;
   attempt: number;
+  /** The first attempt's frames (frames mode), message i ending at frameEnds[i]: a republish sends them again from here. */
+  frames?: Buffer;
+  frameEnds?: Int32Array;
   timer: ReturnType<typeof setTimeout> | undefined;
   resolve: (r: BatchPublished) => void;
   reject: (e: Error) => void;
@@ -93,6 +99,7 @@ export class JetStreamBatchPublisher {
   private readonly timeoutMs: number;
   private readonly attempts: number;
   private readonly wire: Wire | undefined;
+  private readonly framePool = new BufferPool();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -102,6 +109,14 @@ export class JetStreamBatchPublisher {
     this.attempts = Math.max(1, o.attempts ?? 2);
     this.wire = o.frames === false ? undefined : wireOf(nc);
     this.sub = nc.subscribe(`${this.inbox}.>`, { callback: (err, msg) => (err ? this.failAll(err.message) : this.onReply(msg)) });
+  }
+
+  /**
+   * publish() has copied every message's data by the time it returns (frames mode): the caller may
+   * reuse what `data` points into. False: nats.js holds on to it until it is written.
+   */
+  get copiesOnPublish(): boolean {
+    return this.wire !== undefined;
   }
 
   /** Batches awaiting acks. */
@@ -168,18 +183,23 @@ export class JetStreamBatchPublisher {
     // What nats.js's publish checks first.
     if (this.nc.isClosed()) throw new Error('the connection is closed');
     if (wire.noMorePublishing) throw new Error('the connection is draining');
-    const frames: Frame[] = [];
-    for (let i = 0; i < p.messages.length; i++) {
-      if (p.acked[i]) continue;
-      const m = p.messages[i]!;
-      frames.push({ subject: m.subject, reply: p.replyPrefix + i, headers: p.blocks[i]!, data: m.data });
+    let bytes: Uint8Array;
+    if (p.frames === undefined) {
+      const frames: Frame[] = p.messages.map((m, i) => ({ subject: m.subject, reply: p.replyPrefix + i, headers: p.blocks[i]!, data: m.data }));
+      p.frameEnds = new Int32Array(frames.length);
+      p.frames = encodeFrames(frames, this.nc.info?.max_payload ?? Number.MAX_SAFE_INTEGER, (n) => this.framePool.take(n), p.frameEnds);
+      bytes = p.frames;
+    } else {
+      // A republish: the unacknowledged frames, byte for byte as the first time (same reply, same id).
+      const parts: Uint8Array[] = [];
+      for (let i = 0; i < p.messages.length; i++) if (!p.acked[i]) parts.push(p.frames.subarray(i === 0 ? 0 : p.frameEnds![i - 1]!, p.frameEnds![i]!));
+      bytes = Buffer.concat(parts);
+      p.republished += parts.length;
     }
-    const bytes = encodeFrames(frames, this.nc.info?.max_payload ?? Number.MAX_SAFE_INTEGER);
     // Written on its own: queued after other buffers, nats.js would copy them all into one first.
     wire.flushPending();
     wire.sendCommand(bytes);
     wire.flushPending();
-    if (p.attempt > 1) p.republished += frames.length;
   }
 
   private onDeadline(id: number, p: Pending): void {
@@ -218,6 +238,10 @@ export class JetStreamBatchPublisher {
     if (--p.left === 0) {
       if (p.timer) clearTimeout(p.timer);
       this.pending.delete(id);
+      // Every frame was acked, so the server read them all: the socket holds none of these bytes
+      // any more. Not after a republish: then some acks may have come from the copy, and these
+      // bytes may still wait in the connection's queue (a reconnect) for all anyone knows.
+      if (p.frames && p.attempt === 1 && this.o.reuseFrames !== false) this.framePool.give(p.frames);
       p.resolve({ messages: p.messages.length, duplicates: p.duplicates, republished: p.republished });
     }
   }

@@ -30,8 +30,12 @@ function checkSubject(s: string, what: string): void {
   if (s.length === 0 || WHITESPACE.test(s)) throw new FrameError(`${what} ${JSON.stringify(s)} is empty or holds whitespace`);
 }
 
-/** The frames, concatenated. `maxPayload`: the server's max_payload (headers and data of one message). */
-export function encodeFrames(frames: readonly Frame[], maxPayload: number): Uint8Array {
+/**
+ * The frames, concatenated. `maxPayload`: the server's max_payload (headers and data of one
+ * message). `alloc`: where the bytes go (a pool's buffer, at least that big; default a new one);
+ * `ends`: filled with where each frame ends.
+ */
+export function encodeFrames(frames: readonly Frame[], maxPayload: number, alloc?: (size: number) => Buffer, ends?: Int32Array): Buffer {
   const lines = new Array<string>(frames.length);
   let size = 0;
   for (let i = 0; i < frames.length; i++) {
@@ -44,7 +48,7 @@ export function encodeFrames(frames: readonly Frame[], maxPayload: number): Uint
     lines[i] = line;
     size += Buffer.byteLength(line, 'utf8') + total + 2;
   }
-  const buf = Buffer.allocUnsafe(size) as Utf8Buffer;
+  const buf = (alloc ? alloc(size) : Buffer.allocUnsafe(size)) as Utf8Buffer;
   let o = 0;
   for (let i = 0; i < frames.length; i++) {
     const f = frames[i]!;
@@ -55,6 +59,7 @@ export function encodeFrames(frames: readonly Frame[], maxPayload: number): Uint
     o += f.data.length;
     buf[o++] = CRLF_0;
     buf[o++] = CRLF_1;
+    if (ends) ends[i] = o;
   }
-  return buf;
+  return buf.length === size ? buf : buf.subarray(0, size);
 }

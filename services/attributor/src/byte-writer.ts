@@ -5,6 +5,12 @@
 // for a whole line first (`ensure`); the writes themselves do not check.
 export type Utf8Buffer = Buffer & { utf8Write(s: string, offset: number): number };
 
+/** Where a writer's buffers come from and go back to (a BufferPool); default a new one each time. */
+export interface Buffers {
+  take(min: number): Buffer;
+  give(b: Uint8Array): void;
+}
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
@@ -18,8 +24,12 @@ export class ByteWriter {
   pos = 0;
   private readonly groups = new Int32Array(5);
 
-  constructor(capacity: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(capacity, 1024)) as Utf8Buffer;
+  constructor(
+    capacity: number,
+    private readonly buffers?: Buffers,
+  ) {
+    const n = Math.max(capacity, 1024);
+    this.buf = (buffers ? buffers.take(n) : Buffer.allocUnsafe(n)) as Utf8Buffer;
   }
 
   /** Room for `n` more bytes. */
@@ -28,8 +38,11 @@ export class ByteWriter {
   }
 
   private grow(n: number): void {
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n)) as Utf8Buffer;
+    const size = Math.max(this.buf.length * 2, this.pos + n);
+    const next = (this.buffers ? this.buffers.take(size) : Buffer.allocUnsafe(size)) as Utf8Buffer;
     this.buf.copy(next, 0, 0, this.pos);
+    // Nothing else reads the old one: messages are cut from the buffer once every line is written.
+    this.buffers?.give(this.buf);
     this.buf = next;
   }
 

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { KERNEL_AF_INET, KERNEL_AF_INET6, KERNEL_FLAG, KERNEL_RECORD_SIZE, encodeSuppressed, nameHash } from '@sluice/contracts';
+import { BufferPool } from '@sluice/runtime';
 import { encodeRecord, type RecordSpec } from '@sluice/testkit/unit';
 import { decodeBatch } from './decode.ts';
 import { KIND, kernelCodec, OFF, RECORD_VERSION } from './kernel-adapter.ts';
@@ -142,11 +143,15 @@ function serialise(r: Rendered, errors: Map<string, number>): string {
   return `${JSON.stringify({ attributed: r.attributed, hosts: r.hosts, errors: [...errors] })}\n${msgs.join('')}`;
 }
 
-function render(body: Uint8Array, hosts: Array<string | undefined>, max: number): string {
+function render(body: Uint8Array, hosts: Array<string | undefined>, max: number, pool?: BufferPool): string {
   const c = cache();
   const meta = { node: 'node-a', bootId: 'b00t-id', firstSeq: 4_294_967_290, wallOffsetNs: OFFSET, count: body.byteLength / KERNEL_RECORD_SIZE };
   const batch = decodeBatch(meta, body, kernelCodec);
-  return serialise(renderBatch(batch, c.lookupCgroup.bind(c), max, hosts), batch.errors);
+  const out = renderBatch(batch, c.lookupCgroup.bind(c), max, hosts, pool);
+  const text = serialise(out, batch.errors);
+  // As raw-consumer.ts does once the publisher copied the messages; old bytes stay in it.
+  pool?.give(out.buffer);
+  return text;
 }
 
 describe('render, byte for byte', () => {
@@ -160,6 +165,14 @@ describe('render, byte for byte', () => {
       const { body, hosts } = randomBatch(seed, 2000);
       return [1 << 20, 3000].map((max) => createHash('sha256').update(render(body, hosts, max)).digest('hex').slice(0, 16));
     });
+    // The same through pooled buffers that still hold an earlier batch's bytes (garbage-filled first).
+    const pool = new BufferPool();
+    pool.give(pool.take(1 << 16).fill(0xff));
+    const pooled = [1, 2, 3].flatMap((seed) => {
+      const { body, hosts } = randomBatch(seed, 2000);
+      return [1 << 20, 3000].map((max) => createHash('sha256').update(render(body, hosts, max, pool)).digest('hex').slice(0, 16));
+    });
+    expect(pooled).toEqual(digests);
     expect(digests).toMatchInlineSnapshot(`
       [
         "66f0d4c7acd12566",

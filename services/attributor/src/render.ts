@@ -3,7 +3,7 @@
 // D27). Output ids are deterministic in the batch and the records' attribution, so a redelivered
 // raw batch republishes the same Nats-Msg-Ids and JetStream drops the copies.
 import { eventId } from '@sluice/contracts';
-import { ByteWriter } from './byte-writer.ts';
+import { ByteWriter, type Buffers } from './byte-writer.ts';
 import type { DecodedBatch, Lookup } from './decode.ts';
 import { UNKNOWN, type Entry } from './identity.ts';
 
@@ -19,6 +19,8 @@ export interface Rendered {
   attributed: { docker: number; registered: number; unknown: number };
   /** Egress records with a domain_hash: named (dst_host set) or not (the name was never learned). */
   hosts: { named: number; unnamed: number };
+  /** The bytes every message's data is a slice of (to give back to `buffers` once nothing reads them). */
+  buffer: Uint8Array;
 }
 
 const CLOSE = 0x7d; // }
@@ -29,8 +31,17 @@ const DST_HOST_STALE = Buffer.from(',"dst_host_stale":true', 'latin1');
 /** A line's parts besides identity, fields and name: id's seq, time, quotes, braces, the newline. */
 const LINE_SLACK = 64;
 
-/** `hosts[i]`: record i's dst_host (host-names.ts nameBatch); without it no destination is named. */
-export function renderBatch(batch: DecodedBatch, lookup: Lookup, maxMessageBytes: number, hosts?: ReadonlyArray<string | undefined>): Rendered {
+/**
+ * `hosts[i]`: record i's dst_host (host-names.ts nameBatch); without it no destination is named.
+ * `buffers`: where the lines' buffer comes from (default a new one).
+ */
+export function renderBatch(
+  batch: DecodedBatch,
+  lookup: Lookup,
+  maxMessageBytes: number,
+  hosts?: ReadonlyArray<string | undefined>,
+  buffers?: Buffers,
+): Rendered {
   const { node, bootId, firstSeq } = batch.meta;
   const { records, codec, view, body } = batch;
   const n = records.length;
@@ -61,7 +72,7 @@ export function renderBatch(batch: DecodedBatch, lookup: Lookup, maxMessageBytes
     estimate += fixed + entry.fragmentBytes.length + 360;
   }
   // Room for the batch's lines, typical size; a batch of longer ones grows it (ByteWriter.ensure).
-  const w = new ByteWriter(estimate);
+  const w = new ByteWriter(estimate, buffers);
   /** The JSON of each name, encoded once a batch. */
   const hostJson = new Map<string, Uint8Array>();
   const iso = new Uint8Array(20);
@@ -138,5 +149,5 @@ export function renderBatch(batch: DecodedBatch, lookup: Lookup, maxMessageBytes
       start = end;
     }
   }
-  return { messages, attributed, hosts: { named, unnamed } };
+  return { messages, attributed, hosts: { named, unnamed }, buffer: out };
 }
