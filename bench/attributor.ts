@@ -200,22 +200,25 @@ async function service(): Promise<Record<string, number>> {
         `(goal ≤ 3.3), ${Math.round(rate)} records/s drained through NATS on this shared machine, 200 workloads ` +
         `in raw batches of ${BATCH_RECORDS} records (the reader's default READER_BATCH_RECORDS; one message per workload, verdict and DNS per batch: ~530 for 1,024 records, ~800 for 4,000); ${fewPerM.toFixed(2)} CPU-s per million from 20 workloads. ` +
         `Profile (${b.samples} samples): ${STAGES.filter((s) => b.pct[s] >= 0.5).map((s) => `${s} ${b.pct[s].toFixed(0)}%`).join(', ')}. ` +
-        `Heaviest self time: ${b.top.slice(0, 6).map((t) => `${t.fn} (${t.file}) ${t.pct.toFixed(1)}%`).join(', ')}.`,
-      `  What limits it: the NATS client (${nats.toFixed(0)}%: a core publish per subject per raw batch, its ack back on one ` +
-        `shared inbox subscription (runtime batch-publisher.ts: one deadline per raw batch, acks scanned, not parsed, the ` +
-        `unacked republished with their ids); the raw batches and acks coming in; the protocol line and header block encoded ` +
-        `per message) against ${enrich.toFixed(0)}% for decode, lookups and rendering together, and GC ${b.pct.gc.toFixed(0)}%. ` +
-        `Before that publisher (2026-12-01), nats.js's js.publish was a request per message (reply-inbox entry, timer, ` +
-        `promise, header object, a RequestError built on every success, a JSON-parsed ack): 72.2 → 23.9 CPU-s per million in ` +
-        `one side-by-side quick run (BENCH_ATTRIBUTOR_BASE_SRC). The subjects (project, agent, verdict) are the ` +
-        `contract, and a message may hold only one raw batch's records (its id must come out the same on redelivery), so the ` +
-        `message count per record falls only with bigger raw batches (READER_BATCH_RECORDS) or fewer active workloads, as the ` +
-        `20-workload figure shows; each message still costs a publish and an ack (JetStream's fast or atomic batch publish, ` +
-        `one ack per batch, would remove most of that, but needs a stream setting and a look at msgID dedupe within a batch). ` +
-        `Render writes each line into the message in 4-5 native string/byte copies; at ~2 records a message its per-line and ` +
-        `per-message work is the largest JS cost left. Name and label lookups are in-memory Map reads: Redis is written when a ` +
-        `batch teaches a new name and read only for names or cgroups this replica cannot answer, once per negative-cache window ` +
-        `(NEGATIVE_TTL_MS).`,
+        `Heaviest self time: ${b.top.slice(0, 6).map((t) => `${t.fn} (${t.file}) ${t.pct.toFixed(1)}%`).join(', ')}. ` +
+        `RSS under this load (32 raw batches in flight) ${rssMeanMb.toFixed(0)} MiB mean, ${rssPeakMb.toFixed(0)} MiB peak.`,
+      `  What limits it: rendering (${b.pct.render.toFixed(0)}%): every line is written once, as bytes, straight from the kernel ` +
+        `record into one buffer per raw batch (fields-writer.ts, byte-writer.ts; render-golden.test.ts pins the bytes), but a ` +
+        `line is ~600 bytes in ~25 runs of constants, digits and the identity, and no copy or digit is free in JavaScript. Then ` +
+        `the NATS client (${nats.toFixed(0)}%): a batch's messages go to the socket as one buffer of HPUB frames (runtime ` +
+        `pub-frames.ts), but each message still comes back as its own ack on the shared inbox, and the raw batches come in ` +
+        `(receive ${b.pct.receive.toFixed(0)}%); the subjects (project, agent, verdict) are the contract and a message may ` +
+        `hold only one raw batch's records (its id must come out the same on redelivery), so messages per record fall only ` +
+        `with bigger raw batches (READER_BATCH_RECORDS) or fewer active workloads, as the 20-workload figure shows; JetStream's ` +
+        `batch publish (one ack per batch) would remove most acks but needs nats-server ≥ 2.14 and a stream setting. Then the ` +
+        `in-memory name and label lookups per record (${(b.pct.name_lookup + b.pct.label_lookup).toFixed(0)}%: Redis only for ` +
+        `what this replica cannot answer, once per NEGATIVE_TTL_MS) and decode (${b.pct.decode.toFixed(0)}%, the packed body ` +
+        `unpacked to the fixed stride included), and GC ${b.pct.gc.toFixed(0)}%. How it got here, side by side in quick runs ` +
+        `(BENCH_ATTRIBUTOR_BASE_SRC / _BASE_NODE_ARGS): nats.js's request per js.publish → the lean batch publisher 72.2 → 23.9 ` +
+        `(2026-12-01); 2026-12-02: a string per record → bytes from the kernel record 8.57 → 5.90; the batch's frames in one ` +
+        `buffer 6.03 → 5.43; --max-semi-space-size=64 5.43 → 4.83 (RSS +23 MiB); render and frame buffers reused (V8 had ` +
+        `scavenged on external-memory pressure every ~45 ms) GC 12.7 → 7.1% of samples; main before that day → all of it ` +
+        `11.73 → 4.50, RSS 307 → 335 MiB mean.`,
     ];
     const out: Record<string, number> = {
       'attributor.service_events_per_s': Math.round(rate),
