@@ -216,8 +216,9 @@ async function service(): Promise<Record<string, number>> {
         `unpacked to the fixed stride included), and GC ${b.pct.gc.toFixed(0)}%. How it got here, side by side in quick runs ` +
         `(BENCH_ATTRIBUTOR_BASE_SRC / _BASE_NODE_ARGS): nats.js's request per js.publish → the lean batch publisher 72.2 → 23.9 ` +
         `(2026-12-01); 2026-12-02: a string per record → bytes from the kernel record 8.57 → 5.90; the batch's frames in one ` +
-        `buffer 6.03 → 5.43; --max-semi-space-size=64 5.43 → 4.83 (RSS +23 MiB); render and frame buffers reused (V8 had ` +
-        `scavenged on external-memory pressure every ~45 ms) GC 12.7 → 7.1% of samples; main before that day → all of it ` +
+        `buffer 6.03 → 5.43; --max-semi-space-size=64 5.43 → 4.83 (RSS +23 MiB; 4.40 → 4.03 and +45 MiB once the buffers ` +
+        `were reused, 32 → 64 −4 to −6% for +16 to +29 MiB); render and frame buffers reused (V8 had ` +
+        `scavenged on external-memory pressure every ~45 ms) GC 12.7 → 7.1% of samples; main (5175101) → all of it ` +
         `11.73 → 4.50, RSS 307 → 335 MiB mean.`,
     ];
     const out: Record<string, number> = {
