@@ -6,6 +6,8 @@
 //                                   batches the bench publishes to real NATS, with real Redis
 //   attributor.cpu_s_per_million    that process's own CPU seconds (/proc) per million records,
 //                                   measured phase only (goal ≤ 3.3: 300k/s on one core)
+//   attributor.load_rss_mb, attributor.load_peak_rss_mb
+//                                   its resident memory over that phase (mean) and its peak (VmHWM)
 //   attributor.cpu_s_per_million_20_workloads, attributor.service_events_per_s_20_workloads
 //                                   the same load from 20 workloads instead of 200 (fewer messages)
 //   attributor.profile.<stage>_pct  where that CPU goes, from a `node --cpu-prof` run of the same
@@ -13,7 +15,10 @@
 //   attributor.cache_bytes_per_10k_containers   heap cost of the label cache
 // Knobs: BENCH_ATTRIBUTOR_RECORDS (default 1,000,000; 300,000 with BENCH_QUICK);
 // BENCH_ATTRIBUTOR_BASE_SRC=<dir>: first the same service runs from a baseline copy of
-// services/attributor/src (side by side, stderr only); BENCH_ATTRIBUTOR_SRC=<dir>: the copy measured.
+// services/attributor/src (side by side, stderr only); BENCH_ATTRIBUTOR_SRC=<dir>: the copy measured;
+// BENCH_ATTRIBUTOR_NODE_ARGS / BENCH_ATTRIBUTOR_BASE_NODE_ARGS="<flags>": node's flags for the
+// measured / a baseline run instead of the service's own (cli/src/local/services.ts serviceNodeArgs;
+// set and empty: none), e.g. to weigh a flag's CPU against its memory.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,24 +138,33 @@ export function notes(): string[] {
 interface ServiceFigures {
   perM: number;
   rate: number;
+  rssMeanMb: number;
+  rssPeakMb: number;
   breakdown: StageBreakdown;
 }
 
+/** Node flags from an env knob (space-separated; set and empty: none), else the service's own. */
+function nodeArgsFrom(name: string): string[] | undefined {
+  const v = process.env[name];
+  return v === undefined ? undefined : v.split(' ').filter(Boolean);
+}
+
 /** One copy of the attributor's sources, plain (the figures) then profiled (the breakdown). */
-async function serviceRun(load: AttributorUnderLoad, records: number, label: string, src?: string): Promise<ServiceFigures> {
+async function serviceRun(load: AttributorUnderLoad, records: number, label: string, src?: string, nodeArgs?: string[]): Promise<ServiceFigures> {
   const warmup = 100 * 1024;
   const profDir = mkdtempSync(join(tmpdir(), 'attr-bench-prof-'));
   try {
-    const plain = await load.measure(records, warmup, undefined, src);
-    const prof = await load.measure(records, warmup, profDir, src);
+    const plain = await load.measure(records, warmup, undefined, src, nodeArgs);
+    const prof = await load.measure(records, warmup, profDir, src, nodeArgs);
     const b = stageBreakdown(prof.profile!, { fromUs: prof.fromUs, toUs: prof.toUs });
     process.stderr.write(
       `attributor bench [${label}]: service ${plain.records} records in ${plain.seconds.toFixed(2)} s, ${plain.cpuSeconds.toFixed(2)} CPU-s ` +
-        `(profiled run: ${prof.seconds.toFixed(2)} s, ${prof.cpuSeconds.toFixed(2)} CPU-s, ${b.samples} samples)\n` +
+        `(profiled run: ${prof.seconds.toFixed(2)} s, ${prof.cpuSeconds.toFixed(2)} CPU-s, ${b.samples} samples); ` +
+        `RSS ${plain.rssMeanMb.toFixed(1)} MiB mean under load, ${plain.rssPeakMb.toFixed(1)} MiB peak${nodeArgs ? ` (node ${nodeArgs.join(' ') || 'without flags'})` : ''}\n` +
         `attributor bench [${label}]: stages ${STAGES.map((s) => `${s} ${b.pct[s].toFixed(1)}%`).join(', ')}\n` +
         `attributor bench [${label}]: top self time ${b.top.map((t) => `${t.fn} (${t.file}) ${t.pct.toFixed(1)}%`).join('; ')}\n`,
     );
-    return { perM: (plain.cpuSeconds / plain.records) * 1e6, rate: plain.records / plain.seconds, breakdown: b };
+    return { perM: (plain.cpuSeconds / plain.records) * 1e6, rate: plain.records / plain.seconds, rssMeanMb: plain.rssMeanMb, rssPeakMb: plain.rssPeakMb, breakdown: b };
   } finally {
     rmSync(profDir, { recursive: true, force: true });
   }
@@ -163,17 +177,20 @@ async function service(): Promise<Record<string, number>> {
     const load = new AttributorUnderLoad(nc);
     // A side-by-side run: a baseline copy of the sources first, same servers, same load.
     const base = process.env.BENCH_ATTRIBUTOR_BASE_SRC;
-    const before = base ? await serviceRun(load, records, 'baseline', base) : undefined;
-    const { perM, rate, breakdown: b } = await serviceRun(load, records, 'current', process.env.BENCH_ATTRIBUTOR_SRC);
+    const baseArgs = nodeArgsFrom('BENCH_ATTRIBUTOR_BASE_NODE_ARGS');
+    const nodeArgs = nodeArgsFrom('BENCH_ATTRIBUTOR_NODE_ARGS');
+    const before = base || baseArgs ? await serviceRun(load, records, 'baseline', base, baseArgs) : undefined;
+    const { perM, rate, rssMeanMb, rssPeakMb, breakdown: b } = await serviceRun(load, records, 'current', process.env.BENCH_ATTRIBUTOR_SRC, nodeArgs);
     // The same load from 20 workloads (4 agents × 5 projects) instead of 200: fewer, bigger messages a batch.
     const few = new AttributorUnderLoad(nc, { agents: 4, projects: 5 });
-    const fewRun = await few.measure(records, 100 * 1024, undefined, process.env.BENCH_ATTRIBUTOR_SRC);
+    const fewRun = await few.measure(records, 100 * 1024, undefined, process.env.BENCH_ATTRIBUTOR_SRC, nodeArgs);
     const fewPerM = (fewRun.cpuSeconds / fewRun.records) * 1e6;
     process.stderr.write(`attributor bench [current, 20 workloads]: ${fewRun.records} records in ${fewRun.seconds.toFixed(2)} s, ${fewRun.cpuSeconds.toFixed(2)} CPU-s\n`);
     if (before) {
       process.stderr.write(
         `attributor bench: side by side: cpu_s_per_million ${before.perM.toFixed(2)} → ${perM.toFixed(2)}, ` +
-          `records/s ${Math.round(before.rate)} → ${Math.round(rate)}\n`,
+          `records/s ${Math.round(before.rate)} → ${Math.round(rate)}, RSS under load ${before.rssMeanMb.toFixed(1)} → ${rssMeanMb.toFixed(1)} MiB mean, ` +
+          `${before.rssPeakMb.toFixed(1)} → ${rssPeakMb.toFixed(1)} MiB peak\n`,
       );
     }
     const nats = b.pct.publish + b.pct.receive;
@@ -183,26 +200,32 @@ async function service(): Promise<Record<string, number>> {
         `(goal ≤ 3.3), ${Math.round(rate)} records/s drained through NATS on this shared machine, 200 workloads ` +
         `in raw batches of ${BATCH_RECORDS} records (the reader's default READER_BATCH_RECORDS; one message per workload, verdict and DNS per batch: ~530 for 1,024 records, ~800 for 4,000); ${fewPerM.toFixed(2)} CPU-s per million from 20 workloads. ` +
         `Profile (${b.samples} samples): ${STAGES.filter((s) => b.pct[s] >= 0.5).map((s) => `${s} ${b.pct[s].toFixed(0)}%`).join(', ')}. ` +
-        `Heaviest self time: ${b.top.slice(0, 6).map((t) => `${t.fn} (${t.file}) ${t.pct.toFixed(1)}%`).join(', ')}.`,
-      `  What limits it: the NATS client (${nats.toFixed(0)}%: a core publish per subject per raw batch, its ack back on one ` +
-        `shared inbox subscription (runtime batch-publisher.ts: one deadline per raw batch, acks scanned, not parsed, the ` +
-        `unacked republished with their ids); the raw batches and acks coming in; the protocol line and header block encoded ` +
-        `per message) against ${enrich.toFixed(0)}% for decode, lookups and rendering together, and GC ${b.pct.gc.toFixed(0)}%. ` +
-        `Before that publisher (2026-12-01), nats.js's js.publish was a request per message (reply-inbox entry, timer, ` +
-        `promise, header object, a RequestError built on every success, a JSON-parsed ack): 72.2 → 23.9 CPU-s per million in ` +
-        `one side-by-side quick run (BENCH_ATTRIBUTOR_BASE_SRC). The subjects (project, agent, verdict) are the ` +
-        `contract, and a message may hold only one raw batch's records (its id must come out the same on redelivery), so the ` +
-        `message count per record falls only with bigger raw batches (READER_BATCH_RECORDS) or fewer active workloads, as the ` +
-        `20-workload figure shows; each message still costs a publish and an ack (JetStream's fast or atomic batch publish, ` +
-        `one ack per batch, would remove most of that, but needs a stream setting and a look at msgID dedupe within a batch). ` +
-        `Render writes each line into the message in 4-5 native string/byte copies; at ~2 records a message its per-line and ` +
-        `per-message work is the largest JS cost left. Name and label lookups are in-memory Map reads: Redis is written when a ` +
-        `batch teaches a new name and read only for names or cgroups this replica cannot answer, once per negative-cache window ` +
-        `(NEGATIVE_TTL_MS).`,
+        `Heaviest self time: ${b.top.slice(0, 6).map((t) => `${t.fn} (${t.file}) ${t.pct.toFixed(1)}%`).join(', ')}. ` +
+        `RSS under this load (32 raw batches in flight) ${rssMeanMb.toFixed(0)} MiB mean, ${rssPeakMb.toFixed(0)} MiB peak.`,
+      `  What limits it: rendering (${b.pct.render.toFixed(0)}%): every line is written once, as bytes, straight from the kernel ` +
+        `record into one buffer per raw batch (fields-writer.ts, byte-writer.ts; render-golden.test.ts pins the bytes), but a ` +
+        `line is ~600 bytes in ~25 runs of constants, digits and the identity, and no copy or digit is free in JavaScript. Then ` +
+        `the NATS client (${nats.toFixed(0)}%): a batch's messages go to the socket as one buffer of HPUB frames (runtime ` +
+        `pub-frames.ts), but each message still comes back as its own ack on the shared inbox, and the raw batches come in ` +
+        `(receive ${b.pct.receive.toFixed(0)}%); the subjects (project, agent, verdict) are the contract and a message may ` +
+        `hold only one raw batch's records (its id must come out the same on redelivery), so messages per record fall only ` +
+        `with bigger raw batches (READER_BATCH_RECORDS) or fewer active workloads, as the 20-workload figure shows; JetStream's ` +
+        `batch publish (one ack per batch) would remove most acks but needs nats-server ≥ 2.14 and a stream setting. Then the ` +
+        `in-memory name and label lookups per record (${(b.pct.name_lookup + b.pct.label_lookup).toFixed(0)}%: Redis only for ` +
+        `what this replica cannot answer, once per NEGATIVE_TTL_MS) and decode (${b.pct.decode.toFixed(0)}%, the packed body ` +
+        `unpacked to the fixed stride included), and GC ${b.pct.gc.toFixed(0)}%. How it got here, side by side in quick runs ` +
+        `(BENCH_ATTRIBUTOR_BASE_SRC / _BASE_NODE_ARGS): nats.js's request per js.publish → the lean batch publisher 72.2 → 23.9 ` +
+        `(2026-12-01); 2026-12-02: a string per record → bytes from the kernel record 8.57 → 5.90; the batch's frames in one ` +
+        `buffer 6.03 → 5.43; --max-semi-space-size=64 5.43 → 4.83 (RSS +23 MiB; 4.40 → 4.03 and +45 MiB once the buffers ` +
+        `were reused, 32 → 64 −4 to −6% for +16 to +29 MiB); render and frame buffers reused (V8 had ` +
+        `scavenged on external-memory pressure every ~45 ms) GC 12.7 → 7.1% of samples; main (5175101) → all of it ` +
+        `11.73 → 4.50, RSS 307 → 335 MiB mean.`,
     ];
     const out: Record<string, number> = {
       'attributor.service_events_per_s': Math.round(rate),
       'attributor.cpu_s_per_million': perM,
+      'attributor.load_rss_mb': rssMeanMb,
+      'attributor.load_peak_rss_mb': rssPeakMb,
       'attributor.profile.samples': b.samples,
       'attributor.cpu_s_per_million_20_workloads': fewPerM,
       'attributor.service_events_per_s_20_workloads': Math.round(fewRun.records / fewRun.seconds),

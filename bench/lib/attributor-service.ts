@@ -13,9 +13,11 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { encodeRecord, freePort, REPO_ROOT, scrape, stopService, testServer, waitReady, type RecordSpec, type ServiceProcess } from '@sluice/testkit';
 import type { CpuProfile } from './cpu-profile.ts';
-import { cpuSeconds } from './proc.ts';
+import { cpuSeconds, peakRssMb } from './proc.ts';
+import { RssWatch } from './rss-watch.ts';
 
 import { env as readerEnv } from '../../services/bpf-reader/src/config.ts';
+import { serviceNodeArgs } from '../../cli/src/local/services.ts';
 
 /** Records per raw batch: the reader's default READER_BATCH_RECORDS (what a loaded reader cuts), or BENCH_ATTRIBUTOR_BATCH. */
 export const BATCH_RECORDS = Number(process.env.BENCH_ATTRIBUTOR_BATCH ?? readerEnv.READER_BATCH_RECORDS.parse(undefined));
@@ -28,6 +30,9 @@ export interface LoadRun {
   /** The measured phase in V8 monotonic µs (the clock of process.hrtime), to cut a profile to it. */
   fromUs: number;
   toUs: number;
+  /** Resident memory over the measured phase (VmRSS sampled every 100 ms), and the process's peak (VmHWM), MiB. */
+  rssMeanMb: number;
+  rssPeakMb: number;
   profile?: CpuProfile;
 }
 
@@ -83,8 +88,15 @@ export class AttributorUnderLoad {
   /**
    * Start one attributor (profiled when `profileDir` is given), load it, stop it. `srcDir`: another
    * copy of services/attributor/src (a baseline, for a side-by-side run); default the current one.
+   * `nodeArgs`: node's flags for the service (default: the ones it is launched with, serviceNodeArgs).
    */
-  async measure(records: number, warmup: number, profileDir?: string, srcDir = join(REPO_ROOT, 'services', 'attributor', 'src')): Promise<LoadRun> {
+  async measure(
+    records: number,
+    warmup: number,
+    profileDir?: string,
+    srcDir = join(REPO_ROOT, 'services', 'attributor', 'src'),
+    nodeArgs = serviceNodeArgs('attributor'),
+  ): Promise<LoadRun> {
     const port = await freePort();
     const durable = `attr-bench-${this.run}${profileDir ? '-prof' : ''}`;
     const runtimeDir = mkdtempSync(join(tmpdir(), 'attr-bench-rt-'));
@@ -100,17 +112,21 @@ export class AttributorUnderLoad {
       RAW_FILTER: subjects.raw(this.node),
       CONSUMER_NAME: durable,
       REDIS_PREFIX: `sluice-bench:${this.run}`,
-    }, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+    }, [...nodeArgs, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])]);
     try {
       await waitReady(proc, port, 'attributor');
       await this.register();
       const pid = proc.child.pid!;
       const warmed = await this.load(durable, warmup); // JIT, the name table, the first resolver misses
+      const rss = new RssWatch({ attributor: pid });
       const cpu0 = cpuSeconds(pid);
       const t0 = process.hrtime.bigint();
+      rss.start(100);
       const published = await this.load(durable, records);
       const t1 = process.hrtime.bigint();
       const cpu1 = cpuSeconds(pid);
+      const rssMeanMb = rss.stop().attributor?.mean ?? NaN;
+      const rssPeakMb = peakRssMb(pid);
       const handled = await totalAttributed(port);
       if (handled !== warmed + published) throw new Error(`the attributor enriched ${handled} records, ${warmed + published} were published`);
       const run: LoadRun = {
@@ -119,6 +135,8 @@ export class AttributorUnderLoad {
         cpuSeconds: cpu1 - cpu0,
         fromUs: Number(t0 / 1000n),
         toUs: Number(t1 / 1000n),
+        rssMeanMb,
+        rssPeakMb,
       };
       const stopped = await stopService(proc, 15_000);
       if (stopped.killed) throw new Error('the attributor did not stop on SIGTERM');

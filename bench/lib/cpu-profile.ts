@@ -56,6 +56,9 @@ const FILE_STAGE: Record<string, Stage> = {
   'identity-store.ts': 'label_lookup',
   'identity.ts': 'label_lookup',
   'render.ts': 'render',
+  // Render's byte writes: the line parts and the record's own fields, straight from its kernel bytes.
+  'byte-writer.ts': 'render',
+  'fields-writer.ts': 'render',
 };
 
 type Lib = 'nats' | 'otel' | 'redis' | 'raw_batch' | undefined;

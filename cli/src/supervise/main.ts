@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { instance } from '../local/instance.ts';
-import { localServices, logFile, serviceDir, serviceMain, type LocalService } from '../local/services.ts';
+import { localServices, logFile, serviceDir, serviceMain, serviceNodeArgs, type LocalService } from '../local/services.ts';
 import { RestartPolicy } from './restart-policy.ts';
 import { writeState, type SupervisedService, type SupervisorState } from './state.ts';
 
@@ -33,7 +33,7 @@ function start(s: LocalService): void {
   const log = openSync(logFile(runDir, s.name), 'a');
   const startedAt = Date.now();
   // The compiled service runs in this very process: the pid is the service's.
-  const child = spawn(process.execPath, ['--enable-source-maps', serviceMain(s.name)], {
+  const child = spawn(process.execPath, ['--enable-source-maps', ...serviceNodeArgs(s.name), serviceMain(s.name)], {
     cwd: serviceDir(s.name),
     env: { ...process.env, METRICS_PORT: String(s.port), ...(s.name === 'otlp-receiver' ? { OTLP_PORT: String(instance.otlpPort) } : {}) },
     stdio: ['ignore', log, log],

@@ -6,8 +6,11 @@
 // an ack is scanned, not parsed (pub-ack.ts); and what is not acknowledged by the deadline is
 // published again with the same Nats-Msg-Id, so what did get stored is dropped by the stream's
 // duplicate window. Resolves only when every message of the batch is acknowledged as stored.
+// The batch's messages go to the connection as one buffer of protocol frames (pub-frames.ts).
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { headerBlock, parsePubAck } from './pub-ack.ts';
+import { BufferPool } from './buffer-pool.ts';
+import { encodeFrames, type Frame } from './pub-frames.ts';
 
 export interface BatchMessage {
   subject: string;
@@ -25,6 +28,10 @@ export interface BatchPublisherOptions {
   attempts?: number;
   /** An ack from another stream is a failure (the subject is captured by the wrong stream). */
   stream?: string;
+  /** false: one nats.js publish per message instead of the batch's frames in one buffer (for side-by-side runs). */
+  frames?: boolean;
+  /** false: a new buffer for each batch's frames instead of one an acknowledged batch gave back (for side-by-side runs). */
+  reuseFrames?: boolean;
 }
 
 export interface BatchPublished {
@@ -55,6 +62,9 @@ interface Pending {
   duplicates: number;
   republished: number;
   attempt: number;
+  /** The first attempt's frames (frames mode), message i ending at frameEnds[i]: a republish sends them again from here. */
+  frames?: Buffer;
+  frameEnds?: Int32Array;
   timer: ReturnType<typeof setTimeout> | undefined;
   resolve: (r: BatchPublished) => void;
   reject: (e: Error) => void;
@@ -65,6 +75,22 @@ function preEncoded(block: Uint8Array): MsgHdrs {
   return { encode: () => block } as unknown as MsgHdrs;
 }
 
+/**
+ * The connection's protocol handler (nats-core's ProtocolHandler): it queues bytes for the socket
+ * (sendCommand, what its own publish ends in) and writes what it queued (flushPending). Not part
+ * of nats.js's typed API; when a version lacks either, the batch goes message by message.
+ */
+interface Wire {
+  sendCommand(cmd: Uint8Array): void;
+  flushPending(): void;
+  noMorePublishing?: boolean;
+}
+
+function wireOf(nc: NatsConnection): Wire | undefined {
+  const p = (nc as unknown as { protocol?: Partial<Wire> }).protocol;
+  return typeof p?.sendCommand === 'function' && typeof p.flushPending === 'function' ? (p as Wire) : undefined;
+}
+
 export class JetStreamBatchPublisher {
   private readonly inbox = createInbox();
   private readonly sub: Subscription;
@@ -72,6 +98,8 @@ export class JetStreamBatchPublisher {
   private next = 0;
   private readonly timeoutMs: number;
   private readonly attempts: number;
+  private readonly wire: Wire | undefined;
+  private readonly framePool = new BufferPool();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -79,7 +107,16 @@ export class JetStreamBatchPublisher {
   ) {
     this.timeoutMs = o.timeoutMs ?? 5000;
     this.attempts = Math.max(1, o.attempts ?? 2);
+    this.wire = o.frames === false ? undefined : wireOf(nc);
     this.sub = nc.subscribe(`${this.inbox}.>`, { callback: (err, msg) => (err ? this.failAll(err.message) : this.onReply(msg)) });
+  }
+
+  /**
+   * publish() has copied every message's data by the time it returns (frames mode): the caller may
+   * reuse what `data` points into. False: nats.js holds on to it until it is written.
+   */
+  get copiesOnPublish(): boolean {
+    return this.wire !== undefined;
   }
 
   /** Batches awaiting acks. */
@@ -125,17 +162,44 @@ export class JetStreamBatchPublisher {
 
   private send(id: number, p: Pending): void {
     try {
-      for (let i = 0; i < p.messages.length; i++) {
-        if (p.acked[i]) continue;
-        const m = p.messages[i]!;
-        this.nc.publish(m.subject, m.data, { reply: p.replyPrefix + i, headers: preEncoded(p.blocks[i]!) });
-        if (p.attempt > 1) p.republished++;
+      if (this.wire) this.sendFrames(p, this.wire);
+      else {
+        for (let i = 0; i < p.messages.length; i++) {
+          if (p.acked[i]) continue;
+          const m = p.messages[i]!;
+          this.nc.publish(m.subject, m.data, { reply: p.replyPrefix + i, headers: preEncoded(p.blocks[i]!) });
+          if (p.attempt > 1) p.republished++;
+        }
       }
     } catch (err) {
       this.fail(id, p, `publish failed: ${(err as Error).message}`);
       return;
     }
     p.timer = setTimeout(() => this.onDeadline(id, p), this.timeoutMs);
+  }
+
+  /** The messages not acknowledged yet, as one buffer of frames, written at once (nothing else of the connection's queued between). */
+  private sendFrames(p: Pending, wire: Wire): void {
+    // What nats.js's publish checks first.
+    if (this.nc.isClosed()) throw new Error('the connection is closed');
+    if (wire.noMorePublishing) throw new Error('the connection is draining');
+    let bytes: Uint8Array;
+    if (p.frames === undefined) {
+      const frames: Frame[] = p.messages.map((m, i) => ({ subject: m.subject, reply: p.replyPrefix + i, headers: p.blocks[i]!, data: m.data }));
+      p.frameEnds = new Int32Array(frames.length);
+      p.frames = encodeFrames(frames, this.nc.info?.max_payload ?? Number.MAX_SAFE_INTEGER, (n) => this.framePool.take(n), p.frameEnds);
+      bytes = p.frames;
+    } else {
+      // A republish: the unacknowledged frames, byte for byte as the first time (same reply, same id).
+      const parts: Uint8Array[] = [];
+      for (let i = 0; i < p.messages.length; i++) if (!p.acked[i]) parts.push(p.frames.subarray(i === 0 ? 0 : p.frameEnds![i - 1]!, p.frameEnds![i]!));
+      bytes = Buffer.concat(parts);
+      p.republished += parts.length;
+    }
+    // Written on its own: queued after other buffers, nats.js would copy them all into one first.
+    wire.flushPending();
+    wire.sendCommand(bytes);
+    wire.flushPending();
   }
 
   private onDeadline(id: number, p: Pending): void {
@@ -174,6 +238,10 @@ export class JetStreamBatchPublisher {
     if (--p.left === 0) {
       if (p.timer) clearTimeout(p.timer);
       this.pending.delete(id);
+      // Every frame was acked, so the server read them all: the socket holds none of these bytes
+      // any more. Not after a republish: then some acks may have come from the copy, and these
+      // bytes may still wait in the connection's queue (a reconnect) for all anyone knows.
+      if (p.frames && p.attempt === 1 && this.o.reuseFrames !== false) this.framePool.give(p.frames);
       p.resolve({ messages: p.messages.length, duplicates: p.duplicates, republished: p.republished });
     }
   }

@@ -16,5 +16,6 @@ export * from './agent-argv.ts';
 export * from './tracing.ts';
 export * from './pub-ack.ts';
 export * from './batch-publisher.ts';
+export * from './buffer-pool.ts';
 export { isTransientJetStreamError, retryTransient, type RetryOptions } from './retry-transient.ts';
 export * from './doing.ts';

@@ -12,6 +12,7 @@ import type { RawBatchMeta } from '@sluice/contracts';
 import { decodeBatch, type DecodedBatch, type Lookup } from './decode.ts';
 import type { DnsNames } from './dns-names.ts';
 import { learnNames, nameDestinations, type LearnedName, type LearnResult, type SharedNames } from './host-names.ts';
+import type { Buffers } from './byte-writer.ts';
 import type { RecordCodec } from './record.ts';
 import { renderBatch, type Rendered } from './render.ts';
 import { resolveIdentities, type IdentityResolver } from './resolve-identities.ts';
@@ -24,6 +25,8 @@ export interface PipelineDeps {
   /** The names shared across replicas (absent: this replica's table only). */
   nameStore?: SharedNames & { share(node: string, names: LearnedName[]): Promise<void> };
   maxMessageBytes: number;
+  /** Where render's buffers come from (raw-consumer.ts gives each back once its batch is published). */
+  buffers?: Buffers;
 }
 
 export interface AttributedBatch {
@@ -37,7 +40,7 @@ export async function attributeBatch(meta: RawBatchMeta, body: Uint8Array, d: Pi
   const learned = learnNames(batch, d.names);
   const sharing = d.nameStore?.share(meta.node, learned.names);
   const [, hosts] = await Promise.all([resolveIdentities(batch, d.lookup, d.resolver), nameDestinations(batch, d.names, d.nameStore)]);
-  const rendered = renderBatch(batch, d.lookup, d.maxMessageBytes, hosts.hosts);
+  const rendered = renderBatch(batch, d.lookup, d.maxMessageBytes, hosts.hosts, d.buffers);
   // Shared before the raw batch is acked, so a replica that gets a later batch can find them. Never rejects.
   await sharing;
   return { batch, learned, rendered };

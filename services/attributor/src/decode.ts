@@ -6,6 +6,10 @@ import { RecordError, type AttributableRecord, type RecordCodec } from './record
 
 export interface DecodedBatch {
   meta: RawBatchMeta;
+  /** The records at the codec's stride, and the codec that writes their fields at render. */
+  body: Uint8Array;
+  view: DataView;
+  codec: RecordCodec;
   /** Index i is record i of the batch; undefined where it could not be decoded. */
   records: Array<AttributableRecord | undefined>;
   /** reason → count of records dropped at decode. */
@@ -25,11 +29,7 @@ export function decodeBatch(meta: RawBatchMeta, body: Uint8Array, codec: RecordC
       records[i] = undefined;
     }
   }
-  return { meta, records, errors };
-}
-
-export function wallMs(tsNs: bigint, wallOffsetNs: bigint): number {
-  return Number((tsNs + wallOffsetNs) / 1_000_000n);
+  return { meta, body, view, codec, records, errors };
 }
 
 export type Lookup = (node: string, cgroupId: string, wallMs: number) => Entry | undefined;

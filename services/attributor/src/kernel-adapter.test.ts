@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { decodeKernelRecord, DnsEvent, EgressEvent, encodeSuppressed, KERNEL_RECORD_FIELDS, KERNEL_REASON, nameHash } from '@sluice/contracts';
 import { encodeRecord } from '@sluice/testkit/unit';
-import { kernelCodec, RECORD_SIZE } from './kernel-adapter.ts';
+import { fieldsText, kernelCodec, OFF, RECORD_SIZE } from './kernel-adapter.ts';
 import { RecordError } from './record.ts';
 
 const doc = (fields: string) => JSON.parse(`{"id":"x","time":"2026-11-23T12:00:00.000Z","node":"n","attribution":"unknown"${fields}}`);
-const dec = (b: Uint8Array, off = 0n) => kernelCodec.decode(new DataView(b.buffer, b.byteOffset, b.byteLength), b, 0, off);
+/** The record as decoded, with its fields as the text render writes into its line. */
+const dec = (b: Uint8Array, off = 0n) => {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const r = kernelCodec.decode(v, b, 0, off);
+  return { ...r, fields: fieldsText(kernelCodec, v, b, r) };
+};
 
 describe('kernel adapter', () => {
   it('carries the socket type of sock_create, the escape of a task, and the forged flag of a DNS answer', () => {
@@ -35,11 +40,26 @@ describe('kernel adapter', () => {
     }
   });
 
-  it('flags fields that are pure ASCII, and only those', () => {
-    expect(dec(encodeRecord({ cgroupId: 1n, tsNs: 1n, verdict: 1, comm: 'curl' })).fieldsAscii).toBe(true);
-    expect(dec(encodeRecord({ cgroupId: 1n, tsNs: 1n, verdict: 1, comm: 'café' })).fieldsAscii).toBe(false);
+  it('writes a comm and a DNS name with bytes ≥ 0x80 as the JSON of their text (comm Latin-1, the name UTF-8)', () => {
+    const e = EgressEvent.parse(doc(dec(encodeRecord({ cgroupId: 1n, tsNs: 1n, verdict: 1, comm: 'café"\\' })).fields));
+    expect(e.comm).toBe(Buffer.from('café"\\').toString('latin1'));
     const q = 'bücher.example';
-    expect(dec(encodeRecord({ kind: 'dns', cgroupId: 1n, tsNs: 1n, comm: 'curl', qname: q, domainHash: nameHash(q) })).fieldsAscii).toBe(false);
+    const d = dec(encodeRecord({ kind: 'dns', cgroupId: 1n, tsNs: 1n, comm: 'cu\u0001rl', qname: q, domainHash: nameHash(q) }));
+    expect(DnsEvent.parse(doc(d.fields))).toMatchObject({ qname: q, comm: 'cu\u0001rl' });
+    expect(d.qname).toBe(q);
+  });
+
+  it('gives each record its wall ms exactly, without BigInt, for any boot-clock ns and wall offset', () => {
+    const b = encodeRecord({ cgroupId: 1n, verdict: 1 });
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const offsets = [0n, 999_999n, 1_700_000_000_123_456_789n, 1_764_000_000_000_000_001n];
+    const stamps = [0n, 1n, 999_999n, 1_000_000n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 52n + 12_345n, 2n ** 53n + 999_999n, 2n ** 63n, 2n ** 64n - 1n];
+    for (const off of offsets) {
+      for (const ts of stamps) {
+        v.setBigUint64(OFF.ts, ts, true);
+        expect(kernelCodec.decode(v, b, 0, off).wallMs, `ts ${ts} offset ${off}`).toBe(Number((ts + off) / 1_000_000n));
+      }
+    }
   });
 
   it('names a refused bpf() call: kind bpf, reason bpf_syscall, the command', () => {
@@ -58,7 +78,7 @@ describe('kernel adapter', () => {
     const ref = decodeKernelRecord(b);
     const r = dec(b);
     expect(r.cgroupId).toBe(ref.cgroupId.toString());
-    expect(r.tsNs).toBe(ref.tsNs);
+    expect(r.wallMs).toBe(Number(ref.tsNs / 1_000_000n));
     const e = EgressEvent.parse(doc(r.fields));
     expect(ref.kind).toBe('connect');
     if (ref.kind !== 'connect') return;

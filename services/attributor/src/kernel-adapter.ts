@@ -1,85 +1,23 @@
-// The one file that knows the kernel record layout: it turns a 256-byte record (bpf/record.h,
-// offsets and enums from @sluice/contracts' kernel-record.ts, which a test keeps equal to the C)
-// into the AttributableRecord enrich works on. It reads only the fields an event carries straight
-// from the DataView and renders them as JSON members, because this runs for every record
-// (≥ 300k/s goal) and the generic decoder's object-per-record costs twice as much.
+// The one file that knows what a kernel record is: it turns a 256-byte record (bpf/record.h, laid
+// out in kernel-layout.ts) into the AttributableRecord the batch stages work on: what routing,
+// attribution and naming need (cgroup, time, verdict, domain hash, a DNS record's name), read
+// straight from the DataView because this runs for every record (≥ 300k/s goal). The event's
+// fields are written later, as bytes, straight from the record into the message (fields-writer.ts);
+// only the rare kinds (escape, suppressed) are rendered here as a string.
 import { TextDecoder } from 'node:util';
-import {
-  decodeSuppressed,
-  formatKernelAddr,
-  KERNEL_AF_INET,
-  KERNEL_AF_INET6,
-  KERNEL_FLAG,
-  KERNEL_KIND,
-  KERNEL_RECORD_FIELDS as F,
-  KERNEL_RECORD_SIZE,
-  KERNEL_RECORD_VERSION,
-  KIND_SUPPRESSED,
-  type Verdict,
-} from '@sluice/contracts';
+import { decodeSuppressed, formatKernelAddr, KERNEL_AF_INET, KERNEL_AF_INET6, KERNEL_FLAG } from '@sluice/contracts';
+import { ByteWriter } from './byte-writer.ts';
+import { DNS_FIELDS_MAX, EGRESS_FIELDS_MAX, writeDnsFields, writeEgressFields } from './fields-writer.ts';
+import { COMM_LEN, KIND, KIND_NAMES, OFF, PROTOS, QNAME_LEN, RECORD_SIZE, RECORD_VERSION, VERDICT_NAMES } from './kernel-layout.ts';
 import { RecordError, type AttributableRecord, type RecordCodec } from './record.ts';
 
-export const RECORD_VERSION = KERNEL_RECORD_VERSION;
-export const RECORD_SIZE = KERNEL_RECORD_SIZE;
+export { KIND, OFF, RECORD_SIZE, RECORD_VERSION } from './kernel-layout.ts';
 
-/** Byte offsets in struct sluice_record. */
-export const OFF = {
-  version: F.version[0],
-  kind: F.kind[0],
-  verdict: F.verdict[0],
-  reason: F.reason[0],
-  family: F.family[0],
-  l4proto: F.l4_proto[0],
-  mode: F.mode[0],
-  flags: F.flags[0],
-  policyId: F.policy_id[0],
-  ts: F.ts_ns[0],
-  cgroup: F.cgroup_id[0],
-  cookie: F.socket_cookie[0],
-  pid: F.pid[0],
-  tid: F.tid[0],
-  ruleId: F.rule_id[0],
-  domainHash: F.domain_hash[0],
-  dst: F.dst_addr[0],
-  src: F.src_addr[0],
-  dport: F.dst_port[0],
-  sport: F.src_port[0],
-  comm: F.comm[0],
-  bytesOut: F['body.flow.bytes_out'][0],
-  bytesIn: F['body.flow.bytes_in'][0],
-  durationNs: F['body.flow.duration_ns'][0],
-  dnsTtl: F['body.dns.ttl'][0],
-  dnsQtype: F['body.dns.qtype'][0],
-  dnsRcode: F['body.dns.rcode'][0],
-  dnsQnameLen: F['body.dns.qname_len'][0],
-  dnsQname: F['body.dns.qname'][0],
-  dnsRejected: F['body.dns.rejected'][0],
-  sockType: F['body.sock.sock_type'][0],
-  sockProtocol: F['body.sock.sock_protocol'][0],
-  escapeTo: F['body.escape.to_cgroup_id'][0],
-  bpfCmd: F['body.bpf.cmd'][0],
-} as const;
-
-export const KIND = { ...KERNEL_KIND, suppressed: KIND_SUPPRESSED } as const;
-const KIND_NAMES = ['', 'connect', 'sendmsg', 'tcp_close', 'tcp_interim', 'udp_flow', 'dns', 'sock_create', 'counters', 'bind', 'sockopt', 'packet', 'escape', 'bpf'] as const;
-const VERDICT_NAMES: ReadonlyArray<Verdict | undefined> = [undefined, 'ALLOWED', 'DENIED', 'BYPASSED'];
-// Indexed by the kernel's reason byte (KERNEL_REASON): the words are the same as MatchReason's.
-const REASONS = ['none', 'rule', 'default', 'resolver', 'loopback', 'bypass', 'raw_socket', 'host', 'rule_port', 'dns_bind', 'source_route_opt', 'source_route', 'bpf_syscall'] as const;
-const SOCK_TYPES: Record<number, string> = { 1: 'stream', 2: 'dgram', 3: 'raw', 5: 'seqpacket' };
-const DNS_REJECTED = ['ok', 'unsolicited', 'mismatch', 'wrong_socket', 'untrusted'];
-const F_AUDIT = KERNEL_FLAG.audit;
-const F_V4MAPPED = KERNEL_FLAG.v4mapped;
 const F_HOST_STALE = KERNEL_FLAG.host_stale;
 const AF_INET = KERNEL_AF_INET;
 const AF_INET6 = KERNEL_AF_INET6;
-const PROTOS: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6', 255: 'raw' };
-const QTYPES: Record<number, string> = { 1: 'A', 5: 'CNAME', 28: 'AAAA', 65: 'HTTPS' };
-const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
 
 const latin1 = new TextDecoder('latin1');
-// Render writes ASCII fields byte for byte; anything else (an agent picks its comm, a qname may
-// carry UTF-8) is measured and encoded there.
-const NON_ASCII = /[^\x00-\x7f]/;
 const utf8 = new TextDecoder('utf-8');
 
 function cstring(bytes: Uint8Array, start: number, max: number, dec: TextDecoder): string {
@@ -118,15 +56,27 @@ function cgroupIdAt(v: DataView, at: number): string {
   return s;
 }
 
-function isZero(b: Uint8Array, o: number, n: number): boolean {
-  for (let i = 0; i < n; i++) if (b[o + i] !== 0) return false;
-  return true;
+// The batch's wall offset split once into whole ms and the ns left over, so a record's wall ms
+// needs no BigInt: floor((hi·2^32 + lo + off) / 10^6) with 2^32 = 4294·10^6 + 967296, exact for any u64.
+let offsetKey: bigint | undefined;
+let offsetMs = 0;
+let offsetRestNs = 0;
+
+function wallMsAt(v: DataView, at: number, wallOffsetNs: bigint): number {
+  if (wallOffsetNs !== offsetKey) {
+    offsetKey = wallOffsetNs;
+    offsetMs = wallOffsetNs < 0n ? -1 : Number(wallOffsetNs / 1_000_000n);
+    offsetRestNs = wallOffsetNs < 0n ? 0 : Number(wallOffsetNs % 1_000_000n);
+  }
+  // A clock set before boot: the plain BigInt sum (truncated as it always was).
+  if (offsetMs < 0) return Number((v.getBigUint64(at, true) + wallOffsetNs) / 1_000_000n);
+  const lo = v.getUint32(at, true);
+  const hi = v.getUint32(at + 4, true);
+  return offsetMs + hi * 4294 + Math.floor((hi * 967296 + lo + offsetRestNs) / 1e6);
 }
 
-/** ::ffff:a.b.c.d → a.b.c.d: the kernel maps an IPv4 answer or resolver when the resolver spoke IPv6. */
-function dnsAddr(b: Uint8Array, o: number, family: number): string {
-  if (family === AF_INET6 && isZero(b, o, 10) && b[o + 10] === 0xff && b[o + 11] === 0xff) return formatKernelAddr(b, o + 12, AF_INET);
-  return formatKernelAddr(b, o, family);
+function u64At(v: DataView, at: number): bigint {
+  return v.getUint32(at, true) === 0 && v.getUint32(at + 4, true) === 0 ? 0n : v.getBigUint64(at, true);
 }
 
 export const kernelCodec: RecordCodec = {
@@ -140,89 +90,49 @@ export const kernelCodec: RecordCodec = {
     if (kind === KIND.counters) throw new RecordError('counters_record', 'counters records carry no event');
     if (!suppressed && (kind < 1 || kind > KIND_NAMES.length - 1 || kind === KIND.counters)) throw new RecordError('bad_kind', `record kind ${kind} is unknown`);
     if (family !== AF_INET && family !== AF_INET6) throw new RecordError('bad_family', `record family ${family} is not AF_INET/AF_INET6`);
-    const flags = v.getUint32(o + OFF.flags, true);
-    const mapped = (flags & F_V4MAPPED) !== 0;
     const cgroupId = cgroupIdAt(v, o + OFF.cgroup);
-    const tsNs = v.getBigUint64(o + OFF.ts, true);
-    const pid = v.getUint32(o + OFF.pid, true);
-    const comm = cstring(b, o + OFF.comm, 16, latin1);
-    const ascii = !NON_ASCII.test(comm);
-    const cg = `,"cgroup_id":"${cgroupId}","pid":${pid},"comm":${JSON.stringify(comm)}`;
-    const domainHash = v.getBigUint64(o + OFF.domainHash, true);
+    const wallMs = wallMsAt(v, o + OFF.ts, wallOffsetNs);
 
-    if (kind === KIND.dns) return dnsRecord(v, b, o, family, cgroupId, tsNs, cg, domainHash, flags, ascii);
-    if (kind === KIND.escape) return escapeRecord(v, o, cgroupId, tsNs, cg, ascii);
-
-    const dstIp = formatKernelAddr(b, o + OFF.dst, family);
-    if (suppressed) return suppressedRecord(b, o, cgroupId, tsNs, cg, dstIp, wallOffsetNs, ascii);
+    if (kind === KIND.dns) {
+      // A forged answer teaches no name: its qname must not label the cgroup's connects.
+      const qname = b[o + OFF.dnsRejected] ? undefined : cstring(b, o + OFF.dnsQname, QNAME_LEN, utf8);
+      return { cgroupId, wallMs, out: 'dns', verdict: undefined, at: o, fields: undefined, domainHash: u64At(v, o + OFF.domainHash), hostStale: false, qname };
+    }
+    if (kind === KIND.escape || suppressed) {
+      const pid = v.getUint32(o + OFF.pid, true);
+      const cg = `,"cgroup_id":"${cgroupId}","pid":${pid},"comm":${JSON.stringify(cstring(b, o + OFF.comm, COMM_LEN, latin1))}`;
+      if (kind === KIND.escape) return escapeRecord(v, o, cgroupId, wallMs, cg);
+      return suppressedRecord(b, o, cgroupId, wallMs, cg, formatKernelAddr(b, o + OFF.dst, family), wallOffsetNs);
+    }
     const verdict = VERDICT_NAMES[b[o + OFF.verdict]!];
     if (!verdict) throw new RecordError('bad_verdict', `record verdict ${b[o + OFF.verdict]} on a ${KIND_NAMES[kind]} record`);
-    const l4 = b[o + OFF.l4proto]!;
-    let fields =
-      `,"kind":"${KIND_NAMES[kind]}","verdict":"${verdict}","audit":${(flags & F_AUDIT) !== 0}` +
-      `,"reason":"${REASONS[b[o + OFF.reason]!] ?? 'none'}","rule_id":${v.getUint32(o + OFF.ruleId, true)}` +
-      `,"policy_id":${v.getUint32(o + OFF.policyId, true)}${cg},"tid":${v.getUint32(o + OFF.tid, true)}` +
-      `,"socket_cookie":"${v.getBigUint64(o + OFF.cookie, true)}","family":"${family === AF_INET ? 'ipv4' : 'ipv6'}"` +
-      `,"l4_proto":"${PROTOS[l4] ?? String(l4)}","dst_ip":"${dstIp}","dst_port":${v.getUint16(o + OFF.dport, true)}`;
-    if (mapped) fields += ',"ipv4_mapped":true';
-    if (!isZero(b, o + OFF.src, 16)) {
-      fields += `,"src_ip":"${formatKernelAddr(b, o + OFF.src, family)}","src_port":${v.getUint16(o + OFF.sport, true)}`;
-    }
-    // dst_host and dst_host_stale are added at render, from the names the cgroup's DNS records taught.
-    if (domainHash !== 0n) fields += `,"domain_hash":"${domainHash}"`;
-    if (kind === KIND.tcp_close || kind === KIND.tcp_interim || kind === KIND.udp_flow) {
-      fields +=
-        `,"bytes_out":${v.getBigUint64(o + OFF.bytesOut, true)},"bytes_in":${v.getBigUint64(o + OFF.bytesIn, true)}` +
-        `,"duration_ms":${Number(v.getBigUint64(o + OFF.durationNs, true)) / 1e6}`;
-    } else if (kind === KIND.sock_create) {
-      const t = v.getUint32(o + OFF.sockType, true);
-      fields += `,"sock_type":"${SOCK_TYPES[t] ?? `type${t}`}","sock_protocol":${v.getUint32(o + OFF.sockProtocol, true)}`;
-    } else if (kind === KIND.bpf) {
-      fields += `,"bpf_cmd":${v.getUint32(o + OFF.bpfCmd, true)}`;
-    }
-    return { cgroupId, tsNs, out: 'egress', verdict, fields, fieldsAscii: ascii, domainHash, hostStale: (flags & F_HOST_STALE) !== 0 };
+    const flags = v.getUint32(o + OFF.flags, true);
+    return { cgroupId, wallMs, out: 'egress', verdict, at: o, fields: undefined, domainHash: u64At(v, o + OFF.domainHash), hostStale: (flags & F_HOST_STALE) !== 0, qname: undefined };
+  },
+  fieldsBound(r: AttributableRecord): number {
+    return r.out === 'dns' ? DNS_FIELDS_MAX : EGRESS_FIELDS_MAX;
+  },
+  writeFields(w: ByteWriter, v: DataView, b: Uint8Array, r: AttributableRecord): void {
+    if (r.out === 'dns') writeDnsFields(w, v, b, r.at);
+    else writeEgressFields(w, v, b, r.at);
   },
 };
 
-/**
- * One DNS record = one A/AAAA answer of a response (dst = the answer, src = the resolver), or one
- * record without an address (all zero) for a response that has none: NXDOMAIN, CNAME only, … The
- * event keeps that shape: `answers` holds this record's address, or nothing.
- */
-function dnsRecord(
-  v: DataView,
-  b: Uint8Array,
-  o: number,
-  family: number,
-  cgroupId: string,
-  tsNs: bigint,
-  cg: string,
-  domainHash: bigint,
-  flags: number,
-  commAscii: boolean,
-): AttributableRecord {
-  const qtype = v.getUint16(o + OFF.dnsQtype, true);
-  const rcode = b[o + OFF.dnsRcode]!;
-  const qname = cstring(b, o + OFF.dnsQname, 120, utf8);
-  const answers = isZero(b, o + OFF.dst, 16) ? '[]' : `["${dnsAddr(b, o + OFF.dst, family)}"]`;
-  let fields =
-    `${cg},"qname":${JSON.stringify(qname)},"qtype":"${QTYPES[qtype] ?? `TYPE${qtype}`}"` +
-    `,"rcode":"${RCODES[rcode] ?? `RCODE${rcode}`}","answers":${answers},"ttl":${v.getUint32(o + OFF.dnsTtl, true)}`;
-  if (!isZero(b, o + OFF.src, 16)) fields += `,"resolver_ip":"${dnsAddr(b, o + OFF.src, family)}"`;
-  const rejected = b[o + OFF.dnsRejected]!;
-  if (rejected) fields += `,"forged":${(flags & KERNEL_FLAG.dns_forged) !== 0},"rejected":"${DNS_REJECTED[rejected] ?? 'untrusted'}"`;
-  // A forged answer teaches no name: its qname must not label the cgroup's connects.
-  const fieldsAscii = commAscii && !NON_ASCII.test(qname);
-  return { cgroupId, tsNs, out: 'dns', verdict: undefined, fields, fieldsAscii, domainHash, hostStale: false, qname: rejected ? undefined : qname };
+/** A record's fields as text (what render writes into its line): for tests and tools, not the hot path. */
+export function fieldsText(codec: RecordCodec, v: DataView, b: Uint8Array, r: AttributableRecord): string {
+  if (r.fields !== undefined) return r.fields;
+  const w = new ByteWriter(codec.fieldsBound(r));
+  codec.writeFields(w, v, b, r);
+  return w.buf.toString('utf8', 0, w.pos);
 }
 
 /** A task left the managed scope: BYPASSED (outside enforcement from then on), reason escape. */
-function escapeRecord(v: DataView, o: number, cgroupId: string, tsNs: bigint, cg: string, fieldsAscii: boolean): AttributableRecord {
+function escapeRecord(v: DataView, o: number, cgroupId: string, wallMs: number, cg: string): AttributableRecord {
   const fields =
     `,"kind":"escape","verdict":"BYPASSED","audit":false,"reason":"escape","rule_id":0${cg}` +
     `,"tid":${v.getUint32(o + OFF.tid, true)},"family":"ipv4","l4_proto":"none","dst_ip":"0.0.0.0","dst_port":0` +
     `,"to_cgroup_id":"${v.getBigUint64(o + OFF.escapeTo, true)}"`;
-  return { cgroupId, tsNs, out: 'egress', verdict: 'BYPASSED', fields, fieldsAscii, domainHash: 0n, hostStale: false };
+  return { cgroupId, wallMs, out: 'egress', verdict: 'BYPASSED', at: o, fields, domainHash: 0n, hostStale: false, qname: undefined };
 }
 
 const iso = (tsNs: bigint, wallOffsetNs: bigint) => new Date(Number((tsNs + wallOffsetNs) / 1_000_000n)).toISOString();
@@ -236,11 +146,10 @@ function suppressedRecord(
   b: Uint8Array,
   o: number,
   cgroupId: string,
-  tsNs: bigint,
+  wallMs: number,
   cg: string,
   dstIp: string,
   wallOffsetNs: bigint,
-  fieldsAscii: boolean,
 ): AttributableRecord {
   const s = decodeSuppressed(b.subarray(o, o + RECORD_SIZE));
   let verdict = VERDICT_NAMES[b[o + OFF.verdict]!];
@@ -254,5 +163,5 @@ function suppressedRecord(
     `,"family":"${b[o + OFF.family] === AF_INET ? 'ipv4' : 'ipv6'}","l4_proto":"${PROTOS[l4] ?? String(l4)}"` +
     `,"dst_ip":"${dstIp}","dst_port":${b[o + OFF.dport]! | (b[o + OFF.dport + 1]! << 8)}` +
     `,"suppressed_count":${s.count},"first_time":"${iso(s.firstTsNs, wallOffsetNs)}","last_time":"${iso(s.lastTsNs, wallOffsetNs)}"`;
-  return { cgroupId, tsNs, out: 'egress', verdict, fields, fieldsAscii, domainHash: 0n, hostStale: false };
+  return { cgroupId, wallMs, out: 'egress', verdict, at: o, fields, domainHash: 0n, hostStale: false, qname: undefined };
 }

@@ -6,7 +6,7 @@
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { HEADERS, parseRawBatch, RawBatchError, STREAMS } from '@sluice/contracts';
-import { ensureConsumer, headerLines, injectTrace, JetStreamBatchPublisher, jetstreamManager, SpanStatusCode, startMessageSpan, type Logger } from '@sluice/runtime';
+import { BufferPool, ensureConsumer, headerLines, injectTrace, JetStreamBatchPublisher, jetstreamManager, SpanStatusCode, startMessageSpan, type Logger } from '@sluice/runtime';
 import type { DnsNameStore } from './dns-name-store.ts';
 import type { DnsNames } from './dns-names.ts';
 import { attributeBatch } from './batch-pipeline.ts';
@@ -33,6 +33,8 @@ export interface RawConsumerDeps {
   nameStore?: DnsNameStore;
   log: Logger;
   metrics: AttributorMetrics;
+  /** Render's buffers, reused from batch to batch (absent: a new one each batch). */
+  buffers?: BufferPool;
 }
 
 export async function ensureRawConsumer(nc: NatsConnection, o: RawConsumerOptions, log: Logger): Promise<void> {
@@ -78,7 +80,7 @@ async function handleRawTraced(m: JsMsg, pub: JetStreamBatchPublisher, d: RawCon
     m.term(err.message);
     return;
   }
-  const { batch, learned, rendered: out } = await attributeBatch(meta, records, { ...d, maxMessageBytes: o.maxMessageBytes });
+  const { batch, learned, rendered: out } = await attributeBatch(meta, records, { ...d, maxMessageBytes: o.maxMessageBytes, buffers: d.buffers });
   for (const [reason, n] of batch.errors) d.metrics.stage.dropped(reason, n);
   d.metrics.dnsNames('learned', learned.names.filter((l) => l.fresh).length);
   d.metrics.dnsNames('rejected', learned.rejected);
@@ -94,10 +96,13 @@ async function handleRawTraced(m: JsMsg, pub: JetStreamBatchPublisher, d: RawCon
     ...traceHeaders.keys().map((k) => [k, traceHeaders.get(k)] as const),
   ]);
   try {
-    await pub.publish(
+    const published = pub.publish(
       out.messages.map((msg) => ({ subject: msg.subject, data: msg.data, msgId: msg.msgId, headers: `${HEADERS.count}: ${msg.count}\r\n` })),
       shared,
     );
+    // The publisher copied every message into its frames: the lines' buffer serves the next batch.
+    if (pub.copiesOnPublish) d.buffers?.give(out.buffer);
+    await published;
   } catch (err) {
     // Not a loss: the batch comes back (nak), and what did get stored dedupes on its ids.
     d.metrics.retried('publish_failed');
@@ -118,7 +123,8 @@ function sum(m: Map<string, number>): number {
 }
 
 /** Pull and handle raw batches, up to `concurrency` at once. Returns a stop function. */
-export async function startRawConsumer(d: RawConsumerDeps, o: RawConsumerOptions): Promise<() => Promise<void>> {
+export async function startRawConsumer(deps: RawConsumerDeps, o: RawConsumerOptions): Promise<() => Promise<void>> {
+  const d: RawConsumerDeps = { ...deps, buffers: deps.buffers ?? new BufferPool() };
   const js = jetstream(d.nc);
   const pub = new JetStreamBatchPublisher(d.nc, { stream: STREAMS.events.name });
   const consumer = await js.consumers.get(STREAMS.raw.name, o.durable);

@@ -2,23 +2,24 @@
 // (kernel-adapter.ts) depends on the binary layout; enrich, the cache and the tests of both work
 // on this shape.
 import type { Verdict } from '@sluice/contracts';
+import type { ByteWriter } from './byte-writer.ts';
 
 export interface AttributableRecord {
   /** u64 decimal, as in the documents. */
   cgroupId: string;
-  /** Kernel boot-clock ns (bpf_ktime_get_boot_ns); the batch's wall offset turns it into wall time. */
-  tsNs: bigint;
+  /** Wall-clock ms: the kernel's boot-clock ns (bpf_ktime_get_boot_ns) plus the batch's wall offset. */
+  wallMs: number;
   /** egress → sluice.events.<project>.<agent>.<verdict>; dns → sluice.dns.<project>.<agent>. */
   out: 'egress' | 'dns';
   verdict: Verdict | undefined;
+  /** Byte offset of the record in its batch's body: render writes its fields from there (RecordCodec.writeFields). */
+  at: number;
   /**
-   * The event's own fields in document shape (everything but id/time/node/identity), rendered as
-   * JSON members with a leading comma: `,"kind":"connect",…`. Pre-rendered by the adapter because
-   * building and stringifying an object per record was half the cost of the enrich path.
+   * The event's own fields pre-rendered (everything but id/time/node/identity) as JSON members with
+   * a leading comma, `,"kind":"escape",…`, for the rare kinds the codec renders as a string; render
+   * writes this instead of calling writeFields.
    */
-  fields: string;
-  /** `fields` is pure ASCII (one byte per character in UTF-8); absent or false: render measures it. */
-  fieldsAscii?: boolean;
+  fields?: string;
   /**
    * The kernel's hash of the name (bpf/name_hash.h), 0n when none. On an egress record it is the
    * name this cgroup resolved for the destination; on a DNS record, the question name's.
@@ -44,6 +45,10 @@ export class RecordError extends Error {
 export interface RecordCodec {
   /** Bytes per record: a batch body is a whole number of these. */
   readonly size: number;
-  /** Decode the record at `offset`; throws RecordError for records that carry no event. */
+  /** Read the record at `offset` (what routing, attribution and naming need); throws RecordError for records that carry no event. */
   decode(view: DataView, bytes: Uint8Array, offset: number, wallOffsetNs: bigint): AttributableRecord;
+  /** Most bytes writeFields writes for `r`. */
+  fieldsBound(r: AttributableRecord): number;
+  /** Write the event's own fields of a record `decode` returned without `fields`, as JSON members with a leading comma. */
+  writeFields(w: ByteWriter, view: DataView, bytes: Uint8Array, r: AttributableRecord): void;
 }

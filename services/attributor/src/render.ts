@@ -3,7 +3,8 @@
 // D27). Output ids are deterministic in the batch and the records' attribution, so a redelivered
 // raw batch republishes the same Nats-Msg-Ids and JetStream drops the copies.
 import { eventId } from '@sluice/contracts';
-import { wallMs, type DecodedBatch, type Lookup } from './decode.ts';
+import { ByteWriter, type Buffers } from './byte-writer.ts';
+import type { DecodedBatch, Lookup } from './decode.ts';
 import { UNKNOWN, type Entry } from './identity.ts';
 
 export interface OutMessage {
@@ -18,126 +19,135 @@ export interface Rendered {
   attributed: { docker: number; registered: number; unknown: number };
   /** Egress records with a domain_hash: named (dst_host set) or not (the name was never learned). */
   hosts: { named: number; unnamed: number };
+  /** The bytes every message's data is a slice of (to give back to `buffers` once nothing reads them). */
+  buffer: Uint8Array;
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
 const CLOSE = 0x7d; // }
 const NEWLINE = 0x0a;
+const TIME = Buffer.from('","time":"', 'latin1');
+const DST_HOST = Buffer.from(',"dst_host":', 'latin1');
+const DST_HOST_STALE = Buffer.from(',"dst_host_stale":true', 'latin1');
+/** A line's parts besides identity, fields and name: id's seq, time, quotes, braces, the newline. */
+const LINE_SLACK = 64;
 
-/** Node's Buffer has had these since 0.x (the encodings of buf.write without its argument parsing); @types/node does not list them. */
-type RawBuffer = Buffer & { latin1Write(s: string, offset: number): number; utf8Write(s: string, offset: number): number };
-
-/** One subject's records, in batch order, and the UTF-8 size of their lines. */
-interface Group {
-  records: number[];
-  bytes: number;
-}
-
-/** `hosts[i]`: record i's dst_host (host-names.ts nameBatch); without it no destination is named. */
-export function renderBatch(batch: DecodedBatch, lookup: Lookup, maxMessageBytes: number, hosts?: ReadonlyArray<string | undefined>): Rendered {
-  const { node, bootId, firstSeq, wallOffsetNs } = batch.meta;
-  const n = batch.records.length;
+/**
+ * `hosts[i]`: record i's dst_host (host-names.ts nameBatch); without it no destination is named.
+ * `buffers`: where the lines' buffer comes from (default a new one).
+ */
+export function renderBatch(
+  batch: DecodedBatch,
+  lookup: Lookup,
+  maxMessageBytes: number,
+  hosts?: ReadonlyArray<string | undefined>,
+  buffers?: Buffers,
+): Rendered {
+  const { node, bootId, firstSeq } = batch.meta;
+  const { records, codec, view, body } = batch;
+  const n = records.length;
   // Every line is `{"id":"<node>:<boot>:<seq>","time":"<iso>","node":…<identity><fields><host>}`.
-  // Lines are written straight into each message's bytes: the per-batch and per-identity parts
-  // are encoded once, the rest is ASCII except where decode or a name says otherwise. Joining the
-  // lines as one string and encoding that cost as much as everything else in render (two-byte
-  // strings, as soon as one label value is not Latin-1, encode slowly).
+  // One pass routes each record to its subject; the second writes every line once, subject by
+  // subject, into one buffer, so each message is a slice of it: the per-batch and per-identity
+  // parts encoded once, the record's own fields straight from its kernel bytes (fields-writer.ts).
   const head = Buffer.from(`{"id":${JSON.stringify(`${node}:${bootId}:`).slice(0, -1)}`, 'utf8');
-  const nodeField = Buffer.from(`,"node":${JSON.stringify(node)}`, 'utf8');
+  const nodeField = Buffer.from(`","node":${JSON.stringify(node)}`, 'utf8');
   const entries: Entry[] = new Array(n);
-  const mids: string[] = new Array(n); // `<seq>","time":"<iso>"`, ASCII
-  const tails: string[] = new Array(n); // dst_host members, '' when none
-  const tailBytes = new Array<number>(n);
-  const fieldBytes = new Array<number>(n);
-  const groups = new Map<string, Group>();
+  const groups = new Map<string, number[]>();
   const attributed = { docker: 0, registered: 0, unknown: 0 };
   let named = 0;
   let unnamed = 0;
-  let lastMs = NaN;
-  let lastIso = '';
-  const fixed = head.length + nodeField.length + 2; // + `}` and the newline
+  const fixed = head.length + nodeField.length + LINE_SLACK;
+  let estimate = 0;
   for (let i = 0; i < n; i++) {
-    const r = batch.records[i];
+    const r = records[i];
     if (!r) continue;
-    const ms = wallMs(r.tsNs, wallOffsetNs);
-    // Records of a batch cluster within milliseconds: reuse the last rendered timestamp.
-    if (ms !== lastMs) [lastMs, lastIso] = [ms, new Date(ms).toISOString()];
-    const entry = lookup(node, r.cgroupId, ms) ?? UNKNOWN;
+    const entry = lookup(node, r.cgroupId, r.wallMs) ?? UNKNOWN;
     if (entry === UNKNOWN) attributed.unknown++;
     else attributed[entry.identity.attribution]++;
-    const seq = firstSeq + i;
-    let tail = '';
-    let tb = 0;
-    if (r.domainHash !== 0n && r.out === 'egress') {
-      const name = hosts?.[i];
-      if (name === undefined) unnamed++;
-      else {
-        named++;
-        tail = r.hostStale ? `,"dst_host":${JSON.stringify(name)},"dst_host_stale":true` : `,"dst_host":${JSON.stringify(name)}`;
-        tb = NON_ASCII.test(name) ? Buffer.byteLength(tail) : tail.length;
-      }
-    }
-    const mid = `${seq}","time":"${lastIso}"`;
-    const fb = r.fieldsAscii ? r.fields.length : Buffer.byteLength(r.fields);
     entries[i] = entry;
-    mids[i] = mid;
-    tails[i] = tail;
-    tailBytes[i] = tb;
-    fieldBytes[i] = fb;
     const subject = r.out === 'dns' ? entry.dnsSubject : (entry.eventsSubjects[r.verdict!] ?? entry.eventsPrefix + r.verdict);
     let g = groups.get(subject);
-    if (!g) groups.set(subject, (g = { records: [], bytes: 0 }));
-    g.records.push(i);
-    g.bytes += fixed + mid.length + entry.fragmentBytes.length + fb + tb;
+    if (!g) groups.set(subject, (g = []));
+    g.push(i);
+    estimate += fixed + entry.fragmentBytes.length + 360;
   }
-  const lineBytes = (i: number) => fixed + mids[i]!.length + entries[i]!.fragmentBytes.length + fieldBytes[i]! + tailBytes[i]!;
-  const write = (records: number[], from: number, to: number, bytes: number): Uint8Array => {
-    const buf = Buffer.allocUnsafe(bytes) as RawBuffer;
-    let o = 0;
-    for (let k = from; k < to; k++) {
-      const i = records[k]!;
-      const r = batch.records[i]!;
-      buf.set(head, o);
-      o += head.length;
-      o += buf.latin1Write(mids[i]!, o);
-      buf.set(nodeField, o);
-      o += nodeField.length;
+  // Room for the batch's lines, typical size; a batch of longer ones grows it (ByteWriter.ensure).
+  const w = new ByteWriter(estimate, buffers);
+  /** The JSON of each name, encoded once a batch. */
+  const hostJson = new Map<string, Uint8Array>();
+  const iso = new Uint8Array(20);
+  let isoPrefix = false;
+  let lastSec = NaN;
+  const starts: number[] = [];
+  const ends = new Array<number>(n);
+  let line = 0;
+  for (const g of groups.values()) {
+    starts.push(line);
+    for (let k = 0; k < g.length; k++) {
+      const i = g[k]!;
+      const r = records[i]!;
       const frag = entries[i]!.fragmentBytes;
-      buf.set(frag, o);
-      o += frag.length;
-      o += r.fieldsAscii ? buf.latin1Write(r.fields, o) : buf.utf8Write(r.fields, o);
-      if (tailBytes[i]! > 0) o += buf.utf8Write(tails[i]!, o);
-      buf[o++] = CLOSE;
-      buf[o++] = NEWLINE;
+      let host: string | undefined;
+      if (r.domainHash !== 0n && r.out === 'egress') {
+        host = hosts?.[i];
+        if (host === undefined) unnamed++;
+        else named++;
+      }
+      w.ensure(fixed + frag.length + (r.fields === undefined ? codec.fieldsBound(r) : r.fields.length * 3) + (host === undefined ? 0 : host.length * 6 + 48));
+      w.bytes(head);
+      w.uint(firstSeq + i);
+      w.bytes(TIME);
+      // `YYYY-MM-DDTHH:mm:ss.` is formatted once a second (lines go subject by subject, so their
+      // times are not in order), the milliseconds digit by digit.
+      const ms = r.wallMs;
+      const sec = Math.floor(ms / 1000);
+      if (sec !== lastSec) {
+        lastSec = sec;
+        const s = new Date(sec * 1000).toISOString();
+        // Years outside 0000–9999 are spelled longer (±YYYYYY): whole, each time.
+        isoPrefix = s.length === 24;
+        for (let c = 0; c < 20; c++) iso[c] = s.charCodeAt(c);
+      }
+      if (isoPrefix) {
+        w.bytesN(iso, 20);
+        w.digits3(ms - sec * 1000);
+        w.byte(0x5a); // Z
+      } else w.ascii(new Date(ms).toISOString());
+      w.bytes(nodeField);
+      w.bytes(frag);
+      if (r.fields === undefined) codec.writeFields(w, view, body, r);
+      else w.utf8(r.fields);
+      if (host !== undefined) {
+        let json = hostJson.get(host);
+        if (json === undefined) hostJson.set(host, (json = Buffer.from(JSON.stringify(host), 'utf8')));
+        w.bytes(DST_HOST);
+        w.bytes(json);
+        if (r.hostStale) w.bytes(DST_HOST_STALE);
+      }
+      w.byte(CLOSE);
+      w.byte(NEWLINE);
+      ends[line++] = w.pos;
     }
-    if (o !== bytes) throw new Error(`render: wrote ${o} bytes, measured ${bytes}`);
-    return buf;
-  };
+  }
+  const out = w.buf;
   const messages: OutMessage[] = [];
-  for (const [subject, g] of groups) {
-    const recs = g.records;
-    // Split under the size bound; the id names the first event and the count.
+  let gi = 0;
+  for (const [subject, recs] of groups) {
+    const first = starts[gi++]!;
+    // Split under the size bound, whole lines each; the id names the first event and the count.
     let start = 0;
     while (start < recs.length) {
-      let end = start;
-      let bytes = 0;
-      if (g.bytes <= maxMessageBytes && start === 0) [end, bytes] = [recs.length, g.bytes];
-      else {
-        while (end < recs.length) {
-          const b = lineBytes(recs[end]!);
-          if (end > start && bytes + b > maxMessageBytes) break;
-          bytes += b;
-          end++;
-        }
-      }
+      const from = first + start === 0 ? 0 : ends[first + start - 1]!;
+      let end = start + 1;
+      while (end < recs.length && ends[first + end]! - from <= maxMessageBytes) end++;
       messages.push({
         subject,
         msgId: `${eventId(node, bootId, firstSeq + recs[start]!)}+${end - start}`,
-        data: write(recs, start, end, bytes),
+        data: out.subarray(from, ends[first + end - 1]!),
         count: end - start,
       });
       start = end;
     }
   }
-  return { messages, attributed, hosts: { named, unnamed } };
+  return { messages, attributed, hosts: { named, unnamed }, buffer: out };
 }

@@ -1,7 +1,7 @@
 // Stage 3 of a raw batch (batch-pipeline.ts): the cgroups the label cache cannot attribute yet are
 // resolved (Docker, the cgroup scan, Redis: resolver.ts) before rendering, so a container's first
 // records are attributed rather than `unknown`.
-import { wallMs, type DecodedBatch, type Lookup } from './decode.ts';
+import type { DecodedBatch, Lookup } from './decode.ts';
 
 export interface IdentityResolver {
   resolve(node: string, cgroupIds: Iterable<string>): Promise<void>;
@@ -10,9 +10,9 @@ export interface IdentityResolver {
 /** Cgroup ids of the batch the lookup cannot attribute (to resolve before rendering). */
 export function unattributed(batch: DecodedBatch, lookup: Lookup): Set<string> {
   const out = new Set<string>();
-  const { node, wallOffsetNs } = batch.meta;
+  const { node } = batch.meta;
   for (const r of batch.records) {
-    if (r && !out.has(r.cgroupId) && !lookup(node, r.cgroupId, wallMs(r.tsNs, wallOffsetNs))) out.add(r.cgroupId);
+    if (r && !out.has(r.cgroupId) && !lookup(node, r.cgroupId, r.wallMs)) out.add(r.cgroupId);
   }
   return out;
 }

@@ -1,0 +1,191 @@
+// A growable byte buffer that render writes a raw batch's NDJSON lines into, and the writes it
+// needs: constant byte runs, decimal integers (u64 included, without BigInt), and JSON strings
+// straight from the kernel record's bytes. It replaces a string per record (built, flattened,
+// encoded, copied) with one pass from the record to the message bytes. The caller reserves room
+// for a whole line first (`ensure`); the writes themselves do not check.
+export type Utf8Buffer = Buffer & { utf8Write(s: string, offset: number): number };
+
+/** Where a writer's buffers come from and go back to (a BufferPool); default a new one each time. */
+export interface Buffers {
+  take(min: number): Buffer;
+  give(b: Uint8Array): void;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** JSON.stringify's escapes for the bytes that need one (control characters, `"` and `\`), as bytes. */
+const ESCAPES: Array<Uint8Array | undefined> = Array.from({ length: 128 }, (_, c) =>
+  c < 0x20 || c === QUOTE || c === BACKSLASH ? Buffer.from(JSON.stringify(String.fromCharCode(c)).slice(1, -1), 'latin1') : undefined,
+);
+
+export class ByteWriter {
+  buf: Utf8Buffer;
+  pos = 0;
+  private readonly groups = new Int32Array(5);
+
+  constructor(
+    capacity: number,
+    private readonly buffers?: Buffers,
+  ) {
+    const n = Math.max(capacity, 1024);
+    this.buf = (buffers ? buffers.take(n) : Buffer.allocUnsafe(n)) as Utf8Buffer;
+  }
+
+  /** Room for `n` more bytes. */
+  ensure(n: number): void {
+    if (this.pos + n > this.buf.length) this.grow(n);
+  }
+
+  private grow(n: number): void {
+    const size = Math.max(this.buf.length * 2, this.pos + n);
+    const next = (this.buffers ? this.buffers.take(size) : Buffer.allocUnsafe(size)) as Utf8Buffer;
+    this.buf.copy(next, 0, 0, this.pos);
+    // Nothing else reads the old one: messages are cut from the buffer once every line is written.
+    this.buffers?.give(this.buf);
+    this.buf = next;
+  }
+
+  byte(c: number): void {
+    this.buf[this.pos++] = c;
+  }
+
+  bytes(src: Uint8Array): void {
+    const n = src.length;
+    const b = this.buf;
+    const o = this.pos;
+    // TypedArray set is a memmove behind a call of ~20 ns; a JS loop costs ~2 ns a byte.
+    if (n >= 8) b.set(src, o);
+    else for (let k = 0; k < n; k++) b[o + k] = src[k]!;
+    this.pos = o + n;
+  }
+
+  /** The first `n` bytes of `src`. */
+  bytesN(src: Uint8Array, n: number): void {
+    const b = this.buf;
+    const o = this.pos;
+    for (let k = 0; k < n; k++) b[o + k] = src[k]!;
+    this.pos = o + n;
+  }
+
+  /** A string the caller knows is ASCII. */
+  ascii(s: string): void {
+    const b = this.buf;
+    const o = this.pos;
+    const n = s.length;
+    for (let k = 0; k < n; k++) b[o + k] = s.charCodeAt(k);
+    this.pos = o + n;
+  }
+
+  /** Any string, UTF-8 (room: 3 bytes a UTF-16 unit). */
+  utf8(s: string): void {
+    this.pos += this.buf.utf8Write(s, this.pos);
+  }
+
+  /** A non-negative integer below 2^53, in decimal. */
+  uint(n: number): void {
+    const b = this.buf;
+    if (n < 10) {
+      b[this.pos++] = 48 + n;
+      return;
+    }
+    let len = 1;
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) len++;
+    let e = this.pos + len;
+    this.pos = e;
+    while (n >= 10) {
+      const q = Math.floor(n / 10);
+      b[--e] = 48 + (n - q * 10);
+      n = q;
+    }
+    b[--e] = 48 + n;
+  }
+
+  /** 0–999 as three digits, zero-padded. */
+  digits3(n: number): void {
+    const b = this.buf;
+    const o = this.pos;
+    const h = Math.floor(n / 100);
+    const t = Math.floor((n - h * 100) / 10);
+    b[o] = 48 + h;
+    b[o + 1] = 48 + t;
+    b[o + 2] = 48 + (n - h * 100 - t * 10);
+    this.pos = o + 3;
+  }
+
+  /** The u64 `hi·2^32 + lo` in decimal, exactly (as BigInt's toString spells it). */
+  u64(lo: number, hi: number): void {
+    if (hi < 0x200000) {
+      this.uint(hi * 4294967296 + lo);
+      return;
+    }
+    // Past 2^53: long division of four 16-bit limbs by 10^4, four digits at a time.
+    let a3 = hi >>> 16;
+    let a2 = hi & 0xffff;
+    let a1 = lo >>> 16;
+    let a0 = lo & 0xffff;
+    const g = this.groups;
+    let k = 0;
+    while ((a3 | a2 | a1 | a0) !== 0) {
+      let r = a3;
+      a3 = Math.floor(r / 10000);
+      r = (r - a3 * 10000) * 65536 + a2;
+      a2 = Math.floor(r / 10000);
+      r = (r - a2 * 10000) * 65536 + a1;
+      a1 = Math.floor(r / 10000);
+      r = (r - a1 * 10000) * 65536 + a0;
+      a0 = Math.floor(r / 10000);
+      g[k++] = r - a0 * 10000;
+    }
+    this.uint(g[--k]!);
+    const b = this.buf;
+    while (k > 0) {
+      let x = g[--k]!;
+      const o = this.pos;
+      for (let d = 3; d >= 0; d--) {
+        const q = Math.floor(x / 10);
+        b[o + d] = 48 + (x - q * 10);
+        x = q;
+      }
+      this.pos = o + 4;
+    }
+  }
+
+  /**
+   * `"…"`: the NUL-terminated text in `src[at, at + max)` as JSON.stringify writes it, in UTF-8.
+   * ASCII is escaped here, byte by byte; text with any other byte is decoded by `decode` (as the
+   * string the event always carried) and encoded from that. Room: 6 bytes a source byte + 2.
+   */
+  jsonCString(src: Uint8Array, at: number, max: number, decode: (bytes: Uint8Array) => string): void {
+    const limit = at + max;
+    let end = at;
+    let plain = true;
+    let ascii = true;
+    while (end < limit) {
+      const c = src[end]!;
+      if (c === 0) break;
+      if (c >= 0x80) ascii = false;
+      else if (c < 0x20 || c === QUOTE || c === BACKSLASH) plain = false;
+      end++;
+    }
+    if (!ascii) {
+      this.utf8(JSON.stringify(decode(src.subarray(at, end))));
+      return;
+    }
+    const b = this.buf;
+    let o = this.pos;
+    b[o++] = QUOTE;
+    if (plain) {
+      for (let k = at; k < end; k++) b[o++] = src[k]!;
+    } else {
+      for (let k = at; k < end; k++) {
+        const c = src[k]!;
+        const e = ESCAPES[c];
+        if (e === undefined) b[o++] = c;
+        else for (let j = 0; j < e.length; j++) b[o++] = e[j]!;
+      }
+    }
+    b[o++] = QUOTE;
+    this.pos = o;
+  }
+}

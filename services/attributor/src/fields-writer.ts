@@ -1,0 +1,213 @@
+// A kernel record's own event fields (everything but id/time/node/identity) as JSON members with
+// a leading comma, written as bytes straight from the record into the message: `,"kind":"connect",…`.
+// This runs for every record of a raw batch. Each constant run of the line (a member's name, the
+// words an enum becomes, and their joins) is encoded once, here; numbers and addresses are written
+// digit by digit; text an agent chose (comm, a DNS name) is escaped from its bytes. The members,
+// their order and every value are the event contract: render-golden.test.ts pins them byte for byte.
+import { formatIpv6, KERNEL_AF_INET, KERNEL_AF_INET6, KERNEL_FLAG } from '@sluice/contracts';
+import { TextDecoder } from 'node:util';
+import type { ByteWriter } from './byte-writer.ts';
+import { COMM_LEN, DNS_REJECTED, KIND, KIND_NAMES, OFF, PROTOS, QNAME_LEN, QTYPES, RCODES, REASONS, SOCK_TYPES, VERDICT_NAMES } from './kernel-layout.ts';
+
+const enc = (s: string): Uint8Array => Buffer.from(s, 'latin1');
+
+// Text that is not plain ASCII is decoded as the event always read it: comm as Latin-1 (the
+// kernel's bytes, one character each), a DNS name as UTF-8.
+const latin1 = new TextDecoder('latin1');
+const utf8 = new TextDecoder('utf-8');
+const fromLatin1 = (b: Uint8Array): string => latin1.decode(b);
+const fromUtf8 = (b: Uint8Array): string => utf8.decode(b);
+
+/** `,"kind":"<kind>","verdict":"<verdict>","audit":<bool>,"reason":"`, by kind, verdict byte (1–3) and audit. */
+const KIND_VERDICT: Uint8Array[][][] = KIND_NAMES.map((k) =>
+  VERDICT_NAMES.map((v) => [false, true].map((a) => enc(`,"kind":"${k}","verdict":"${v}","audit":${a},"reason":"`))),
+);
+/** `<reason>","rule_id":`, by reason byte. */
+const REASON_RULE: Uint8Array[] = Array.from({ length: 256 }, (_, r) => enc(`${REASONS[r] ?? 'none'}","rule_id":`));
+/** `<proto>","dst_ip":"`, by l4 protocol byte. */
+const PROTO_DST: Uint8Array[] = Array.from({ length: 256 }, (_, p) => enc(`${PROTOS[p] ?? String(p)}","dst_ip":"`));
+/** `0`…`255`, for dotted quads. */
+const OCTETS: Uint8Array[] = Array.from({ length: 256 }, (_, k) => enc(String(k)));
+const SOCK_TYPE_NAMES: Record<number, Uint8Array> = Object.fromEntries(Object.entries(SOCK_TYPES).map(([k, v]) => [k, enc(v)]));
+const QTYPE_NAMES: Record<number, Uint8Array> = Object.fromEntries(Object.entries(QTYPES).map(([k, v]) => [k, enc(v)]));
+const RCODE_NAMES = RCODES.map(enc);
+const REJECTED = Array.from({ length: 256 }, (_, r) => enc(`,"rejected":"${DNS_REJECTED[r] ?? 'untrusted'}"`));
+
+const POLICY_ID = enc(',"policy_id":');
+const CGROUP_ID = enc(',"cgroup_id":"');
+const PID = enc('","pid":');
+const COMM = enc(',"comm":');
+const TID = enc(',"tid":');
+const COOKIE = enc(',"socket_cookie":"');
+const FAMILY_V4 = enc('","family":"ipv4","l4_proto":"');
+const FAMILY_V6 = enc('","family":"ipv6","l4_proto":"');
+const DST_PORT = enc('","dst_port":');
+const MAPPED = enc(',"ipv4_mapped":true');
+const SRC_IP = enc(',"src_ip":"');
+const SRC_PORT = enc('","src_port":');
+const DOMAIN_HASH = enc(',"domain_hash":"');
+const BYTES_OUT = enc(',"bytes_out":');
+const BYTES_IN = enc(',"bytes_in":');
+const DURATION = enc(',"duration_ms":');
+const SOCK_TYPE = enc(',"sock_type":"');
+const SOCK_PROTOCOL = enc('","sock_protocol":');
+const TYPE = enc('type');
+const BPF_CMD = enc(',"bpf_cmd":');
+const QNAME = enc(',"qname":');
+const QTYPE = enc(',"qtype":"');
+const TYPE_UPPER = enc('TYPE');
+const RCODE = enc('","rcode":"');
+const RCODE_UPPER = enc('RCODE');
+const NO_ANSWERS = enc('","answers":[],"ttl":');
+const ANSWER = enc('","answers":["');
+const TTL = enc('"],"ttl":');
+const RESOLVER = enc(',"resolver_ip":"');
+const FORGED_TRUE = enc(',"forged":true');
+const FORGED_FALSE = enc(',"forged":false');
+const QUOTE = 0x22;
+
+/** Room the members of one record may take: ASCII text escaped at 6 bytes a byte, decoded text at 3. */
+export const EGRESS_FIELDS_MAX = 1024;
+export const DNS_FIELDS_MAX = 1024 + QNAME_LEN * 6;
+
+function isZero(b: Uint8Array, o: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (b[o + i] !== 0) return false;
+  return true;
+}
+
+function ipv4(w: ByteWriter, b: Uint8Array, o: number): void {
+  w.bytes(OCTETS[b[o]!]!);
+  w.byte(0x2e);
+  w.bytes(OCTETS[b[o + 1]!]!);
+  w.byte(0x2e);
+  w.bytes(OCTETS[b[o + 2]!]!);
+  w.byte(0x2e);
+  w.bytes(OCTETS[b[o + 3]!]!);
+}
+
+function addr(w: ByteWriter, b: Uint8Array, o: number, family: number): void {
+  if (family === KERNEL_AF_INET) ipv4(w, b, o);
+  else w.ascii(formatIpv6(b, o));
+}
+
+/** ::ffff:a.b.c.d → a.b.c.d: the kernel maps an IPv4 answer or resolver when the resolver spoke IPv6. */
+function dnsAddr(w: ByteWriter, b: Uint8Array, o: number, family: number): void {
+  if (family === KERNEL_AF_INET6 && isZero(b, o, 10) && b[o + 10] === 0xff && b[o + 11] === 0xff) ipv4(w, b, o + 12);
+  else addr(w, b, o, family);
+}
+
+function u64(w: ByteWriter, v: DataView, at: number): void {
+  w.u64(v.getUint32(at, true), v.getUint32(at + 4, true));
+}
+
+/** `,"cgroup_id":"…","pid":…,"comm":"…"`: the members every kind has. */
+function task(w: ByteWriter, v: DataView, b: Uint8Array, o: number): void {
+  w.bytes(CGROUP_ID);
+  u64(w, v, o + OFF.cgroup);
+  w.bytes(PID);
+  w.uint(v.getUint32(o + OFF.pid, true));
+  w.bytes(COMM);
+  w.jsonCString(b, o + OFF.comm, COMM_LEN, fromLatin1);
+}
+
+/** The members of an egress record (connect, sendmsg, flows, sock_create, bind, sockopt, packet, bpf) at `o`; the adapter checked its header. */
+export function writeEgressFields(w: ByteWriter, v: DataView, b: Uint8Array, o: number): void {
+  const kind = b[o + OFF.kind]!;
+  const family = b[o + OFF.family]!;
+  const flags = v.getUint32(o + OFF.flags, true);
+  w.bytes(KIND_VERDICT[kind]![b[o + OFF.verdict]!]![(flags & KERNEL_FLAG.audit) !== 0 ? 1 : 0]!);
+  w.bytes(REASON_RULE[b[o + OFF.reason]!]!);
+  w.uint(v.getUint32(o + OFF.ruleId, true));
+  w.bytes(POLICY_ID);
+  w.uint(v.getUint32(o + OFF.policyId, true));
+  task(w, v, b, o);
+  w.bytes(TID);
+  w.uint(v.getUint32(o + OFF.tid, true));
+  w.bytes(COOKIE);
+  u64(w, v, o + OFF.cookie);
+  w.bytes(family === KERNEL_AF_INET ? FAMILY_V4 : FAMILY_V6);
+  w.bytes(PROTO_DST[b[o + OFF.l4proto]!]!);
+  addr(w, b, o + OFF.dst, family);
+  w.bytes(DST_PORT);
+  w.uint(v.getUint16(o + OFF.dport, true));
+  if ((flags & KERNEL_FLAG.v4mapped) !== 0) w.bytes(MAPPED);
+  if (!isZero(b, o + OFF.src, 16)) {
+    w.bytes(SRC_IP);
+    addr(w, b, o + OFF.src, family);
+    w.bytes(SRC_PORT);
+    w.uint(v.getUint16(o + OFF.sport, true));
+  }
+  // dst_host and dst_host_stale are added at render, from the names the cgroup's DNS records taught.
+  if (v.getUint32(o + OFF.domainHash, true) !== 0 || v.getUint32(o + OFF.domainHash + 4, true) !== 0) {
+    w.bytes(DOMAIN_HASH);
+    u64(w, v, o + OFF.domainHash);
+    w.byte(QUOTE);
+  }
+  if (kind === KIND.tcp_close || kind === KIND.tcp_interim || kind === KIND.udp_flow) {
+    w.bytes(BYTES_OUT);
+    u64(w, v, o + OFF.bytesOut);
+    w.bytes(BYTES_IN);
+    u64(w, v, o + OFF.bytesIn);
+    w.bytes(DURATION);
+    // A double's shortest decimal, as the event always carried it (hi·2^32 + lo rounds once, as Number(bigint) does).
+    w.ascii(String((v.getUint32(o + OFF.durationNs + 4, true) * 4294967296 + v.getUint32(o + OFF.durationNs, true)) / 1e6));
+  } else if (kind === KIND.sock_create) {
+    const t = v.getUint32(o + OFF.sockType, true);
+    w.bytes(SOCK_TYPE);
+    const name = SOCK_TYPE_NAMES[t];
+    if (name) w.bytes(name);
+    else {
+      w.bytes(TYPE);
+      w.uint(t);
+    }
+    w.bytes(SOCK_PROTOCOL);
+    w.uint(v.getUint32(o + OFF.sockProtocol, true));
+  } else if (kind === KIND.bpf) {
+    w.bytes(BPF_CMD);
+    w.uint(v.getUint32(o + OFF.bpfCmd, true));
+  }
+}
+
+/**
+ * The members of a DNS record at `o`: one A/AAAA answer of a response (dst = the answer, src =
+ * the resolver), or none (all zero) for a response without one: NXDOMAIN, CNAME only, …
+ */
+export function writeDnsFields(w: ByteWriter, v: DataView, b: Uint8Array, o: number): void {
+  const family = b[o + OFF.family]!;
+  task(w, v, b, o);
+  w.bytes(QNAME);
+  w.jsonCString(b, o + OFF.dnsQname, QNAME_LEN, fromUtf8);
+  w.bytes(QTYPE);
+  const qtype = v.getUint16(o + OFF.dnsQtype, true);
+  const qt = QTYPE_NAMES[qtype];
+  if (qt) w.bytes(qt);
+  else {
+    w.bytes(TYPE_UPPER);
+    w.uint(qtype);
+  }
+  w.bytes(RCODE);
+  const rcode = b[o + OFF.dnsRcode]!;
+  const rc = RCODE_NAMES[rcode];
+  if (rc) w.bytes(rc);
+  else {
+    w.bytes(RCODE_UPPER);
+    w.uint(rcode);
+  }
+  if (isZero(b, o + OFF.dst, 16)) w.bytes(NO_ANSWERS);
+  else {
+    w.bytes(ANSWER);
+    dnsAddr(w, b, o + OFF.dst, family);
+    w.bytes(TTL);
+  }
+  w.uint(v.getUint32(o + OFF.dnsTtl, true));
+  if (!isZero(b, o + OFF.src, 16)) {
+    w.bytes(RESOLVER);
+    dnsAddr(w, b, o + OFF.src, family);
+    w.byte(QUOTE);
+  }
+  const rejected = b[o + OFF.dnsRejected]!;
+  if (rejected) {
+    w.bytes((v.getUint32(o + OFF.flags, true) & KERNEL_FLAG.dns_forged) !== 0 ? FORGED_TRUE : FORGED_FALSE);
+    w.bytes(REJECTED[rejected]!);
+  }
+}
