@@ -4,14 +4,14 @@
 // /proc/<pid>/stat around the measured phase only (start-up, module compile and warm-up excluded).
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { encodeToken, KERNEL_RECORD_SIZE, nameHash, packBody, rawBatchHeaders, RpcReply, STREAMS, subjects } from '@sluice/contracts';
 import { doing } from '@sluice/runtime';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { encodeRecord, freePort, REPO_ROOT, scrape, stopService, testServer, waitReady, type RecordSpec, type ServiceProcess } from '@sluice/testkit';
+import { compiledMain, encodeRecord, freePort, REPO_ROOT, scrape, stopService, testServer, waitReady, type RecordSpec, type ServiceProcess } from '@sluice/testkit';
 import type { CpuProfile } from './cpu-profile.ts';
 import { cpuSeconds, peakRssMb } from './proc.ts';
 import { RssWatch } from './rss-watch.ts';
@@ -208,10 +208,16 @@ export class AttributorUnderLoad {
   }
 }
 
-/** As testkit's startService, for any copy of the attributor's sources (its own node_modules resolve them). */
+/**
+ * As testkit's startService, for any copy of the attributor's sources (its own node_modules resolve
+ * them). The repository's own runs compiled under SLUICE_SERVICES_COMPILED=1 (scripts/bench.sh), as
+ * users run it; a baseline copy (BENCH_ATTRIBUTOR_BASE_SRC) has no build and runs through tsx.
+ */
 function startAttributor(srcDir: string, env: Record<string, string>, nodeArgs: string[]): ServiceProcess {
+  const own = resolve(srcDir) === join(REPO_ROOT, 'services', 'attributor', 'src');
+  const entry = own && process.env.SLUICE_SERVICES_COMPILED === '1' ? ['--enable-source-maps', compiledMain('attributor')] : ['--import', 'tsx', join(srcDir, 'main.ts')];
   // --cpu-prof is refused in NODE_OPTIONS: it goes on the command line.
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(srcDir, 'main.ts')], {
+  const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     cwd: join(REPO_ROOT, 'services', 'attributor'),
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { serviceNodeArgs } from '../../../cli/src/local/services.ts';
 import { REPO_ROOT } from './repo-paths.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -21,7 +22,8 @@ export interface ServiceProcess {
 /** `nodeArgs`: extra node flags (e.g. --cpu-prof, which NODE_OPTIONS does not accept). */
 export function startService(name: string, env: Record<string, string | undefined>, nodeArgs: string[] = []): ServiceProcess {
   const entry = process.env.SLUICE_SERVICES_COMPILED === '1' ? ['--enable-source-maps', compiledMain(name)] : ['--import', 'tsx', join(REPO_ROOT, 'services', name, 'src', 'main.ts')];
-  const child = spawn(process.execPath, [...nodeArgs, ...entry], {
+  // With the node flags it is launched with everywhere (e.g. the attributor's young generation).
+  const child = spawn(process.execPath, [...serviceNodeArgs(name), ...nodeArgs, ...entry], {
     cwd: join(REPO_ROOT, 'services', name),
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
