@@ -16,6 +16,9 @@
 // `sink.cpu_s_per_million` / `sink.plain_bulk_cpu_s_per_million`: CPU-seconds per million documents
 // of the sink process and of the loader (this process) in the same rounds: what each takes from
 // the two cores OpenSearch indexes on. BENCH_QUICK=1: 3 rounds instead of 5.
+// `sink.helper_threads_pct`: the share of the sink's CPU in the measured rounds spent on threads other
+// than its main one (V8's concurrent marking, parallel scavenging, sweeping and compilers; libuv),
+// which the profile below does not sample (median over rounds; /proc/<pid>/task/<pid>/stat).
 // `sink.profile.<stage>_pct`: where the sink's CPU goes, from one more drain of the same backlog
 // under `node --cpu-prof` (lib/sink-profile.ts stages; BENCH_SINK_PROFILE_DIR keeps the profile).
 import { STREAMS } from '@sluice/contracts';
@@ -26,7 +29,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CpuProfile, stageBreakdown, type StageBreakdown } from './lib/cpu-profile.ts';
-import { cpuSeconds } from './lib/proc.ts';
+import { cpuSeconds, mainThreadCpuSeconds } from './lib/proc.ts';
 import { SINK_CLASSIFIER, SINK_STAGES, type SinkStage } from './lib/sink-profile.ts';
 import { warmOpenSearch } from './lib/opensearch-warm.ts';
 
@@ -39,6 +42,8 @@ const CONCURRENCY = 2;
 interface Side {
   rate: number;
   cpuPerMillion: number;
+  /** The sink's CPU on threads other than its main one (V8's GC and compiler helpers), in percent. */
+  helperPct?: number;
   /** The measured window in V8 monotonic µs (process.hrtime's clock), to cut a profile to it. */
   fromUs?: number;
   toUs?: number;
@@ -97,6 +102,7 @@ async function sinkRate(s: Slice, events: ReturnType<typeof egressEvent>[], prof
     let t0 = 0;
     let fromUs = 0;
     let cpu0 = 0;
+    let main0 = 0;
     for (;;) {
       if (sink.child.exitCode !== null) throw new Error(`sink exited: ${sink.stderr()}`);
       const ci = await info();
@@ -104,6 +110,7 @@ async function sinkRate(s: Slice, events: ReturnType<typeof egressEvent>[], prof
         t0 = performance.now();
         fromUs = monoUs();
         cpu0 = cpuSeconds(sink.child.pid!);
+        main0 = mainThreadCpuSeconds(sink.child.pid!);
       }
       if (ci && t0 > 0 && ci.num_pending === 0 && ci.num_ack_pending === 0) break;
       await new Promise((r) => setTimeout(r, 20));
@@ -111,13 +118,14 @@ async function sinkRate(s: Slice, events: ReturnType<typeof egressEvent>[], prof
     const ms = performance.now() - t0;
     const toUs = monoUs();
     const cpu = cpuSeconds(sink.child.pid!) - cpu0;
+    const main = mainThreadCpuSeconds(sink.child.pid!) - main0;
     if (process.env.BENCH_SINK_DEBUG) {
       const m = await (await fetch(`http://127.0.0.1:${PORT}/metrics`)).text();
       process.stderr.write(m.split('\n').filter((l) => /sluice_sink_bulk_(duration_ms|docs)_(sum|count)|requests/.test(l)).join('\n') + '\n');
     }
     const count = await searchableCount(s, 'egress');
     if (count !== events.length) throw new Error(`sink stored ${count} of ${events.length}`);
-    return { rate: (events.length / ms) * 1000, cpuPerMillion: (cpu / events.length) * 1e6, fromUs, toUs };
+    return { rate: (events.length / ms) * 1000, cpuPerMillion: (cpu / events.length) * 1e6, helperPct: cpu > 0 ? (100 * (cpu - main)) / cpu : 0, fromUs, toUs };
   } finally {
     await stopService(sink, 5000);
   }
@@ -201,7 +209,7 @@ export async function run(): Promise<Record<string, number>> {
       }
       process.stderr.write(
         `sink round ${r}: loader ${Math.round(loader[r]!.rate)} docs/s ${loader[r]!.cpuPerMillion.toFixed(2)} CPU-s/M; ` +
-          `sink ${Math.round(sink[r]!.rate)} docs/s ${sink[r]!.cpuPerMillion.toFixed(2)} CPU-s/M\n`,
+          `sink ${Math.round(sink[r]!.rate)} docs/s ${sink[r]!.cpuPerMillion.toFixed(2)} CPU-s/M (${sink[r]!.helperPct!.toFixed(0)}% off the main thread)\n`,
       );
     } finally {
       await closeSlice(s);
@@ -227,6 +235,7 @@ export async function run(): Promise<Record<string, number>> {
     'sink.bulk_ratio': Number(median(ratios).toFixed(3)),
     'sink.cpu_s_per_million': Number(median(sink.map((x) => x.cpuPerMillion)).toFixed(2)),
     'sink.plain_bulk_cpu_s_per_million': Number(median(loader.map((x) => x.cpuPerMillion)).toFixed(2)),
+    'sink.helper_threads_pct': Number(median(sink.map((x) => x.helperPct!)).toFixed(1)),
   };
   for (const st of SINK_STAGES) out[`sink.profile.${st}_pct`] = Number(prof.pct[st].toFixed(1));
   lastNotes = notesOf(out, prof);
@@ -257,7 +266,11 @@ export function notesOf(f: Record<string, number>, prof?: StageBreakdown<SinkSta
             SINK_STAGES.filter((st) => prof.pct[st] >= 0.5)
               .map((st) => `${st} ${prof.pct[st].toFixed(0)}%`)
               .join(', ') +
-            `. Heaviest functions: ${prof.top.slice(0, 6).map((t) => `${t.fn} (${t.file}) ${t.pct.toFixed(0)}%`).join(', ')}.`,
+            `. Heaviest functions: ${prof.top.slice(0, 6).map((t) => `${t.fn} (${t.file}) ${t.pct.toFixed(0)}%`).join(', ')}.` +
+            (f['sink.helper_threads_pct'] === undefined
+              ? ''
+              : ` The profile samples the main thread only: ${f['sink.helper_threads_pct']}% of the sink's CPU in the measured rounds ` +
+                `was on its other threads (\`sink.helper_threads_pct\`: V8's garbage-collector and compiler helpers), on top of the gc share above.`),
         ]),
   ];
 }

@@ -1,6 +1,6 @@
 // Process figures read from /proc: CPU time and resident memory of one pid (children excluded,
 // so a service's figure does not include the helper it spawns unless asked for).
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
@@ -8,6 +8,17 @@ const TICKS_PER_S = 100; // USER_HZ on Linux
 export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // comm may hold spaces or ')': the fields after it start past the last ') '.
+  const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / TICKS_PER_S;
+}
+
+/**
+ * utime + stime of `pid`'s main thread, in seconds: the thread JavaScript runs on, the only one a
+ * V8 CPU profile samples. The rest of cpuSeconds(pid) is its other threads: V8's garbage-collector
+ * and compiler helpers, libuv's pool.
+ */
+export function mainThreadCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / TICKS_PER_S;
 }

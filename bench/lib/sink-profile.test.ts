@@ -14,6 +14,7 @@ describe('classifySinkStack', () => {
     expect(classifySinkStack([f('parse'), f('parseBatch', `${STORE}/parse.ts`), f('', `${SINK}/consume.ts`)])).toBe('parse');
     expect(classifySinkStack([f('test'), f('', `${CONTRACTS}/schema-fast-check.ts`), f('parseBatch', `${STORE}/parse.ts`)])).toBe('parse');
     expect(classifySinkStack([f('from'), f('encodeDocs', `${STORE}/encoded-docs.ts`), f('add', `${SINK}/pipeline.ts`)])).toBe('encode');
+    expect(classifySinkStack([f('utf8Write'), f('text', `${STORE}/docs-writer.ts`), f('parseBatch', `${STORE}/parse.ts`)])).toBe('encode');
     expect(classifySinkStack([f('write'), f('ndjson', `${STORE}/opensearch-writer.ts`)])).toBe('bulk_body');
     expect(classifySinkStack([f('splice'), f('pump', `${SINK}/pipeline.ts`)])).toBe('pipeline');
   });

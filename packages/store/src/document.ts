@@ -105,6 +105,15 @@ export function documentHead(doc: Ss4oDocument): string {
   return `{"@timestamp":${JSON.stringify(doc['@timestamp'])}${observedPart(doc.observedTimestamp)}${JSON.stringify(doc.body)}${tailPart(doc)}`;
 }
 
+/**
+ * `documentHead` of a document whose `@timestamp` passed its event schema's ISO datetime check
+ * (every event schema has one): digits, `-`, `:`, `.`, `T`, `Z` and `+`, nothing JSON escapes, so
+ * the string is quoted as it is instead of stringified. Same bytes (document.test.ts).
+ */
+export function checkedDocumentHead(doc: Ss4oDocument): string {
+  return `{"@timestamp":"${doc['@timestamp']}"${observedPart(doc.observedTimestamp)}${JSON.stringify(doc.body)}${tailPart(doc)}`;
+}
+
 // Every document of a message has the same observed time: serialized once, not once a document.
 let lastObserved = '';
 let lastObservedPart = '';

@@ -124,4 +124,27 @@ describe('fast path', () => {
     // Its subject/detail records are vouched for now (record support).
     expect(compileFastCheck(AuditEvent)).toBeDefined();
   });
+
+  // checkedDocumentHead quotes `@timestamp` as it is: it relies on every string the schemas'
+  // `time` check accepts having nothing JSON escapes. Every ASCII character and the other units
+  // JSON or JavaScript treat apart, put in each place of a valid time (and added at its end):
+  // whatever a schema accepts stringifies to itself in quotes.
+  it('quotes only timestamps that JSON.stringify leaves as they are', () => {
+    const valid = '2026-01-01T12:00:00.123Z';
+    const units = [...Array.from({ length: 0x100 }, (_, u) => u), 0x2028, 0x2029, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xfeff, 0xff10, 0xffff];
+    for (const schema of [EgressEvent, DnsEvent, AuditEvent]) {
+      const time = schema.shape.time;
+      let accepted = 0;
+      for (let pos = 0; pos <= valid.length; pos++) {
+        for (const u of units) {
+          const s = valid.slice(0, pos) + String.fromCharCode(u) + valid.slice(pos + 1);
+          if (!time.safeParse(s).success) continue;
+          accepted++;
+          expect(JSON.stringify(s)).toBe(`"${s}"`);
+        }
+      }
+      expect(accepted).toBeGreaterThan(100); // the loop did see accepted times
+    }
+  });
 });
+

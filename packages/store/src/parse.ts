@@ -3,7 +3,7 @@
 // line), and the rest of the batch still lands.
 import { AuditEvent, compileFastCheck, DnsEvent, EgressEvent } from '@sluice/contracts';
 import type { z } from 'zod';
-import { auditDocument, dnsDocument, documentHead, egressDocument, type Ss4oDocument, type SourceName } from './document.ts';
+import { auditDocument, checkedDocumentHead, dnsDocument, egressDocument, type Ss4oDocument, type SourceName } from './document.ts';
 import { DocsWriter } from './docs-writer.ts';
 import { docAt, type EncodedDocs } from './encoded-docs.ts';
 
@@ -143,7 +143,8 @@ export function parseBatch(source: SourceName, payload: string | Uint8Array, obs
       w.begin(f, JSON.stringify(doc));
       w.end(false);
     } else {
-      w.begin(f, documentHead(doc));
+      // The line passed its schema, `time` its ISO datetime check: checkedDocumentHead's premise.
+      w.begin(f, checkedDocumentHead(doc));
       // Bytes that were not UTF-8 decoded as U+FFFD: the document then carries the decoded text
       // (as it did when the whole message was decoded first), never the invalid bytes.
       if (raw.includes(REPLACEMENT)) w.text(raw.trim());
