@@ -24,10 +24,17 @@ const KIND_VERDICT: Uint8Array[][][] = KIND_NAMES.map((k) =>
 );
 /** `<reason>","rule_id":`, by reason byte. */
 const REASON_RULE: Uint8Array[] = Array.from({ length: 256 }, (_, r) => enc(`${REASONS[r] ?? 'none'}","rule_id":`));
-/** `<proto>","dst_ip":"`, by l4 protocol byte. */
-const PROTO_DST: Uint8Array[] = Array.from({ length: 256 }, (_, p) => enc(`${PROTOS[p] ?? String(p)}","dst_ip":"`));
-/** `0`…`255`, for dotted quads. */
-const OCTETS: Uint8Array[] = Array.from({ length: 256 }, (_, k) => enc(String(k)));
+/** `","family":"<family>","l4_proto":"<proto>","dst_ip":"`, by family (0 ipv4, 1 ipv6) and l4 protocol byte. */
+const FAMILY_PROTO_DST: Uint8Array[][] = ['ipv4', 'ipv6'].map((f) =>
+  Array.from({ length: 256 }, (_, p) => enc(`","family":"${f}","l4_proto":"${PROTOS[p] ?? String(p)}","dst_ip":"`)),
+);
+/** `0`…`255` for dotted quads, four bytes an octet: its length, then its digits. */
+const OCTETS = new Uint8Array(256 * 4);
+for (let k = 0; k < 256; k++) {
+  const d = String(k);
+  OCTETS[k * 4] = d.length;
+  for (let j = 0; j < d.length; j++) OCTETS[k * 4 + 1 + j] = d.charCodeAt(j);
+}
 const SOCK_TYPE_NAMES: Record<number, Uint8Array> = Object.fromEntries(Object.entries(SOCK_TYPES).map(([k, v]) => [k, enc(v)]));
 const QTYPE_NAMES: Record<number, Uint8Array> = Object.fromEntries(Object.entries(QTYPES).map(([k, v]) => [k, enc(v)]));
 const RCODE_NAMES = RCODES.map(enc);
@@ -39,8 +46,6 @@ const PID = enc('","pid":');
 const COMM = enc(',"comm":');
 const TID = enc(',"tid":');
 const COOKIE = enc(',"socket_cookie":"');
-const FAMILY_V4 = enc('","family":"ipv4","l4_proto":"');
-const FAMILY_V6 = enc('","family":"ipv6","l4_proto":"');
 const DST_PORT = enc('","dst_port":');
 const MAPPED = enc(',"ipv4_mapped":true');
 const SRC_IP = enc(',"src_ip":"');
@@ -76,13 +81,17 @@ function isZero(b: Uint8Array, o: number, n: number): boolean {
 }
 
 function ipv4(w: ByteWriter, b: Uint8Array, o: number): void {
-  w.bytes(OCTETS[b[o]!]!);
-  w.byte(0x2e);
-  w.bytes(OCTETS[b[o + 1]!]!);
-  w.byte(0x2e);
-  w.bytes(OCTETS[b[o + 2]!]!);
-  w.byte(0x2e);
-  w.bytes(OCTETS[b[o + 3]!]!);
+  const out = w.buf;
+  let p = w.pos;
+  for (let k = 0; k < 4; k++) {
+    if (k > 0) out[p++] = 0x2e;
+    const t = b[o + k]! * 4;
+    const n = OCTETS[t]!;
+    out[p++] = OCTETS[t + 1]!;
+    if (n > 1) out[p++] = OCTETS[t + 2]!;
+    if (n > 2) out[p++] = OCTETS[t + 3]!;
+  }
+  w.pos = p;
 }
 
 function addr(w: ByteWriter, b: Uint8Array, o: number, family: number): void {
@@ -125,8 +134,7 @@ export function writeEgressFields(w: ByteWriter, v: DataView, b: Uint8Array, o: 
   w.uint(v.getUint32(o + OFF.tid, true));
   w.bytes(COOKIE);
   u64(w, v, o + OFF.cookie);
-  w.bytes(family === KERNEL_AF_INET ? FAMILY_V4 : FAMILY_V6);
-  w.bytes(PROTO_DST[b[o + OFF.l4proto]!]!);
+  w.bytes(FAMILY_PROTO_DST[family === KERNEL_AF_INET ? 0 : 1]![b[o + OFF.l4proto]!]!);
   addr(w, b, o + OFF.dst, family);
   w.bytes(DST_PORT);
   w.uint(v.getUint16(o + OFF.dport, true));
