@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { compiledMain, encodeRecord, freePort, REPO_ROOT, scrape, stopService, testServer, waitReady, type RecordSpec, type ServiceProcess } from '@sluice/testkit';
 import type { CpuProfile } from './cpu-profile.ts';
+import { withSourceFiles } from './profile-sources.ts';
 import { cpuSeconds, peakRssMb } from './proc.ts';
 import { RssWatch } from './rss-watch.ts';
 
@@ -144,7 +145,7 @@ export class AttributorUnderLoad {
         // CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile: thread 0 is the main one (tsx's loader runs in another).
         const f = readdirSync(profileDir).find((n) => n.includes(`.${pid}.0.`) && n.endsWith('.cpuprofile'));
         if (!f) throw new Error(`no main-thread .cpuprofile of pid ${pid} in ${profileDir} after the attributor stopped`);
-        run.profile = JSON.parse(readFileSync(join(profileDir, f), 'utf8')) as CpuProfile;
+        run.profile = withSourceFiles(JSON.parse(readFileSync(join(profileDir, f), 'utf8')) as CpuProfile);
       }
       return run;
     } catch (err) {

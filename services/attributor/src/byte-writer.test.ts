@@ -7,6 +7,8 @@ describe('ByteWriter', () => {
   it('spells integers as String and BigInt do, u64 past 2^53 included', () => {
     const w = new ByteWriter(16);
     const values = [0, 9, 10, 99, 100, 4294967295, 4294967296, 2 ** 53 - 1];
+    // Every length, at both ends (the length is found by comparison, the digits two at a time).
+    for (let k = 1; k <= 15; k++) values.push(10 ** k - 1, 10 ** k, 10 ** k + 1, 7 * 10 ** k + 3);
     for (const n of values) {
       w.pos = 0;
       w.ensure(32);
@@ -21,6 +23,12 @@ describe('ByteWriter', () => {
       w.ensure(32);
       w.u64(Number(n & 0xffffffffn), Number(n >> 32n));
       expect(text(w)).toBe(n.toString());
+    }
+    for (let k = 0; k < 1000; k++) {
+      w.pos = 0;
+      w.ensure(32);
+      w.digits3(k);
+      expect(text(w)).toBe(String(k).padStart(3, '0'));
     }
   });
 

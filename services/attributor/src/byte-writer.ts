@@ -11,6 +11,7 @@ export interface Buffers {
   give(b: Uint8Array): void;
 }
 
+const BYTES_SET_MIN = 8;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
@@ -19,10 +20,71 @@ const ESCAPES: Array<Uint8Array | undefined> = Array.from({ length: 128 }, (_, c
   c < 0x20 || c === QUOTE || c === BACKSLASH ? Buffer.from(JSON.stringify(String.fromCharCode(c)).slice(1, -1), 'latin1') : undefined,
 );
 
+/** `00`…`99` as ASCII digit pairs: PAIRS[2k], PAIRS[2k + 1]. */
+const PAIRS = Uint8Array.from({ length: 200 }, (_, i) => 48 + (i % 2 === 0 ? Math.floor(i / 20) : (i >> 1) % 10));
+
+/** Digits of n ≥ 10^10 (below 2^53). */
+function decimalLength(n: number): number {
+  return n < 1e11 ? 11 : n < 1e12 ? 12 : n < 1e13 ? 13 : n < 1e14 ? 14 : n < 1e15 ? 15 : 16;
+}
+
+/** `0000`…`9999` as ASCII, each one little-endian word: four digits a division, one store. */
+const QUADS = Uint32Array.from({ length: 10000 }, (_, i) => {
+  const d = String(i).padStart(4, '0');
+  return (d.charCodeAt(0) | (d.charCodeAt(1) << 8) | (d.charCodeAt(2) << 16) | (d.charCodeAt(3) << 24)) >>> 0;
+});
+
+/** `n`'s last `len` decimal digits (zero-padded) into [end - len, end): four a division, then two, then one. */
+function writeDigits(b: Uint8Array, v: DataView, end: number, n: number, len: number): void {
+  let e = end;
+  const stop = end - len;
+  while (e - stop >= 4) {
+    const q = Math.floor(n / 10000);
+    e -= 4;
+    v.setUint32(e, QUADS[n - q * 10000]!, true);
+    n = q;
+  }
+  if (e - stop >= 2) {
+    const q = Math.floor(n / 100);
+    const r = (n - q * 100) * 2;
+    b[--e] = PAIRS[r + 1]!;
+    b[--e] = PAIRS[r]!;
+    n = q;
+  }
+  if (e > stop) b[--e] = 48 + (n % 10);
+}
+
+/** Longest run written word by word; a longer one is one TypedArray set (a ~20 ns call, any length). */
+const RUN_WORDS_MAX = 12;
+
+/**
+ * A constant byte run, kept also as little-endian 32-bit words: ByteWriter.run stores a word a
+ * step (an inlined DataView store), where TypedArray set costs a call and a JS loop ~2 ns a byte;
+ * a line has ~20 such runs, most of 4–40 bytes.
+ */
+export class Run {
+  readonly length: number;
+  readonly words: Uint32Array;
+
+  constructor(readonly bytes: Uint8Array) {
+    this.length = bytes.length;
+    this.words = new Uint32Array(Math.ceil(bytes.length / 4));
+    for (let k = 0; k < bytes.length; k++) this.words[k >> 2]! |= bytes[k]! << ((k & 3) * 8);
+  }
+
+  static latin1(s: string): Run {
+    return new Run(Buffer.from(s, 'latin1'));
+  }
+
+  static utf8(s: string): Run {
+    return new Run(Buffer.from(s, 'utf8'));
+  }
+}
+
 export class ByteWriter {
   buf: Utf8Buffer;
   pos = 0;
-  private readonly groups = new Int32Array(5);
+  private view: DataView;
 
   constructor(
     capacity: number,
@@ -30,6 +92,7 @@ export class ByteWriter {
   ) {
     const n = Math.max(capacity, 1024);
     this.buf = (buffers ? buffers.take(n) : Buffer.allocUnsafe(n)) as Utf8Buffer;
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 
   /** Room for `n` more bytes. */
@@ -44,6 +107,7 @@ export class ByteWriter {
     // Nothing else reads the old one: messages are cut from the buffer once every line is written.
     this.buffers?.give(this.buf);
     this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.length);
   }
 
   byte(c: number): void {
@@ -55,9 +119,26 @@ export class ByteWriter {
     const b = this.buf;
     const o = this.pos;
     // TypedArray set is a memmove behind a call of ~20 ns; a JS loop costs ~2 ns a byte.
-    if (n >= 8) b.set(src, o);
+    if (n >= BYTES_SET_MIN) b.set(src, o);
     else for (let k = 0; k < n; k++) b[o + k] = src[k]!;
     this.pos = o + n;
+  }
+
+  /**
+   * A constant run. Its last word may store up to 3 bytes past the run: they lie inside the room
+   * `ensure` reserved (every reservation has slack for a line's closing bytes) and the next write
+   * overwrites them; nothing reads past `pos`.
+   */
+  run(r: Run): void {
+    const words = r.words;
+    const n = words.length;
+    const o = this.pos;
+    if (n > RUN_WORDS_MAX) this.buf.set(r.bytes, o);
+    else {
+      const v = this.view;
+      for (let k = 0; k < n; k++) v.setUint32(o + k * 4, words[k]!, true);
+    }
+    this.pos = o + r.length;
   }
 
   /** The first `n` bytes of `src`. */
@@ -89,16 +170,11 @@ export class ByteWriter {
       b[this.pos++] = 48 + n;
       return;
     }
-    let len = 1;
-    for (let x = n; x >= 10; x = Math.floor(x / 10)) len++;
-    let e = this.pos + len;
+    // The length by comparison (a division costs more), then two digits a division from the end.
+    const len = n < 100 ? 2 : n < 1e3 ? 3 : n < 1e4 ? 4 : n < 1e5 ? 5 : n < 1e6 ? 6 : n < 1e7 ? 7 : n < 1e8 ? 8 : n < 1e9 ? 9 : n < 1e10 ? 10 : decimalLength(n);
+    const e = this.pos + len;
     this.pos = e;
-    while (n >= 10) {
-      const q = Math.floor(n / 10);
-      b[--e] = 48 + (n - q * 10);
-      n = q;
-    }
-    b[--e] = 48 + n;
+    writeDigits(b, this.view, e, n, len);
   }
 
   /** 0–999 as three digits, zero-padded. */
@@ -106,10 +182,10 @@ export class ByteWriter {
     const b = this.buf;
     const o = this.pos;
     const h = Math.floor(n / 100);
-    const t = Math.floor((n - h * 100) / 10);
+    const t = (n - h * 100) * 2;
     b[o] = 48 + h;
-    b[o + 1] = 48 + t;
-    b[o + 2] = 48 + (n - h * 100 - t * 10);
+    b[o + 1] = PAIRS[t]!;
+    b[o + 2] = PAIRS[t + 1]!;
     this.pos = o + 3;
   }
 
@@ -119,36 +195,16 @@ export class ByteWriter {
       this.uint(hi * 4294967296 + lo);
       return;
     }
-    // Past 2^53: long division of four 16-bit limbs by 10^4, four digits at a time.
-    let a3 = hi >>> 16;
-    let a2 = hi & 0xffff;
-    let a1 = lo >>> 16;
-    let a0 = lo & 0xffff;
-    const g = this.groups;
-    let k = 0;
-    while ((a3 | a2 | a1 | a0) !== 0) {
-      let r = a3;
-      a3 = Math.floor(r / 10000);
-      r = (r - a3 * 10000) * 65536 + a2;
-      a2 = Math.floor(r / 10000);
-      r = (r - a2 * 10000) * 65536 + a1;
-      a1 = Math.floor(r / 10000);
-      r = (r - a1 * 10000) * 65536 + a0;
-      a0 = Math.floor(r / 10000);
-      g[k++] = r - a0 * 10000;
-    }
-    this.uint(g[--k]!);
-    const b = this.buf;
-    while (k > 0) {
-      let x = g[--k]!;
-      const o = this.pos;
-      for (let d = 3; d >= 0; d--) {
-        const q = Math.floor(x / 10);
-        b[o + d] = 48 + (x - q * 10);
-        x = q;
-      }
-      this.pos = o + 4;
-    }
+    // Past 2^53: q·10^10 + r, by long division of (hi, lo>>>16, lo&0xffff) by 10^10; every
+    // intermediate stays below 2^53. q is at least 900719 (2^53 / 10^10), r gets all ten digits.
+    const t = hi * 65536 + (lo >>> 16);
+    const q1 = Math.floor(t / 1e10);
+    const u = (t - q1 * 1e10) * 65536 + (lo & 0xffff);
+    const q0 = Math.floor(u / 1e10);
+    this.uint(q1 * 65536 + q0);
+    const e = this.pos + 10;
+    this.pos = e;
+    writeDigits(this.buf, this.view, e, u - q0 * 1e10, 10);
   }
 
   /**

@@ -6,10 +6,10 @@
 // their order and every value are the event contract: render-golden.test.ts pins them byte for byte.
 import { formatIpv6, KERNEL_AF_INET, KERNEL_AF_INET6, KERNEL_FLAG } from '@sluice/contracts';
 import { TextDecoder } from 'node:util';
-import type { ByteWriter } from './byte-writer.ts';
+import { Run, type ByteWriter } from './byte-writer.ts';
 import { COMM_LEN, DNS_REJECTED, KIND, KIND_NAMES, OFF, PROTOS, QNAME_LEN, QTYPES, RCODES, REASONS, SOCK_TYPES, VERDICT_NAMES } from './kernel-layout.ts';
 
-const enc = (s: string): Uint8Array => Buffer.from(s, 'latin1');
+const enc = (s: string): Run => Run.latin1(s);
 
 // Text that is not plain ASCII is decoded as the event always read it: comm as Latin-1 (the
 // kernel's bytes, one character each), a DNS name as UTF-8.
@@ -19,17 +19,24 @@ const fromLatin1 = (b: Uint8Array): string => latin1.decode(b);
 const fromUtf8 = (b: Uint8Array): string => utf8.decode(b);
 
 /** `,"kind":"<kind>","verdict":"<verdict>","audit":<bool>,"reason":"`, by kind, verdict byte (1–3) and audit. */
-const KIND_VERDICT: Uint8Array[][][] = KIND_NAMES.map((k) =>
+const KIND_VERDICT: Run[][][] = KIND_NAMES.map((k) =>
   VERDICT_NAMES.map((v) => [false, true].map((a) => enc(`,"kind":"${k}","verdict":"${v}","audit":${a},"reason":"`))),
 );
 /** `<reason>","rule_id":`, by reason byte. */
-const REASON_RULE: Uint8Array[] = Array.from({ length: 256 }, (_, r) => enc(`${REASONS[r] ?? 'none'}","rule_id":`));
-/** `<proto>","dst_ip":"`, by l4 protocol byte. */
-const PROTO_DST: Uint8Array[] = Array.from({ length: 256 }, (_, p) => enc(`${PROTOS[p] ?? String(p)}","dst_ip":"`));
-/** `0`…`255`, for dotted quads. */
-const OCTETS: Uint8Array[] = Array.from({ length: 256 }, (_, k) => enc(String(k)));
-const SOCK_TYPE_NAMES: Record<number, Uint8Array> = Object.fromEntries(Object.entries(SOCK_TYPES).map(([k, v]) => [k, enc(v)]));
-const QTYPE_NAMES: Record<number, Uint8Array> = Object.fromEntries(Object.entries(QTYPES).map(([k, v]) => [k, enc(v)]));
+const REASON_RULE: Run[] = Array.from({ length: 256 }, (_, r) => enc(`${REASONS[r] ?? 'none'}","rule_id":`));
+/** `","family":"<family>","l4_proto":"<proto>","dst_ip":"`, by family (0 ipv4, 1 ipv6) and l4 protocol byte. */
+const FAMILY_PROTO_DST: Run[][] = ['ipv4', 'ipv6'].map((f) =>
+  Array.from({ length: 256 }, (_, p) => enc(`","family":"${f}","l4_proto":"${PROTOS[p] ?? String(p)}","dst_ip":"`)),
+);
+/** `0`…`255` for dotted quads, four bytes an octet: its length, then its digits. */
+const OCTETS = new Uint8Array(256 * 4);
+for (let k = 0; k < 256; k++) {
+  const d = String(k);
+  OCTETS[k * 4] = d.length;
+  for (let j = 0; j < d.length; j++) OCTETS[k * 4 + 1 + j] = d.charCodeAt(j);
+}
+const SOCK_TYPE_NAMES: Record<number, Run> = Object.fromEntries(Object.entries(SOCK_TYPES).map(([k, v]) => [k, enc(v)]));
+const QTYPE_NAMES: Record<number, Run> = Object.fromEntries(Object.entries(QTYPES).map(([k, v]) => [k, enc(v)]));
 const RCODE_NAMES = RCODES.map(enc);
 const REJECTED = Array.from({ length: 256 }, (_, r) => enc(`,"rejected":"${DNS_REJECTED[r] ?? 'untrusted'}"`));
 
@@ -39,8 +46,6 @@ const PID = enc('","pid":');
 const COMM = enc(',"comm":');
 const TID = enc(',"tid":');
 const COOKIE = enc(',"socket_cookie":"');
-const FAMILY_V4 = enc('","family":"ipv4","l4_proto":"');
-const FAMILY_V6 = enc('","family":"ipv6","l4_proto":"');
 const DST_PORT = enc('","dst_port":');
 const MAPPED = enc(',"ipv4_mapped":true');
 const SRC_IP = enc(',"src_ip":"');
@@ -70,19 +75,28 @@ const QUOTE = 0x22;
 export const EGRESS_FIELDS_MAX = 1024;
 export const DNS_FIELDS_MAX = 1024 + QNAME_LEN * 6;
 
+/** The 16-byte address at `o` is all zero (four word loads, not sixteen byte compares). */
+function zero16(v: DataView, o: number): boolean {
+  return (v.getUint32(o, true) | v.getUint32(o + 4, true) | v.getUint32(o + 8, true) | v.getUint32(o + 12, true)) === 0;
+}
+
 function isZero(b: Uint8Array, o: number, n: number): boolean {
   for (let i = 0; i < n; i++) if (b[o + i] !== 0) return false;
   return true;
 }
 
 function ipv4(w: ByteWriter, b: Uint8Array, o: number): void {
-  w.bytes(OCTETS[b[o]!]!);
-  w.byte(0x2e);
-  w.bytes(OCTETS[b[o + 1]!]!);
-  w.byte(0x2e);
-  w.bytes(OCTETS[b[o + 2]!]!);
-  w.byte(0x2e);
-  w.bytes(OCTETS[b[o + 3]!]!);
+  const out = w.buf;
+  let p = w.pos;
+  for (let k = 0; k < 4; k++) {
+    if (k > 0) out[p++] = 0x2e;
+    const t = b[o + k]! * 4;
+    const n = OCTETS[t]!;
+    out[p++] = OCTETS[t + 1]!;
+    if (n > 1) out[p++] = OCTETS[t + 2]!;
+    if (n > 2) out[p++] = OCTETS[t + 3]!;
+  }
+  w.pos = p;
 }
 
 function addr(w: ByteWriter, b: Uint8Array, o: number, family: number): void {
@@ -102,11 +116,11 @@ function u64(w: ByteWriter, v: DataView, at: number): void {
 
 /** `,"cgroup_id":"…","pid":…,"comm":"…"`: the members every kind has. */
 function task(w: ByteWriter, v: DataView, b: Uint8Array, o: number): void {
-  w.bytes(CGROUP_ID);
+  w.run(CGROUP_ID);
   u64(w, v, o + OFF.cgroup);
-  w.bytes(PID);
+  w.run(PID);
   w.uint(v.getUint32(o + OFF.pid, true));
-  w.bytes(COMM);
+  w.run(COMM);
   w.jsonCString(b, o + OFF.comm, COMM_LEN, fromLatin1);
 }
 
@@ -115,55 +129,54 @@ export function writeEgressFields(w: ByteWriter, v: DataView, b: Uint8Array, o: 
   const kind = b[o + OFF.kind]!;
   const family = b[o + OFF.family]!;
   const flags = v.getUint32(o + OFF.flags, true);
-  w.bytes(KIND_VERDICT[kind]![b[o + OFF.verdict]!]![(flags & KERNEL_FLAG.audit) !== 0 ? 1 : 0]!);
-  w.bytes(REASON_RULE[b[o + OFF.reason]!]!);
+  w.run(KIND_VERDICT[kind]![b[o + OFF.verdict]!]![(flags & KERNEL_FLAG.audit) !== 0 ? 1 : 0]!);
+  w.run(REASON_RULE[b[o + OFF.reason]!]!);
   w.uint(v.getUint32(o + OFF.ruleId, true));
-  w.bytes(POLICY_ID);
+  w.run(POLICY_ID);
   w.uint(v.getUint32(o + OFF.policyId, true));
   task(w, v, b, o);
-  w.bytes(TID);
+  w.run(TID);
   w.uint(v.getUint32(o + OFF.tid, true));
-  w.bytes(COOKIE);
+  w.run(COOKIE);
   u64(w, v, o + OFF.cookie);
-  w.bytes(family === KERNEL_AF_INET ? FAMILY_V4 : FAMILY_V6);
-  w.bytes(PROTO_DST[b[o + OFF.l4proto]!]!);
+  w.run(FAMILY_PROTO_DST[family === KERNEL_AF_INET ? 0 : 1]![b[o + OFF.l4proto]!]!);
   addr(w, b, o + OFF.dst, family);
-  w.bytes(DST_PORT);
+  w.run(DST_PORT);
   w.uint(v.getUint16(o + OFF.dport, true));
-  if ((flags & KERNEL_FLAG.v4mapped) !== 0) w.bytes(MAPPED);
-  if (!isZero(b, o + OFF.src, 16)) {
-    w.bytes(SRC_IP);
+  if ((flags & KERNEL_FLAG.v4mapped) !== 0) w.run(MAPPED);
+  if (!zero16(v, o + OFF.src)) {
+    w.run(SRC_IP);
     addr(w, b, o + OFF.src, family);
-    w.bytes(SRC_PORT);
+    w.run(SRC_PORT);
     w.uint(v.getUint16(o + OFF.sport, true));
   }
   // dst_host and dst_host_stale are added at render, from the names the cgroup's DNS records taught.
   if (v.getUint32(o + OFF.domainHash, true) !== 0 || v.getUint32(o + OFF.domainHash + 4, true) !== 0) {
-    w.bytes(DOMAIN_HASH);
+    w.run(DOMAIN_HASH);
     u64(w, v, o + OFF.domainHash);
     w.byte(QUOTE);
   }
   if (kind === KIND.tcp_close || kind === KIND.tcp_interim || kind === KIND.udp_flow) {
-    w.bytes(BYTES_OUT);
+    w.run(BYTES_OUT);
     u64(w, v, o + OFF.bytesOut);
-    w.bytes(BYTES_IN);
+    w.run(BYTES_IN);
     u64(w, v, o + OFF.bytesIn);
-    w.bytes(DURATION);
+    w.run(DURATION);
     // A double's shortest decimal, as the event always carried it (hi·2^32 + lo rounds once, as Number(bigint) does).
     w.ascii(String((v.getUint32(o + OFF.durationNs + 4, true) * 4294967296 + v.getUint32(o + OFF.durationNs, true)) / 1e6));
   } else if (kind === KIND.sock_create) {
     const t = v.getUint32(o + OFF.sockType, true);
-    w.bytes(SOCK_TYPE);
+    w.run(SOCK_TYPE);
     const name = SOCK_TYPE_NAMES[t];
-    if (name) w.bytes(name);
+    if (name) w.run(name);
     else {
-      w.bytes(TYPE);
+      w.run(TYPE);
       w.uint(t);
     }
-    w.bytes(SOCK_PROTOCOL);
+    w.run(SOCK_PROTOCOL);
     w.uint(v.getUint32(o + OFF.sockProtocol, true));
   } else if (kind === KIND.bpf) {
-    w.bytes(BPF_CMD);
+    w.run(BPF_CMD);
     w.uint(v.getUint32(o + OFF.bpfCmd, true));
   }
 }
@@ -175,39 +188,39 @@ export function writeEgressFields(w: ByteWriter, v: DataView, b: Uint8Array, o: 
 export function writeDnsFields(w: ByteWriter, v: DataView, b: Uint8Array, o: number): void {
   const family = b[o + OFF.family]!;
   task(w, v, b, o);
-  w.bytes(QNAME);
+  w.run(QNAME);
   w.jsonCString(b, o + OFF.dnsQname, QNAME_LEN, fromUtf8);
-  w.bytes(QTYPE);
+  w.run(QTYPE);
   const qtype = v.getUint16(o + OFF.dnsQtype, true);
   const qt = QTYPE_NAMES[qtype];
-  if (qt) w.bytes(qt);
+  if (qt) w.run(qt);
   else {
-    w.bytes(TYPE_UPPER);
+    w.run(TYPE_UPPER);
     w.uint(qtype);
   }
-  w.bytes(RCODE);
+  w.run(RCODE);
   const rcode = b[o + OFF.dnsRcode]!;
   const rc = RCODE_NAMES[rcode];
-  if (rc) w.bytes(rc);
+  if (rc) w.run(rc);
   else {
-    w.bytes(RCODE_UPPER);
+    w.run(RCODE_UPPER);
     w.uint(rcode);
   }
-  if (isZero(b, o + OFF.dst, 16)) w.bytes(NO_ANSWERS);
+  if (zero16(v, o + OFF.dst)) w.run(NO_ANSWERS);
   else {
-    w.bytes(ANSWER);
+    w.run(ANSWER);
     dnsAddr(w, b, o + OFF.dst, family);
-    w.bytes(TTL);
+    w.run(TTL);
   }
   w.uint(v.getUint32(o + OFF.dnsTtl, true));
-  if (!isZero(b, o + OFF.src, 16)) {
-    w.bytes(RESOLVER);
+  if (!zero16(v, o + OFF.src)) {
+    w.run(RESOLVER);
     dnsAddr(w, b, o + OFF.src, family);
     w.byte(QUOTE);
   }
   const rejected = b[o + OFF.dnsRejected]!;
   if (rejected) {
-    w.bytes((v.getUint32(o + OFF.flags, true) & KERNEL_FLAG.dns_forged) !== 0 ? FORGED_TRUE : FORGED_FALSE);
-    w.bytes(REJECTED[rejected]!);
+    w.run((v.getUint32(o + OFF.flags, true) & KERNEL_FLAG.dns_forged) !== 0 ? FORGED_TRUE : FORGED_FALSE);
+    w.run(REJECTED[rejected]!);
   }
 }

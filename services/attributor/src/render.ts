@@ -3,7 +3,7 @@
 // D27). Output ids are deterministic in the batch and the records' attribution, so a redelivered
 // raw batch republishes the same Nats-Msg-Ids and JetStream drops the copies.
 import { eventId } from '@sluice/contracts';
-import { ByteWriter, type Buffers } from './byte-writer.ts';
+import { ByteWriter, Run, type Buffers } from './byte-writer.ts';
 import type { DecodedBatch, Lookup } from './decode.ts';
 import { UNKNOWN, type Entry } from './identity.ts';
 
@@ -25,9 +25,9 @@ export interface Rendered {
 
 const CLOSE = 0x7d; // }
 const NEWLINE = 0x0a;
-const TIME = Buffer.from('","time":"', 'latin1');
-const DST_HOST = Buffer.from(',"dst_host":', 'latin1');
-const DST_HOST_STALE = Buffer.from(',"dst_host_stale":true', 'latin1');
+const TIME = Run.latin1('","time":"');
+const DST_HOST = Run.latin1(',"dst_host":');
+const DST_HOST_STALE = Run.latin1(',"dst_host_stale":true');
 /** A line's parts besides identity, fields and name: id's seq, time, quotes, braces, the newline. */
 const LINE_SLACK = 64;
 
@@ -49,8 +49,8 @@ export function renderBatch(
   // One pass routes each record to its subject; the second writes every line once, subject by
   // subject, into one buffer, so each message is a slice of it: the per-batch and per-identity
   // parts encoded once, the record's own fields straight from its kernel bytes (fields-writer.ts).
-  const head = Buffer.from(`{"id":${JSON.stringify(`${node}:${bootId}:`).slice(0, -1)}`, 'utf8');
-  const nodeField = Buffer.from(`","node":${JSON.stringify(node)}`, 'utf8');
+  const head = Run.utf8(`{"id":${JSON.stringify(`${node}:${bootId}:`).slice(0, -1)}`);
+  const nodeField = Run.utf8(`","node":${JSON.stringify(node)}`);
   const entries: Entry[] = new Array(n);
   const groups = new Map<string, number[]>();
   const attributed = { docker: 0, registered: 0, unknown: 0 };
@@ -74,7 +74,7 @@ export function renderBatch(
   // Room for the batch's lines, typical size; a batch of longer ones grows it (ByteWriter.ensure).
   const w = new ByteWriter(estimate, buffers);
   /** The JSON of each name, encoded once a batch. */
-  const hostJson = new Map<string, Uint8Array>();
+  const hostJson = new Map<string, Run>();
   const iso = new Uint8Array(20);
   let isoPrefix = false;
   let lastSec = NaN;
@@ -94,9 +94,9 @@ export function renderBatch(
         else named++;
       }
       w.ensure(fixed + frag.length + (r.fields === undefined ? codec.fieldsBound(r) : r.fields.length * 3) + (host === undefined ? 0 : host.length * 6 + 48));
-      w.bytes(head);
+      w.run(head);
       w.uint(firstSeq + i);
-      w.bytes(TIME);
+      w.run(TIME);
       // `YYYY-MM-DDTHH:mm:ss.` is formatted once a second (lines go subject by subject, so their
       // times are not in order), the milliseconds digit by digit.
       const ms = r.wallMs;
@@ -113,16 +113,16 @@ export function renderBatch(
         w.digits3(ms - sec * 1000);
         w.byte(0x5a); // Z
       } else w.ascii(new Date(ms).toISOString());
-      w.bytes(nodeField);
+      w.run(nodeField);
       w.bytes(frag);
       if (r.fields === undefined) codec.writeFields(w, view, body, r);
       else w.utf8(r.fields);
       if (host !== undefined) {
         let json = hostJson.get(host);
-        if (json === undefined) hostJson.set(host, (json = Buffer.from(JSON.stringify(host), 'utf8')));
-        w.bytes(DST_HOST);
-        w.bytes(json);
-        if (r.hostStale) w.bytes(DST_HOST_STALE);
+        if (json === undefined) hostJson.set(host, (json = Run.utf8(JSON.stringify(host))));
+        w.run(DST_HOST);
+        w.run(json);
+        if (r.hostStale) w.run(DST_HOST_STALE);
       }
       w.byte(CLOSE);
       w.byte(NEWLINE);
