@@ -29,6 +29,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CpuProfile, stageBreakdown, type StageBreakdown } from './lib/cpu-profile.ts';
+import { withSourceFiles } from './lib/profile-sources.ts';
 import { cpuSeconds, mainThreadCpuSeconds } from './lib/proc.ts';
 import { SINK_CLASSIFIER, SINK_STAGES, type SinkStage } from './lib/sink-profile.ts';
 import { warmOpenSearch } from './lib/opensearch-warm.ts';
@@ -145,7 +146,8 @@ async function sinkProfile(): Promise<StageBreakdown<SinkStage>> {
     // CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile: thread 0 is the main one (tsx's loader runs in another).
     const f = readdirSync(dir).find((n) => /\.\d+\.0\.\d+\.cpuprofile$/.test(n));
     if (!f) throw new Error(`no main-thread .cpuprofile of the sink in ${dir} after it stopped`);
-    const profile = JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile;
+    // The sink runs compiled in the benches: frames are mapped back to their sources for the stages.
+    const profile = withSourceFiles(JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile);
     return stageBreakdown(profile, { fromUs: side.fromUs, toUs: side.toUs }, 15, SINK_CLASSIFIER);
   } finally {
     await closeSlice(s);
