@@ -256,6 +256,7 @@ export async function run(): Promise<Record<string, number>> {
     const end = Date.now();
     const load = loadRss.stop();
     watching = undefined;
+    process.stderr.write(`e2e bench: final sweep of ${stream}\n`);
     await watch.stop();
     const docs = main();
     // Diagnostic figures: if reading the streams back fails, the latency figures still stand.
@@ -341,8 +342,10 @@ export async function run(): Promise<Record<string, number>> {
 /** Stage figures of the burst (documents from `start`), and as `e2e.trickle.*` of the trickle before it. */
 async function stageBreakdown(slice: Slice, node: string, watch: VisibilityWatch, trickleStart: number, start: number): Promise<Record<string, number>> {
   // Stored after the trickle began (less a margin for the clocks): not the warm-ups' records.
-  const raw = await rawStoreTimes(slice.js, STREAMS.raw.name, subjects.raw(node), trickleStart - 2000);
-  const enriched = await eventStoreTimes(slice.js, STREAMS.events.name, `sluice.events.${encodeToken(slice.project)}.>`, trickleStart - 2000);
+  process.stderr.write(`e2e bench: reading ${STREAMS.raw.name} back for the stage stamps\n`);
+  const raw = await rawStoreTimes(slice.jsm, STREAMS.raw.name, subjects.raw(node), trickleStart - 2000);
+  process.stderr.write(`e2e bench: ${raw.size} record stamps; reading ${STREAMS.events.name} back\n`);
+  const enriched = await eventStoreTimes(slice.jsm, STREAMS.events.name, `sluice.events.${encodeToken(slice.project)}.>`, trickleStart - 2000);
   const stamps: DocStamps[] = [];
   const trickle: DocStamps[] = [];
   const trickleLat: number[] = [];

@@ -8,7 +8,7 @@
 //            pipeline (one `set` processor) into a bench-only mapped field (OpenSearch's JVM clock)
 //   searchable  the send time of the first search that returned it (the bench's clock, 100 ms polls)
 // Stage figures are the gaps between consecutive stamps; ms resolution for observed and bulk.
-import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import { HEADERS } from '@sluice/contracts';
 import { percentile } from './stats.ts';
 
@@ -53,37 +53,44 @@ export function stageFigures(docs: Iterable<DocStamps>): Record<string, number> 
   return out;
 }
 
-// bigint in some client versions, number in others; ms precision is what the stages need.
-const ms = (nanos: bigint | number): number => Number(nanos) / 1e6;
 
 /**
- * Reads every message on `subject` of `stream` (an ordered consumer) stored from `sinceMs` on (all
- * when undefined) and hands each to `each`. From a time, not the start: after a warm-up of 500,000
- * records the read from the start stopped short of the burst, and its stages went missing.
+ * Reads every message on `subject` of `stream` stored from `sinceMs` on (all when undefined) and
+ * hands each to `each`. From a time, not the start: after a warm-up of 500,000 records the read
+ * from the start stopped short of the burst, and its stages went missing.
+ * One message get per message (the next on the subject at or after a sequence), no consumer: a few
+ * hundred round trips, nothing to time out. nats.js's ordered consumer, after a missed heartbeat
+ * (500 event messages of ~370 KB in one fetch), re-created itself by start sequence while keeping
+ * the start time, which nats-server 2.9 refuses, and retried that forever: the e2e bench hung after
+ * its burst (2026-12-02); a plain pull consumer's fetch then failed on missed heartbeats.
  */
-async function readAll(js: JetStreamClient, stream: string, subject: string, sinceMs: number | undefined, each: (data: Uint8Array, header: (n: string) => string | undefined, storedMs: number) => void): Promise<void> {
-  // A string, not an array: filter_subjects lists need nats-server 2.10, the one here is 2.9.
-  const c = await js.consumers.get(stream, {
-    filter_subjects: subject,
-    ...(sinceMs === undefined ? {} : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(sinceMs).toISOString() }),
-  });
-  for (;;) {
-    const batch = await c.fetch({ max_messages: 500, expires: 2000 });
-    let n = 0;
-    let last = false;
-    for await (const m of batch) {
-      n++;
-      each(m.data, (h) => m.headers?.get(h), ms(m.info.timestampNanos));
-      if (m.info.pending === 0) last = true;
+async function readAll(jsm: JetStreamManager, stream: string, subject: string, sinceMs: number | undefined, each: (data: Uint8Array, header: (n: string) => string | undefined, storedMs: number) => void): Promise<void> {
+  // next_by_subj is in nats-server 2.9's message get; nats.js types it only for direct gets.
+  const next = (seq: number) => jsm.streams.getMessage(stream, { seq, next_by_subj: subject } as unknown as { seq: number });
+  const { state } = await jsm.streams.info(stream);
+  let seq = state.first_seq;
+  if (sinceMs !== undefined) {
+    // The first sequence whose next message on the subject was stored at or after sinceMs.
+    let hi = state.last_seq + 1;
+    while (seq < hi) {
+      const mid = Math.floor((seq + hi) / 2);
+      const m = await next(mid);
+      if (m === null || m.time.getTime() >= sinceMs) hi = mid;
+      else seq = m.seq + 1;
     }
-    if (last || n === 0) return;
+  }
+  for (;;) {
+    const m = await next(seq);
+    if (m === null) return;
+    each(m.data, (h) => m.header?.get(h) || undefined, m.time.getTime());
+    seq = m.seq + 1;
   }
 }
 
 /** Record sequence → store time of its SLUICE_RAW batch (ids are <node>:<boot>:<seq>). */
-export async function rawStoreTimes(js: JetStreamClient, stream: string, subject: string, sinceMs?: number): Promise<Map<number, number>> {
+export async function rawStoreTimes(jsm: JetStreamManager, stream: string, subject: string, sinceMs?: number): Promise<Map<number, number>> {
   const out = new Map<number, number>();
-  await readAll(js, stream, subject, sinceMs, (_d, header, t) => {
+  await readAll(jsm, stream, subject, sinceMs, (_d, header, t) => {
     const first = Number(header(HEADERS.firstSeq));
     const count = Number(header(HEADERS.count));
     for (let i = 0; i < count; i++) out.set(first + i, t);
@@ -94,10 +101,10 @@ export async function rawStoreTimes(js: JetStreamClient, stream: string, subject
 const ID = /"id":"([^"]+)"/;
 
 /** Event id → store time of the SLUICE_EVENTS message that carried it. */
-export async function eventStoreTimes(js: JetStreamClient, stream: string, subject: string, sinceMs?: number): Promise<Map<string, number>> {
+export async function eventStoreTimes(jsm: JetStreamManager, stream: string, subject: string, sinceMs?: number): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const dec = new TextDecoder();
-  await readAll(js, stream, subject, sinceMs, (data, _h, t) => {
+  await readAll(jsm, stream, subject, sinceMs, (data, _h, t) => {
     for (const line of dec.decode(data).split('\n')) {
       const id = ID.exec(line)?.[1];
       if (id !== undefined) out.set(id, t);
