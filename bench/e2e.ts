@@ -49,7 +49,9 @@
 //   e2e.opensearch.warm_docs / warm_s / warm_jit_s_per_1k_docs, e2e.pipeline_warm_records /
 //   pipeline_warm_s, e2e.opensearch.pipeline_warm_jit_s_per_1k_docs: the warm-ups and the JIT's
 //   CPU per 1,000 documents of their last chunk; e2e.opensearch.jit_s_per_1k_docs: in the burst
-// Knobs: BENCH_E2E_RATE (default 10000), BENCH_E2E_SECONDS (default 20),
+// Then the rate ladder (lib/e2e-ladder.ts): BENCH_E2E_LADDER_SECONDS-long bursts (10) at a quarter,
+// half and three quarters of the rate, and e2e.goal_rate_per_s, the highest rate that met the goal.
+// Knobs: BENCH_E2E_RATE (default 10000), BENCH_E2E_SECONDS (default 20), BENCH_E2E_LADDER=0 (no ladder),
 // BENCH_OPENSEARCH_WARM_UNTIL_QUIET=0 (fixed counts: the warm-ups before 2026-12-02 07:00),
 // BENCH_OPENSEARCH_JIT_QUIET (default 0.015 CPU-s per 1,000), BENCH_OPENSEARCH_WARM_MAX_S (300),
 // BENCH_E2E_WARMUP_MAX_S (180).
@@ -89,6 +91,8 @@ import { serverPid } from './lib/servers.ts';
 import { type Quiet, untilJitQuiet, warmOpenSearch, warmOpenSearchUntilJitQuiet, WARM_DOCS, type WarmUp } from './lib/opensearch-warm.ts';
 import { memFigures, RssWatch } from './lib/rss-watch.ts';
 import { startSideServices, type SideServices } from './lib/side-services.ts';
+import { ladderFigures, ladderRates, type LadderStep } from './lib/e2e-ladder.ts';
+import { runLadder } from './lib/e2e-ladder-run.ts';
 import { eventStoreTimes, INGEST_FIELD, rawStoreTimes, stageFigures, stampIngest, type DocStamps } from './lib/stages.ts';
 import { percentile } from './lib/stats.ts';
 import { VisibilityWatch } from './lib/visibility.ts';
@@ -107,6 +111,8 @@ const WARMUP = Number(process.env.BENCH_E2E_WARMUP ?? 100_000);
 const PIPE_CHUNK = 50_000;
 const PIPE_WARM_MAX_S = Number(process.env.BENCH_E2E_WARMUP_MAX_S ?? 180);
 /** The quiet-pipe trickle before the burst: records and records/s. */
+const LADDER = process.env.BENCH_E2E_LADDER !== '0';
+const LADDER_SECONDS = Number(process.env.BENCH_E2E_LADDER_SECONDS ?? 10);
 const TRICKLE = 40;
 const TRICKLE_RATE = 10;
 
@@ -315,6 +321,10 @@ export async function run(): Promise<Record<string, number>> {
       ...bulks,
       ...memFigures(idle, load),
     };
+    if (LADDER) {
+      const main: LadderStep = { rate: RATE, latencies: lat, missing: n - docs.length, indexedPerS: figures['e2e.indexed_per_s'] };
+      Object.assign(figures, ladderFigures([main, ...(await runLadder(watch, ladderRates(RATE), LADDER_SECONDS, (n, rate) => probe<ProbeCounts>(cgPath, 'sendburst', '198.51.100.10', 9, n, rate)))], figures['e2e.goal_ms']));
+    }
     lastNotes = limitNotes(figures, { stampNote, stageFailure, sideFailure });
     return figures;
   } finally {

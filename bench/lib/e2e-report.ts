@@ -43,8 +43,23 @@ export function limitNotes(f: Record<string, number>, { stampNote, stageFailure,
       `side services ${f['e2e.side_cpu_cores']!.toFixed(2)} (${side.join(', ')}), OpenSearch ${f['e2e.opensearch_cpu_cores']!.toFixed(2)}, ` +
       `${servers.map(([k, v]) => `${k}-server ${v.toFixed(2)}, `).join('')}this bench's process (the watch's polls) ${(f['e2e.bench_cpu_cores'] ?? 0).toFixed(2)}, ` +
       `everything else (the producer's syscalls and the kernel's work for them, Docker, other work on the machine) ${other.toFixed(2)}, whole machine ${f['e2e.machine_cpu_cores']!.toFixed(2)} of 2.`,
+    ...ladderNote(f, goal),
     ...(stampNote ? [`- **e2e stages**: ${stampNote}.`] : []),
     ...(stageFailure ? [`- **e2e stages failed**: ${stageFailure}`] : []),
     ...(sideFailure ? [`- **e2e memory**: learner, policy and otlp-receiver did not start, so no figures for them: ${sideFailure}`] : []),
+  ];
+}
+
+/** The rate ladder's line: p99 per offered rate, and the highest rate that met the goal. */
+function ladderNote(f: Record<string, number>, goal: number): string[] {
+  const steps = Object.entries(f)
+    .filter(([k]) => /^e2e\.ladder\.\d+_p99_ms$/.test(k))
+    .map(([k, v]) => [Number(k.split('.')[2]!.split('_')[0]), v] as const)
+    .sort(([a], [b]) => a - b);
+  if (steps.length === 0) return [];
+  const rate = f['e2e.goal_rate_per_s'] ?? 0;
+  return [
+    `- **e2e rate ladder** (p99 by offered rate, after the main burst): ${steps.map(([r, v]) => `${r}/s ${v} ms`).join(', ')}; ` +
+      (rate > 0 ? `the goal (${goal} ms) held up to ${rate}/s on this machine.` : `the goal (${goal} ms) held at no step.`),
   ];
 }

@@ -69,11 +69,15 @@ export class VisibilityWatch {
     })();
   }
 
-  /** Stops polling; a final sweep from the start counts documents the polls never returned. */
-  async stop(): Promise<void> {
+  /**
+   * Stops polling; a final sweep from the start counts documents the polls never returned. Without
+   * the sweep (`sweep: false`) a later `start()` goes on from where the polls were.
+   */
+  async stop(sweep = true): Promise<void> {
     this.running = false;
     await this.loop;
     if (this.failure) throw new Error(`visibility polling of ${this.index} failed: ${String(this.failure)}`);
+    if (!sweep) return;
     const before = this.latencies.size;
     await this.poll(undefined, -1);
     this.late = this.latencies.size - before;
