@@ -26,6 +26,8 @@
 //                          machine's during the run, in cores: what else the 2 shared cores were doing
 //   e2e.server.<nats|redis>_cpu_cores  the NATS and Redis servers' CPU over the run, in cores
 //   e2e.bench_cpu_cores    this bench process's own (the visibility watch's polls), in cores
+//   e2e.other_cpu_cores / e2e.other_niced_cpu_cores  processes none of the above, at normal priority
+//                          and niced (lib/other-cpu.ts; stderr names the top ones): a contaminated run shows
 //   mem.<service>.idle_rss_mb / load_rss_mb / load_peak_rss_mb  VmRSS of every service (bpf-reader,
 //                          its helper bpf-helper, attributor, sink, learner, policy, otlp-receiver):
 //                          mean over 3 s idle after the warm-up, mean and peak over the load window
@@ -85,6 +87,7 @@ import {
 import { dataStreamName } from '@sluice/store';
 import { poolWindow } from './lib/jvm-threads.ts';
 import { openSearchCpuSeconds } from './lib/opensearch-cpu.ts';
+import { describeOthers, otherFigures, otherUse, snapshotProcesses } from './lib/other-cpu.ts';
 import { cpuSeconds, machineBusySeconds } from './lib/proc.ts';
 import { limitNotes, sinkBulks } from './lib/e2e-report.ts';
 import { serverPid } from './lib/servers.ts';
@@ -235,6 +238,7 @@ export async function run(): Promise<Record<string, number>> {
       return pid === undefined ? [] : [{ name, pid, cpu0: cpuSeconds(pid) }];
     });
     const self0 = process.cpuUsage();
+    const procs0 = snapshotProcesses();
     const start = Date.now();
     const n = RATE * SECONDS;
     // Where a backlog sits, for the reading of the figure (stderr only): pending per consumer.
@@ -260,6 +264,9 @@ export async function run(): Promise<Record<string, number>> {
     const serverCpu = servers.map((x) => ({ ...x, cpu1: cpuSeconds(x.pid) }));
     const self = process.cpuUsage(self0);
     const end = Date.now();
+    const known = new Set([...pids, ...sidePids, ...servers.map((x) => x.pid), process.pid, ...(osPid === undefined ? [] : [osPid])]);
+    const others = otherUse(procs0, snapshotProcesses(), known, (end - start) / 1000);
+    process.stderr.write(`e2e bench: other processes during the burst (cores): ${describeOthers(others) || 'none over 0.02'}\n`);
     const load = loadRss.stop();
     watching = undefined;
     process.stderr.write(`e2e bench: final sweep of ${stream}\n`);
@@ -316,6 +323,7 @@ export async function run(): Promise<Record<string, number>> {
       ...Object.fromEntries(Object.keys(side?.pids ?? {}).map((svc, i) => [`e2e.side.${svc}_cpu_cores`, (sideCpu1[i]! - sideCpu0[i]!) / wall])),
       'e2e.machine_cpu_cores': (machine1 - machine0) / wall,
       ...Object.fromEntries(serverCpu.map((x) => [`e2e.server.${x.name}_cpu_cores`, Number(((x.cpu1 - x.cpu0) / wall).toFixed(3))])),
+      ...otherFigures('e2e', others),
       'e2e.bench_cpu_cores': Number(((self.user + self.system) / 1e6 / wall).toFixed(3)),
       ...stages,
       ...bulks,

@@ -42,7 +42,9 @@ export function limitNotes(f: Record<string, number>, { stampNote, stageFailure,
       `${p99 <= goal ? 'met' : 'not met'}. Stages by p99: ${stages.join(', ')}. CPU in cores: pipeline ${f['e2e.pipeline_cpu_cores']!.toFixed(2)}, ` +
       `side services ${f['e2e.side_cpu_cores']!.toFixed(2)} (${side.join(', ')}), OpenSearch ${f['e2e.opensearch_cpu_cores']!.toFixed(2)}, ` +
       `${servers.map(([k, v]) => `${k}-server ${v.toFixed(2)}, `).join('')}this bench's process (the watch's polls) ${(f['e2e.bench_cpu_cores'] ?? 0).toFixed(2)}, ` +
-      `everything else (the producer's syscalls and the kernel's work for them, Docker, other work on the machine) ${other.toFixed(2)}, whole machine ${f['e2e.machine_cpu_cores']!.toFixed(2)} of 2.`,
+      `everything else (the producer's syscalls and the kernel's work for them, Docker, other work on the machine) ${other.toFixed(2)}` +
+      (f['e2e.other_cpu_cores'] === undefined ? '' : ` (other processes seen: ${f['e2e.other_cpu_cores'].toFixed(2)} at normal priority, ${(f['e2e.other_niced_cpu_cores'] ?? 0).toFixed(2)} niced)`) +
+      `, whole machine ${f['e2e.machine_cpu_cores']!.toFixed(2)} of 2.`,
     ...ladderNote(f, goal),
     ...(stampNote ? [`- **e2e stages**: ${stampNote}.`] : []),
     ...(stageFailure ? [`- **e2e stages failed**: ${stageFailure}`] : []),
