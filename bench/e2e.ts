@@ -53,7 +53,7 @@
 //   CPU per 1,000 documents of their last chunk; e2e.opensearch.jit_s_per_1k_docs: in the burst
 // Then the rate ladder (lib/e2e-ladder.ts): BENCH_E2E_LADDER_SECONDS-long bursts (10) at a quarter,
 // half and three quarters of the rate, and e2e.goal_rate_per_s, the highest rate that met the goal.
-// Knobs: BENCH_E2E_RATE (default 10000), BENCH_E2E_SECONDS (default 20), BENCH_E2E_LADDER=0 (no ladder),
+// Knobs: BENCH_E2E_SINK_ENV ('SINK_X=v …', sink settings to try), BENCH_E2E_RATE (default 10000), BENCH_E2E_SECONDS (default 20), BENCH_E2E_LADDER=0 (no ladder),
 // BENCH_OPENSEARCH_WARM_UNTIL_QUIET=0 (fixed counts: the warm-ups before 2026-12-02 07:00),
 // BENCH_OPENSEARCH_JIT_QUIET (default 0.015 CPU-s per 1,000), BENCH_OPENSEARCH_WARM_MAX_S (300),
 // BENCH_E2E_WARMUP_MAX_S (180).
@@ -115,6 +115,17 @@ const PIPE_CHUNK = 50_000;
 const PIPE_WARM_MAX_S = Number(process.env.BENCH_E2E_WARMUP_MAX_S ?? 180);
 /** The quiet-pipe trickle before the burst: records and records/s. */
 const LADDER = process.env.BENCH_E2E_LADDER !== '0';
+// `NAME=value …`: sink settings to try against the shipped defaults (e.g. SINK_BULK_TARGET_MS=2000).
+const SINK_ENV = Object.fromEntries(
+  (process.env.BENCH_E2E_SINK_ENV ?? '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((kv) => {
+      const m = /^(SINK_[A-Z_]+)=(.*)$/.exec(kv);
+      if (!m) throw new Error(`BENCH_E2E_SINK_ENV: '${kv}' is not SINK_NAME=value`);
+      return [m[1]!, m[2]!];
+    }),
+);
 const LADDER_SECONDS = Number(process.env.BENCH_E2E_LADDER_SECONDS ?? 10);
 const TRICKLE = 40;
 const TRICKLE_RATE = 10;
@@ -170,7 +181,7 @@ export async function run(): Promise<Record<string, number>> {
     });
     await waitReady(attributor, attrPort, 'attributor');
     const sinkPort = await freePort();
-    sink = await startSink(slice, sinkPort, { LOG_LEVEL: 'warn', SINK_ACK_WAIT_MS: '30000' });
+    sink = await startSink(slice, sinkPort, { LOG_LEVEL: 'warn', SINK_ACK_WAIT_MS: '30000', ...SINK_ENV });
     // Memory figures only: if one cannot start, the latency figures still stand; the reason is printed and noted.
     side = await startSideServices(tag, slice.project, { NATS_URL, REDIS_URL }).catch((err: unknown) => {
       sideFailure = err instanceof Error ? err.message : String(err);
