@@ -87,6 +87,7 @@ import {
 import { dataStreamName } from '@sluice/store';
 import { poolWindow } from './lib/jvm-threads.ts';
 import { openSearchCpuSeconds } from './lib/opensearch-cpu.ts';
+import { pidAlive } from '../test/kernel/stale-sandboxes.ts';
 import { describeOthers, otherFigures, otherUse, snapshotProcesses } from './lib/other-cpu.ts';
 import { cpuSeconds, machineBusySeconds } from './lib/proc.ts';
 import { limitNotes, sinkBulks } from './lib/e2e-report.ts';
@@ -141,6 +142,15 @@ async function container(name: string, parent: string, labels: Record<string, st
   return join(cgroup2Mount(), line.slice(3));
 }
 
+/** Producer containers of e2e runs that were killed before their cleanup (their pid is gone). */
+async function removeStaleContainers(): Promise<void> {
+  const { stdout } = await exec('docker', ['ps', '-a', '--filter', 'name=sluice-e2ebench', '--format', '{{.Names}}']);
+  for (const name of stdout.split('\n').filter((n) => /^sluice-e2ebench\d+$/.test(n) && !pidAlive(Number(n.slice('sluice-e2ebench'.length))))) {
+    await exec('docker', ['rm', '-f', name]);
+    process.stderr.write(`e2e bench: removed ${name}, left by a run that is gone\n`);
+  }
+}
+
 export async function run(): Promise<Record<string, number>> {
   const sb = new Sandbox('bench-e2e');
   const tag = `e2ebench${process.pid}`;
@@ -154,6 +164,7 @@ export async function run(): Promise<Record<string, number>> {
   let side: SideServices | undefined;
   let watching: VisibilityWatch | undefined;
   try {
+    await removeStaleContainers();
     await sb.setup(); // no policy: the managed scope's default denies (one record per attempt)
     slice = await openSlice('e2ebench');
     const cgPath = await container(cname, sb.scope.slice(cgroup2Mount().length), {

@@ -6,6 +6,7 @@ import type { KernelCounterName } from '@sluice/contracts';
 import { findMount, parseMountinfo } from '@sluice/runtime';
 import { HELPER, jsonLines, run, type RunResult } from './exec.ts';
 import { RecordStream } from './record-stream.ts';
+import { processesUsingPin, staleSandboxTags } from './stale-sandboxes.ts';
 
 /** The cgroup v2 mount, from /proc/self/mountinfo (hybrid hosts mount it at .../unified). */
 export function cgroup2Mount(): string {
@@ -56,6 +57,7 @@ export class Sandbox {
   async setup(opts: { ringbufSize?: number } = {}): Promise<{ links: Record<string, number> }> {
     requireKernelEnv();
     await this.teardown(); // leftovers of a crashed run with the same pid are unlikely but cheap to clear
+    await reapStaleSandboxes();
     const load = await this.helper(['load', ...(opts.ringbufSize ? ['--ringbuf-size', String(opts.ringbufSize)] : [])]);
     if (load.code !== 0) throw new Error(`load failed: ${load.stderr}`);
     this.loaded = { ...(JSON.parse(load.stdout) as { tamper_guard?: string }), stderr: load.stderr };
@@ -117,6 +119,22 @@ export class Sandbox {
     // Children before parents; probes have exited, so the cgroups are empty.
     for (const p of [...this.cgroups].sort((a, b) => b.length - a.length)) removeCgroup(p);
     removeCgroup(this.scope);
+  }
+}
+
+/**
+ * Removes what killed runs left (stale-sandboxes.ts): detach the scope, remove the pin dir, then
+ * the scope's cgroups (emptied with cgroup.kill: only that run's probes can be in them).
+ */
+export async function reapStaleSandboxes(): Promise<void> {
+  for (const tag of staleSandboxTags()) {
+    const pin = `/sys/fs/bpf/${tag}`;
+    const scope = join(cgroup2Mount(), tag);
+    for (const pid of processesUsingPin(pin)) process.kill(pid, 'SIGKILL');
+    if (existsSync(scope)) await run(HELPER, ['--pin', pin, 'detach', scope]);
+    rmSync(pin, { recursive: true, force: true });
+    removeCgroup(scope);
+    process.stderr.write(`sandbox: removed ${tag}, left by a run that is gone\n`);
   }
 }
 
