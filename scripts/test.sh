@@ -41,6 +41,9 @@ if [ "$rc" -eq 0 ]; then
   pnpm -s exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || rc=$?
 fi
 
+# What the run left in JetStream (stale durables slowed later runs): names point at the leaker.
+[ -n "${NATS_MONITOR_URL:-}" ] && node scripts/lib/nats-leftovers.mjs "$NATS_MONITOR_URL" || true
+
 # One plain closing line any CI reader understands: "tests: N passed, N failed, N skipped".
 if [ -f "$report" ] && [ "$rc" -ne 2 ]; then
   node -e '
