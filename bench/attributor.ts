@@ -18,8 +18,9 @@
 // services/attributor/src (side by side, stderr only); BENCH_ATTRIBUTOR_SRC=<dir>: the copy measured;
 // BENCH_ATTRIBUTOR_NODE_ARGS / BENCH_ATTRIBUTOR_BASE_NODE_ARGS="<flags>": node's flags for the
 // measured / a baseline run instead of the service's own (cli/src/local/services.ts serviceNodeArgs;
-// set and empty: none), e.g. to weigh a flag's CPU against its memory.
-import { mkdtempSync, rmSync } from 'node:fs';
+// set and empty: none), e.g. to weigh a flag's CPU against its memory. BENCH_ATTRIBUTOR_PROFILE_OUT=<dir>:
+// each run's .cpuprofile (frames mapped to the sources) is kept there, <label>.cpuprofile, to read further.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -157,6 +158,11 @@ async function serviceRun(load: AttributorUnderLoad, records: number, label: str
     const plain = await load.measure(records, warmup, undefined, src, nodeArgs);
     const prof = await load.measure(records, warmup, profDir, src, nodeArgs);
     const b = stageBreakdown(prof.profile!, { fromUs: prof.fromUs, toUs: prof.toUs });
+    const keep = process.env.BENCH_ATTRIBUTOR_PROFILE_OUT;
+    if (keep) {
+      mkdirSync(keep, { recursive: true });
+      writeFileSync(join(keep, `${label}.cpuprofile`), JSON.stringify({ ...prof.profile!, window: { fromUs: prof.fromUs, toUs: prof.toUs } }));
+    }
     process.stderr.write(
       `attributor bench [${label}]: service ${plain.records} records in ${plain.seconds.toFixed(2)} s, ${plain.cpuSeconds.toFixed(2)} CPU-s ` +
         `(profiled run: ${prof.seconds.toFixed(2)} s, ${prof.cpuSeconds.toFixed(2)} CPU-s, ${b.samples} samples); ` +
