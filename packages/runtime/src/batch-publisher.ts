@@ -8,9 +8,9 @@
 // duplicate window. Resolves only when every message of the batch is acknowledged as stored.
 // The batch's messages go to the connection as one buffer of protocol frames (pub-frames.ts).
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { headerBlock, parsePubAck } from './pub-ack.ts';
+import { checkedValue, headerBlock, parsePubAck } from './pub-ack.ts';
 import { BufferPool } from './buffer-pool.ts';
-import { encodeFrames, type Frame } from './pub-frames.ts';
+import { encodeBatchFrames } from './pub-frames.ts';
 
 export interface BatchMessage {
   subject: string;
@@ -55,7 +55,10 @@ export class BatchPublishError extends Error {
 
 interface Pending {
   messages: BatchMessage[];
-  blocks: Uint8Array[];
+  /** The batch's shared header lines. */
+  shared: string;
+  /** Each message's header block (message by message only: frames write theirs in place). */
+  blocks: Uint8Array[] | undefined;
   replyPrefix: string;
   acked: Uint8Array;
   left: number;
@@ -129,15 +132,18 @@ export class JetStreamBatchPublisher {
     if (messages.length === 0) return Promise.resolve({ messages: 0, duplicates: 0, republished: 0 });
     const id = this.next++;
     return new Promise<BatchPublished>((resolve, reject) => {
-      let blocks: Uint8Array[];
+      let blocks: Uint8Array[] | undefined;
       try {
-        blocks = messages.map((m) => headerBlock(shared, m.msgId, m.headers));
+        // The same refusal either way; frames write the blocks themselves (encodeBatchFrames).
+        if (this.wire) for (const m of messages) checkedValue('Nats-Msg-Id', m.msgId);
+        else blocks = messages.map((m) => headerBlock(shared, m.msgId, m.headers));
       } catch (err) {
         reject(err as Error);
         return;
       }
       const p: Pending = {
         messages,
+        shared,
         blocks,
         replyPrefix: `${this.inbox}.${id}.`,
         acked: new Uint8Array(messages.length),
@@ -167,7 +173,7 @@ export class JetStreamBatchPublisher {
         for (let i = 0; i < p.messages.length; i++) {
           if (p.acked[i]) continue;
           const m = p.messages[i]!;
-          this.nc.publish(m.subject, m.data, { reply: p.replyPrefix + i, headers: preEncoded(p.blocks[i]!) });
+          this.nc.publish(m.subject, m.data, { reply: p.replyPrefix + i, headers: preEncoded(p.blocks![i]!) });
           if (p.attempt > 1) p.republished++;
         }
       }
@@ -185,9 +191,8 @@ export class JetStreamBatchPublisher {
     if (wire.noMorePublishing) throw new Error('the connection is draining');
     let bytes: Uint8Array;
     if (p.frames === undefined) {
-      const frames: Frame[] = p.messages.map((m, i) => ({ subject: m.subject, reply: p.replyPrefix + i, headers: p.blocks[i]!, data: m.data }));
-      p.frameEnds = new Int32Array(frames.length);
-      p.frames = encodeFrames(frames, this.nc.info?.max_payload ?? Number.MAX_SAFE_INTEGER, (n) => this.framePool.take(n), p.frameEnds);
+      p.frameEnds = new Int32Array(p.messages.length);
+      p.frames = encodeBatchFrames(p.messages, p.shared, p.replyPrefix, this.nc.info?.max_payload ?? Number.MAX_SAFE_INTEGER, (n) => this.framePool.take(n), p.frameEnds);
       bytes = p.frames;
     } else {
       // A republish: the unacknowledged frames, byte for byte as the first time (same reply, same id).

@@ -30,7 +30,7 @@ export function parsePubAck(data: Uint8Array, status?: number): PubAckResult {
 }
 
 /** Header values travel on one line: no CR or LF (they would end the header early). */
-function checkedValue(name: string, v: string): string {
+export function checkedValue(name: string, v: string): string {
   if (/[\r\n]/.test(v)) throw new Error(`header ${name}: a value cannot contain CR or LF`);
   return v;
 }

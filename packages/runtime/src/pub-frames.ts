@@ -63,3 +63,137 @@ export function encodeFrames(frames: readonly Frame[], maxPayload: number, alloc
   }
   return buf.length === size ? buf : buf.subarray(0, size);
 }
+
+/** A message of a JetStream batch (batch-publisher.ts): its header block is written here, not built first. */
+export interface BatchFrame {
+  subject: string;
+  data: Uint8Array;
+  /** Nats-Msg-Id; checked by the caller (no CR or LF). */
+  msgId: string;
+  /** Its own header lines (`Name: value\r\n`…), after the batch's shared ones. */
+  headers?: string;
+}
+
+const HPUB = Buffer.from('HPUB ', 'latin1');
+const MSG_ID = Buffer.from('Nats-Msg-Id: ', 'latin1');
+
+/** Subjects seen (checked as encodeFrames checks them) → their UTF-8 bytes: a batch's subjects recur batch after batch. */
+const subjectBytes = new Map<string, Buffer>();
+const SUBJECTS_MAX = 4096;
+
+function subjectOf(s: string): Buffer {
+  let b = subjectBytes.get(s);
+  if (b === undefined) {
+    checkSubject(s, 'subject');
+    if (subjectBytes.size >= SUBJECTS_MAX) subjectBytes.clear();
+    subjectBytes.set(s, (b = Buffer.from(s, 'utf8')));
+  }
+  return b;
+}
+
+/** UTF-8 length of `s`: its length when it is ASCII (the common case, no native call). */
+function utf8Length(s: string): number {
+  for (let k = 0; k < s.length; k++) if (s.charCodeAt(k) >= 0x80) return Buffer.byteLength(s, 'utf8');
+  return s.length;
+}
+
+/** Decimal digits of a non-negative integer. */
+function digits(n: number): number {
+  let d = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    d++;
+  }
+  return d;
+}
+
+function writeUint(buf: Buffer, o: number, n: number): number {
+  const end = o + digits(n);
+  for (let e = end; e > o; ) {
+    const q = Math.floor(n / 10);
+    buf[--e] = 48 + (n - q * 10);
+    n = q;
+  }
+  return end;
+}
+
+/** An ASCII string byte by byte (short ones: a native call costs more); anything else as UTF-8. */
+function writeString(buf: Utf8Buffer, o: number, s: string, bytes: number): number {
+  if (bytes !== s.length || bytes > 64) return o + buf.utf8Write(s, o);
+  for (let k = 0; k < bytes; k++) buf[o + k] = s.charCodeAt(k);
+  return o + bytes;
+}
+
+/**
+ * A batch's messages as frames, byte for byte what encodeFrames writes for the frames
+ * `{ subject, reply: replyPrefix + i, headers: headerBlock(shared, msgId, headers), data }`
+ * (pub-ack.ts), with the same refusals, but each header block written straight into the buffer.
+ */
+export function encodeBatchFrames(
+  messages: readonly BatchFrame[],
+  shared: string,
+  replyPrefix: string,
+  maxPayload: number,
+  alloc?: (size: number) => Buffer,
+  ends?: Int32Array,
+): Buffer {
+  const n = messages.length;
+  if (n > 0) checkSubject(`${replyPrefix}${n - 1}`, 'reply subject'); // the index adds digits only
+  // `NATS/1.0\r\n` and the shared lines: the head of every block.
+  const head = Buffer.from(`NATS/1.0\r\n${shared}`, 'utf8');
+  const reply = Buffer.from(replyPrefix, 'utf8');
+  const subj = new Array<Buffer>(n);
+  const hlens = new Int32Array(n);
+  const ownLens = new Int32Array(n);
+  const idLens = new Int32Array(n);
+  let size = 0;
+  for (let i = 0; i < n; i++) {
+    const m = messages[i]!;
+    const sb = (subj[i] = subjectOf(m.subject));
+    const own = m.headers === undefined ? 0 : utf8Length(m.headers);
+    const id = utf8Length(m.msgId);
+    ownLens[i] = own;
+    idLens[i] = id;
+    const hlen = (hlens[i] = head.length + own + MSG_ID.length + id + 4);
+    const total = hlen + m.data.length;
+    if (total > maxPayload) throw new FrameError(`message on ${m.subject}: ${total} bytes exceed the server's max_payload (${maxPayload})`);
+    // HPUB <subject> <reply><i> <hlen> <total>\r\n
+    size += HPUB.length + sb.length + 1 + reply.length + digits(i) + 1 + digits(hlen) + 1 + digits(total) + 2 + total + 2;
+  }
+  const buf = (alloc ? alloc(size) : Buffer.allocUnsafe(size)) as Utf8Buffer;
+  let o = 0;
+  for (let i = 0; i < n; i++) {
+    const m = messages[i]!;
+    const hlen = hlens[i]!;
+    buf.set(HPUB, o);
+    o += HPUB.length;
+    const sb = subj[i]!;
+    buf.set(sb, o);
+    o += sb.length;
+    buf[o++] = 0x20;
+    buf.set(reply, o);
+    o = writeUint(buf, o + reply.length, i);
+    buf[o++] = 0x20;
+    o = writeUint(buf, o, hlen);
+    buf[o++] = 0x20;
+    o = writeUint(buf, o, hlen + m.data.length);
+    buf[o++] = CRLF_0;
+    buf[o++] = CRLF_1;
+    buf.set(head, o);
+    o += head.length;
+    if (m.headers !== undefined) o = writeString(buf, o, m.headers, ownLens[i]!);
+    buf.set(MSG_ID, o);
+    o = writeString(buf, o + MSG_ID.length, m.msgId, idLens[i]!);
+    buf[o++] = CRLF_0;
+    buf[o++] = CRLF_1;
+    buf[o++] = CRLF_0;
+    buf[o++] = CRLF_1;
+    buf.set(m.data, o);
+    o += m.data.length;
+    buf[o++] = CRLF_0;
+    buf[o++] = CRLF_1;
+    if (ends) ends[i] = o;
+  }
+  if (o !== size) throw new Error(`encodeBatchFrames wrote ${o} bytes, sized ${size}`);
+  return buf.length === size ? buf : buf.subarray(0, size);
+}
