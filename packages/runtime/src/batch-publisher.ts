@@ -220,11 +220,9 @@ export class JetStreamBatchPublisher {
 
   private onReply(msg: Msg): void {
     // <inbox>.<batch>.<index>
-    const tail = msg.subject.slice(this.inbox.length + 1);
-    const dot = tail.indexOf('.');
-    if (dot <= 0) return;
-    const id = Number(tail.slice(0, dot));
-    const i = Number(tail.slice(dot + 1));
+    if (!this.replyIds(msg)) return;
+    const id = this.replyBatch;
+    const i = this.replyIndex;
     const p = this.pending.get(id);
     // A late ack (the batch is done, or this message was acked by an earlier attempt's reply).
     if (!p || !(i >= 0 && i < p.acked.length) || p.acked[i]) return;
@@ -249,6 +247,45 @@ export class JetStreamBatchPublisher {
       if (p.frames && p.attempt === 1 && this.o.reuseFrames !== false) this.framePool.give(p.frames);
       p.resolve({ messages: p.messages.length, duplicates: p.duplicates, republished: p.republished });
     }
+  }
+
+  private replyBatch = 0;
+  private replyIndex = 0;
+
+  /**
+   * The batch and index a reply subject names, into replyBatch / replyIndex; false when it names
+   * none. Read from the subject's bytes where nats.js keeps them (its Msg's `_msg.subject`), so
+   * no string is decoded for each ack; from the subject string when a version keeps them elsewhere.
+   */
+  private replyIds(msg: Msg): boolean {
+    const from = this.inbox.length + 1;
+    const raw = (msg as unknown as { _msg?: { subject?: unknown } })._msg?.subject;
+    if (!(raw instanceof Uint8Array)) {
+      const tail = msg.subject.slice(from);
+      const dot = tail.indexOf('.');
+      if (dot <= 0) return false;
+      this.replyBatch = Number(tail.slice(0, dot));
+      this.replyIndex = Number(tail.slice(dot + 1));
+      return true;
+    }
+    const n = raw.length;
+    let k = from;
+    let id = 0;
+    for (; k < n && raw[k] !== 0x2e; k++) {
+      const d = raw[k]! - 0x30;
+      if (d < 0 || d > 9) return false;
+      id = id * 10 + d;
+    }
+    if (k === from || k >= n - 1) return false;
+    let i = 0;
+    for (k++; k < n; k++) {
+      const d = raw[k]! - 0x30;
+      if (d < 0 || d > 9) return false;
+      i = i * 10 + d;
+    }
+    this.replyBatch = id;
+    this.replyIndex = i;
+    return true;
   }
 
   private fail(id: number, p: Pending, why: string): void {
