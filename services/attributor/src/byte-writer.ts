@@ -55,7 +55,7 @@ function writeDigits(b: Uint8Array, v: DataView, end: number, n: number, len: nu
 }
 
 /** Longest run written word by word; a longer one is one TypedArray set (a ~20 ns call, any length). */
-const RUN_WORDS_MAX = 12;
+const RUN_WORDS_MAX = 20;
 
 /**
  * A constant byte run, kept also as little-endian 32-bit words: ByteWriter.run stores a word a

@@ -35,6 +35,8 @@ export interface RawConsumerDeps {
   metrics: AttributorMetrics;
   /** Render's buffers, reused from batch to batch (absent: a new one each batch). */
   buffers?: BufferPool;
+  /** The label cache's version (batch-pipeline.ts PipelineDeps.lookupVersion). */
+  lookupVersion?: () => number;
 }
 
 export async function ensureRawConsumer(nc: NatsConnection, o: RawConsumerOptions, log: Logger): Promise<void> {
