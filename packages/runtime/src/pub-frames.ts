@@ -74,19 +74,41 @@ export interface BatchFrame {
   headers?: string;
 }
 
-const HPUB = Buffer.from('HPUB ', 'latin1');
-const MSG_ID = Buffer.from('Nats-Msg-Id: ', 'latin1');
+/**
+ * Bytes kept also as little-endian 32-bit words, stored a word a step through a DataView: a
+ * TypedArray set costs ~80 ns a call here, whatever its length, and a frame has half a dozen
+ * short runs. The last word may store up to 3 bytes past the run; every run is followed, in the
+ * same frame, by at least that many bytes written after it.
+ */
+class Words {
+  readonly length: number;
+  readonly words: Uint32Array;
 
-/** Subjects seen (checked as encodeFrames checks them) → their UTF-8 bytes: a batch's subjects recur batch after batch. */
-const subjectBytes = new Map<string, Buffer>();
+  constructor(readonly bytes: Uint8Array) {
+    this.length = bytes.length;
+    this.words = new Uint32Array(Math.ceil(bytes.length / 4));
+    for (let k = 0; k < bytes.length; k++) this.words[k >> 2]! |= bytes[k]! << ((k & 3) * 8);
+  }
+}
+
+function putWords(v: DataView, o: number, r: Words): number {
+  const w = r.words;
+  for (let k = 0; k < w.length; k++) v.setUint32(o + k * 4, w[k]!, true);
+  return o + r.length;
+}
+
+const MSG_ID = new Words(Buffer.from('Nats-Msg-Id: ', 'latin1'));
+
+/** Subjects seen (checked as encodeFrames checks them) → `HPUB <subject> ` as words: a batch's subjects recur batch after batch. */
+const subjectWords = new Map<string, Words>();
 const SUBJECTS_MAX = 4096;
 
-function subjectOf(s: string): Buffer {
-  let b = subjectBytes.get(s);
+function subjectOf(s: string): Words {
+  let b = subjectWords.get(s);
   if (b === undefined) {
     checkSubject(s, 'subject');
-    if (subjectBytes.size >= SUBJECTS_MAX) subjectBytes.clear();
-    subjectBytes.set(s, (b = Buffer.from(s, 'utf8')));
+    if (subjectWords.size >= SUBJECTS_MAX) subjectWords.clear();
+    subjectWords.set(s, (b = new Words(Buffer.from(`HPUB ${s} `, 'utf8'))));
   }
   return b;
 }
@@ -117,9 +139,9 @@ function writeUint(buf: Buffer, o: number, n: number): number {
   return end;
 }
 
-/** An ASCII string byte by byte (short ones: a native call costs more); anything else as UTF-8. */
+/** A short ASCII string byte by byte (a native call costs more); anything else as UTF-8. */
 function writeString(buf: Utf8Buffer, o: number, s: string, bytes: number): number {
-  if (bytes !== s.length || bytes > 64) return o + buf.utf8Write(s, o);
+  if (bytes !== s.length || bytes > 24) return o + buf.utf8Write(s, o);
   for (let k = 0; k < bytes; k++) buf[o + k] = s.charCodeAt(k);
   return o + bytes;
 }
@@ -140,9 +162,9 @@ export function encodeBatchFrames(
   const n = messages.length;
   if (n > 0) checkSubject(`${replyPrefix}${n - 1}`, 'reply subject'); // the index adds digits only
   // `NATS/1.0\r\n` and the shared lines: the head of every block.
-  const head = Buffer.from(`NATS/1.0\r\n${shared}`, 'utf8');
-  const reply = Buffer.from(replyPrefix, 'utf8');
-  const subj = new Array<Buffer>(n);
+  const head = new Words(Buffer.from(`NATS/1.0\r\n${shared}`, 'utf8'));
+  const reply = new Words(Buffer.from(replyPrefix, 'utf8'));
+  const subj = new Array<Words>(n);
   const hlens = new Int32Array(n);
   const ownLens = new Int32Array(n);
   const idLens = new Int32Array(n);
@@ -158,38 +180,34 @@ export function encodeBatchFrames(
     const total = hlen + m.data.length;
     if (total > maxPayload) throw new FrameError(`message on ${m.subject}: ${total} bytes exceed the server's max_payload (${maxPayload})`);
     // HPUB <subject> <reply><i> <hlen> <total>\r\n
-    size += HPUB.length + sb.length + 1 + reply.length + digits(i) + 1 + digits(hlen) + 1 + digits(total) + 2 + total + 2;
+    size += sb.length + reply.length + digits(i) + 1 + digits(hlen) + 1 + digits(total) + 2 + total + 2;
   }
   const buf = (alloc ? alloc(size) : Buffer.allocUnsafe(size)) as Utf8Buffer;
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.length);
   let o = 0;
   for (let i = 0; i < n; i++) {
     const m = messages[i]!;
     const hlen = hlens[i]!;
-    buf.set(HPUB, o);
-    o += HPUB.length;
-    const sb = subj[i]!;
-    buf.set(sb, o);
-    o += sb.length;
-    buf[o++] = 0x20;
-    buf.set(reply, o);
-    o = writeUint(buf, o + reply.length, i);
+    o = putWords(v, o, subj[i]!);
+    o = writeUint(buf, putWords(v, o, reply), i);
     buf[o++] = 0x20;
     o = writeUint(buf, o, hlen);
     buf[o++] = 0x20;
     o = writeUint(buf, o, hlen + m.data.length);
     buf[o++] = CRLF_0;
     buf[o++] = CRLF_1;
-    buf.set(head, o);
-    o += head.length;
+    o = putWords(v, o, head);
     if (m.headers !== undefined) o = writeString(buf, o, m.headers, ownLens[i]!);
-    buf.set(MSG_ID, o);
-    o = writeString(buf, o + MSG_ID.length, m.msgId, idLens[i]!);
+    o = writeString(buf, putWords(v, o, MSG_ID), m.msgId, idLens[i]!);
     buf[o++] = CRLF_0;
     buf[o++] = CRLF_1;
     buf[o++] = CRLF_0;
     buf[o++] = CRLF_1;
-    buf.set(m.data, o);
-    o += m.data.length;
+    const d = m.data;
+    // Short data byte by byte; the rest is one native copy.
+    if (d.length >= 64) buf.set(d, o);
+    else for (let k = 0; k < d.length; k++) buf[o + k] = d[k]!;
+    o += d.length;
     buf[o++] = CRLF_0;
     buf[o++] = CRLF_1;
     if (ends) ends[i] = o;
