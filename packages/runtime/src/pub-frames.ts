@@ -76,7 +76,7 @@ export interface BatchFrame {
 
 /**
  * Bytes kept also as little-endian 32-bit words, stored a word a step through a DataView: a
- * TypedArray set costs ~80 ns a call here, whatever its length, and a frame has half a dozen
+ * TypedArray set costs 20–80 ns a call here, whatever its length, and a frame has half a dozen
  * short runs. The last word may store up to 3 bytes past the run; every run is followed, in the
  * same frame, by at least that many bytes written after it.
  */
@@ -91,9 +91,15 @@ class Words {
   }
 }
 
-function putWords(v: DataView, o: number, r: Words): number {
-  const w = r.words;
-  for (let k = 0; k < w.length; k++) v.setUint32(o + k * 4, w[k]!, true);
+/** Past ~48 bytes one native set costs less than the words (~0.6 ns a byte). */
+const WORDS_MAX_BYTES = 48;
+
+function putWords(buf: Buffer, v: DataView, o: number, r: Words): number {
+  if (r.length > WORDS_MAX_BYTES) buf.set(r.bytes, o);
+  else {
+    const w = r.words;
+    for (let k = 0; k < w.length; k++) v.setUint32(o + k * 4, w[k]!, true);
+  }
   return o + r.length;
 }
 
@@ -188,17 +194,17 @@ export function encodeBatchFrames(
   for (let i = 0; i < n; i++) {
     const m = messages[i]!;
     const hlen = hlens[i]!;
-    o = putWords(v, o, subj[i]!);
-    o = writeUint(buf, putWords(v, o, reply), i);
+    o = putWords(buf, v, o, subj[i]!);
+    o = writeUint(buf, putWords(buf, v, o, reply), i);
     buf[o++] = 0x20;
     o = writeUint(buf, o, hlen);
     buf[o++] = 0x20;
     o = writeUint(buf, o, hlen + m.data.length);
     buf[o++] = CRLF_0;
     buf[o++] = CRLF_1;
-    o = putWords(v, o, head);
+    o = putWords(buf, v, o, head);
     if (m.headers !== undefined) o = writeString(buf, o, m.headers, ownLens[i]!);
-    o = writeString(buf, putWords(v, o, MSG_ID), m.msgId, idLens[i]!);
+    o = writeString(buf, putWords(buf, v, o, MSG_ID), m.msgId, idLens[i]!);
     buf[o++] = CRLF_0;
     buf[o++] = CRLF_1;
     buf[o++] = CRLF_0;
