@@ -81,6 +81,8 @@ describe('encodeBatchFrames', () => {
     same([{ ...m, subject: 's a' }], 'r.', 1000);
     same([m, { ...m, subject: '' }], 'r.', 1000);
     same([m], 'r\r\n', 1000);
+    same([{ ...m, subject: 's b' }], 'r ', 1000);
+    same([m, { ...m, subject: 's b' }], 'r ', 1000);
     same([m, m], 'r.', 100);
   });
 });

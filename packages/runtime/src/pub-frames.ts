@@ -166,7 +166,6 @@ export function encodeBatchFrames(
   ends?: Int32Array,
 ): Buffer {
   const n = messages.length;
-  if (n > 0) checkSubject(`${replyPrefix}${n - 1}`, 'reply subject'); // the index adds digits only
   // `NATS/1.0\r\n` and the shared lines: the head of every block.
   const head = new Words(Buffer.from(`NATS/1.0\r\n${shared}`, 'utf8'));
   const reply = new Words(Buffer.from(replyPrefix, 'utf8'));
@@ -178,6 +177,8 @@ export function encodeBatchFrames(
   for (let i = 0; i < n; i++) {
     const m = messages[i]!;
     const sb = (subj[i] = subjectOf(m.subject));
+    // In encodeFrames' order: the first frame's subject, then its reply (the index adds digits only, no whitespace).
+    if (i === 0) checkSubject(`${replyPrefix}${i}`, 'reply subject');
     const own = m.headers === undefined ? 0 : utf8Length(m.headers);
     const id = utf8Length(m.msgId);
     ownLens[i] = own;
