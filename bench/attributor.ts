@@ -12,14 +12,18 @@
 //                                   the same load from 20 workloads instead of 200 (fewer messages)
 //   attributor.profile.<stage>_pct  where that CPU goes, from a `node --cpu-prof` run of the same
 //                                   load cut to the measured phase (lib/cpu-profile.ts stages)
+//   attributor.helper_threads_pct   the share of that CPU (unprofiled run) on threads other than the
+//                                   main one: V8's GC and compiler helpers, libuv's pool, which the
+//                                   profile does not sample (/proc/<pid>/task/<pid>/stat)
 //   attributor.cache_bytes_per_10k_containers   heap cost of the label cache
 // Knobs: BENCH_ATTRIBUTOR_RECORDS (default 1,000,000; 300,000 with BENCH_QUICK);
 // BENCH_ATTRIBUTOR_BASE_SRC=<dir>: first the same service runs from a baseline copy of
 // services/attributor/src (side by side, stderr only); BENCH_ATTRIBUTOR_SRC=<dir>: the copy measured;
 // BENCH_ATTRIBUTOR_NODE_ARGS / BENCH_ATTRIBUTOR_BASE_NODE_ARGS="<flags>": node's flags for the
 // measured / a baseline run instead of the service's own (cli/src/local/services.ts serviceNodeArgs;
-// set and empty: none), e.g. to weigh a flag's CPU against its memory.
-import { mkdtempSync, rmSync } from 'node:fs';
+// set and empty: none), e.g. to weigh a flag's CPU against its memory. BENCH_ATTRIBUTOR_PROFILE_OUT=<dir>:
+// each run's .cpuprofile (frames mapped to the sources) is kept there, <label>.cpuprofile, to read further.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -137,6 +141,7 @@ export function notes(): string[] {
 
 interface ServiceFigures {
   perM: number;
+  helperPct: number;
   rate: number;
   rssMeanMb: number;
   rssPeakMb: number;
@@ -157,14 +162,19 @@ async function serviceRun(load: AttributorUnderLoad, records: number, label: str
     const plain = await load.measure(records, warmup, undefined, src, nodeArgs);
     const prof = await load.measure(records, warmup, profDir, src, nodeArgs);
     const b = stageBreakdown(prof.profile!, { fromUs: prof.fromUs, toUs: prof.toUs });
+    const keep = process.env.BENCH_ATTRIBUTOR_PROFILE_OUT;
+    if (keep) {
+      mkdirSync(keep, { recursive: true });
+      writeFileSync(join(keep, `${label}.cpuprofile`), JSON.stringify({ ...prof.profile!, window: { fromUs: prof.fromUs, toUs: prof.toUs } }));
+    }
     process.stderr.write(
       `attributor bench [${label}]: service ${plain.records} records in ${plain.seconds.toFixed(2)} s, ${plain.cpuSeconds.toFixed(2)} CPU-s ` +
         `(profiled run: ${prof.seconds.toFixed(2)} s, ${prof.cpuSeconds.toFixed(2)} CPU-s, ${b.samples} samples); ` +
-        `RSS ${plain.rssMeanMb.toFixed(1)} MiB mean under load, ${plain.rssPeakMb.toFixed(1)} MiB peak${nodeArgs ? ` (node ${nodeArgs.join(' ') || 'without flags'})` : ''}\n` +
+        `${(100 * (1 - plain.mainCpuSeconds / plain.cpuSeconds)).toFixed(0)}% of it off the main thread; RSS ${plain.rssMeanMb.toFixed(1)} MiB mean under load, ${plain.rssPeakMb.toFixed(1)} MiB peak${nodeArgs ? ` (node ${nodeArgs.join(' ') || 'without flags'})` : ''}\n` +
         `attributor bench [${label}]: stages ${STAGES.map((s) => `${s} ${b.pct[s].toFixed(1)}%`).join(', ')}\n` +
         `attributor bench [${label}]: top self time ${b.top.map((t) => `${t.fn} (${t.file}) ${t.pct.toFixed(1)}%`).join('; ')}\n`,
     );
-    return { perM: (plain.cpuSeconds / plain.records) * 1e6, rate: plain.records / plain.seconds, rssMeanMb: plain.rssMeanMb, rssPeakMb: plain.rssPeakMb, breakdown: b };
+    return { perM: (plain.cpuSeconds / plain.records) * 1e6, helperPct: plain.cpuSeconds > 0 ? 100 * (1 - plain.mainCpuSeconds / plain.cpuSeconds) : 0, rate: plain.records / plain.seconds, rssMeanMb: plain.rssMeanMb, rssPeakMb: plain.rssPeakMb, breakdown: b };
   } finally {
     rmSync(profDir, { recursive: true, force: true });
   }
@@ -180,7 +190,7 @@ async function service(): Promise<Record<string, number>> {
     const baseArgs = nodeArgsFrom('BENCH_ATTRIBUTOR_BASE_NODE_ARGS');
     const nodeArgs = nodeArgsFrom('BENCH_ATTRIBUTOR_NODE_ARGS');
     const before = base || baseArgs ? await serviceRun(load, records, 'baseline', base, baseArgs) : undefined;
-    const { perM, rate, rssMeanMb, rssPeakMb, breakdown: b } = await serviceRun(load, records, 'current', process.env.BENCH_ATTRIBUTOR_SRC, nodeArgs);
+    const { perM, helperPct, rate, rssMeanMb, rssPeakMb, breakdown: b } = await serviceRun(load, records, 'current', process.env.BENCH_ATTRIBUTOR_SRC, nodeArgs);
     // The same load from 20 workloads (4 agents × 5 projects) instead of 200: fewer, bigger messages a batch.
     const few = new AttributorUnderLoad(nc, { agents: 4, projects: 5 });
     const fewRun = await few.measure(records, 100 * 1024, undefined, process.env.BENCH_ATTRIBUTOR_SRC, nodeArgs);
@@ -199,7 +209,7 @@ async function service(): Promise<Record<string, number>> {
       `- **attributor** (${new Date().toISOString().slice(0, 16)}Z): ${perM.toFixed(2)} CPU-s per million records in the service ` +
         `(goal ≤ 3.3), ${Math.round(rate)} records/s drained through NATS on this shared machine, 200 workloads ` +
         `in raw batches of ${BATCH_RECORDS} records (the reader's default READER_BATCH_RECORDS; one message per workload, verdict and DNS per batch: ~530 for 1,024 records, ~800 for 4,000); ${fewPerM.toFixed(2)} CPU-s per million from 20 workloads. ` +
-        `Profile (${b.samples} samples): ${STAGES.filter((s) => b.pct[s] >= 0.5).map((s) => `${s} ${b.pct[s].toFixed(0)}%`).join(', ')}. ` +
+        `Profile (${b.samples} samples, main thread only: ${helperPct.toFixed(0)}% of the CPU was on the other threads, V8's GC and compiler helpers): ${STAGES.filter((s) => b.pct[s] >= 0.5).map((s) => `${s} ${b.pct[s].toFixed(0)}%`).join(', ')}. ` +
         `Heaviest self time: ${b.top.slice(0, 6).map((t) => `${t.fn} (${t.file}) ${t.pct.toFixed(1)}%`).join(', ')}. ` +
         `RSS under this load (32 raw batches in flight) ${rssMeanMb.toFixed(0)} MiB mean, ${rssPeakMb.toFixed(0)} MiB peak.`,
       `  What limits it: rendering (${b.pct.render.toFixed(0)}%): every line is written once, as bytes, straight from the kernel ` +
@@ -222,7 +232,11 @@ async function service(): Promise<Record<string, number>> {
         `11.73 → 4.50, RSS 307 → 335 MiB mean; then integers four digits a division from a 0000–9999 word table, a u64 ` +
         `past 2^53 split once at 10^10, constant runs stored as words, dotted quads from a per-octet table: pure render 1.60 → ` +
         `1.20 µs CPU per record (in process, interleaved, min of 12), quick side by side 6.53 → 4.53 and, the other way ` +
-        `round, 4.53 → 3.80 (this shared machine's speed swings: the same build measured 3.80 and 6.97 minutes apart).`,
+        `round, 4.53 → 3.80 (this shared machine's speed swings: the same build measured 3.80 and 6.97 minutes apart). ` +
+        `Then (2026-12-02 afternoon) the packed body moved into place by copyWithin in a pooled buffer, the name store's Redis ` +
+        `keys memoised, each frame's header block written in place, plain acks read byte by byte, one label lookup a record ` +
+        `instead of two, DNS names as one latin-1 slice: side by side, both through tsx, quick, 7.83 → 6.10 and, the other way ` +
+        `round, 6.00 → 5.07 (GC 8 → 4% of samples); in process 0.80–0.90 of before.`,
     ];
     const out: Record<string, number> = {
       'attributor.service_events_per_s': Math.round(rate),
@@ -230,6 +244,7 @@ async function service(): Promise<Record<string, number>> {
       'attributor.load_rss_mb': rssMeanMb,
       'attributor.load_peak_rss_mb': rssPeakMb,
       'attributor.profile.samples': b.samples,
+      'attributor.helper_threads_pct': Number(helperPct.toFixed(1)),
       'attributor.cpu_s_per_million_20_workloads': fewPerM,
       'attributor.service_events_per_s_20_workloads': Math.round(fewRun.records / fewRun.seconds),
     };

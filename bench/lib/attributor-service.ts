@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import { compiledMain, encodeRecord, freePort, REPO_ROOT, scrape, stopService, testServer, waitReady, type RecordSpec, type ServiceProcess } from '@sluice/testkit';
 import type { CpuProfile } from './cpu-profile.ts';
 import { withSourceFiles } from './profile-sources.ts';
-import { cpuSeconds, peakRssMb } from './proc.ts';
+import { cpuSeconds, mainThreadCpuSeconds, peakRssMb } from './proc.ts';
 import { RssWatch } from './rss-watch.ts';
 
 import { env as readerEnv } from '../../services/bpf-reader/src/config.ts';
@@ -28,6 +28,8 @@ export interface LoadRun {
   records: number;
   seconds: number;
   cpuSeconds: number;
+  /** Of cpuSeconds, the main thread's (the one a CPU profile samples); the rest is V8's and libuv's helper threads. */
+  mainCpuSeconds: number;
   /** The measured phase in V8 monotonic µs (the clock of process.hrtime), to cut a profile to it. */
   fromUs: number;
   toUs: number;
@@ -121,11 +123,13 @@ export class AttributorUnderLoad {
       const warmed = await this.load(durable, warmup); // JIT, the name table, the first resolver misses
       const rss = new RssWatch({ attributor: pid });
       const cpu0 = cpuSeconds(pid);
+      const main0 = mainThreadCpuSeconds(pid);
       const t0 = process.hrtime.bigint();
       rss.start(100);
       const published = await this.load(durable, records);
       const t1 = process.hrtime.bigint();
       const cpu1 = cpuSeconds(pid);
+      const main1 = mainThreadCpuSeconds(pid);
       const rssMeanMb = rss.stop().attributor?.mean ?? NaN;
       const rssPeakMb = peakRssMb(pid);
       const handled = await totalAttributed(port);
@@ -134,6 +138,7 @@ export class AttributorUnderLoad {
         records: published,
         seconds: Number(t1 - t0) / 1e9,
         cpuSeconds: cpu1 - cpu0,
+        mainCpuSeconds: main1 - main0,
         fromUs: Number(t0 / 1000n),
         toUs: Number(t1 / 1000n),
         rssMeanMb,

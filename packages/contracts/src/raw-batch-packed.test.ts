@@ -56,6 +56,24 @@ describe('packed raw batch body', () => {
     );
   });
 
+  it('unpacks the same into a dirty pooled buffer, bigger than asked, from a body off a word boundary, as into a new one', () => {
+    fc.assert(
+      fc.property(fc.array(record, { minLength: 1, maxLength: 24 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 9 }), (rs, shift, extra) => {
+        const fixed = concat(rs);
+        const packed = packBody(fixed, SIZE);
+        const odd = new Uint8Array(packed.length + shift);
+        odd.set(packed, shift);
+        const body = odd.subarray(shift);
+        // Old bytes everywhere and more room than asked, as a pool hands them out.
+        let pooled: Uint8Array | undefined;
+        const out = unpackBody(body, rs.length, SIZE, (n) => (pooled = new Uint8Array(n + extra).fill(0xa5)));
+        expect(out).toEqual(fixed);
+        expect(out.buffer).toBe(pooled!.buffer);
+        expect(unpackBody(body, rs.length, SIZE)).toEqual(fixed);
+      }),
+    );
+  });
+
   it('keeps a record with no trailing zero whole and an all-zero record as a bare length', () => {
     const full = new Uint8Array(SIZE).fill(0xff);
     const zero = new Uint8Array(SIZE);
@@ -95,7 +113,23 @@ describe('packed raw batch body', () => {
   });
 
   it('rejects malformed bodies, naming the record', () => {
-    const bad = (body: Uint8Array, count: number) => () => unpackBody(body, count, SIZE);
+    const bad = (body: Uint8Array, count: number) => () => {
+      // The same refusal from every path: a new output, a dirty pooled one, a body off a word boundary.
+      const odd = new Uint8Array(body.length + 1);
+      odd.set(body, 1);
+      let err: unknown;
+      try {
+        unpackBody(odd.subarray(1), count, SIZE, (n) => new Uint8Array(n).fill(1));
+      } catch (e) {
+        err = e;
+      }
+      try {
+        unpackBody(body, count, SIZE);
+      } catch (e) {
+        expect(e).toEqual(err);
+        throw e;
+      }
+    };
     expect(bad(entries([260, 260]), 1)).toThrow(RawBatchError);
     expect(bad(entries([8, 8], [260, 260]), 2)).toThrow(/packed record 1: length 260 at byte 12 exceeds the 256-byte record/);
     expect(bad(entries([8, 8], [2 ** 31 + 8, 8]), 2)).toThrow(/packed record 1: length 2147483656/);

@@ -105,12 +105,14 @@ export function rawBatchEncoding(contentType: string | undefined): RawBatchEncod
  * Validate a received batch: headers present and well-formed, the message id consistent with
  * them, the body exactly `count` records of `recordSize` bytes in the format its Content-Type
  * names. `get` reads one header (nats.js `msg.headers.get` fits; it returns '' for a missing
- * header, treated as missing). The records come back at a fixed stride either way.
+ * header, treated as missing). The records come back at a fixed stride either way. `alloc`: where
+ * a packed body's records are unpacked to (unpackBody); a fixed body is returned as it is.
  */
 export function parseRawBatch(
   get: (name: string) => string | undefined,
   body: Uint8Array,
   recordSize: number,
+  alloc?: (size: number) => Uint8Array,
 ): RawBatch {
   const node = required(get, HEADERS.node);
   const bootId = required(get, HEADERS.bootId);
@@ -128,12 +130,12 @@ export function parseRawBatch(
     throw new RawBatchError(`header ${HEADERS.msgId} ${JSON.stringify(msgId)} disagrees with node/boot/first-seq headers`);
   }
   const encoding = rawBatchEncoding(get(HEADERS.contentType));
-  return { meta, encoding, records: bodyRecords(encoding, body, count, recordSize) };
+  return { meta, encoding, records: bodyRecords(encoding, body, count, recordSize, alloc) };
 }
 
 /** A body's records at a fixed stride: the body itself (fixed) or unpacked (packed); refuses a body that is not `count` records. */
-export function bodyRecords(encoding: RawBatchEncoding, body: Uint8Array, count: number, recordSize: number): Uint8Array {
-  if (encoding === 'packed') return unpackBody(body, count, recordSize);
+export function bodyRecords(encoding: RawBatchEncoding, body: Uint8Array, count: number, recordSize: number, alloc?: (size: number) => Uint8Array): Uint8Array {
+  if (encoding === 'packed') return unpackBody(body, count, recordSize, alloc);
   if (body.byteLength !== count * recordSize) {
     throw new RawBatchError(
       `body is ${body.byteLength} bytes, expected ${count} records × ${recordSize} = ${count * recordSize}`,

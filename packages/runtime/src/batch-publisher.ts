@@ -8,9 +8,9 @@
 // duplicate window. Resolves only when every message of the batch is acknowledged as stored.
 // The batch's messages go to the connection as one buffer of protocol frames (pub-frames.ts).
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { headerBlock, parsePubAck } from './pub-ack.ts';
+import { checkedValue, headerBlock, parsePubAck } from './pub-ack.ts';
 import { BufferPool } from './buffer-pool.ts';
-import { encodeFrames, type Frame } from './pub-frames.ts';
+import { encodeBatchFrames } from './pub-frames.ts';
 
 export interface BatchMessage {
   subject: string;
@@ -55,7 +55,10 @@ export class BatchPublishError extends Error {
 
 interface Pending {
   messages: BatchMessage[];
-  blocks: Uint8Array[];
+  /** The batch's shared header lines. */
+  shared: string;
+  /** Each message's header block (message by message only: frames write theirs in place). */
+  blocks: Uint8Array[] | undefined;
   replyPrefix: string;
   acked: Uint8Array;
   left: number;
@@ -129,15 +132,18 @@ export class JetStreamBatchPublisher {
     if (messages.length === 0) return Promise.resolve({ messages: 0, duplicates: 0, republished: 0 });
     const id = this.next++;
     return new Promise<BatchPublished>((resolve, reject) => {
-      let blocks: Uint8Array[];
+      let blocks: Uint8Array[] | undefined;
       try {
-        blocks = messages.map((m) => headerBlock(shared, m.msgId, m.headers));
+        // The same refusal either way; frames write the blocks themselves (encodeBatchFrames).
+        if (this.wire) for (const m of messages) checkedValue('Nats-Msg-Id', m.msgId);
+        else blocks = messages.map((m) => headerBlock(shared, m.msgId, m.headers));
       } catch (err) {
         reject(err as Error);
         return;
       }
       const p: Pending = {
         messages,
+        shared,
         blocks,
         replyPrefix: `${this.inbox}.${id}.`,
         acked: new Uint8Array(messages.length),
@@ -167,7 +173,7 @@ export class JetStreamBatchPublisher {
         for (let i = 0; i < p.messages.length; i++) {
           if (p.acked[i]) continue;
           const m = p.messages[i]!;
-          this.nc.publish(m.subject, m.data, { reply: p.replyPrefix + i, headers: preEncoded(p.blocks[i]!) });
+          this.nc.publish(m.subject, m.data, { reply: p.replyPrefix + i, headers: preEncoded(p.blocks![i]!) });
           if (p.attempt > 1) p.republished++;
         }
       }
@@ -185,9 +191,8 @@ export class JetStreamBatchPublisher {
     if (wire.noMorePublishing) throw new Error('the connection is draining');
     let bytes: Uint8Array;
     if (p.frames === undefined) {
-      const frames: Frame[] = p.messages.map((m, i) => ({ subject: m.subject, reply: p.replyPrefix + i, headers: p.blocks[i]!, data: m.data }));
-      p.frameEnds = new Int32Array(frames.length);
-      p.frames = encodeFrames(frames, this.nc.info?.max_payload ?? Number.MAX_SAFE_INTEGER, (n) => this.framePool.take(n), p.frameEnds);
+      p.frameEnds = new Int32Array(p.messages.length);
+      p.frames = encodeBatchFrames(p.messages, p.shared, p.replyPrefix, this.nc.info?.max_payload ?? Number.MAX_SAFE_INTEGER, (n) => this.framePool.take(n), p.frameEnds);
       bytes = p.frames;
     } else {
       // A republish: the unacknowledged frames, byte for byte as the first time (same reply, same id).
@@ -215,11 +220,9 @@ export class JetStreamBatchPublisher {
 
   private onReply(msg: Msg): void {
     // <inbox>.<batch>.<index>
-    const tail = msg.subject.slice(this.inbox.length + 1);
-    const dot = tail.indexOf('.');
-    if (dot <= 0) return;
-    const id = Number(tail.slice(0, dot));
-    const i = Number(tail.slice(dot + 1));
+    if (!this.replyIds(msg)) return;
+    const id = this.replyBatch;
+    const i = this.replyIndex;
     const p = this.pending.get(id);
     // A late ack (the batch is done, or this message was acked by an earlier attempt's reply).
     if (!p || !(i >= 0 && i < p.acked.length) || p.acked[i]) return;
@@ -244,6 +247,45 @@ export class JetStreamBatchPublisher {
       if (p.frames && p.attempt === 1 && this.o.reuseFrames !== false) this.framePool.give(p.frames);
       p.resolve({ messages: p.messages.length, duplicates: p.duplicates, republished: p.republished });
     }
+  }
+
+  private replyBatch = 0;
+  private replyIndex = 0;
+
+  /**
+   * The batch and index a reply subject names, into replyBatch / replyIndex; false when it names
+   * none. Read from the subject's bytes where nats.js keeps them (its Msg's `_msg.subject`), so
+   * no string is decoded for each ack; from the subject string when a version keeps them elsewhere.
+   */
+  private replyIds(msg: Msg): boolean {
+    const from = this.inbox.length + 1;
+    const raw = (msg as unknown as { _msg?: { subject?: unknown } })._msg?.subject;
+    if (!(raw instanceof Uint8Array)) {
+      const tail = msg.subject.slice(from);
+      const dot = tail.indexOf('.');
+      if (dot <= 0) return false;
+      this.replyBatch = Number(tail.slice(0, dot));
+      this.replyIndex = Number(tail.slice(dot + 1));
+      return true;
+    }
+    const n = raw.length;
+    let k = from;
+    let id = 0;
+    for (; k < n && raw[k] !== 0x2e; k++) {
+      const d = raw[k]! - 0x30;
+      if (d < 0 || d > 9) return false;
+      id = id * 10 + d;
+    }
+    if (k === from || k >= n - 1) return false;
+    let i = 0;
+    for (k++; k < n; k++) {
+      const d = raw[k]! - 0x30;
+      if (d < 0 || d > 9) return false;
+      i = i * 10 + d;
+    }
+    this.replyBatch = id;
+    this.replyIndex = i;
+    return true;
   }
 
   private fail(id: number, p: Pending, why: string): void {

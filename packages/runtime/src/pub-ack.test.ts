@@ -30,6 +30,32 @@ describe('parsePubAck', () => {
     expect(parsePubAck(bytes('{"stream":"'))).toMatchObject({ ok: false });
   });
 
+  it('reads the plain ack byte by byte as the general reading does, whatever the stream and wherever it ends', () => {
+    const cases: Array<[string, ReturnType<typeof parsePubAck>]> = [
+      ['{"stream":"SLUICE_EVENTS","seq":1}', { ok: true, stream: 'SLUICE_EVENTS', duplicate: false }],
+      ['{"stream":"OTHER","seq":18446744073709551615}', { ok: true, stream: 'OTHER', duplicate: false }],
+      ['{"stream":"SLUICE_EVENTS","seq":2}', { ok: true, stream: 'SLUICE_EVENTS', duplicate: false }],
+      ['{"stream":"SLUICE_EVENTZ","seq":2}', { ok: true, stream: 'SLUICE_EVENTZ', duplicate: false }],
+      ['{"stream":"SLUICE_EVENT","seq":2}', { ok: true, stream: 'SLUICE_EVENT', duplicate: false }],
+      ['{"stream":"a\\"b","seq":2}', { ok: true, stream: 'a\\', duplicate: false }],
+      ['{"stream":"Ü","seq":2}', { ok: true, stream: Buffer.from('Ü').toString('latin1'), duplicate: false }],
+      ['{"stream":"S","seq":2,"duplicate":true}', { ok: true, stream: 'S', duplicate: true }],
+      ['{"stream":"S","seq":}', { ok: true, stream: 'S', duplicate: false }],
+      ['{"stream":"S","seq":1x}', { ok: true, stream: 'S', duplicate: false }],
+      ['{"stream":"","seq":1}', { ok: false, error: 'not a publish acknowledgement: {"stream":"","seq":1}' }],
+      ['{"stream":"S', { ok: false, error: 'not a publish acknowledgement: {"stream":"S' }],
+      ['{"stream":"S","seq"', { ok: true, stream: 'S', duplicate: false }],
+      ['{"stream":"error","seq":1}', { ok: false, error: 'unknown error (code ?, err_code ?)' }],
+      ['{"stream":"errors","seq":1}', { ok: true, stream: 'errors', duplicate: false }],
+    ];
+    for (const [ack, want] of cases) {
+      // Alone, and inside a larger buffer.
+      expect(parsePubAck(bytes(ack)), ack).toEqual(want);
+      const buf = bytes(`{"stream":"X","seq":9}${ack}{`);
+      expect(parsePubAck(buf.subarray(22, buf.length - 1)), ack).toEqual(want);
+    }
+  });
+
   it('reads an ack that sits inside a larger buffer', () => {
     const buf = bytes('xx{"stream":"S","seq":1}yy');
     expect(parsePubAck(buf.subarray(2, buf.length - 2))).toEqual({ ok: true, stream: 'S', duplicate: false });

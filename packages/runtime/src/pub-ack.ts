@@ -14,6 +14,8 @@ const DUPLICATE = /"duplicate"\s*:\s*true/;
  * on the subject) is a refusal too. Only error replies are JSON-parsed; an ack is scanned.
  */
 export function parsePubAck(data: Uint8Array, status?: number): PubAckResult {
+  const plain = plainAck(data);
+  if (plain !== undefined) return plain;
   if (data.length === 0) return { ok: false, error: status === 503 ? 'no stream listens on the subject (503 no responders)' : `empty reply${status ? ` (status ${status})` : ''}` };
   const s = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
   if (s.includes('"error"')) {
@@ -29,8 +31,42 @@ export function parsePubAck(data: Uint8Array, status?: number): PubAckResult {
   return { ok: true, stream, duplicate: DUPLICATE.test(s) };
 }
 
+const ACK_HEAD = Buffer.from('{"stream":"', 'latin1');
+const ACK_SEQ = Buffer.from('","seq":', 'latin1');
+/** The stream name of the last plain ack, as bytes and as the string handed out. */
+let lastStream = new Uint8Array(0);
+let lastStreamName = '';
+
+/**
+ * The ack almost every publish gets, `{"stream":"<name>","seq":<digits>}` exactly, read byte by
+ * byte with no string but the name (the same one as last time, without decoding it again).
+ * Anything else, `undefined`: parsePubAck's general reading decides.
+ */
+function plainAck(d: Uint8Array): PubAckResult | undefined {
+  const n = d.length;
+  const head = ACK_HEAD.length;
+  if (n < head + ACK_SEQ.length + 2) return undefined;
+  for (let k = 0; k < head; k++) if (d[k] !== ACK_HEAD[k]) return undefined;
+  let e = head;
+  // Printable ASCII without `\`: the name is its bytes, as the general reading's latin1 decode gives it.
+  for (let c = d[e]!; c !== 0x22; c = d[++e]!) if (e >= n - 1 || c < 0x20 || c >= 0x7f || c === 0x5c) return undefined;
+  // An empty name is no ack (the general reading's refusal says so).
+  if (e === head || n - e < ACK_SEQ.length + 2 || d[n - 1] !== 0x7d) return undefined;
+  for (let k = 1; k < ACK_SEQ.length; k++) if (d[e + k] !== ACK_SEQ[k]) return undefined;
+  for (let k = e + ACK_SEQ.length; k < n - 1; k++) if (d[k]! < 0x30 || d[k]! > 0x39) return undefined;
+  // `"error"` appears in this shape only as the name: the general reading takes that for an error reply.
+  if (e - head === 5 && d[head] === 0x65 && d[head + 1] === 0x72 && d[head + 2] === 0x72 && d[head + 3] === 0x6f && d[head + 4] === 0x72) return undefined;
+  let same = e - head === lastStream.length;
+  for (let k = 0; same && k < lastStream.length; k++) same = d[head + k] === lastStream[k];
+  if (!same) {
+    lastStream = Uint8Array.from(d.subarray(head, e));
+    lastStreamName = Buffer.from(lastStream).toString('latin1');
+  }
+  return { ok: true, stream: lastStreamName, duplicate: false };
+}
+
 /** Header values travel on one line: no CR or LF (they would end the header early). */
-function checkedValue(name: string, v: string): string {
+export function checkedValue(name: string, v: string): string {
   if (/[\r\n]/.test(v)) throw new Error(`header ${name}: a value cannot contain CR or LF`);
   return v;
 }

@@ -29,6 +29,8 @@ describe('attributeBatch', () => {
     const deps: PipelineDeps = {
       codec: kernelCodec,
       lookup: cache.lookupCgroup.bind(cache),
+      // The version moves when the resolver fills the cache: render must look the records up again.
+      lookupVersion: () => cache.version,
       names,
       maxMessageBytes: 1 << 20,
       // What the real resolver does once Docker answered: the cgroup's identity is in the cache.
@@ -86,5 +88,42 @@ describe('attributeBatch', () => {
       nameStore: { share: async () => undefined, resolve: fail },
     });
     expect(r.rendered.attributed).toEqual({ docker: 0, registered: 1, unknown: 0 });
+  });
+
+  it('render reuses the entries stage 3 looked up while the cache is unchanged, and looks up again once it changed', async () => {
+    const records: RecordSpec[] = [
+      { kind: 'connect', cgroupId: 9n, tsNs: 1n },
+      { kind: 'dns', cgroupId: 9n, tsNs: 2n, qname: API, domainHash: nameHash(API) },
+      { kind: 'connect', cgroupId: 8n, tsNs: 3n }, // unknown: the resolver is asked
+    ];
+    const run = async (reuse: boolean, resolverAdds: boolean) => {
+      const cache = new LabelCache({ graceMs: 1000, startSlackMs: 0 });
+      cache.upsert({ attribution: 'registered', node: 'n1', cgroup_id: '9', agent: 'nine', ips: [], started_ms: 0, can_bypass_raw: false });
+      let lookups = 0;
+      const { meta, body } = raw(records);
+      const r = await attributeBatch(meta, body, {
+        codec: kernelCodec,
+        lookup: (node, cg, ms) => (lookups++, cache.lookupCgroup(node, cg, ms)),
+        lookupVersion: reuse ? () => cache.version : undefined,
+        names: new DnsNames(),
+        maxMessageBytes: 1 << 20,
+        resolver: {
+          resolve: async () => {
+            if (resolverAdds) cache.upsert({ attribution: 'registered', node: 'n1', cgroup_id: '8', agent: 'eight', ips: [], started_ms: 0, can_bypass_raw: false });
+          },
+        },
+      });
+      const bytes = r.rendered.messages.map((m) => `${m.subject} ${m.msgId}\n${Buffer.from(m.data).toString('utf8')}`).join('');
+      return { bytes, lookups, attributed: r.rendered.attributed };
+    };
+    for (const adds of [false, true]) {
+      const plain = await run(false, adds);
+      const reused = await run(true, adds);
+      expect(reused.bytes.replace(/[0-9a-f-]{36}/g, 'BOOT')).toBe(plain.bytes.replace(/[0-9a-f-]{36}/g, 'BOOT'));
+      expect(plain.lookups).toBe(3 + 3);
+      // Unchanged: each record looked up once; changed (cgroup 8 registered meanwhile): render looks all up again.
+      expect(reused.lookups).toBe(adds ? 6 : 3);
+      expect(reused.attributed).toEqual(adds ? { docker: 0, registered: 3, unknown: 0 } : { docker: 0, registered: 2, unknown: 1 });
+    }
   });
 });

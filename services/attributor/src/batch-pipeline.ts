@@ -13,6 +13,7 @@ import { decodeBatch, type DecodedBatch, type Lookup } from './decode.ts';
 import type { DnsNames } from './dns-names.ts';
 import { learnNames, nameDestinations, type LearnedName, type LearnResult, type SharedNames } from './host-names.ts';
 import type { Buffers } from './byte-writer.ts';
+import type { Entry } from './identity.ts';
 import type { RecordCodec } from './record.ts';
 import { renderBatch, type Rendered } from './render.ts';
 import { resolveIdentities, type IdentityResolver } from './resolve-identities.ts';
@@ -27,6 +28,12 @@ export interface PipelineDeps {
   maxMessageBytes: number;
   /** Where render's buffers come from (raw-consumer.ts gives each back once its batch is published). */
   buffers?: Buffers;
+  /**
+   * The label cache's version (LabelCache.version): when it is the same after stage 3 as before,
+   * render takes each record's entry from stage 3's lookups instead of looking it up again (the
+   * same answers: nothing changed). Absent: render looks every record up.
+   */
+  lookupVersion?: () => number;
 }
 
 export interface AttributedBatch {
@@ -39,8 +46,10 @@ export async function attributeBatch(meta: RawBatchMeta, body: Uint8Array, d: Pi
   const batch = decodeBatch(meta, body, d.codec);
   const learned = learnNames(batch, d.names);
   const sharing = d.nameStore?.share(meta.node, learned.names);
-  const [, hosts] = await Promise.all([resolveIdentities(batch, d.lookup, d.resolver), nameDestinations(batch, d.names, d.nameStore)]);
-  const rendered = renderBatch(batch, d.lookup, d.maxMessageBytes, hosts.hosts, d.buffers);
+  const version = d.lookupVersion?.();
+  const found = version === undefined ? undefined : new Array<Entry | undefined>(batch.records.length);
+  const [, hosts] = await Promise.all([resolveIdentities(batch, d.lookup, d.resolver, found), nameDestinations(batch, d.names, d.nameStore)]);
+  const rendered = renderBatch(batch, d.lookup, d.maxMessageBytes, hosts.hosts, d.buffers, found && d.lookupVersion!() === version ? found : undefined);
   // Shared before the raw batch is acked, so a replica that gets a later batch can find them. Never rejects.
   await sharing;
   return { batch, learned, rendered };

@@ -54,7 +54,7 @@ function writeDigits(b: Uint8Array, v: DataView, end: number, n: number, len: nu
   if (e > stop) b[--e] = 48 + (n % 10);
 }
 
-/** Longest run written word by word; a longer one is one TypedArray set (a ~20 ns call, any length). */
+/** Longest run written word by word; a longer one is one TypedArray set (a ~20–25 ns call at best, any length; words cost ~0.6 ns a byte). */
 const RUN_WORDS_MAX = 12;
 
 /**

@@ -31,6 +31,9 @@ export interface SharedRedis {
   readonly client: Redis;
 }
 
+/** Memoised keys kept at most, per level (nodes, cgroups of a node): past it the level starts over. */
+const KEYS_MAX = 4096;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class DnsNameStore {
@@ -45,8 +48,21 @@ export class DnsNameStore {
     private readonly metrics: AttributorMetrics,
   ) {}
 
+  /** node → cgroup id → its Redis key: every DNS record of a batch is shared, and encodeToken walks the node name character by character. */
+  private readonly keys = new Map<string, Map<string, string>>();
+
   private key(node: string, cgroupId: string): string {
-    return `${this.opts.prefix}:${encodeToken(node)}:dns:${cgroupId}`;
+    let byCg = this.keys.get(node);
+    if (byCg === undefined) {
+      if (this.keys.size >= KEYS_MAX) this.keys.clear();
+      this.keys.set(node, (byCg = new Map()));
+    }
+    let k = byCg.get(cgroupId);
+    if (k === undefined) {
+      if (byCg.size >= KEYS_MAX) byCg.clear();
+      byCg.set(cgroupId, (k = `${this.opts.prefix}:${encodeToken(node)}:dns:${cgroupId}`));
+    }
+    return k;
   }
 
   /** Share names a batch taught; known names only refresh the TTL, at most every ttlS/4 per cgroup. */

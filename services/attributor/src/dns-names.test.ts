@@ -20,6 +20,18 @@ describe('DnsNames', () => {
     expect(t.lookup('n', '1', nameHash(long))).toBeUndefined();
   });
 
+  it('learnName answers the name as lookup answers it next (normalised, a repeat, a refusal: undefined)', () => {
+    const t = new DnsNames({ maxEntries: 2 });
+    const h = nameHash('api.example.test');
+    expect(t.learnName('n', '1', h, 'API.Example.Test.')).toBe('api.example.test');
+    expect(t.lookup('n', '1', h)).toBe('api.example.test');
+    expect(t.learnName('n', '1', h, 'api.example.test')).toBe('api.example.test');
+    expect(t.learnName('n', '2', h, 'api.example.tes')).toBeUndefined();
+    expect(t.learnName('n', '3', nameHash('b.test'), 'b.test')).toBe('b.test');
+    expect(t.learnName('n', '4', nameHash('c.test'), 'c.test')).toBe('c.test');
+    expect(t.lookup('n', '4', nameHash('c.test'))).toBe('c.test');
+  });
+
   it('treats case and a trailing dot as the kernel does', () => {
     const t = new DnsNames();
     expect(t.learn('n', '1', nameHash('api.example.test'), 'API.Example.Test.')).toBe(true);

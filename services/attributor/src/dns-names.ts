@@ -47,15 +47,20 @@ export class DnsNames {
 
   /** From a DNS record: the node and cgroup that resolved, the kernel's hash, the qname. */
   learn(node: string, cgroupId: string, domainHash: bigint, qname: string): boolean {
+    return this.learnName(node, cgroupId, domainHash, qname) !== undefined;
+  }
+
+  /** learn, answering the name as the table now holds it (what lookup answers next), or undefined when it was not learnt. */
+  learnName(node: string, cgroupId: string, domainHash: bigint, qname: string): string | undefined {
     const known = this.get(node, cgroupId, domainHash);
     // A repeat answer (every lookup of a name, one record per address) costs no re-hash.
     if (known !== undefined && (known.name === qname || known.name === normalise(qname))) {
       this.touch(known);
-      return true;
+      return known.name;
     }
     if (domainHash === 0n || nameHash(qname) !== domainHash) {
       this.rejected++;
-      return false;
+      return undefined;
     }
     if (known) this.remove(known);
     const e: Entry = { node, cgroupId, hash: domainHash, name: normalise(qname), touched: ++this.tick };
@@ -67,7 +72,7 @@ export class DnsNames {
     this.order.add(e);
     this.learnedCount++;
     if (this.order.size > this.max) this.remove(this.order.values().next().value!);
-    return true;
+    return e.name;
   }
 
   /** The name for an egress record's domain_hash in its cgroup, if this process has seen it. */

@@ -31,11 +31,12 @@ export function learnNames(batch: DecodedBatch, names: DnsNames): LearnResult {
   for (const r of batch.records) {
     if (!r || r.out !== 'dns' || r.qname === undefined || r.domainHash === 0n) continue;
     const before = names.learnedCount;
-    if (!names.learn(node, r.cgroupId, r.domainHash, r.qname)) {
+    const name = names.learnName(node, r.cgroupId, r.domainHash, r.qname);
+    if (name === undefined) {
       rejected++;
       continue;
     }
-    out.push({ cgroupId: r.cgroupId, hash: r.domainHash, name: names.lookup(node, r.cgroupId, r.domainHash)!, fresh: names.learnedCount > before });
+    out.push({ cgroupId: r.cgroupId, hash: r.domainHash, name, fresh: names.learnedCount > before });
   }
   return { names: out, rejected };
 }

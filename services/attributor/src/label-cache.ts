@@ -26,7 +26,14 @@ export class LabelCache {
   /** container id (or `cg:<id>` for registered cgroups) → its current entry. */
   private readonly byOwner = new Map<string, Entry>();
 
+  private changes = 0;
+
   constructor(private readonly opts: LabelCacheOptions) {}
+
+  /** Moves on at every change of what a lookup can answer: equal versions, equal answers to equal lookups. */
+  get version(): number {
+    return this.changes;
+  }
 
   get size(): number {
     return this.byOwner.size;
@@ -49,6 +56,7 @@ export class LabelCache {
   /** Insert or replace the entry of one container / registered cgroup, re-indexing both keys. */
   upsert(identity: CachedIdentity): Entry {
     const owner = LabelCache.ownerKey(identity);
+    this.changes++;
     const old = this.byOwner.get(owner);
     if (old) this.unindex(old);
     const entry = makeEntry(identity);
@@ -75,6 +83,7 @@ export class LabelCache {
         (died !== undefined && died + this.opts.graceMs <= nowMs) ||
         (e.identity.expires_ms !== undefined && e.identity.expires_ms <= nowMs);
       if (!expired) continue;
+      this.changes++;
       this.byOwner.delete(owner);
       this.unindex(e);
       removed.push(e);

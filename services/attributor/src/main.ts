@@ -167,7 +167,7 @@ await runService({
     };
     await ensureRawConsumer(nc, consumerOpts, log);
     const stopConsumer = await startRawConsumer(
-      { nc, codec: kernelCodec, lookup: cache.lookupCgroup.bind(cache), resolver, names, nameStore, log, metrics },
+      { nc, codec: kernelCodec, lookup: cache.lookupCgroup.bind(cache), lookupVersion: () => cache.version, resolver, names, nameStore, log, metrics },
       consumerOpts,
     );
     readiness.set('attributor', true, `consuming ${config.RAW_FILTER}`);

@@ -35,6 +35,8 @@ export interface RawConsumerDeps {
   metrics: AttributorMetrics;
   /** Render's buffers, reused from batch to batch (absent: a new one each batch). */
   buffers?: BufferPool;
+  /** The label cache's version (batch-pipeline.ts PipelineDeps.lookupVersion). */
+  lookupVersion?: () => number;
 }
 
 export async function ensureRawConsumer(nc: NatsConnection, o: RawConsumerOptions, log: Logger): Promise<void> {
@@ -71,7 +73,8 @@ async function handleRawTraced(m: JsMsg, pub: JetStreamBatchPublisher, d: RawCon
   let records;
   try {
     // Packed bodies (what readers write) come back zero-extended to the fixed stride the codec reads.
-    ({ meta, records } = parseRawBatch((name) => m.headers?.get(name), m.data, d.codec.size));
+    // Unpacked into a pooled buffer: a new 1 MB one a batch was external memory V8 scavenged early on.
+    ({ meta, records } = parseRawBatch((name) => m.headers?.get(name), m.data, d.codec.size, d.buffers && ((n) => d.buffers!.take(n))));
   } catch (err) {
     if (!(err instanceof RawBatchError)) throw err;
     const count = Number(m.headers?.get(HEADERS.count)) || 1;
@@ -81,6 +84,8 @@ async function handleRawTraced(m: JsMsg, pub: JetStreamBatchPublisher, d: RawCon
     return;
   }
   const { batch, learned, rendered: out } = await attributeBatch(meta, records, { ...d, maxMessageBytes: o.maxMessageBytes, buffers: d.buffers });
+  // Rendered: nothing reads the records any more (a fixed body is the message's own bytes, which the pool refuses).
+  d.buffers?.give(records);
   for (const [reason, n] of batch.errors) d.metrics.stage.dropped(reason, n);
   d.metrics.dnsNames('learned', learned.names.filter((l) => l.fresh).length);
   d.metrics.dnsNames('rejected', learned.rejected);

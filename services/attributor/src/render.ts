@@ -33,7 +33,8 @@ const LINE_SLACK = 64;
 
 /**
  * `hosts[i]`: record i's dst_host (host-names.ts nameBatch); without it no destination is named.
- * `buffers`: where the lines' buffer comes from (default a new one).
+ * `buffers`: where the lines' buffer comes from (default a new one). `found[i]`: what `lookup`
+ * answers for record i now, looked up already (batch-pipeline.ts); absent: each is looked up here.
  */
 export function renderBatch(
   batch: DecodedBatch,
@@ -41,6 +42,7 @@ export function renderBatch(
   maxMessageBytes: number,
   hosts?: ReadonlyArray<string | undefined>,
   buffers?: Buffers,
+  found?: ReadonlyArray<Entry | undefined>,
 ): Rendered {
   const { node, bootId, firstSeq } = batch.meta;
   const { records, codec, view, body } = batch;
@@ -61,7 +63,7 @@ export function renderBatch(
   for (let i = 0; i < n; i++) {
     const r = records[i];
     if (!r) continue;
-    const entry = lookup(node, r.cgroupId, r.wallMs) ?? UNKNOWN;
+    const entry = (found ? found[i] : lookup(node, r.cgroupId, r.wallMs)) ?? UNKNOWN;
     if (entry === UNKNOWN) attributed.unknown++;
     else attributed[entry.identity.attribution]++;
     entries[i] = entry;
