@@ -10,9 +10,11 @@
 // Goal ≥ 0.9. Knobs: BENCH_SINK_DOCS, BENCH_SINK_ROUNDS, BENCH_SINK_BULK, BENCH_SINK_ENV (JSON env
 // for the sink, for tuning), BENCH_SINK_DEBUG (print the sink's bulk metrics).
 // `sink.parse_us_per_doc`: the per-document CPU alone (median of 5 timed passes over 20,000 events):
-// JSON.parse, validation, the ss4o document and its UTF-8 bytes in the message's buffer (since
-// 2026-12-02 parseBatch writes those bytes itself; before, the pipeline encoded them afterwards,
-// outside this figure).
+// validation, the ss4o document and its UTF-8 bytes in the message's buffer (since 2026-12-02
+// parseBatch writes those bytes itself; before, the pipeline encoded them afterwards, outside this
+// figure). Egress lines are checked and written from their bytes (store egress-scan.ts, since
+// 2026-12-02); `sink.parse_json_us_per_doc` is the same work with that scanner off (JSON.parse,
+// the compiled check, the document built as an object), passes of the two alternating.
 // `sink.cpu_s_per_million` / `sink.plain_bulk_cpu_s_per_million`: CPU-seconds per million documents
 // of the sink process and of the loader (this process) in the same rounds: what each takes from
 // the two cores OpenSearch indexes on. BENCH_QUICK=1: 3 rounds instead of 5.
@@ -24,7 +26,7 @@
 import { STREAMS } from '@sluice/contracts';
 import { createLogger } from '@sluice/runtime';
 import { closeSlice, egressEvent, openSlice, publishEgress, searchableCount, type Slice, sliceEnv, startService, stopService } from '@sluice/testkit';
-import { ensureTemplates, parseBatch, dataStreamName, SOURCES, templateName } from '@sluice/store';
+import { ensureTemplates, parseBatch, dataStreamName, SOURCES, templateName, useEgressScan } from '@sluice/store';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,18 +171,25 @@ function documentsOf(events: ReturnType<typeof egressEvent>[]): Array<{ id: stri
  * Messages go in as the bytes the sink gets from NATS (since 2026-12-02 it parses those; before,
  * the string decoded from them, so earlier figures leave out the decode).
  */
-function parseMicros(): number {
+function parseMicros(): { scan: number; json: number } {
   const messages = Array.from({ length: 40 }, (_, m) =>
     Buffer.from(Array.from({ length: PER_MESSAGE }, (_, i) => JSON.stringify(egressEvent(m * PER_MESSAGE + i))).join('\n')),
   );
-  const per: number[] = [];
-  for (let rep = 0; rep < 7; rep++) {
-    const observed = new Date().toISOString();
-    const t0 = performance.now();
-    for (const m of messages) parseBatch('egress', m, observed);
-    per.push(((performance.now() - t0) * 1000) / (messages.length * PER_MESSAGE));
+  const per = { scan: [] as number[], json: [] as number[] };
+  try {
+    for (let rep = 0; rep < 14; rep++) {
+      const side = rep % 2 === 0 ? 'scan' : 'json';
+      useEgressScan(side === 'scan');
+      const observed = new Date().toISOString();
+      const t0 = performance.now();
+      for (const m of messages) parseBatch('egress', m, observed);
+      per[side].push(((performance.now() - t0) * 1000) / (messages.length * PER_MESSAGE));
+    }
+  } finally {
+    useEgressScan(true);
   }
-  return per.slice(2).sort((a, b) => a - b)[2]!;
+  const median = (xs: number[]) => xs.slice(2).sort((a, b) => a - b)[2]!;
+  return { scan: median(per.scan), json: median(per.json) };
 }
 
 export async function run(): Promise<Record<string, number>> {
@@ -230,8 +239,10 @@ export async function run(): Promise<Record<string, number>> {
     `sink profile (${prof.samples} samples): ${SINK_STAGES.map((st) => `${st} ${prof.pct[st].toFixed(1)}%`).join(', ')}\n` +
       `  top: ${prof.top.map((t) => `${t.fn} (${t.file}) ${t.pct.toFixed(1)}%`).join(', ')}\n`,
   );
+  const parse = parseMicros();
   const out: Record<string, number> = {
-    'sink.parse_us_per_doc': Number(parseMicros().toFixed(2)),
+    'sink.parse_us_per_doc': Number(parse.scan.toFixed(2)),
+    'sink.parse_json_us_per_doc': Number(parse.json.toFixed(2)),
     'sink.docs_per_s': Math.round(median(sink.map((x) => x.rate))),
     'sink.plain_bulk_docs_per_s': Math.round(median(loader.map((x) => x.rate))),
     'sink.bulk_ratio': Number(median(ratios).toFixed(3)),

@@ -7,6 +7,7 @@
 // reproduce, bytes that are not UTF-8) is `false`, and the caller takes the JSON.parse + zod path,
 // whose verdicts and messages stay the only ones reported.
 import type { FieldRule } from '@sluice/contracts';
+import { isoDatetimeBytes } from './iso-datetime-bytes.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -317,7 +318,7 @@ function splitPatterns(patterns: RegExp[]): { bytes: StringTest['bytes']; regexe
   const bytes: StringTest['bytes'] = [];
   const regexes: RegExp[] = [];
   for (const re of patterns) {
-    const t = bytePattern(re);
+    const t = bytePattern(re) ?? isoDatetimeBytes(re);
     if (t !== undefined) bytes.push(t);
     else regexes.push(re);
   }
