@@ -48,9 +48,19 @@ export class DocsWriter {
    * of it that `put` then writes without checking.
    */
   open(frame: string, reserve: number): void {
-    this.starts.push(this.at);
-    this.room(frame.length * 3 + reserve);
+    this.start(frame.length * 3 + reserve);
     if (frame !== '') this.at += this.buf.utf8Write(frame, this.at);
+    this.docStart();
+  }
+
+  /** Start the next entry with room for `reserve` bytes, which `put` writes: its frame, then `docStart()`, then its document. */
+  start(reserve: number): void {
+    this.starts.push(this.at);
+    this.room(reserve);
+  }
+
+  /** The current entry's document begins here (after its frame). */
+  docStart(): void {
     this.docStarts.push(this.at);
   }
 

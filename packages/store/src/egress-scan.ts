@@ -7,6 +7,7 @@
 // egress-scan.test.ts parses the same lines both ways.
 import { EgressEvent, flatFieldRules } from '@sluice/contracts';
 import type { DocsWriter } from './docs-writer.ts';
+import type { Frame } from './writer.ts';
 import { observedPart, tailsOf } from './document.ts';
 import { LineScan } from './line-scan.ts';
 
@@ -54,6 +55,10 @@ export class EgressScan {
   private observed = '';
   /** From the end of `@timestamp`'s value to the inside of the body's opening quote, for `observed`. */
   private mid = Buffer.alloc(0);
+  /** The frame whose `around` parts are below: before the id's bytes (its quote included), after them. */
+  private framedBy: Frame | undefined;
+  private before = Buffer.alloc(0);
+  private after = Buffer.alloc(0);
 
   private constructor(scan: LineScan) {
     this.scan = scan;
@@ -70,7 +75,7 @@ export class EgressScan {
    * Write the document of the egress line b[s, e) (no whitespace around it) after its frame, and
    * return its id; undefined, with nothing written, when the scanner is not sure of the line.
    */
-  write(w: DocsWriter, b: Buffer, s: number, e: number, observed: string, frame: ((source: 'egress', id: string) => string) | undefined): string | undefined {
+  write(w: DocsWriter, b: Buffer, s: number, e: number, observed: string, frame: Frame | undefined): string | undefined {
     if (!this.scan.scan(b, s, e)) return undefined;
     const at = this.at;
     const id = this.text(b, F.id);
@@ -82,7 +87,21 @@ export class EgressScan {
     const warn = !this.equals(b, F.verdict, ALLOWED) || b[at[2 * F.audit]!] === T;
     const tail = warn ? tails.warn : tails.info;
     // The body is made of the line's values and a few words: never more than the line and 128 bytes.
-    w.open(frame === undefined ? '' : frame('egress', id), 2 * (e - s) + HEAD.length + this.mid.length + tail.length + 128);
+    const reserve = 2 * (e - s) + HEAD.length + this.mid.length + tail.length + 128;
+    if (frame?.around !== undefined) {
+      // The id passed the scan (no escapes, well-formed UTF-8): JSON.stringify(id) is its bytes in quotes.
+      if (frame !== this.framedBy) {
+        const [before, after] = frame.around('egress');
+        this.before = bytes(`${before}"`);
+        this.after = bytes(`"${after}`);
+        this.framedBy = frame;
+      }
+      w.start(reserve + this.before.length + this.after.length + at[2 * F.id + 1]! - at[2 * F.id]!);
+      w.put(this.before, 0, this.before.length);
+      w.put(b, at[2 * F.id]!, at[2 * F.id + 1]!);
+      w.put(this.after, 0, this.after.length);
+      w.docStart();
+    } else w.open(frame === undefined ? '' : frame('egress', id), reserve);
     w.put(HEAD, 0, HEAD.length);
     w.put(b, at[2 * F.time]!, at[2 * F.time + 1]!);
     w.put(this.mid, 0, this.mid.length);

@@ -7,6 +7,7 @@ import { auditDocument, checkedDocumentHead, dnsDocument, egressDocument, type S
 import { DocsWriter } from './docs-writer.ts';
 import { docAt, type EncodedDocs } from './encoded-docs.ts';
 import { EgressScan } from './egress-scan.ts';
+import type { Frame } from './writer.ts';
 
 const NEWLINE = 0x0a;
 
@@ -36,9 +37,6 @@ export interface ParsedBatch {
   /** Whether `encoded` holds each document after its writer's frame (parseBatch's `frame`). */
   framed?: boolean;
 }
-
-/** The line a writer puts before each document on the wire (DocumentWriter.frame). */
-export type Frame = (stream: string, id: string) => string;
 
 /** A document whose JSON lives in its batch's buffer: `json` decodes it again (DLQ, files, tests). */
 class EncodedDoc implements ParsedDoc {
