@@ -10,21 +10,26 @@
 // Goal ≥ 0.9. Knobs: BENCH_SINK_DOCS, BENCH_SINK_ROUNDS, BENCH_SINK_BULK, BENCH_SINK_ENV (JSON env
 // for the sink, for tuning), BENCH_SINK_DEBUG (print the sink's bulk metrics).
 // `sink.parse_us_per_doc`: the per-document CPU alone (median of 5 timed passes over 20,000 events):
-// JSON.parse, validation, the ss4o document and its UTF-8 bytes in the message's buffer (since
-// 2026-12-02 parseBatch writes those bytes itself; before, the pipeline encoded them afterwards,
-// outside this figure).
+// validation, the ss4o document and its UTF-8 bytes in the message's buffer (since 2026-12-02
+// parseBatch writes those bytes itself; before, the pipeline encoded them afterwards, outside this
+// figure). Egress lines are checked and written from their bytes (store egress-scan.ts, since
+// 2026-12-02); `sink.parse_json_us_per_doc` is the same work with that scanner off (JSON.parse,
+// the compiled check, the document built as an object), passes of the two alternating.
 // `sink.cpu_s_per_million` / `sink.plain_bulk_cpu_s_per_million`: CPU-seconds per million documents
 // of the sink process and of the loader (this process) in the same rounds: what each takes from
 // the two cores OpenSearch indexes on. BENCH_QUICK=1: 3 rounds instead of 5.
 // `sink.helper_threads_pct`: the share of the sink's CPU in the measured rounds spent on threads other
 // than its main one (V8's concurrent marking, parallel scavenging, sweeping and compilers; libuv),
 // which the profile below does not sample (median over rounds; /proc/<pid>/task/<pid>/stat).
+// `sink.json_path_{docs_per_s,cpu_s_per_million,helper_threads_pct}`: the same drain by a sink with its
+// egress byte path off (SINK_EGRESS_SCAN=off), in each round beside the others; `sink.scan_cpu_ratio`:
+// the byte path's CPU per document over that, paired within each round (median).
 // `sink.profile.<stage>_pct`: where the sink's CPU goes, from one more drain of the same backlog
 // under `node --cpu-prof` (lib/sink-profile.ts stages; BENCH_SINK_PROFILE_DIR keeps the profile).
 import { STREAMS } from '@sluice/contracts';
 import { createLogger } from '@sluice/runtime';
 import { closeSlice, egressEvent, openSlice, publishEgress, searchableCount, type Slice, sliceEnv, startService, stopService } from '@sluice/testkit';
-import { ensureTemplates, parseBatch, dataStreamName, SOURCES, templateName } from '@sluice/store';
+import { ensureTemplates, parseBatch, dataStreamName, SOURCES, templateName, useEgressScan } from '@sluice/store';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,14 +94,15 @@ async function plainLoader(s: Slice, prefix: string, docs: Array<{ id: string; j
  * build, bulk, ack) and not JetStream's storing of the input, which the plain loader never pays.
  * The clock starts when the consumer first hands out a message (20 ms polling granularity).
  */
-async function sinkRate(s: Slice, events: ReturnType<typeof egressEvent>[], profileDir?: string): Promise<Side> {
+async function sinkRate(s: Slice, events: ReturnType<typeof egressEvent>[], profileDir?: string, env: Record<string, string> = {}): Promise<Side> {
   await publishEgress(s, events, PER_MESSAGE);
   const sink = startService('sink', sliceEnv(s, PORT, {
       LOG_LEVEL: 'warn',
       SINK_BULK_MIN_DOCS: String(BULK),
       SINK_BULK_MAX_DOCS: String(BULK),
       SINK_BULK_CONCURRENCY: String(CONCURRENCY),
-      ...JSON.parse(process.env.BENCH_SINK_ENV ?? '{}') }),
+      ...JSON.parse(process.env.BENCH_SINK_ENV ?? '{}'),
+      ...env }),
     profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
   try {
     const info = () => s.jsm.consumers.info(STREAMS.events.name, `${s.consumerPrefix}-egress`).catch(() => undefined);
@@ -169,18 +175,25 @@ function documentsOf(events: ReturnType<typeof egressEvent>[]): Array<{ id: stri
  * Messages go in as the bytes the sink gets from NATS (since 2026-12-02 it parses those; before,
  * the string decoded from them, so earlier figures leave out the decode).
  */
-function parseMicros(): number {
+function parseMicros(): { scan: number; json: number } {
   const messages = Array.from({ length: 40 }, (_, m) =>
     Buffer.from(Array.from({ length: PER_MESSAGE }, (_, i) => JSON.stringify(egressEvent(m * PER_MESSAGE + i))).join('\n')),
   );
-  const per: number[] = [];
-  for (let rep = 0; rep < 7; rep++) {
-    const observed = new Date().toISOString();
-    const t0 = performance.now();
-    for (const m of messages) parseBatch('egress', m, observed);
-    per.push(((performance.now() - t0) * 1000) / (messages.length * PER_MESSAGE));
+  const per = { scan: [] as number[], json: [] as number[] };
+  try {
+    for (let rep = 0; rep < 14; rep++) {
+      const side = rep % 2 === 0 ? 'scan' : 'json';
+      useEgressScan(side === 'scan');
+      const observed = new Date().toISOString();
+      const t0 = performance.now();
+      for (const m of messages) parseBatch('egress', m, observed);
+      per[side].push(((performance.now() - t0) * 1000) / (messages.length * PER_MESSAGE));
+    }
+  } finally {
+    useEgressScan(true);
   }
-  return per.slice(2).sort((a, b) => a - b)[2]!;
+  const median = (xs: number[]) => xs.slice(2).sort((a, b) => a - b)[2]!;
+  return { scan: median(per.scan), json: median(per.json) };
 }
 
 export async function run(): Promise<Record<string, number>> {
@@ -190,6 +203,7 @@ export async function run(): Promise<Record<string, number>> {
   const rounds = Number(process.env.BENCH_SINK_ROUNDS ?? (process.env.BENCH_QUICK === '1' ? 3 : 5));
   const loader: Side[] = [];
   const sink: Side[] = [];
+  const jsonPath: Side[] = [];
   const warm = await openSlice('sinkbenchwarm');
   try {
     // Past the JIT of a fresh node (lib/opensearch-warm.ts): 20,000 documents left it at 2–3× its warm cost per document.
@@ -202,16 +216,22 @@ export async function run(): Promise<Record<string, number>> {
     try {
       const events = Array.from({ length: DOCS }, (_, i) => egressEvent(i, { project: s.project }));
       const docs = documentsOf(events);
-      if (r % 2 === 0) {
-        loader.push(await plainLoader(s, `${s.prefix}plain-`, docs));
-        sink.push(await sinkRate(s, events));
-      } else {
-        sink.push(await sinkRate(s, events));
-        loader.push(await plainLoader(s, `${s.prefix}plain-`, docs));
-      }
+      // The sink with its egress byte path off (SINK_EGRESS_SCAN=off: JSON.parse, the schema, the
+      // document as an object), in a slice of its own in the same round: the before/after of that path, side by side.
+      const jsonSide = async () => {
+        const sj = await openSlice('sinkbenchjson');
+        try {
+          jsonPath.push(await sinkRate(sj, events.map((e) => ({ ...e, project: sj.project })), undefined, { SINK_EGRESS_SCAN: 'off' }));
+        } finally {
+          await closeSlice(sj);
+        }
+      };
+      const sides = [async () => loader.push(await plainLoader(s, `${s.prefix}plain-`, docs)), async () => sink.push(await sinkRate(s, events)), jsonSide];
+      for (let k = 0; k < sides.length; k++) await sides[(r + k) % sides.length]!();
       process.stderr.write(
         `sink round ${r}: loader ${Math.round(loader[r]!.rate)} docs/s ${loader[r]!.cpuPerMillion.toFixed(2)} CPU-s/M; ` +
-          `sink ${Math.round(sink[r]!.rate)} docs/s ${sink[r]!.cpuPerMillion.toFixed(2)} CPU-s/M (${sink[r]!.helperPct!.toFixed(0)}% off the main thread)\n`,
+          `sink ${Math.round(sink[r]!.rate)} docs/s ${sink[r]!.cpuPerMillion.toFixed(2)} CPU-s/M (${sink[r]!.helperPct!.toFixed(0)}% off the main thread); ` +
+          `sink, byte path off ${Math.round(jsonPath[r]!.rate)} docs/s ${jsonPath[r]!.cpuPerMillion.toFixed(2)} CPU-s/M (${jsonPath[r]!.helperPct!.toFixed(0)}%)\n`,
       );
     } finally {
       await closeSlice(s);
@@ -230,14 +250,21 @@ export async function run(): Promise<Record<string, number>> {
     `sink profile (${prof.samples} samples): ${SINK_STAGES.map((st) => `${st} ${prof.pct[st].toFixed(1)}%`).join(', ')}\n` +
       `  top: ${prof.top.map((t) => `${t.fn} (${t.file}) ${t.pct.toFixed(1)}%`).join(', ')}\n`,
   );
+  const parse = parseMicros();
   const out: Record<string, number> = {
-    'sink.parse_us_per_doc': Number(parseMicros().toFixed(2)),
+    'sink.parse_us_per_doc': Number(parse.scan.toFixed(2)),
+    'sink.parse_json_us_per_doc': Number(parse.json.toFixed(2)),
     'sink.docs_per_s': Math.round(median(sink.map((x) => x.rate))),
     'sink.plain_bulk_docs_per_s': Math.round(median(loader.map((x) => x.rate))),
     'sink.bulk_ratio': Number(median(ratios).toFixed(3)),
     'sink.cpu_s_per_million': Number(median(sink.map((x) => x.cpuPerMillion)).toFixed(2)),
     'sink.plain_bulk_cpu_s_per_million': Number(median(loader.map((x) => x.cpuPerMillion)).toFixed(2)),
     'sink.helper_threads_pct': Number(median(sink.map((x) => x.helperPct!)).toFixed(1)),
+    'sink.json_path_docs_per_s': Math.round(median(jsonPath.map((x) => x.rate))),
+    'sink.json_path_cpu_s_per_million': Number(median(jsonPath.map((x) => x.cpuPerMillion)).toFixed(2)),
+    'sink.json_path_helper_threads_pct': Number(median(jsonPath.map((x) => x.helperPct!)).toFixed(1)),
+    // Paired within each round: the byte path's CPU per document over the JSON.parse path's.
+    'sink.scan_cpu_ratio': Number(median(sink.map((x, i) => x.cpuPerMillion / jsonPath[i]!.cpuPerMillion)).toFixed(3)),
   };
   for (const st of SINK_STAGES) out[`sink.profile.${st}_pct`] = Number(prof.pct[st].toFixed(1));
   lastNotes = notesOf(out, prof);
@@ -261,6 +288,14 @@ export function notesOf(f: Record<string, number>, prof?: StageBreakdown<SinkSta
       `\`sink.parse_us_per_doc\`), encodes the bulk and acks: ${f['sink.cpu_s_per_million']} CPU-s per million, ${sinkCores.toFixed(2)} of a core, ` +
       `plus the NATS server's CPU for the deliveries, all taken from OpenSearch's share of the two cores. That difference in CPU is ` +
       `what separates the two rates.`,
+    ...(f['sink.json_path_cpu_s_per_million'] === undefined
+      ? []
+      : [
+          `- **The egress byte path** (store egress-scan.ts: lines checked and written from their bytes): the same drains by a sink with it ` +
+            `off (\`SINK_EGRESS_SCAN=off\`, JSON.parse + schema + document object) took ${f['sink.json_path_cpu_s_per_million']} CPU-s per million ` +
+            `against ${f['sink.cpu_s_per_million']}; paired within rounds, the byte path costs ${f['sink.scan_cpu_ratio']}× the CPU per document ` +
+            `(in process: ${f['sink.parse_us_per_doc']} against ${f['sink.parse_json_us_per_doc']} µs per document to parse).`,
+        ]),
     ...(prof === undefined
       ? []
       : [

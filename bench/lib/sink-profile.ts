@@ -3,7 +3,8 @@
 // parse.ts is parse), and below that by the library it is in. Pure: no I/O.
 //   nats       the NATS client: pulls, receiving and decoding messages, acks, keep-alives
 //   parse      JSON.parse, the schema check, the ss4o document and its JSON (parse.ts, document.ts; the schema's
-//              fast check in @sluice/contracts is charged to parse.ts, which calls it)
+//              fast check in @sluice/contracts is charged to parse.ts, which calls it); for egress lines
+//              the byte scanner and the document it writes (line-scan.ts, egress-scan.ts)
 //   encode     a message's documents into one UTF-8 buffer (docs-writer.ts, which parseBatch writes
 //              through; encoded-docs.ts for other parsers)
 //   pipeline   queueing, bulk scheduling, settling messages (pipeline.ts and its policies)
@@ -21,6 +22,10 @@ const FILE_STAGE: Record<string, SinkStage> = {
   'parse.ts': 'parse',
   'document.ts': 'parse',
   'otel-document.ts': 'parse',
+  // The egress lines' byte path (2026-12-02): the scan and the document it writes from the bytes.
+  'line-scan.ts': 'parse',
+  'iso-datetime-bytes.ts': 'parse',
+  'egress-scan.ts': 'parse',
   'encoded-docs.ts': 'encode',
   // parseBatch writes each document's bytes through it (its frame, head and line): until 2026-12-02
   // these samples fell in `other`, most of the 21% left unnamed.

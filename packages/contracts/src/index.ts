@@ -19,4 +19,5 @@ export * from './learn-api.ts';
 export * from './identity-api.ts';
 export * from './canary.ts';
 export * from './otlp-log.ts';
-export * from './schema-fast-check.ts';
+export { compileFastCheck } from './schema-fast-check.ts';
+export { flatFieldRules, type FieldRule } from './schema-flat-fields.ts';

@@ -14,7 +14,7 @@
 type Check = (v: unknown) => boolean;
 
 /** The parts of zod 4's internal definition this reads; anything else is declined. */
-interface Def {
+export interface Def {
   type: string;
   check?: string;
   checks?: Array<{ _zod: { def: CheckDef } }>;
@@ -27,7 +27,7 @@ interface Def {
   valueType?: { _zod: { def: Def } };
 }
 
-interface CheckDef {
+export interface CheckDef {
   check: string;
   format?: string;
   pattern?: RegExp;
@@ -41,13 +41,13 @@ interface CheckDef {
 // zod gives length checks a default `when` (run on any value that has a length), which always
 // holds for the strings and arrays these checks see; only a caller-supplied one is declined.
 const DEFAULT_WHEN = new Set(['_whenHasLength', '_whenHasSize']);
-function conditional(c: CheckDef): boolean {
+export function conditional(c: CheckDef): boolean {
   return c.when !== undefined && !(typeof c.when === 'function' && DEFAULT_WHEN.has(c.when.name));
 }
 
-class Unsupported extends Error {}
+export class Unsupported extends Error {}
 
-function defOf(schema: unknown): Def {
+export function defOf(schema: unknown): Def {
   const def = (schema as { _zod?: { def?: Def } } | undefined)?._zod?.def;
   if (!def || typeof def.type !== 'string') throw new Unsupported('not a zod 4 schema');
   return def;
@@ -75,7 +75,7 @@ function stringCheck(c: CheckDef): (s: string) => boolean {
   }
 }
 
-function numberCheck(c: CheckDef): (n: number) => boolean {
+export function numberCheck(c: CheckDef): (n: number) => boolean {
   if (conditional(c)) throw new Unsupported('conditional check');
   switch (c.check) {
     case 'number_format':

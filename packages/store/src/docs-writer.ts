@@ -43,6 +43,37 @@ export class DocsWriter {
     this.docStarts.push(frame === '' ? at : wrote === s.length ? at + frame.length : at + Buffer.byteLength(frame));
   }
 
+  /**
+   * Start the next document with its frame (a whole line, or ''), making room for `reserve` bytes
+   * of it that `put` then writes without checking.
+   */
+  open(frame: string, reserve: number): void {
+    this.start(frame.length * 3 + reserve);
+    if (frame !== '') this.at += this.buf.utf8Write(frame, this.at);
+    this.docStart();
+  }
+
+  /** Start the next entry with room for `reserve` bytes, which `put` writes: its frame, then `docStart()`, then its document. */
+  start(reserve: number): void {
+    this.starts.push(this.at);
+    this.room(reserve);
+  }
+
+  /** The current entry's document begins here (after its frame). */
+  docStart(): void {
+    this.docStarts.push(this.at);
+  }
+
+  /** Append bytes [from, to) of `src` into the room `open` made. */
+  put(src: Uint8Array, from: number, to: number): void {
+    const buf = this.buf;
+    let at = this.at;
+    // Most pieces are a few bytes: a loop beats a native copy's call.
+    if (to - from <= 32) for (let i = from; i < to; i++) buf[at++] = src[i]!;
+    else at += Buffer.prototype.copy.call(src, buf, at, from, to);
+    this.at = at;
+  }
+
   /** Append a string's UTF-8. */
   text(s: string): void {
     // A UTF-16 unit never takes more than 3 bytes of UTF-8 (a surrogate pair: 2 units, 4 bytes).

@@ -117,7 +117,8 @@ export function checkedDocumentHead(doc: Ss4oDocument): string {
 // Every document of a message has the same observed time: serialized once, not once a document.
 let lastObserved = '';
 let lastObservedPart = '';
-function observedPart(observed: string): string {
+/** What lies between a document's `@timestamp` value and its body's JSON. */
+export function observedPart(observed: string): string {
   if (observed !== lastObserved || lastObservedPart === '') {
     lastObserved = observed;
     lastObservedPart = `,"observedTimestamp":${JSON.stringify(observed)},"body":`;
@@ -139,6 +140,13 @@ function tailPart(doc: Ss4oDocument): string {
     tails.set(doc.resource, t);
   }
   return doc.severity === WARN ? t.warn : t.info;
+}
+
+/** What follows a node's documents' bodies up to their attributes' JSON, INFO and WARN. */
+export function tailsOf(node: string | undefined): { info: string; warn: string } {
+  const res = resource(node);
+  const part = (severity: Ss4oDocument['severity']) => tailPart({ severity, resource: res } as Ss4oDocument);
+  return { info: part(INFO), warn: part(WARN) };
 }
 
 export function egressDocument(e: EgressEvent, observed: string): Ss4oDocument {

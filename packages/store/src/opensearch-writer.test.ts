@@ -15,6 +15,13 @@ describe('OpenSearchWriter bulk body', () => {
   const ids = ['e:1', 'ü"2', 'e:3'];
   const sources = ['egress', 'dns', 'claude'];
 
+  it("frames every id as its `around` parts say (the sink's byte path writes the line from them)", () => {
+    for (const source of sources) {
+      const [before, after] = writer.frame.around!(source);
+      for (const id of [...ids, '', 'a\\b', '\u2028', 'x'.repeat(300)]) expect(writer.frame(source, id)).toBe(`${before}${JSON.stringify(id)}${after}`);
+    }
+  });
+
   it('from strings', () => {
     const items = docs.map((json, i) => ({ source: sources[i]!, id: ids[i]!, json }));
     expect(writer.ndjson(items).toString('utf8')).toBe(expected);

@@ -10,7 +10,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import { classifyBulk, type ItemOutcome } from './bulk-result.ts';
 import type { SourceName } from './document.ts';
 import { dataStreamName } from './templates.ts';
-import { WriteUnavailable, type BulkItem, type DocumentWriter } from './writer.ts';
+import { WriteUnavailable, type BulkItem, type DocumentWriter, type Frame } from './writer.ts';
 
 export class OpenSearchWriter implements DocumentWriter {
   readonly kind = 'opensearch';
@@ -56,7 +56,9 @@ export class OpenSearchWriter implements DocumentWriter {
   }
 
   /** The bulk action line of a document, newline included (DocumentWriter.frame). */
-  readonly frame = (source: string, id: string): string => `${this.head(source)}${JSON.stringify(id)}}}\n`;
+  readonly frame: Frame = Object.assign((source: string, id: string): string => `${this.head(source)}${JSON.stringify(id)}}}\n`, {
+    around: (source: string) => [this.head(source), '}}\n'] as const,
+  });
 
   /**
    * The NDJSON body as one buffer (the client sends a buffer as it is). A string body was

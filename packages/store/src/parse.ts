@@ -6,6 +6,8 @@ import type { z } from 'zod';
 import { auditDocument, checkedDocumentHead, dnsDocument, egressDocument, type Ss4oDocument, type SourceName } from './document.ts';
 import { DocsWriter } from './docs-writer.ts';
 import { docAt, type EncodedDocs } from './encoded-docs.ts';
+import { EgressScan } from './egress-scan.ts';
+import type { Frame } from './writer.ts';
 
 const NEWLINE = 0x0a;
 
@@ -36,9 +38,6 @@ export interface ParsedBatch {
   framed?: boolean;
 }
 
-/** The line a writer puts before each document on the wire (DocumentWriter.frame). */
-export type Frame = (stream: string, id: string) => string;
-
 /** A document whose JSON lives in its batch's buffer: `json` decodes it again (DLQ, files, tests). */
 class EncodedDoc implements ParsedDoc {
   constructor(
@@ -47,6 +46,30 @@ class EncodedDoc implements ParsedDoc {
     private readonly batch: ParsedBatch,
     private readonly index: number,
   ) {}
+
+  get json(): string {
+    return docAt(this.batch.encoded!, this.index);
+  }
+}
+
+/**
+ * A document the egress scanner wrote from the line's bytes (egress-scan.ts): no event object was
+ * made, so `doc` is built from the line when someone asks (the sink never does: it sends `json`).
+ */
+class ScannedDoc implements ParsedDoc {
+  constructor(
+    readonly id: string,
+    private readonly batch: ParsedBatch,
+    private readonly index: number,
+    private readonly bytes: Buffer,
+    private readonly from: number,
+    private readonly to: number,
+    private readonly observed: string,
+  ) {}
+
+  get doc(): Ss4oDocument {
+    return egressDocument(JSON.parse(this.bytes.toString('utf8', this.from, this.to)) as EgressEvent, this.observed);
+  }
 
   get json(): string {
     return docAt(this.batch.encoded!, this.index);
@@ -64,6 +87,18 @@ const builders = {
   SourceName,
   { schema: z.ZodType; fast: ((v: unknown) => boolean) | undefined; build: (e: never, observed: string) => Ss4oDocument }
 >;
+
+// Egress lines, the bulk of the traffic, are first tried byte by byte (egress-scan.ts).
+const egressScanner = EgressScan.create();
+let egressScan = egressScanner;
+
+/** Turn the egress byte scanner off or on (tests and benches compare the two paths). */
+export function useEgressScan(on: boolean): void {
+  egressScan = on ? egressScanner : undefined;
+}
+
+/** Whether the egress byte scanner made this document (tests prove it is taken). */
+export const isScanned = (d: ParsedDoc): boolean => d instanceof ScannedDoc;
 
 /** Which sources have a fast check (a test keeps the hot ones from silently losing it). */
 export const fastChecked = (source: SourceName): boolean => builders[source].fast !== undefined;
@@ -99,6 +134,7 @@ export function parseBatch(source: SourceName, payload: string | Uint8Array, obs
   // for lines of a few hundred bytes; the writer grows past it when not.
   const w = new DocsWriter(bytes.length * 2 + 1024);
   const { schema, fast, build } = builders[source];
+  const scan = source === 'egress' ? egressScan : undefined;
   const n = bytes.length;
   let lineNo = 0;
   for (let from = 0; from <= n; ) {
@@ -113,6 +149,13 @@ export function parseBatch(source: SourceName, payload: string | Uint8Array, obs
     while (s < e && isJsonSpace(bytes[s]!)) s++;
     while (e > s && isJsonSpace(bytes[e - 1]!)) e--;
     if (s === e) continue;
+    if (scan !== undefined) {
+      const id = scan.write(w, bytes, s, e, observed, frame);
+      if (id !== undefined) {
+        out.docs.push(new ScannedDoc(id, out, out.docs.length, bytes, s, e, observed));
+        continue;
+      }
+    }
     const raw = bytes.toString('utf8', lineStart, nl);
     let value: unknown;
     try {

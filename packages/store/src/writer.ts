@@ -24,13 +24,20 @@ export interface BulkItem {
   readonly frameStart?: number;
 }
 
+/**
+ * A writer's line before each document. `around`, when given, says the line is always
+ * `before + JSON.stringify(id) + after` for a source: then a parser that has the id's JSON as bytes
+ * writes the line from them (store egress-scan.ts) instead of building it as a string.
+ */
+export type Frame = ((source: string, id: string) => string) & { around?: (source: string) => readonly [before: string, after: string] };
+
 export interface DocumentWriter {
   readonly kind: 'opensearch' | 'file';
   /**
    * The line (newline included) this writer puts before a document of `source` with `id` on the
    * wire, when it has one: callers that encode documents ahead store it before each (BulkItem.frameStart).
    */
-  readonly frame?: (source: string, id: string) => string;
+  readonly frame?: Frame;
   /** One outcome per item, in order. Throws WriteUnavailable when nothing can be said about any item. */
   write(items: BulkItem[]): Promise<ItemOutcome[]>;
   close(): Promise<void>;

@@ -7,3 +7,4 @@ export * from './opensearch-infra.ts';
 export * from './fake-clock.ts';
 export * from './policy-fixtures.ts';
 export * from './mutated-events.ts';
+export * from './line-mutations.ts';

@@ -14,6 +14,7 @@ import {
   hasIsmPlugin,
   openSearchClient,
   OpenSearchWriter,
+  useEgressScan,
   type DocumentWriter,
 } from '@sluice/store';
 import { startSelfLifecycle } from './lifecycle.ts';
@@ -25,6 +26,7 @@ await runService({
   env,
   defaultMetricsPort: DEFAULT_METRICS_PORT,
   start: async ({ config: c, log, metrics, readiness, nc, ensure }) => {
+    useEgressScan(c.SINK_EGRESS_SCAN === 'on');
     await ensure.stream(STREAMS.events);
     await ensure.stream(STREAMS.control);
     await ensure.stream(STREAMS.otlp);
