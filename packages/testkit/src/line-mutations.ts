@@ -3,18 +3,6 @@
 // dropped, repeated or unknown keys, escapes, non-ASCII and broken UTF-8, whitespace, numbers of
 // every shape, wrong types, truncation.
 
-/** mulberry32: a small seeded generator, so a failing case can be replayed by its seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Values, as JSON text (some of it not JSON), that stress a scalar field. */
 export const ODD_VALUES: readonly string[] = [
   // strings: escapes, non-ASCII, what JSON.stringify treats apart, empty, enum-like and time-like

@@ -8,3 +8,4 @@ export * from './fake-clock.ts';
 export * from './policy-fixtures.ts';
 export * from './mutated-events.ts';
 export * from './line-mutations.ts';
+export * from './seeded.ts';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { KERNEL_AF_INET, KERNEL_AF_INET6, KERNEL_FLAG, KERNEL_RECORD_SIZE, encodeSuppressed, nameHash } from '@sluice/contracts';
 import { BufferPool } from '@sluice/runtime';
-import { encodeRecord, type RecordSpec } from '@sluice/testkit/unit';
+import { encodeRecord, seeded, type RecordSpec } from '@sluice/testkit/unit';
 import { decodeBatch } from './decode.ts';
 import { KIND, kernelCodec, OFF, RECORD_VERSION } from './kernel-adapter.ts';
 import { LabelCache } from './label-cache.ts';
@@ -25,17 +25,6 @@ function cache(): LabelCache {
   c.upsert({ ...base, attribution: 'docker', container_id: 'd'.repeat(64), cgroup_id: '3', agent: '🚀', project: 'proj' });
   c.upsert({ ...base, attribution: 'registered', cgroup_id: '18446744073709551615', agent: 'big', project: 'big' });
   return c;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const HOSTS = ['api.example.test', 'bücher.example', 'q"uote\\.test', 'ctl\u0007\u001f.test', '🚀.test', 'x'.repeat(253)];
@@ -101,7 +90,7 @@ function v6(b: Uint8Array, dns: boolean): void {
 
 /** Seeded random records: valid headers mostly, every other byte noise, comm and qname any bytes. */
 function randomBatch(seed: number, n: number): { body: Uint8Array; hosts: Array<string | undefined> } {
-  const rnd = mulberry32(seed);
+  const rnd = seeded(seed);
   const int = (k: number) => Math.floor(rnd() * k);
   const body = new Uint8Array(n * KERNEL_RECORD_SIZE);
   const v = new DataView(body.buffer);
