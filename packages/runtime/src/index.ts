@@ -17,5 +17,6 @@ export * from './tracing.ts';
 export * from './pub-ack.ts';
 export * from './batch-publisher.ts';
 export * from './buffer-pool.ts';
+export * from './word-run.ts';
 export { isTransientJetStreamError, retryTransient, type RetryOptions } from './retry-transient.ts';
 export * from './doing.ts';

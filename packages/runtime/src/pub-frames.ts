@@ -5,6 +5,7 @@
 // one message per workload, verdict and DNS of each raw batch) that is a large share of the cost
 // of publishing. Here each message's frame is `HPUB <subject> <reply> <hlen> <total>\r\n`, its
 // header block, its data and a CRLF, exactly as nats.js writes it, copied once.
+import { WordRun } from './word-run.ts';
 
 export interface Frame {
   subject: string;
@@ -74,27 +75,10 @@ export interface BatchFrame {
   headers?: string;
 }
 
-/**
- * Bytes kept also as little-endian 32-bit words, stored a word a step through a DataView: a
- * TypedArray set costs 20–80 ns a call here, whatever its length, and a frame has half a dozen
- * short runs. The last word may store up to 3 bytes past the run; every run is followed, in the
- * same frame, by at least that many bytes written after it.
- */
-class Words {
-  readonly length: number;
-  readonly words: Uint32Array;
-
-  constructor(readonly bytes: Uint8Array) {
-    this.length = bytes.length;
-    this.words = new Uint32Array(Math.ceil(bytes.length / 4));
-    for (let k = 0; k < bytes.length; k++) this.words[k >> 2]! |= bytes[k]! << ((k & 3) * 8);
-  }
-}
-
 /** Past ~48 bytes one native set costs less than the words (~0.6 ns a byte). */
 const WORDS_MAX_BYTES = 48;
 
-function putWords(buf: Buffer, v: DataView, o: number, r: Words): number {
+function putWords(buf: Buffer, v: DataView, o: number, r: WordRun): number {
   if (r.length > WORDS_MAX_BYTES) buf.set(r.bytes, o);
   else {
     const w = r.words;
@@ -103,18 +87,18 @@ function putWords(buf: Buffer, v: DataView, o: number, r: Words): number {
   return o + r.length;
 }
 
-const MSG_ID = new Words(Buffer.from('Nats-Msg-Id: ', 'latin1'));
+const MSG_ID = new WordRun(Buffer.from('Nats-Msg-Id: ', 'latin1'));
 
 /** Subjects seen (checked as encodeFrames checks them) → `HPUB <subject> ` as words: a batch's subjects recur batch after batch. */
-const subjectWords = new Map<string, Words>();
+const subjectWords = new Map<string, WordRun>();
 const SUBJECTS_MAX = 4096;
 
-function subjectOf(s: string): Words {
+function subjectOf(s: string): WordRun {
   let b = subjectWords.get(s);
   if (b === undefined) {
     checkSubject(s, 'subject');
     if (subjectWords.size >= SUBJECTS_MAX) subjectWords.clear();
-    subjectWords.set(s, (b = new Words(Buffer.from(`HPUB ${s} `, 'utf8'))));
+    subjectWords.set(s, (b = new WordRun(Buffer.from(`HPUB ${s} `, 'utf8'))));
   }
   return b;
 }
@@ -167,9 +151,9 @@ export function encodeBatchFrames(
 ): Buffer {
   const n = messages.length;
   // `NATS/1.0\r\n` and the shared lines: the head of every block.
-  const head = new Words(Buffer.from(`NATS/1.0\r\n${shared}`, 'utf8'));
-  const reply = new Words(Buffer.from(replyPrefix, 'utf8'));
-  const subj = new Array<Words>(n);
+  const head = new WordRun(Buffer.from(`NATS/1.0\r\n${shared}`, 'utf8'));
+  const reply = new WordRun(Buffer.from(replyPrefix, 'utf8'));
+  const subj = new Array<WordRun>(n);
   const hlens = new Int32Array(n);
   const ownLens = new Int32Array(n);
   const idLens = new Int32Array(n);

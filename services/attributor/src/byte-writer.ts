@@ -3,6 +3,8 @@
 // straight from the kernel record's bytes. It replaces a string per record (built, flattened,
 // encoded, copied) with one pass from the record to the message bytes. The caller reserves room
 // for a whole line first (`ensure`); the writes themselves do not check.
+import { WordRun as Run } from '@sluice/runtime';
+
 export type Utf8Buffer = Buffer & { utf8Write(s: string, offset: number): number };
 
 /** Where a writer's buffers come from and go back to (a BufferPool); default a new one each time. */
@@ -57,29 +59,8 @@ function writeDigits(b: Uint8Array, v: DataView, end: number, n: number, len: nu
 /** Longest run written word by word; a longer one is one TypedArray set (a ~20–25 ns call at best, any length; words cost ~0.6 ns a byte). */
 const RUN_WORDS_MAX = 12;
 
-/**
- * A constant byte run, kept also as little-endian 32-bit words: ByteWriter.run stores a word a
- * step (an inlined DataView store), where TypedArray set costs a call and a JS loop ~2 ns a byte;
- * a line has ~20 such runs, most of 4–40 bytes.
- */
-export class Run {
-  readonly length: number;
-  readonly words: Uint32Array;
-
-  constructor(readonly bytes: Uint8Array) {
-    this.length = bytes.length;
-    this.words = new Uint32Array(Math.ceil(bytes.length / 4));
-    for (let k = 0; k < bytes.length; k++) this.words[k >> 2]! |= bytes[k]! << ((k & 3) * 8);
-  }
-
-  static latin1(s: string): Run {
-    return new Run(Buffer.from(s, 'latin1'));
-  }
-
-  static utf8(s: string): Run {
-    return new Run(Buffer.from(s, 'utf8'));
-  }
-}
+/** A constant byte run (runtime's WordRun): ByteWriter.run stores it a word a step; a line has ~20 such runs, most of 4–40 bytes. */
+export { Run };
 
 export class ByteWriter {
   buf: Utf8Buffer;
