@@ -21,6 +21,8 @@ export const TEST_IMAGE = 'sluice/base:busybox';
 export interface PublishedLine {
   subject: string;
   doc: Record<string, unknown> & { id: string };
+  /** The whole message's bytes as published (every line of it), for parsers that read bytes. */
+  message: Uint8Array;
 }
 
 export class AttributorHarness {
@@ -72,7 +74,7 @@ export class AttributorHarness {
             continue; // other writers' messages on shared subjects are not ours to judge
           }
           const mine = doc.node === this.node || (doc.subject as { node?: string } | undefined)?.node === this.node;
-          if (mine) into.push({ subject: m.subject, doc });
+          if (mine) into.push({ subject: m.subject, doc, message: m.data });
         }
       }
     })();
