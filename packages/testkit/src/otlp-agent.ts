@@ -68,6 +68,8 @@ export async function startOtlpAgent(
       await ex.start({});
       const { StatusCode } = (await c.wait()) as { StatusCode: number };
       const logs = (await c.logs({ stdout: true, stderr: true })).toString('latin1');
+      // Exited agents were left behind, two a suite run (docker ps -a): gone once read.
+      await c.remove({ force: true }).catch(() => undefined);
       return { id: c.id, ip, exitCode: StatusCode, logs };
     },
   };
