@@ -3,8 +3,7 @@
 // nobody accounted for; with names, a contaminated run says so. Niced work is listed apart: it
 // fills idle time rather than taking it (weight 15 against 1024), but it still warms the caches.
 import { readdirSync, readFileSync } from 'node:fs';
-
-const TICKS_PER_S = 100; // USER_HZ on Linux
+import { parseStat } from './proc.ts';
 
 export interface ProcCpu {
   comm: string;
@@ -18,11 +17,7 @@ export function snapshotProcesses(): Map<number, ProcCpu> {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const close = stat.lastIndexOf(') ');
-      const comm = stat.slice(stat.indexOf('(') + 1, close);
-      const f = stat.slice(close + 2).split(' ');
-      out.set(Number(name), { comm, nice: Number(f[16]), cpuS: (Number(f[11]) + Number(f[12])) / TICKS_PER_S });
+      out.set(Number(name), parseStat(readFileSync(`/proc/${name}/stat`, 'utf8')));
     } catch {
       // gone between readdir and read
     }

@@ -4,12 +4,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
+/** A `/proc/<pid>/stat` line: comm, nice and utime + stime in seconds. */
+export function parseStat(stat: string): { comm: string; nice: number; cpuS: number } {
+  // comm may hold spaces or ')': the fields after it start past the last ') '.
+  const close = stat.lastIndexOf(') ');
+  const f = stat.slice(close + 2).split(' ');
+  return { comm: stat.slice(stat.indexOf('(') + 1, close), nice: Number(f[16]), cpuS: (Number(f[11]) + Number(f[12])) / TICKS_PER_S };
+}
+
 /** utime + stime of `pid`, in seconds. */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // comm may hold spaces or ')': the fields after it start past the last ') '.
-  const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICKS_PER_S;
+  return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).cpuS;
 }
 
 /**
